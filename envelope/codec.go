@@ -1,0 +1,59 @@
+package envelope
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Header names hotline sets on NATS messages besides the payload.
+const (
+	// HeaderMsgID is JetStream's dedup header.
+	HeaderMsgID = "Nats-Msg-Id"
+	// HeaderReplyInbox names the core NATS inbox a webhook handler listens
+	// on for a passive reply (see DESIGN.md, data flow).
+	HeaderReplyInbox = "Hotline-Reply-Inbox"
+	// HeaderReplyDeadline is the RFC 3339 time after which the inbox no
+	// longer takes an offer.
+	HeaderReplyDeadline = "Hotline-Reply-Deadline"
+	// HeaderDeadReason says why a message went to hotline.dead.
+	HeaderDeadReason = "Hotline-Dead-Reason"
+)
+
+// MaxEncodedLen bounds a decoded payload: text plus media references and
+// metadata fit comfortably below it.
+const MaxEncodedLen = 256 << 10
+
+// validator is what Encode and Decode check before passing a value on.
+type validator interface{ Validate() error }
+
+// Encode validates v and marshals it to JSON.
+func Encode(v validator) ([]byte, error) {
+	if err := v.Validate(); err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return b, nil
+}
+
+// Decode unmarshals JSON into v and validates it. Unknown fields are
+// allowed, so an older reader accepts what a newer writer adds.
+func Decode(data []byte, v validator) error {
+	if len(data) > MaxEncodedLen {
+		return fmt.Errorf("decode: %w: payload is %d bytes, at most %d", ErrInvalid, len(data), MaxEncodedLen)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("decode: %w: %w", ErrInvalid, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("decode: %w: trailing data after the JSON value", ErrInvalid)
+	}
+	if err := v.Validate(); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	return nil
+}
