@@ -1,0 +1,273 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/envelope"
+)
+
+// Delivery is one stored message handed to a Handler.
+type Delivery struct {
+	Subject  string
+	Data     []byte
+	Header   nats.Header
+	Attempt  int    // 1 on first delivery
+	Sequence uint64 // stream sequence
+	msg      jetstream.Msg
+}
+
+// InProgress tells the server the handler is still working, resetting the
+// ack timer, for handlers that wait on a slow platform.
+func (d *Delivery) InProgress() error { return d.msg.InProgress() }
+
+// Handler processes one delivery. Returning nil acknowledges it; an error
+// made by Permanent sends it to hotline.dead at once; any other error asks
+// for redelivery after a back-off (Retry sets the delay), until the
+// consumer's MaxDeliver is reached and the message goes to hotline.dead
+// with the error as its reason.
+type Handler func(ctx context.Context, d *Delivery) error
+
+type retryError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+// Retry asks for redelivery no sooner than after (a platform's
+// retry-after, say).
+func Retry(err error, after time.Duration) error { return &retryError{err: err, after: after} }
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks an error redelivery cannot fix (a malformed payload); the
+// message goes to hotline.dead without further attempts.
+func Permanent(err error) error { return &permanentError{err: err} }
+
+// IsPermanent reports whether err was marked by Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p)
+}
+
+// ConsumerConfig describes one durable consumer.
+type ConsumerConfig struct {
+	Stream  string
+	Durable string // shared by every instance, so they split the work
+	// FilterSubjects limits the consumer to some subjects of the stream.
+	FilterSubjects []string
+	// MaxDeliver is how many times a message is tried before it goes to
+	// hotline.dead. Default 5.
+	MaxDeliver int
+	// AckWait is how long a delivery may take before the server sends it
+	// again. Default 30s.
+	AckWait time.Duration
+	// Workers handle deliveries concurrently. Default 1, which keeps each
+	// consumer's messages in stream order.
+	Workers int
+	// Backoff gives the delay before attempt n+1 after attempt n failed
+	// without a Retry delay. Default: 1s doubling to 1m, with jitter.
+	Backoff func(attempt int) time.Duration
+}
+
+func (c *ConsumerConfig) setDefaults() {
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.Workers <= 0 {
+		c.Workers = 1
+	}
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff
+	}
+}
+
+// DefaultBackoff doubles from 1s to at most 1m, with ±20% jitter so that
+// messages failing together do not come back together.
+func DefaultBackoff(attempt int) time.Duration {
+	d := time.Second << min(max(attempt-1, 0), 6)
+	d = min(d, time.Minute)
+	jitter := time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
+	return d + jitter
+}
+
+// Consume runs a durable consumer until ctx ends, then stops pulling,
+// hands back what it had not started, and waits for the handlers in
+// flight. Handlers get a context that outlives ctx by up to AckWait so
+// that shutdown does not abort a half-done delivery.
+func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
+	cfg.setDefaults()
+	if err := envelope.ValidToken(cfg.Durable); err != nil {
+		return fmt.Errorf("bus: consumer name: %w", err)
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:        cfg.Durable,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        cfg.AckWait,
+		FilterSubjects: cfg.FilterSubjects,
+		// One more than ours: if the last attempt dies without an answer
+		// (the process crashed), the server still delivers once more and
+		// this loop moves the message to hotline.dead instead of leaving
+		// it stranded.
+		MaxDeliver:    cfg.MaxDeliver + 1,
+		MaxAckPending: max(1000, cfg.Workers*4),
+	})
+	if err != nil {
+		return fmt.Errorf("bus: consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
+	}
+	log := b.log.With("consumer", cfg.Durable, "stream", cfg.Stream)
+
+	jobs := make(chan jetstream.Msg)
+	var stopping atomic.Bool
+	var wg sync.WaitGroup
+	handlerCtx := context.WithoutCancel(ctx)
+	for range cfg.Workers {
+		wg.Go(func() {
+			for msg := range jobs {
+				b.handle(handlerCtx, cfg, h, msg)
+			}
+		})
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		if stopping.Load() {
+			// Hand it straight back so another instance, or this one
+			// after a restart, takes it without waiting for AckWait.
+			_ = msg.Nak()
+			return
+		}
+		jobs <- msg
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		// Missing heartbeats after an outage are reported here and are
+		// not fatal: the pull resumes once the server is back.
+		log.Warn("consume", "err", err)
+	}))
+	if err != nil {
+		close(jobs)
+		wg.Wait()
+		return fmt.Errorf("bus: consume %s: %w", cfg.Durable, err)
+	}
+	log.Info("consumer started", "workers", cfg.Workers)
+	select {
+	case <-ctx.Done():
+	case <-b.closed:
+	}
+	stopping.Store(true)
+	cc.Drain()
+	<-cc.Closed()
+	close(jobs)
+	wg.Wait()
+	log.Info("consumer stopped")
+	return nil
+}
+
+// handle runs the handler on one message and settles it: ack, nak with a
+// delay, or dead letter.
+func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		// Not a JetStream message: nothing to settle.
+		b.log.Error("consume: message without metadata", "subject", msg.Subject(), "err", err)
+		return
+	}
+	attempt := int(md.NumDelivered)
+	d := &Delivery{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(), Attempt: attempt, Sequence: md.Sequence.Stream, msg: msg}
+	if attempt > cfg.MaxDeliver {
+		b.settleDead(ctx, cfg, msg, md, fmt.Sprintf("no answer after %d deliveries (handler timed out or crashed)", cfg.MaxDeliver))
+		return
+	}
+	hctx, cancel := context.WithTimeout(ctx, cfg.AckWait)
+	err = runHandler(hctx, h, d)
+	cancel()
+	switch {
+	case err == nil:
+		if ackErr := msg.Ack(); ackErr != nil {
+			b.log.Warn("consume: ack", "consumer", cfg.Durable, "seq", d.Sequence, "err", ackErr)
+		}
+		b.metrics.handled.WithLabelValues(cfg.Durable, "ack").Inc()
+	case IsPermanent(err) || attempt >= cfg.MaxDeliver:
+		b.settleDead(ctx, cfg, msg, md, err.Error())
+	default:
+		delay := cfg.Backoff(attempt)
+		var re *retryError
+		if errors.As(err, &re) && re.after > 0 {
+			delay = re.after
+		}
+		b.log.Warn("consume: will retry", "consumer", cfg.Durable, "subject", d.Subject, "seq", d.Sequence,
+			"attempt", attempt, "delay", delay, "err", err)
+		_ = msg.NakWithDelay(delay)
+		b.metrics.handled.WithLabelValues(cfg.Durable, "retry").Inc()
+	}
+}
+
+// runHandler turns a panic in a handler into an error, so one bad message
+// cannot take the gateway down; it is retried and then dead-lettered like
+// any other failure.
+func runHandler(ctx context.Context, h Handler, d *Delivery) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return h(ctx, d)
+}
+
+// settleDead copies the message to hotline.dead with its reason and then
+// terminates it. If the dead letter cannot be stored the message is
+// nak'ed instead, so it is never dropped.
+func (b *Bus) settleDead(ctx context.Context, cfg ConsumerConfig, msg jetstream.Msg, md *jetstream.MsgMetadata, reason string) {
+	if len(reason) > 1024 {
+		reason = reason[:1024]
+	}
+	dl := envelope.DeadLetter{
+		Stream:     md.Stream,
+		Subject:    msg.Subject(),
+		Sequence:   md.Sequence.Stream,
+		Consumer:   md.Consumer,
+		Deliveries: md.NumDelivered,
+		Reason:     reason,
+		Headers:    msg.Headers(),
+		Data:       msg.Data(),
+		At:         time.Now().UTC(),
+	}
+	hdr := nats.Header{}
+	hdr.Set(envelope.HeaderDeadReason, firstLine(reason))
+	dedup := fmt.Sprintf("dead:%s:%s:%d", md.Stream, md.Consumer, md.Sequence.Stream)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := b.publishRaw(pctx, envelope.SubjectDead, dl, dedup, hdr); err != nil {
+		b.log.Error("consume: dead letter not stored; will retry", "consumer", cfg.Durable, "seq", md.Sequence.Stream, "err", err)
+		_ = msg.NakWithDelay(cfg.Backoff(int(md.NumDelivered)))
+		b.metrics.handled.WithLabelValues(cfg.Durable, "retry").Inc()
+		return
+	}
+	b.log.Warn("consume: moved to dead letters", "consumer", cfg.Durable, "subject", msg.Subject(),
+		"seq", md.Sequence.Stream, "deliveries", md.NumDelivered, "reason", firstLine(reason))
+	_ = msg.TermWithReason("dead-lettered")
+	b.metrics.handled.WithLabelValues(cfg.Durable, "dead").Inc()
+}
+
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

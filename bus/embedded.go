@@ -1,0 +1,74 @@
+package bus
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// startEmbedded runs a single JetStream-enabled nats-server inside this
+// process. Clients inside the process connect through an in-memory pipe;
+// a TCP port is opened only when cfg.Listen asks for one (so that
+// `nats sub 'hotline.>'` works while debugging).
+func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
+	if cfg.StoreDir == "" {
+		return nil, fmt.Errorf("store dir is required for the embedded server")
+	}
+	opts := &server.Options{
+		ServerName: "hotline",
+		JetStream:  true,
+		StoreDir:   cfg.StoreDir,
+		// The process installs its own signal handlers and shuts the
+		// server down in order; the server's would race them.
+		NoSigs:     true,
+		DontListen: cfg.Listen == "",
+		// Every hotline stream is on disk; the memory store only
+		// serves the server's own internals, so keep it small.
+		JetStreamMaxMemory: 64 << 20,
+	}
+	if cfg.Listen != "" {
+		host, portStr, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("listen %q: %w", cfg.Listen, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil {
+			return nil, fmt.Errorf("listen %q: port: %w", cfg.Listen, err)
+		}
+		if port == 0 {
+			// Port 0 means 4222 to nats-server; -1 asks for a free one.
+			port = server.RANDOM_PORT
+		}
+		opts.Host, opts.Port = host, port
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	srv.SetLoggerV2(serverLogger{log.With("component", "nats-server")}, false, false, false)
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("not ready for connections after 10s (store dir %s)", cfg.StoreDir)
+	}
+	if cfg.Listen != "" {
+		log.Info("embedded nats listening", "addr", srv.Addr().String())
+	}
+	return srv, nil
+}
+
+// serverLogger routes nats-server's printf-style logging into slog.
+type serverLogger struct{ log *slog.Logger }
+
+// Noticef goes to debug: the server's start-up banner is noise next to
+// hotline's own "bus ready" line.
+func (l serverLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }

@@ -1,0 +1,37 @@
+package bus
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	connected   prometheus.Gauge
+	published   *prometheus.CounterVec // by stream
+	duplicates  *prometheus.CounterVec // by stream
+	publishErrs prometheus.Counter
+	handled     *prometheus.CounterVec // by consumer and outcome
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_bus_connected", Help: "1 while the NATS connection is up.",
+		}),
+		published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_bus_published_total", Help: "Messages stored by JetStream, by stream.",
+		}, []string{"stream"}),
+		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_bus_duplicates_total", Help: "Publishes dropped by the stream's duplicate window, by stream.",
+		}, []string{"stream"}),
+		publishErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_bus_publish_errors_total", Help: "Publishes JetStream did not acknowledge.",
+		}),
+		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_bus_handled_total", Help: "Consumed messages by consumer and outcome (ack, retry, dead).",
+		}, []string{"consumer", "outcome"}),
+	}
+	for _, c := range []prometheus.Collector{m.connected, m.published, m.duplicates, m.publishErrs, m.handled} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,68 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/envelope"
+)
+
+// PubAck says where JetStream stored a message, or that it was a
+// duplicate of one stored before.
+type PubAck struct {
+	Stream    string
+	Sequence  uint64
+	Duplicate bool
+}
+
+// Publish stores data on subject and returns only once the stream has it.
+// dedupID becomes Nats-Msg-Id: a second publish with the same id inside the
+// duplicate window is acknowledged as Duplicate and not stored again, which
+// is how platform retries collapse into one message. An empty dedupID is
+// refused: everything hotline publishes to a stream has a natural id.
+func (b *Bus) Publish(ctx context.Context, subject string, data []byte, dedupID string, hdr nats.Header) (PubAck, error) {
+	if dedupID == "" {
+		return PubAck{}, fmt.Errorf("bus: publish %s: empty dedup id", subject)
+	}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	for k, vs := range hdr {
+		msg.Header[k] = vs
+	}
+	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(dedupID))
+	if err != nil {
+		b.metrics.publishErrs.Inc()
+		return PubAck{}, fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	if ack.Duplicate {
+		b.metrics.duplicates.WithLabelValues(ack.Stream).Inc()
+	} else {
+		b.metrics.published.WithLabelValues(ack.Stream).Inc()
+	}
+	return PubAck{Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// encodable is what PublishJSON accepts: any envelope type.
+type encodable interface{ Validate() error }
+
+// PublishJSON validates and encodes v with the envelope codec, then
+// publishes it like Publish.
+func (b *Bus) PublishJSON(ctx context.Context, subject string, v encodable, dedupID string, hdr nats.Header) (PubAck, error) {
+	data, err := envelope.Encode(v)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	return b.Publish(ctx, subject, data, dedupID, hdr)
+}
+
+// publishRaw is for values that are not envelopes (dead letters).
+func (b *Bus) publishRaw(ctx context.Context, subject string, v any, dedupID string, hdr nats.Header) (PubAck, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("bus: publish %s: encode: %w", subject, err)
+	}
+	return b.Publish(ctx, subject, data, dedupID, hdr)
+}

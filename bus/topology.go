@@ -1,0 +1,151 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/envelope"
+)
+
+// Stream names.
+const (
+	StreamIn      = "HOTLINE_IN"
+	StreamOut     = "HOTLINE_OUT"
+	StreamHandoff = "HOTLINE_HANDOFF"
+	StreamReview  = "HOTLINE_REVIEW"
+	StreamStatus  = "HOTLINE_STATUS"
+	StreamDead    = "HOTLINE_DEAD"
+	StreamAudit   = "HOTLINE_AUDIT"
+)
+
+// KV bucket names.
+const (
+	BucketModes    = "hotline_modes"
+	BucketSessions = "hotline_sessions"
+	BucketOptOut   = "hotline_optout"
+	BucketTokens   = "hotline_tokens"
+)
+
+// StreamLimits bounds how much one stream keeps. Zero values take the
+// stream's default; MaxBytes < 0 means no byte limit.
+type StreamLimits struct {
+	MaxAge   time.Duration
+	MaxBytes int64
+}
+
+// streamSpec is one stream hotline owns and the defaults it starts from.
+type streamSpec struct {
+	name     string
+	key      string // its name in config: nats.streams.<key>
+	subjects []string
+	maxAge   time.Duration
+}
+
+// streamSpecs lists every stream. Max ages are long enough to cover a
+// long weekend's outage for messages and a year for the audit trail.
+func streamSpecs() []streamSpec {
+	return []streamSpec{
+		{StreamIn, "in", []string{envelope.SubjectInAll}, 7 * 24 * time.Hour},
+		{StreamOut, "out", []string{envelope.SubjectOutAll}, 7 * 24 * time.Hour},
+		{StreamHandoff, "handoff", []string{envelope.SubjectHandoffAll}, 30 * 24 * time.Hour},
+		{StreamReview, "review", []string{envelope.SubjectReview}, 14 * 24 * time.Hour},
+		{StreamStatus, "status", []string{envelope.SubjectStatusAll}, 3 * 24 * time.Hour},
+		{StreamDead, "dead", []string{envelope.SubjectDead}, 30 * 24 * time.Hour},
+		{StreamAudit, "audit", []string{envelope.SubjectAudit}, 365 * 24 * time.Hour},
+	}
+}
+
+// StreamKeys returns the config keys of every stream (in, out, ...), so
+// config can validate nats.streams without importing this package's
+// details.
+func StreamKeys() []string {
+	var keys []string
+	for _, s := range streamSpecs() {
+		keys = append(keys, s.key)
+	}
+	return keys
+}
+
+// DefaultStreamMaxAge returns the default max age of the stream with the
+// given config key, or 0 for an unknown key.
+func DefaultStreamMaxAge(key string) time.Duration {
+	for _, s := range streamSpecs() {
+		if s.key == key {
+			return s.maxAge
+		}
+	}
+	return 0
+}
+
+// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. It must
+// outlast every platform's retry schedule (WeChat: three tries in 15 s;
+// Telegram and SMS providers retry for a minute or two).
+const DuplicateWindow = 2 * time.Minute
+
+func (b *Bus) streamConfig(s streamSpec) jetstream.StreamConfig {
+	lim := b.cfg.Streams[s.key]
+	maxAge := s.maxAge
+	if lim.MaxAge > 0 {
+		maxAge = lim.MaxAge
+	}
+	maxBytes := int64(-1)
+	if lim.MaxBytes > 0 {
+		maxBytes = lim.MaxBytes
+	}
+	dup := DuplicateWindow
+	if dup > maxAge {
+		dup = maxAge
+	}
+	return jetstream.StreamConfig{
+		Name:        s.name,
+		Description: "hotline " + s.key,
+		Subjects:    s.subjects,
+		// Limits retention keeps every message until it ages out,
+		// whatever consumers did with it: nothing is lost because a
+		// consumer acked it, and an operator can replay.
+		Retention:  jetstream.LimitsPolicy,
+		Storage:    jetstream.FileStorage,
+		MaxAge:     maxAge,
+		MaxBytes:   maxBytes,
+		Discard:    jetstream.DiscardOld,
+		Duplicates: dup,
+		Replicas:   b.cfg.replicas(),
+	}
+}
+
+func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
+	r := b.cfg.replicas()
+	return []jetstream.KeyValueConfig{
+		// Modes keep a little history so "who changed what" can be read
+		// from the bucket as well as from the audit stream.
+		{Bucket: BucketModes, Description: "degraded modes by scope", History: 8, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketSessions, Description: "conversations", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketOptOut, Description: "opted-out recipients", History: 4, Replicas: r, Storage: jetstream.FileStorage},
+		// Tokens expire per key (KeyTTL), which needs limit markers and
+		// History 1 (a larger history raises every key TTL to the
+		// marker TTL).
+		{Bucket: BucketTokens, Description: "platform access tokens", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
+	}
+}
+
+// ensureTopology creates or updates every stream and bucket. It is
+// idempotent, so every instance runs it at start-up.
+func (b *Bus) ensureTopology(ctx context.Context) error {
+	for _, s := range streamSpecs() {
+		if _, err := b.js.CreateOrUpdateStream(ctx, b.streamConfig(s)); err != nil {
+			return fmt.Errorf("stream %s: %w", s.name, err)
+		}
+	}
+	b.kv = make(map[string]jetstream.KeyValue)
+	for _, kc := range b.bucketConfigs() {
+		kv, err := b.js.CreateOrUpdateKeyValue(ctx, kc)
+		if err != nil {
+			return fmt.Errorf("kv %s: %w", kc.Bucket, err)
+		}
+		b.kv[kc.Bucket] = kv
+	}
+	return nil
+}
