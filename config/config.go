@@ -1,0 +1,183 @@
+// Package config loads hotline's configuration: defaults, then an optional
+// YAML file, then HOTLINE_* environment variables, into plain structs that
+// the rest of the program receives explicitly. Nothing else reads viper.
+package config
+
+import (
+	"time"
+
+	"hotline/envelope"
+)
+
+// Config is the whole configuration. The mapstructure tags are the YAML
+// keys; the environment variable of a key is HOTLINE_ followed by the key
+// in capitals with dots as underscores (nats.store_dir: HOTLINE_NATS_STORE_DIR).
+type Config struct {
+	HTTP     HTTP     `mapstructure:"http"`
+	NATS     NATS     `mapstructure:"nats"`
+	Log      Log      `mapstructure:"log"`
+	Router   Router   `mapstructure:"router"`
+	Fallback Fallback `mapstructure:"fallback"`
+	Accounts Accounts `mapstructure:"accounts"`
+}
+
+// HTTP configures the public and the admin listener.
+type HTTP struct {
+	Listen      string          `mapstructure:"listen"`
+	AdminListen string          `mapstructure:"admin_listen"`
+	AdminToken  envelope.Secret `mapstructure:"admin_token"`
+	PublicURL   string          `mapstructure:"public_url"`
+	// MaxBodyBytes caps every request body; platforms send a few KB.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// ShutdownTimeout bounds how long a stop waits for requests in
+	// flight and for consumers to drain.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// NATS says where the bus is.
+type NATS struct {
+	// URL may carry credentials (nats://user:pass@host), so it is held
+	// as a Secret and never printed whole.
+	URL        envelope.Secret `mapstructure:"url"`
+	StoreDir   string          `mapstructure:"store_dir"`
+	Listen     string          `mapstructure:"listen"`
+	Replicas   int             `mapstructure:"replicas"`
+	SessionTTL time.Duration   `mapstructure:"session_ttl"`
+	Streams    Streams         `mapstructure:"streams"`
+}
+
+// Streams holds the limits of each stream.
+type Streams struct {
+	In      StreamLimits `mapstructure:"in"`
+	Out     StreamLimits `mapstructure:"out"`
+	Handoff StreamLimits `mapstructure:"handoff"`
+	Review  StreamLimits `mapstructure:"review"`
+	Status  StreamLimits `mapstructure:"status"`
+	Dead    StreamLimits `mapstructure:"dead"`
+	Audit   StreamLimits `mapstructure:"audit"`
+}
+
+// StreamLimits bounds one stream; max_bytes 0 means no byte limit.
+type StreamLimits struct {
+	MaxAge   time.Duration `mapstructure:"max_age"`
+	MaxBytes int64         `mapstructure:"max_bytes"`
+}
+
+// Log configures logging; the --log-format and --log-level flags override it.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // auto (text on a terminal, else JSON), text, json
+}
+
+// Router configures the router.
+type Router struct {
+	DefaultLang string            `mapstructure:"default_lang"`
+	FAQFile     string            `mapstructure:"faq_file"`
+	Menu        map[string]string `mapstructure:"menu"`
+}
+
+// Fallback configures degraded modes.
+type Fallback struct {
+	AutoSMSFallback bool   `mapstructure:"auto_sms_fallback"`
+	SMSAccount      string `mapstructure:"sms_account"`
+}
+
+// Accounts lists the platform accounts hotline serves.
+type Accounts struct {
+	WeChat   []WeChatAccount   `mapstructure:"wechat"`
+	Weibo    []WeiboAccount    `mapstructure:"weibo"`
+	Telegram []TelegramAccount `mapstructure:"telegram"`
+	SMS      []SMSAccount      `mapstructure:"sms"`
+}
+
+// AccountCommon holds what every account may set.
+type AccountCommon struct {
+	Name string `mapstructure:"name"`
+	// APIBase points the adapter at another API root (a local fake,
+	// staging, a compatible provider).
+	APIBase string `mapstructure:"api_base"`
+	// ReplyWindow is how long a webhook waits for the router's answer
+	// to reply inside the HTTP response.
+	ReplyWindow time.Duration `mapstructure:"reply_window"`
+	// ReplayWindow is how old a signed timestamp may be; 0 turns the
+	// check off.
+	ReplayWindow time.Duration `mapstructure:"replay_window"`
+}
+
+// WeChatAccount is one WeChat official account.
+type WeChatAccount struct {
+	AccountCommon  `mapstructure:",squash"`
+	AppID          string          `mapstructure:"app_id"`
+	AppSecret      envelope.Secret `mapstructure:"app_secret"`
+	Token          envelope.Secret `mapstructure:"token"`
+	EncodingAESKey envelope.Secret `mapstructure:"encoding_aes_key"`
+}
+
+// WeiboAccount is one Weibo-style fan-service account.
+type WeiboAccount struct {
+	AccountCommon `mapstructure:",squash"`
+	AppKey        string          `mapstructure:"app_key"`
+	AppSecret     envelope.Secret `mapstructure:"app_secret"`
+	AccessToken   envelope.Secret `mapstructure:"access_token"`
+}
+
+// TelegramAccount is one Telegram bot.
+type TelegramAccount struct {
+	AccountCommon `mapstructure:",squash"`
+	Token         envelope.Secret `mapstructure:"token"`
+	Mode          string          `mapstructure:"mode"` // webhook or poll
+	WebhookSecret envelope.Secret `mapstructure:"webhook_secret"`
+}
+
+// SMSAccount is one SMS provider account or GSM modem.
+type SMSAccount struct {
+	AccountCommon `mapstructure:",squash"`
+	Provider      string          `mapstructure:"provider"` // twilio or modem
+	AccountSID    string          `mapstructure:"account_sid"`
+	AuthToken     envelope.Secret `mapstructure:"auth_token"`
+	From          string          `mapstructure:"from"`
+	Device        string          `mapstructure:"device"`
+	Baud          int             `mapstructure:"baud"`
+	DefaultRegion string          `mapstructure:"default_region"`
+}
+
+// Default returns the configuration hotline runs with when nothing is set:
+// an embedded NATS server and no platform accounts.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{
+			Listen:          ":8080",
+			AdminListen:     "127.0.0.1:8081",
+			MaxBodyBytes:    1 << 20,
+			ShutdownTimeout: 15 * time.Second,
+		},
+		NATS: NATS{
+			StoreDir:   "data/nats",
+			Replicas:   1,
+			SessionTTL: 30 * 24 * time.Hour,
+			Streams: Streams{
+				In:      StreamLimits{MaxAge: 7 * 24 * time.Hour},
+				Out:     StreamLimits{MaxAge: 7 * 24 * time.Hour},
+				Handoff: StreamLimits{MaxAge: 30 * 24 * time.Hour},
+				Review:  StreamLimits{MaxAge: 14 * 24 * time.Hour},
+				Status:  StreamLimits{MaxAge: 3 * 24 * time.Hour},
+				Dead:    StreamLimits{MaxAge: 30 * 24 * time.Hour},
+				Audit:   StreamLimits{MaxAge: 365 * 24 * time.Hour},
+			},
+		},
+		Log: Log{Level: "info", Format: "auto"},
+		Router: Router{
+			DefaultLang: "zh",
+			Menu:        map[string]string{"1": "account_security", "2": "payments", "3": "live_stream"},
+		},
+		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main"},
+	}
+}
+
+// Per-account defaults, applied to each entry for keys it does not set.
+const (
+	DefaultReplyWindow  = 4 * time.Second // WeChat waits 5 s for a passive reply
+	DefaultReplayWindow = 5 * time.Minute
+	DefaultBaud         = 115200
+	DefaultTelegramMode = "webhook"
+)
