@@ -1,0 +1,16 @@
+.PHONY: test run build fuzz bench
+
+test: ## the same test command CI runs
+	go test -race ./...
+
+run:
+	go run ./cmd/hotline serve
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/hotline ./cmd/hotline
+
+bench:
+	go test -run '^$$' -bench . -benchtime 3s ./bus
+
+fuzz:
+	go test -run '^$$' -fuzz FuzzDecodeMessage -fuzztime 30s ./envelope

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"hotline/bus"
+	"hotline/envelope"
+)
+
+// httpMetrics counts requests on both listeners.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_http_requests_total", Help: "HTTP requests by listener, route and status code.",
+		}, []string{"listener", "route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "hotline_http_request_duration_seconds", Help: "HTTP request latency by listener and route.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .5, 1, 2, 5},
+		}, []string{"listener", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+// statusRecorder remembers the status code a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and deadlines.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// instrument caps the body, logs and counts every request. The log line
+// has the path but never the query string: platforms put access tokens
+// and signatures there.
+func instrument(listener string, maxBody int64, log *slog.Logger, m *httpMetrics, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		_, pattern := mux.Handler(r)
+		route := pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		mux.ServeHTTP(rec, r)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		m.requests.WithLabelValues(listener, route, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(listener, route).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		switch {
+		case rec.status >= 500:
+			level = slog.LevelError
+		case route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics":
+			level = slog.LevelDebug
+		}
+		log.Log(r.Context(), level, "http request", "listener", listener, "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", elapsed, "remote", r.RemoteAddr)
+	})
+}
+
+// readiness is what /readyz asks.
+type readiness interface {
+	Ready(ctx context.Context) error
+}
+
+var _ readiness = (*bus.Bus)(nil)
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+func readyz(ready readiness) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := ready.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready:", err)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	}
+}
+
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// requireAdmin guards the admin API. With a token, every request must
+// carry it as a bearer token (compared in constant time). Without one,
+// which config allows only on a loopback listener, only loopback callers
+// get through, so a misconfigured proxy in front cannot open it up.
+func requireAdmin(token envelope.Secret, next http.Handler) http.Handler {
+	want := []byte(token.Reveal())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(want) == 0 {
+			if !loopbackRemote(r.RemoteAddr) || r.Header.Get("X-Forwarded-For") != "" {
+				http.Error(w, "admin API: no admin token configured; local callers only", http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline admin"`)
+			http.Error(w, "admin API: missing or wrong bearer token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackRemote(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newHTTPServer sets the timeouts every hotline listener needs: short
+// header reads against slow clients, and writes long enough for a
+// webhook that waits up to 5 s for a passive reply.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveHTTP runs srv on ln until it is shut down.
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestPackageLayering keeps the import graph of DESIGN.md honest: envelope
+// uses the standard library only, and each package imports only the
+// project packages it is allowed to.
+func TestPackageLayering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	allowed := map[string][]string{
+		"hotline/envelope": {},
+		"hotline/bus":      {"hotline/envelope"},
+		"hotline/config":   {"hotline/envelope"},
+	}
+	for pkg, may := range allowed {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, out)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			path, std, _ := strings.Cut(line, " ")
+			if path == pkg || std == "true" {
+				continue
+			}
+			if pkg == "hotline/envelope" {
+				t.Errorf("envelope depends on %s; it must use the standard library only", path)
+				continue
+			}
+			if strings.HasPrefix(path, "hotline/") && !slices.Contains(may, path) {
+				t.Errorf("%s imports %s; allowed: %v", pkg, path, may)
+			}
+		}
+	}
+}

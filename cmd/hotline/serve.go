@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"hotline/bus"
+	"hotline/config"
+)
+
+func (r *rootCommand) serveCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway: NATS (embedded unless nats.url is set), webhooks, health and admin API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, file, err := r.loadConfig()
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(r.stderr, cfg.Log)
+			if err != nil {
+				return err
+			}
+			if file != "" {
+				log.Info("config loaded", "file", file)
+			} else {
+				log.Info("no config file; running on defaults", "hint", "copy hotline.example.yaml to hotline.yaml to change them")
+			}
+			return serve(cmd.Context(), cfg, log, nil)
+		},
+	}
+}
+
+// listening is told the addresses once both listeners are bound (tests
+// listen on port 0 and need to know where).
+type listening func(public, admin net.Addr)
+
+// serve runs the gateway until ctx ends, then shuts down in order: stop
+// taking requests, drain consumers and the NATS connection, stop the
+// embedded server. The whole stop is bounded by http.shutdown_timeout.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen listening) error {
+	started := time.Now()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	hm := newHTTPMetrics(reg)
+
+	b, err := bus.Open(ctx, busConfig(cfg), bus.Deps{Logger: log, Registry: reg})
+	if err != nil {
+		return err
+	}
+	// From here on every exit path closes the bus, so buffered
+	// publishes are flushed and the store is closed cleanly.
+	closeBus := func() error {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		return b.Close(cctx)
+	}
+
+	publicLn, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return errors.Join(fmt.Errorf("serve: public listener: %w", err), closeBus())
+	}
+	adminLn, err := net.Listen("tcp", cfg.HTTP.AdminListen)
+	if err != nil {
+		publicLn.Close()
+		return errors.Join(fmt.Errorf("serve: admin listener: %w", err), closeBus())
+	}
+
+	public := http.NewServeMux()
+	public.HandleFunc("GET /healthz", healthz)
+	public.Handle("GET /readyz", readyz(b))
+	public.Handle("GET /metrics", metricsHandler(reg))
+
+	admin := http.NewServeMux()
+	admin.HandleFunc("GET /healthz", healthz)
+	admin.Handle("GET /readyz", readyz(b))
+	admin.Handle("GET /metrics", metricsHandler(reg))
+	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, statusHandler(b, started)))
+	if cfg.HTTP.AdminToken.IsZero() {
+		log.Warn("admin API has no token; it answers loopback callers only", "admin_listen", cfg.HTTP.AdminListen)
+	}
+
+	publicSrv := newHTTPServer(instrument("public", cfg.HTTP.MaxBodyBytes, log, hm, public), log)
+	adminSrv := newHTTPServer(instrument("admin", cfg.HTTP.MaxBodyBytes, log, hm, admin), log)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(publicSrv, publicLn) })
+	g.Go(func() error { return serveHTTP(adminSrv, adminLn) })
+	log.Info("hotline serving",
+		"public", "http://"+publicLn.Addr().String(),
+		"admin", "http://"+adminLn.Addr().String(),
+		"readyz", "http://"+publicLn.Addr().String()+"/readyz",
+		"nats", natsDescription(cfg))
+	if onListen != nil {
+		onListen(publicLn.Addr(), adminLn.Addr())
+	}
+
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		// Stop taking requests first, so nothing new is published while
+		// the connection drains.
+		herr := errors.Join(publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
+		return errors.Join(herr, b.Close(sctx))
+	})
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped cleanly", "uptime", time.Since(started).Round(time.Second))
+	return nil
+}
+
+func busConfig(cfg config.Config) bus.Config {
+	limits := map[string]bus.StreamLimits{}
+	for key, l := range cfg.NATS.Streams.ByKey() {
+		limits[key] = bus.StreamLimits{MaxAge: l.MaxAge, MaxBytes: l.MaxBytes}
+	}
+	return bus.Config{
+		URL:        cfg.NATS.URL.Reveal(),
+		StoreDir:   cfg.NATS.StoreDir,
+		Listen:     cfg.NATS.Listen,
+		Replicas:   cfg.NATS.Replicas,
+		Streams:    limits,
+		SessionTTL: cfg.NATS.SessionTTL,
+		Name:       "hotline",
+	}
+}
+
+func natsDescription(cfg config.Config) string {
+	if cfg.NATS.URL.IsZero() {
+		if cfg.NATS.Listen != "" {
+			return "embedded, store " + cfg.NATS.StoreDir + ", clients on " + cfg.NATS.Listen
+		}
+		return "embedded, store " + cfg.NATS.StoreDir
+	}
+	return "cluster"
+}
+
+// statusHandler answers GET /admin/v1/status with what an operator checks
+// first in an incident.
+func statusHandler(b *bus.Bus, started time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		resp := map[string]any{
+			"version":  buildVersion(),
+			"uptime":   time.Since(started).Round(time.Second).String(),
+			"embedded": b.Embedded(),
+			"ready":    true,
+		}
+		if err := b.Ready(ctx); err != nil {
+			resp["ready"] = false
+			resp["error"] = err.Error()
+		}
+		if stats, err := b.Stats(ctx); err == nil {
+			resp["streams"] = stats
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resp)
+	})
+}

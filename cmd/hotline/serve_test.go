@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline/bus"
+	"hotline/config"
+	"hotline/envelope"
+)
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+const testAdminToken = "test-admin-token-0123456789"
+
+// freeAddr returns a loopback address nothing listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs serve in the background on loopback ports and returns
+// its addresses and a stop function that waits for a clean exit.
+func startServe(t *testing.T, cfg config.Config) (public, admin string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrs := make(chan [2]string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), func(p, a net.Addr) {
+			addrs <- [2]string{p.String(), a.String()}
+		})
+	}()
+	select {
+	case a := <-addrs:
+		public, admin = a[0], a[1]
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited early: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("serve did not start listening")
+	}
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v, want nil after a stop", err)
+			}
+		case <-time.After(cfg.HTTP.ShutdownTimeout + 5*time.Second):
+			t.Error("serve did not stop within the shutdown timeout")
+		}
+	}
+	t.Cleanup(stop)
+	return public, admin, stop
+}
+
+func testConfig(t *testing.T, storeDir string) config.Config {
+	cfg := config.Default()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.HTTP.AdminListen = "127.0.0.1:0"
+	cfg.HTTP.AdminToken = testAdminToken
+	cfg.HTTP.ShutdownTimeout = 10 * time.Second
+	cfg.NATS.StoreDir = storeDir
+	cfg.NATS.Listen = freeAddr(t)
+	return cfg
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestServeEndpointsAndRestartKeepsMessages(t *testing.T) {
+	store := t.TempDir()
+	cfg := testConfig(t, store)
+	public, admin, stop := startServe(t, cfg)
+
+	for _, tc := range []struct {
+		url, token string
+		code       int
+		contains   string
+	}{
+		{"http://" + public + "/healthz", "", 200, "ok"},
+		{"http://" + public + "/readyz", "", 200, "ready"},
+		{"http://" + public + "/metrics", "", 200, "hotline_bus_connected 1"},
+		{"http://" + public + "/metrics", "", 200, "go_goroutines"},
+		{"http://" + public + "/metrics", "", 200, "process_resident_memory_bytes"},
+		{"http://" + public + "/admin/v1/status", "", 404, ""}, // not on the public listener
+		{"http://" + admin + "/admin/v1/status", "", 401, "bearer token"},
+		{"http://" + admin + "/admin/v1/status", "wrong-token-0123456789", 401, ""},
+		{"http://" + admin + "/admin/v1/status", testAdminToken, 200, `"name":"HOTLINE_IN"`},
+	} {
+		code, body := get(t, tc.url, tc.token)
+		if code != tc.code || !strings.Contains(body, tc.contains) {
+			t.Errorf("GET %s: got %d %q, want %d containing %q", tc.url, code, body, tc.code, tc.contains)
+		}
+	}
+
+	// Publish through the embedded server's client port, as `nats pub`
+	// would, then stop and start again on the same store.
+	nc, err := nats.Connect("nats://" + cfg.NATS.Listen)
+	if err != nil {
+		t.Fatalf("connect to embedded nats: %v", err)
+	}
+	msg := &nats.Msg{Subject: "hotline.in.sms.sms-main", Data: []byte("STATUS"), Header: nats.Header{envelope.HeaderMsgID: {"SM-restart"}}}
+	if _, err := nc.RequestMsg(msg, 5*time.Second); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	nc.Close()
+	stop()
+
+	_, admin2, _ := startServe(t, cfg)
+	code, body := get(t, "http://"+admin2+"/admin/v1/status", testAdminToken)
+	if code != 200 {
+		t.Fatalf("status after restart: %d %s", code, body)
+	}
+	var status struct {
+		Streams []bus.StreamStat `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(body), &status); err != nil {
+		t.Fatal(err)
+	}
+	if len(status.Streams) == 0 || status.Streams[0].Name != bus.StreamIn || status.Streams[0].Messages != 1 {
+		t.Fatalf("after restart streams are %+v, want HOTLINE_IN with the 1 message", status.Streams)
+	}
+}
+
+func TestReadyzIs503WhenBusIsDown(t *testing.T) {
+	b, err := bus.Open(context.Background(), bus.Config{StoreDir: t.TempDir()}, bus.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	readyz(b).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 200 {
+		t.Fatalf("ready bus: got %d, want 200", rec.Code)
+	}
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	readyz(b).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "not ready") {
+		t.Fatalf("closed bus: got %d %q, want 503 not ready", rec.Code, rec.Body.String())
+	}
+}
+
+func TestRequireAdmin(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	tests := []struct {
+		name          string
+		token         envelope.Secret
+		remote, authz string
+		forwarded     string
+		want          int
+	}{
+		{"token, none sent", testAdminToken, "10.0.0.5:1234", "", "", 401},
+		{"token, wrong", testAdminToken, "127.0.0.1:1234", "Bearer nope", "", 401},
+		{"token, basic scheme", testAdminToken, "127.0.0.1:1234", "Basic " + testAdminToken, "", 401},
+		{"token, right", testAdminToken, "10.0.0.5:1234", "Bearer " + testAdminToken, "", 204},
+		{"no token, loopback", "", "127.0.0.1:1234", "", "", 204},
+		{"no token, ipv6 loopback", "", "[::1]:1234", "", "", 204},
+		{"no token, remote", "", "10.0.0.5:1234", "", "", 403},
+		{"no token, proxied", "", "127.0.0.1:1234", "", "203.0.113.9", 403},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("GET", "/admin/v1/status", nil)
+			req.RemoteAddr = tc.remote
+			if tc.authz != "" {
+				req.Header.Set("Authorization", tc.authz)
+			}
+			if tc.forwarded != "" {
+				req.Header.Set("X-Forwarded-For", tc.forwarded)
+			}
+			rec := httptest.NewRecorder()
+			requireAdmin(tc.token, ok).ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Fatalf("got %d, want %d", rec.Code, tc.want)
+			}
+		})
+	}
+}
+
+func TestRequestLogOmitsQueryAndCapsBody(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mux := http.NewServeMux()
+	var readErr error
+	mux.HandleFunc("POST /webhooks/test", func(w http.ResponseWriter, r *http.Request) {
+		_, readErr = io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+	})
+	h := instrument("public", 1024, log, newHTTPMetrics(prometheus.NewRegistry()), mux)
+	req := httptest.NewRequest("POST", "/webhooks/test?access_token=SUPERSECRETTOKEN&signature=abc", strings.NewReader(strings.Repeat("x", 4096)))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	var mbe *http.MaxBytesError
+	if readErr == nil || !errors.As(readErr, &mbe) {
+		t.Fatalf("reading a 4 KiB body under a 1 KiB cap: got %v, want *http.MaxBytesError", readErr)
+	}
+	if strings.Contains(logs.String(), "SUPERSECRETTOKEN") {
+		t.Fatalf("query string logged: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"path":"/webhooks/test"`) {
+		t.Fatalf("request not logged: %s", logs.String())
+	}
+}
