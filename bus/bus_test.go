@@ -86,7 +86,7 @@ func TestTopologyCreated(t *testing.T) {
 	if got := in.CachedInfo().Config.Duplicates; got < 2*time.Minute {
 		t.Errorf("HOTLINE_IN duplicate window %v, want at least 2m", got)
 	}
-	for _, name := range []string{BucketModes, BucketSessions, BucketOptOut, BucketTokens} {
+	for _, name := range []string{BucketModes, BucketSessions, BucketOptOut, BucketTokens, BucketHandoffs} {
 		if b.KV(name) == nil {
 			t.Errorf("bucket %s missing", name)
 		}
@@ -361,4 +361,47 @@ func BenchmarkPublishParallel(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+func TestPartitionKeepsConversationOrder(t *testing.T) {
+	b := openTestBus(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const convs, perConv = 8, 25
+	for i := range perConv {
+		for c := range convs {
+			m := envelope.Message{ID: envelope.NewID(time.Now()), Platform: "sms", Account: "sms-main",
+				PlatformMsgID: fmt.Sprintf("SM-%d-%d", c, i), Conversation: fmt.Sprintf("sms:sms-main:+1555000%04d", c),
+				From: envelope.Party{ID: fmt.Sprint(c)}, Kind: envelope.KindText, Text: fmt.Sprint(i), ReceivedAt: time.Now()}
+			if _, err := b.PublishInbound(ctx, &m, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var mu sync.Mutex
+	last := map[string]int{}
+	var outOfOrder, total atomic.Int32
+	go func() {
+		_ = b.Consume(ctx, ConsumerConfig{Stream: StreamIn, Durable: "router", Workers: 4, PartitionHeader: envelope.HeaderConversation},
+			func(_ context.Context, d *Delivery) error {
+				var m envelope.Message
+				if err := envelope.Decode(d.Data, &m); err != nil {
+					return Permanent(err)
+				}
+				var n int
+				fmt.Sscan(m.Text, &n)
+				mu.Lock()
+				if prev, ok := last[m.Conversation]; ok && n != prev+1 {
+					outOfOrder.Add(1)
+				}
+				last[m.Conversation] = n
+				mu.Unlock()
+				total.Add(1)
+				return nil
+			})
+	}()
+	waitFor(t, "all messages", func() bool { return total.Load() == convs*perConv })
+	if n := outOfOrder.Load(); n != 0 {
+		t.Fatalf("%d messages out of order within their conversation", n)
+	}
 }

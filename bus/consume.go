@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"runtime/debug"
 	"sync"
@@ -79,6 +80,11 @@ type ConsumerConfig struct {
 	// Workers handle deliveries concurrently. Default 1, which keeps each
 	// consumer's messages in stream order.
 	Workers int
+	// PartitionHeader, when set with several workers, sends every
+	// message with the same value of this header to the same worker, so
+	// one conversation's messages stay in order while different
+	// conversations run in parallel.
+	PartitionHeader string
 	// Backoff gives the delay before attempt n+1 after attempt n failed
 	// without a Retry delay. Default: 1s doubling to 1m, with jitter.
 	Backoff func(attempt int) time.Duration
@@ -134,16 +140,33 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	}
 	log := b.log.With("consumer", cfg.Durable, "stream", cfg.Stream)
 
-	jobs := make(chan jetstream.Msg)
+	// One queue per worker; without a partition header every message
+	// goes to the first free worker through a shared queue.
+	queues := make([]chan jetstream.Msg, cfg.Workers)
+	shared := make(chan jetstream.Msg)
+	for i := range queues {
+		queues[i] = shared
+		if cfg.PartitionHeader != "" {
+			queues[i] = make(chan jetstream.Msg, 16)
+		}
+	}
 	var stopping atomic.Bool
 	var wg sync.WaitGroup
 	handlerCtx := context.WithoutCancel(ctx)
-	for range cfg.Workers {
+	for i := range cfg.Workers {
 		wg.Go(func() {
-			for msg := range jobs {
+			for msg := range queues[i] {
 				b.handle(handlerCtx, cfg, h, msg)
 			}
 		})
+	}
+	closeQueues := func() {
+		close(shared)
+		if cfg.PartitionHeader != "" {
+			for _, q := range queues {
+				close(q)
+			}
+		}
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		if stopping.Load() {
@@ -152,14 +175,14 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 			_ = msg.Nak()
 			return
 		}
-		jobs <- msg
+		queues[partition(msg, cfg.PartitionHeader, cfg.Workers)] <- msg
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		// Missing heartbeats after an outage are reported here and are
 		// not fatal: the pull resumes once the server is back.
 		log.Warn("consume", "err", err)
 	}))
 	if err != nil {
-		close(jobs)
+		closeQueues()
 		wg.Wait()
 		return fmt.Errorf("bus: consume %s: %w", cfg.Durable, err)
 	}
@@ -171,10 +194,25 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	stopping.Store(true)
 	cc.Drain()
 	<-cc.Closed()
-	close(jobs)
+	closeQueues()
 	wg.Wait()
 	log.Info("consumer stopped")
 	return nil
+}
+
+// partition picks the worker for msg: by the hash of its partition
+// header, or of its payload when the header is missing.
+func partition(msg jetstream.Msg, header string, workers int) int {
+	if header == "" || workers == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	if key := msg.Headers().Get(header); key != "" {
+		h.Write([]byte(key))
+	} else {
+		h.Write(msg.Data())
+	}
+	return int(h.Sum32() % uint32(workers))
 }
 
 // handle runs the handler on one message and settles it: ack, nak with a

@@ -66,3 +66,25 @@ func (b *Bus) publishRaw(ctx context.Context, subject string, v any, dedupID str
 	}
 	return b.Publish(ctx, subject, data, dedupID, hdr)
 }
+
+// PublishInbound stores what a user sent on hotline.in.<platform>.<account>.
+// The dedup id is the platform's own message id scoped to the account, so
+// a platform's retries are stored once; the conversation travels as a
+// header so the router can keep each conversation in order.
+func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.Header) (PubAck, error) {
+	subject, err := envelope.InSubject(m.Platform, m.Account)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("bus: publish inbound: %w", err)
+	}
+	h := nats.Header{}
+	for k, vs := range hdr {
+		h[k] = vs
+	}
+	h.Set(envelope.HeaderConversation, m.Conversation)
+	return b.PublishJSON(ctx, subject, m, InboundDedupID(m), h)
+}
+
+// InboundDedupID is the Nats-Msg-Id of an inbound message.
+func InboundDedupID(m *envelope.Message) string {
+	return "in:" + m.Platform + ":" + m.Account + ":" + m.PlatformMsgID
+}

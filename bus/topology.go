@@ -27,6 +27,9 @@ const (
 	BucketSessions = "hotline_sessions"
 	BucketOptOut   = "hotline_optout"
 	BucketTokens   = "hotline_tokens"
+	// BucketHandoffs keeps each handoff's state (open, claimed, closed)
+	// for the agents' API; the stream keeps the records themselves.
+	BucketHandoffs = "hotline_handoffs"
 )
 
 // StreamLimits bounds how much one stream keeps. Zero values take the
@@ -128,6 +131,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		// History 1 (a larger history raises every key TTL to the
 		// marker TTL).
 		{Bucket: BucketTokens, Description: "platform access tokens", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketHandoffs, Description: "handoff state for agents", History: 4, TTL: 30 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 	}
 }
 

@@ -18,6 +18,10 @@ const (
 	HeaderReplyDeadline = "Hotline-Reply-Deadline"
 	// HeaderDeadReason says why a message went to hotline.dead.
 	HeaderDeadReason = "Hotline-Dead-Reason"
+	// HeaderConversation carries the conversation key of an inbound
+	// message, so a consumer can keep one conversation's messages in
+	// order without decoding the payload first.
+	HeaderConversation = "Hotline-Conversation"
 )
 
 // MaxEncodedLen bounds a decoded payload: text plus media references and

@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -82,4 +83,23 @@ func decodeCrockford(c byte) int {
 		}
 	}
 	return -1
+}
+
+// DeriveID returns a gateway id fixed by parent and salt: the parent's
+// time with 80 bits taken from a SHA-256 of both. The router derives its
+// reply ids from the inbound id this way, so a redelivered inbound yields
+// the same reply id and the stream's duplicate window drops the second
+// publish. A parent that is not a ULID is hashed whole with the current
+// time's millisecond left at zero.
+func DeriveID(parent, salt string) string {
+	var b [16]byte
+	if t, err := ParseIDTime(parent); err == nil {
+		ms := uint64(t.UnixMilli())
+		b[0] = byte(ms >> 40)
+		b[1] = byte(ms >> 32)
+		binary.BigEndian.PutUint32(b[2:6], uint32(ms))
+	}
+	sum := sha256.Sum256([]byte(parent + "\x00" + salt))
+	copy(b[6:], sum[:10])
+	return encodeULID(b)
 }

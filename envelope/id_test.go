@@ -66,3 +66,19 @@ func TestParseIDTimeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDeriveIDIsStableAndKeepsTime(t *testing.T) {
+	parent := NewID(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	a, b := DeriveID(parent, "reply.0"), DeriveID(parent, "reply.0")
+	if a != b {
+		t.Fatalf("same parent and salt gave %s and %s", a, b)
+	}
+	if c := DeriveID(parent, "reply.1"); c == a {
+		t.Fatalf("different salts gave the same id %s", c)
+	}
+	pt, _ := ParseIDTime(parent)
+	at, err := ParseIDTime(a)
+	if err != nil || !at.Equal(pt) {
+		t.Fatalf("derived id time %v (err %v), want the parent's %v", at, err, pt)
+	}
+}
