@@ -1,0 +1,248 @@
+package router
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/language"
+)
+
+//go:embed data/texts/*.yaml data/priority.yaml data/faq.yaml
+var builtinData embed.FS
+
+// Text keys every language file must have.
+var requiredTexts = []string{
+	"welcome", "help", "menu", "menu_account_security", "menu_payments", "menu_live_stream",
+	"status", "status_incident", "handoff_ack", "handoff_ack_urgent", "handoff_limit", "read_only",
+	"busy", "error", "review_pending", "lang_set", "lang_unsupported", "bind_sent", "bind_ok",
+	"bind_bad_code", "bind_expired", "bind_bad_phone", "bind_rate_limited", "unbind_ok", "stopped",
+	"started", "unknown", "sla_p1", "sla_p2", "sla_p3", "bind_code_sms",
+}
+
+// Lang is one language's texts and command words.
+type Lang struct {
+	Code        string              `yaml:"lang"`
+	Name        string              `yaml:"name"`
+	EnglishName string              `yaml:"english_name"`
+	Dir         string              `yaml:"dir"`
+	Names       []string            `yaml:"names"`
+	Commands    map[string][]string `yaml:"commands"`
+	Texts       map[string]string   `yaml:"texts"`
+}
+
+// Catalog holds every language hotline answers in.
+type Catalog struct {
+	langs   map[string]*Lang
+	codes   []string // sorted
+	matcher language.Matcher
+	tags    []language.Tag
+	names   map[string]string // folded language name -> code
+}
+
+// LoadCatalog reads the built-in texts and, when overrideDir is set, the
+// YAML files in it: a file for a built-in language replaces the texts and
+// words it sets; a file for a new language adds it (it must then have
+// every text).
+func LoadCatalog(overrideDir string) (*Catalog, error) {
+	c := &Catalog{langs: map[string]*Lang{}, names: map[string]string{}}
+	files, err := fs.Glob(builtinData, "data/texts/*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		data, err := builtinData.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.merge(f, data); err != nil {
+			return nil, err
+		}
+	}
+	if overrideDir != "" {
+		over, err := filepath.Glob(filepath.Join(overrideDir, "*.yaml"))
+		if err != nil {
+			return nil, fmt.Errorf("texts: %w", err)
+		}
+		for _, f := range over {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("texts: %w", err)
+			}
+			if err := c.merge(f, data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, c.finish()
+}
+
+func (c *Catalog) merge(file string, data []byte) error {
+	var l Lang
+	if err := yaml.Unmarshal(data, &l); err != nil {
+		return fmt.Errorf("texts: %s: %w", file, err)
+	}
+	if l.Code == "" {
+		return fmt.Errorf("texts: %s: lang is required", file)
+	}
+	if _, err := language.Parse(l.Code); err != nil {
+		return fmt.Errorf("texts: %s: lang %q: %w", file, l.Code, err)
+	}
+	base, ok := c.langs[l.Code]
+	if !ok {
+		c.langs[l.Code] = &l
+		return nil
+	}
+	if l.Name != "" {
+		base.Name = l.Name
+	}
+	if l.EnglishName != "" {
+		base.EnglishName = l.EnglishName
+	}
+	if l.Dir != "" {
+		base.Dir = l.Dir
+	}
+	base.Names = append(base.Names, l.Names...)
+	for k, v := range l.Commands {
+		base.Commands[k] = v
+	}
+	for k, v := range l.Texts {
+		base.Texts[k] = v
+	}
+	return nil
+}
+
+func (c *Catalog) finish() error {
+	for code, l := range c.langs {
+		for _, key := range requiredTexts {
+			if strings.TrimSpace(l.Texts[key]) == "" {
+				return fmt.Errorf("texts: %s: text %q is missing", code, key)
+			}
+		}
+		if l.Dir != "ltr" && l.Dir != "rtl" {
+			return fmt.Errorf("texts: %s: dir %q is not ltr or rtl", code, l.Dir)
+		}
+		c.codes = append(c.codes, code)
+	}
+	if _, ok := c.langs["en"]; !ok {
+		return fmt.Errorf("texts: English (en) is required: it is the fallback of every text")
+	}
+	sort.Strings(c.codes)
+	for _, code := range c.codes {
+		c.tags = append(c.tags, language.MustParse(code))
+		l := c.langs[code]
+		for _, n := range append(slices.Clone(l.Names), strings.ToLower(code), fold(l.Name), fold(l.EnglishName)) {
+			n = fold(n)
+			if prev, taken := c.names[n]; taken && prev != code {
+				return fmt.Errorf("texts: language name %q is claimed by %s and %s", n, prev, code)
+			}
+			c.names[n] = code
+		}
+	}
+	c.matcher = language.NewMatcher(c.tags)
+	return nil
+}
+
+// Codes lists the supported language codes, sorted.
+func (c *Catalog) Codes() []string { return c.codes }
+
+// Has reports whether code has texts.
+func (c *Catalog) Has(code string) bool { _, ok := c.langs[code]; return ok }
+
+// Lang returns the language with the given code, or English.
+func (c *Catalog) Lang(code string) *Lang {
+	if l, ok := c.langs[code]; ok {
+		return l
+	}
+	return c.langs["en"]
+}
+
+// Text returns text key in lang with {placeholders} filled from vars. A
+// language without the key falls back to English.
+func (c *Catalog) Text(lang, key string, vars ...string) string {
+	t := c.Lang(lang).Texts[key]
+	if t == "" {
+		t = c.langs["en"].Texts[key]
+	}
+	if len(vars) > 0 {
+		pairs := make([]string, 0, len(vars))
+		for i := 0; i+1 < len(vars); i += 2 {
+			pairs = append(pairs, "{"+vars[i]+"}", vars[i+1])
+		}
+		t = strings.NewReplacer(pairs...).Replace(t)
+	}
+	return t
+}
+
+// LangMatch is how a user's language request was understood.
+type LangMatch struct {
+	Code      string // a supported code; empty when Supported is false
+	Requested string // what the user asked for, as a BCP 47 tag when it parses
+	Supported bool
+}
+
+// MatchLang understands a user's language request leniently: a supported
+// code in any case (EN, zh-hant), a regional tag mapped to what we have
+// (zh-tw → zh-Hant, pt-BR → pt), or a language name in English or the
+// language itself (chinese, العربية). A well-formed tag for a language we
+// have no texts for comes back unsupported; anything else is no language
+// at all (ok false), so "help me" is not read as a language request.
+func (c *Catalog) MatchLang(s string) (m LangMatch, ok bool) {
+	s = fold(s)
+	if s == "" {
+		return LangMatch{}, false
+	}
+	if code, found := c.names[s]; found {
+		return LangMatch{Code: code, Requested: code, Supported: true}, true
+	}
+	tag, err := language.Parse(strings.ReplaceAll(s, " ", "-"))
+	if err != nil || !looksLikeTag(s) {
+		return LangMatch{}, false
+	}
+	_, idx, conf := c.matcher.Match(tag)
+	if conf >= language.High {
+		return LangMatch{Code: c.codes[idx], Requested: tag.String(), Supported: true}, true
+	}
+	return LangMatch{Requested: tag.String()}, true
+}
+
+// looksLikeTag keeps ordinary words out of language matching: BCP 47
+// parses many short words ("me", "my" are registered language codes), so
+// only two- or three-letter primary subtags count, and "me", "my" and
+// the like only when they are not English words a user writes after help.
+func looksLikeTag(s string) bool {
+	primary, _, _ := strings.Cut(strings.ReplaceAll(s, " ", "-"), "-")
+	if len(primary) < 2 || len(primary) > 3 {
+		return false
+	}
+	switch primary {
+	case "me", "my", "is", "am", "an", "as", "at", "be", "by", "do", "go", "he", "if", "in", "it",
+		"no", "of", "on", "or", "so", "to", "up", "us", "we", "all", "and", "are", "can", "for",
+		"how", "not", "now", "pls", "the", "you", "was", "who", "why":
+		return false
+	}
+	return true
+}
+
+// LangFromHint maps a platform's language hint (Telegram language_code,
+// WeChat zh_CN) to a supported code, or "".
+func (c *Catalog) LangFromHint(hint string) string {
+	if hint == "" {
+		return ""
+	}
+	tag, err := language.Parse(strings.ReplaceAll(hint, "_", "-"))
+	if err != nil {
+		return ""
+	}
+	_, idx, conf := c.matcher.Match(tag)
+	if conf >= language.High {
+		return c.codes[idx]
+	}
+	return ""
+}

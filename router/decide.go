@@ -1,0 +1,516 @@
+package router
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/bus"
+	"hotline/envelope"
+)
+
+// decide runs the pipeline for one message, filling out and updating
+// sess. It publishes nothing.
+func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session, now time.Time, out *outcome) error {
+	lang := r.langFor(m, sess)
+	text := m.Text
+	cmd := r.parser.Parse(text)
+	if m.Kind == envelope.KindEvent {
+		cmd = r.eventCommand(m)
+	}
+	sess.addTurn("user", userTurnText(m), now)
+
+	// 1. Opt-out: an opted-out user gets nothing but the confirmation of
+	// opting back in.
+	opted, err := r.optedOut(ctx, m.Conversation)
+	if err != nil {
+		return err
+	}
+	if m.Kind == envelope.KindEvent && m.Event.Name == envelope.EventUnsubscribe {
+		yes := true
+		out.optOut, out.result, out.explain = &yes, "unsubscribed", "platform unsubscribe event"
+		return nil
+	}
+	if opted && cmd.Kind != CmdStart {
+		out.result, out.explain = "opted_out", "user opted out; stored, not answered"
+		return nil
+	}
+
+	// 2. What would answer it, so the gate knows whether it is static.
+	var faq FAQMatch
+	var faqOK bool
+	if cmd.Kind == CmdNone && text != "" {
+		faq, faqOK = r.faq.Match(fold(text), lang)
+	}
+	static := faqOK || cmd.Kind == CmdHelp || cmd.Kind == CmdMenu || cmd.Kind == CmdStatus ||
+		cmd.Kind == CmdLang || cmd.Kind == CmdMenuCode || cmd.Kind == CmdStop || cmd.Kind == CmdStart ||
+		cmd.Kind == cmdWelcome || cmd.Kind == cmdIgnore
+
+	// 3. Degraded modes.
+	dec := r.gate.Check(ctx, m, static)
+	if dec.Silent {
+		out.result, out.explain = "silenced", "rate limited; stored, not answered"
+		return nil
+	}
+	a := answerer{r: r, m: m, sess: sess, lang: lang, now: now, out: out, dec: dec}
+	if dec.Refuse != "" && !static {
+		a.say(dec.Refuse)
+		out.result, out.explain = "refused", "mode answer "+dec.Refuse
+		if dec.DeferHandoff {
+			return a.handoff(ctx, r.lex.classify(text, false), true, "queued during a degraded mode")
+		}
+		return nil
+	}
+
+	// 4. Commands, menu codes, FAQ, handoff.
+	if cmd.AliasLang != "" && sess.Lang == "" {
+		a.lang = cmd.AliasLang // "ajuda" answers in Portuguese
+	}
+	out.result = "command"
+	out.explain = "command " + cmd.Kind.String()
+	switch cmd.Kind {
+	case cmdIgnore:
+		out.result, out.explain = "event", "event "+m.Event.Name+" needs no answer"
+	case cmdWelcome:
+		rep := a.sayText(r.catalog.Text(a.lang, "welcome"), envelope.SourceBot, true)
+		rep.Buttons = menuButtons(r.catalog.Text(a.lang, "menu"), r.cfg.Menu)
+	case CmdHelp:
+		return a.help(ctx, cmd)
+	case CmdLang:
+		a.setLang(cmd)
+	case CmdMenu:
+		a.menu()
+	case CmdStatus:
+		a.status()
+	case CmdStop:
+		yes := true
+		out.optOut = &yes
+		a.sayAs("stopped", envelope.SourceSystem)
+	case CmdStart:
+		no := false
+		out.optOut = &no
+		a.sayAs("started", envelope.SourceSystem)
+	case CmdBind:
+		return a.bind(ctx, cmd.Arg)
+	case CmdUnbind:
+		sess.Phone, sess.Bind = "", nil
+		a.say("unbind_ok")
+	case CmdCode:
+		if sess.Bind != nil {
+			a.verifyCode(cmd.Arg)
+			return nil
+		}
+		return a.freeText(ctx, text, faq, faqOK)
+	case CmdMenuCode:
+		topic, ok := r.cfg.Menu[cmd.Arg]
+		if !ok {
+			out.explain = "menu code " + cmd.Arg + " not configured; menu shown"
+			a.menu()
+			return nil
+		}
+		out.explain = "menu code " + cmd.Arg + " → " + topic
+		if _, has := r.catalog.Lang(a.lang).Texts["menu_"+topic]; has {
+			a.say("menu_" + topic)
+		} else {
+			// A topic without its own text goes to an agent.
+			return a.handoff(ctx, r.lex.classify(topic, false), false, "menu topic "+topic)
+		}
+	case CmdHuman:
+		cls := r.lex.classify(recentUserText(sess), a.switchedChannel(ctx))
+		cls.Reasons = append([]string{"asked for a human"}, cls.Reasons...)
+		out.result = "handoff"
+		return a.handoff(ctx, cls, false, "")
+	default:
+		return a.freeText(ctx, text, faq, faqOK)
+	}
+	return nil
+}
+
+// answerer builds the replies to one message.
+type answerer struct {
+	r    *Router
+	m    *envelope.Message
+	sess *Session
+	lang string
+	now  time.Time
+	out  *outcome
+	dec  Decision
+}
+
+func (a *answerer) say(key string, vars ...string) {
+	a.sayText(a.r.catalog.Text(a.lang, key, vars...), envelope.SourceBot, isStaticKey(key))
+}
+
+func (a *answerer) sayAs(key string, src envelope.Source) {
+	a.sayText(a.r.catalog.Text(a.lang, key), src, true)
+}
+
+func isStaticKey(key string) bool {
+	switch key {
+	case "help", "menu", "status", "status_incident", "welcome", "lang_set", "lang_unsupported", "stopped", "started",
+		"unbind_ok", "bind_sent", "bind_ok", "bind_bad_code", "bind_expired", "bind_bad_phone", "bind_rate_limited", "handoff_limit", "error":
+		return true
+	}
+	return strings.HasPrefix(key, "menu_")
+}
+
+// sayText adds a reply. Announcements ride along on every reply; in
+// review-first mode, replies that are not static help wait for an
+// operator and the user is told so.
+func (a *answerer) sayText(text string, src envelope.Source, static bool) *envelope.Reply {
+	if ann := a.announcement(); ann != "" && !strings.Contains(text, ann) {
+		text += "\n\n" + ann
+	}
+	rep := a.newReply(text, src)
+	if a.dec.HoldForReview && !static && src == envelope.SourceBot {
+		a.out.review = append(a.out.review, rep)
+		pending := a.newReply(a.r.catalog.Text(a.lang, "review_pending"), envelope.SourceSystem)
+		a.out.replies = append(a.out.replies, pending)
+		a.sess.addTurn("bot", pending.Text, a.now)
+		return &a.out.replies[len(a.out.replies)-1]
+	}
+	a.out.replies = append(a.out.replies, rep)
+	a.sess.addTurn("bot", text, a.now)
+	return &a.out.replies[len(a.out.replies)-1]
+}
+
+func (a *answerer) newReply(text string, src envelope.Source) envelope.Reply {
+	a.out.replyIdx++
+	return envelope.Reply{
+		ID:           envelope.DeriveID(a.m.ID, fmt.Sprintf("reply.%d", a.out.replyIdx)),
+		InReplyTo:    a.m.ID,
+		Platform:     a.m.Platform,
+		Account:      a.m.Account,
+		Conversation: a.m.Conversation,
+		To:           a.m.From,
+		Text:         text,
+		Lang:         a.lang,
+		Dir:          a.r.catalog.Lang(a.lang).Dir,
+		Source:       src,
+		CreatedAt:    a.now,
+	}
+}
+
+func (a *answerer) announcement() string {
+	if len(a.dec.Announcement) == 0 {
+		return ""
+	}
+	if t := a.dec.Announcement[a.lang]; t != "" {
+		return t
+	}
+	return a.dec.Announcement["en"]
+}
+
+func (a *answerer) help(ctx context.Context, cmd Command) error {
+	if !cmd.HasLang {
+		a.say("help")
+		return nil
+	}
+	if cmd.Lang.Supported {
+		a.lang = cmd.Lang.Code
+		a.sess.Lang = cmd.Lang.Code
+		a.say("help")
+		return nil
+	}
+	// A language we have no texts for: translate English if a
+	// translator is configured, else default language plus English.
+	a.out.explain = "help in unsupported " + cmd.Lang.Requested
+	if a.r.translator != nil {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if t, err := a.r.translator.Translate(tctx, a.r.catalog.Text("en", "help"), cmd.Lang.Requested); err == nil {
+			a.lang = cmd.Lang.Requested
+			rep := a.sayText(t, envelope.SourceBot, true)
+			rep.Lang, rep.Dir = cmd.Lang.Requested, ""
+			a.out.explain += " (translated)"
+			return nil
+		} else {
+			a.r.log.Warn("translator failed; answering in the default language and English", "target", cmd.Lang.Requested, "err", err)
+		}
+	}
+	def := a.r.cfg.DefaultLang
+	parts := []string{a.r.catalog.Text(def, "help")}
+	if def != "en" {
+		parts = append(parts, a.r.catalog.Text("en", "help"))
+	}
+	parts = append(parts, a.r.catalog.Text("en", "lang_unsupported", "requested", cmd.Lang.Requested, "codes", strings.Join(a.r.catalog.Codes(), ", ")))
+	a.lang = def
+	a.sayText(strings.Join(parts, "\n\n"), envelope.SourceBot, true)
+	return nil
+}
+
+func (a *answerer) setLang(cmd Command) {
+	codes := strings.Join(a.r.catalog.Codes(), ", ")
+	switch {
+	case !cmd.HasLang:
+		a.say("help")
+	case !cmd.Lang.Supported:
+		a.say("lang_unsupported", "requested", cmd.Lang.Requested, "codes", codes)
+	default:
+		a.lang = cmd.Lang.Code
+		a.sess.Lang = cmd.Lang.Code
+		a.say("lang_set", "lang_name", a.r.catalog.Lang(a.lang).Name)
+	}
+}
+
+func (a *answerer) menu() {
+	rep := a.sayText(a.r.catalog.Text(a.lang, "menu"), envelope.SourceBot, true)
+	rep.Buttons = menuButtons(rep.Text, a.r.cfg.Menu)
+}
+
+// menuButtons offers each configured code as a button, labelled with its
+// line of the menu text ("1 Account security").
+func menuButtons(menuText string, menu map[string]string) []envelope.Button {
+	var buttons []envelope.Button
+	for _, line := range strings.Split(menuText, "\n") {
+		line = strings.TrimSpace(line)
+		code, _, _ := strings.Cut(line, " ")
+		code = strings.TrimRight(code, ".)")
+		if _, ok := menu[code]; ok && code != "" {
+			buttons = append(buttons, envelope.Button{Label: line, Data: code})
+		}
+	}
+	return buttons
+}
+
+func (a *answerer) status() {
+	if ann := a.announcement(); ann != "" {
+		a.say("status_incident", "announcement", ann)
+		return
+	}
+	a.say("status")
+}
+
+func (a *answerer) freeText(ctx context.Context, text string, faq FAQMatch, faqOK bool) error {
+	cls := a.r.lex.classify(text, a.switchedChannel(ctx))
+	// Urgent cases go to a human even when a FAQ entry matches:
+	// "hacked, need to reset password" is account theft first.
+	if faqOK && cls.Priority != envelope.P1 {
+		a.out.result = "faq"
+		a.out.explain = fmt.Sprintf("faq %s: phrase %q (%s)", faq.ID, faq.Keyword, faq.KeywordLang)
+		a.sayText(a.r.faq.Answer(faq.ID, a.lang), envelope.SourceBot, true)
+		return nil
+	}
+	a.out.result = "handoff"
+	if text == "" {
+		cls.Reasons = append(cls.Reasons, "sent "+string(a.m.Kind))
+	}
+	return a.handoff(ctx, cls, false, "")
+}
+
+// handoff queues the conversation for an agent and tells the user what
+// happens next.
+func (a *answerer) handoff(ctx context.Context, cls Classification, deferred bool, why string) error {
+	today := a.now.Format("2006-01-02")
+	if a.sess.HandoffDay != today {
+		a.sess.HandoffDay, a.sess.HandoffsToday = today, 0
+	}
+	if limit := a.r.cfg.HandoffDailyLimit; limit > 0 && a.sess.HandoffsToday >= limit && cls.Priority != envelope.P1 {
+		a.out.result, a.out.explain = "handoff_limited", fmt.Sprintf("daily handoff limit %d reached", limit)
+		if !deferred {
+			a.say("handoff_limit")
+		}
+		return nil
+	}
+	a.sess.HandoffsToday++
+	if why != "" {
+		cls.Reasons = append(cls.Reasons, why)
+	}
+	h := &envelope.Handoff{
+		ID:           envelope.DeriveID(a.m.ID, "handoff"),
+		InboundID:    a.m.ID,
+		Platform:     a.m.Platform,
+		Account:      a.m.Account,
+		Conversation: a.m.Conversation,
+		User:         a.m.From,
+		Priority:     cls.Priority,
+		Reasons:      cls.Reasons,
+		Senior:       cls.Angry,
+		Lang:         a.lang,
+		Deferred:     deferred,
+		CreatedAt:    a.now,
+		SLADeadline:  a.now.Add(slaByPriority[cls.Priority]),
+	}
+	if a.sess.Phone != "" && h.User.Phone == "" {
+		h.User.Phone = a.sess.Phone
+	}
+	a.out.handoff = h
+	a.out.explain = fmt.Sprintf("handoff %s: %s", cls.Priority, strings.Join(cls.Reasons, "; "))
+	if !deferred {
+		key := "handoff_ack"
+		if cls.Priority == envelope.P1 {
+			key = "handoff_ack_urgent"
+		}
+		a.sayText(a.r.catalog.Text(a.lang, key, "ticket", Ticket(h.ID), "sla", a.r.catalog.Text(a.lang, "sla_"+string(cls.Priority))),
+			envelope.SourceBot, true)
+	}
+	// The record carries the history including the acknowledgement.
+	h.History = append([]envelope.Turn(nil), a.sess.Turns...)
+	return nil
+}
+
+// Ticket is the short reference a user and an agent quote for a handoff.
+func Ticket(handoffID string) string { return handoffID[len(handoffID)-8:] }
+
+func (a *answerer) switchedChannel(ctx context.Context) bool {
+	if a.sess.Phone == "" {
+		return false
+	}
+	switched, err := a.r.sessions.seenOnChannel(ctx, a.sess.Phone, a.m.Platform, a.now, channelSwitchSpan)
+	if err != nil {
+		a.r.log.Warn("channel index", "err", err)
+	}
+	return switched
+}
+
+func (a *answerer) bind(ctx context.Context, phone string) error {
+	if !isE164(phone) {
+		a.say("bind_bad_phone")
+		return nil
+	}
+	var recent []time.Time
+	for _, t := range a.sess.BindRequests {
+		if a.now.Sub(t) < time.Hour {
+			recent = append(recent, t)
+		}
+	}
+	a.sess.BindRequests = recent
+	if len(recent) >= bindPerHour {
+		a.say("bind_rate_limited")
+		return nil
+	}
+	if a.r.cfg.SMSAccount == "" {
+		a.out.explain = "bind: no SMS account configured"
+		a.say("error")
+		return nil
+	}
+	smsConv := envelope.ConversationKey(envelope.PlatformSMS, a.r.cfg.SMSAccount, phone)
+	opted, err := a.r.optedOut(ctx, smsConv)
+	if err != nil {
+		return err
+	}
+	if opted {
+		// Never text a number that opted out, whoever asks.
+		a.say("bind_bad_phone")
+		a.out.explain = "bind: number opted out of SMS"
+		return nil
+	}
+	code := a.r.bindCode(a.m.ID)
+	a.sess.BindRequests = append(a.sess.BindRequests, a.now)
+	a.sess.Bind = &PendingBind{Phone: phone, CodeHash: codeHash(a.m.Conversation, code), Expires: a.now.Add(bindCodeTTL), Attempts: bindAttempts}
+	sms := envelope.Reply{
+		ID:           envelope.DeriveID(a.m.ID, "bind-sms"),
+		InReplyTo:    a.m.ID,
+		Platform:     envelope.PlatformSMS,
+		Account:      a.r.cfg.SMSAccount,
+		Conversation: smsConv,
+		To:           envelope.Party{ID: phone, Phone: phone},
+		Text:         a.r.catalog.Text(a.lang, "bind_code_sms", "code", code),
+		Lang:         a.lang,
+		Source:       envelope.SourceSystem,
+		CreatedAt:    a.now,
+	}
+	a.out.sms = append(a.out.sms, sms)
+	a.say("bind_sent", "phone", maskPhone(phone))
+	return nil
+}
+
+func (a *answerer) verifyCode(code string) {
+	b := a.sess.Bind
+	if a.now.After(b.Expires) || b.Attempts <= 0 {
+		a.sess.Bind = nil
+		a.say("bind_expired")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(codeHash(a.m.Conversation, code)), []byte(b.CodeHash)) != 1 {
+		b.Attempts--
+		if b.Attempts <= 0 {
+			a.sess.Bind = nil
+			a.say("bind_expired")
+			return
+		}
+		a.say("bind_bad_code", "attempts", fmt.Sprint(b.Attempts))
+		return
+	}
+	a.sess.Phone, a.sess.Bind = b.Phone, nil
+	a.say("bind_ok", "phone", maskPhone(b.Phone))
+}
+
+// isE164 checks the shape of a phone number: + and 8 to 15 digits.
+// Proper parsing with libphonenumber comes with the SMS adapter.
+func isE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// langFor picks the reply language: the user's explicit choice, then the
+// platform's hint, then the default.
+func (r *Router) langFor(m *envelope.Message, sess *Session) string {
+	if sess.Lang != "" && r.catalog.Has(sess.Lang) {
+		return sess.Lang
+	}
+	if l := r.catalog.LangFromHint(m.LangHint); l != "" {
+		return l
+	}
+	return r.cfg.DefaultLang
+}
+
+func (r *Router) optedOut(ctx context.Context, conversation string) (bool, error) {
+	_, err := r.optout.Get(ctx, bus.OptOutKey(conversation))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("router: opt-out check: %w", err)
+	}
+}
+
+// eventCommand maps platform events to what the user meant.
+func (r *Router) eventCommand(m *envelope.Message) Command {
+	switch m.Event.Name {
+	case envelope.EventSubscribe:
+		return Command{Kind: cmdWelcome}
+	case envelope.EventMenu:
+		if c := r.parser.Parse(m.Event.Key); c.Kind != CmdNone {
+			return c
+		}
+	}
+	return Command{Kind: cmdIgnore}
+}
+
+func userTurnText(m *envelope.Message) string {
+	switch {
+	case m.Text != "":
+		return m.Text
+	case m.Kind == envelope.KindEvent:
+		return "[" + m.Event.Name + " " + m.Event.Key + "]"
+	default:
+		return "[" + string(m.Kind) + "]"
+	}
+}
+
+// recentUserText joins the user's last turns, so "human" after a
+// complaint keeps the complaint's priority.
+func recentUserText(s *Session) string {
+	var parts []string
+	for _, t := range s.Turns {
+		if t.Role == "user" {
+			parts = append(parts, t.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}

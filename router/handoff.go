@@ -1,0 +1,296 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/envelope"
+)
+
+// Handoff states.
+const (
+	StateOpen    = "open"
+	StateClaimed = "claimed"
+	StateClosed  = "closed"
+)
+
+// HandoffState is a handoff as agents work it.
+type HandoffState struct {
+	envelope.Handoff
+	State     string    `json:"state"`
+	Agent     string    `json:"agent,omitempty"`
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
+	ClosedAt  time.Time `json:"closed_at,omitzero"`
+	Replies   int       `json:"replies,omitempty"`
+	Ticket    string    `json:"ticket"`
+}
+
+// recordHandoff creates the handoff's state once; a redelivery finds it
+// there and leaves it as the agents have it.
+func (r *Router) recordHandoff(ctx context.Context, h *envelope.Handoff) error {
+	st := HandoffState{Handoff: *h, State: StateOpen, Ticket: Ticket(h.ID)}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("router: handoff state: %w", err)
+	}
+	if _, err := r.handoffs.Create(ctx, h.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("router: handoff state: %w", err)
+	}
+	return nil
+}
+
+// Errors of the agents' API.
+var (
+	ErrHandoffNotFound = errors.New("handoff not found")
+	ErrClaimedByOther  = errors.New("handoff claimed by another agent")
+	ErrHandoffClosed   = errors.New("handoff is closed")
+	ErrOptedOut        = errors.New("user opted out; nothing may be sent")
+)
+
+// GetHandoff returns one handoff's state and its KV revision.
+func (r *Router) GetHandoff(ctx context.Context, id string) (HandoffState, uint64, error) {
+	if _, err := envelope.ParseIDTime(id); err != nil {
+		return HandoffState{}, 0, ErrHandoffNotFound
+	}
+	e, err := r.handoffs.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return HandoffState{}, 0, ErrHandoffNotFound
+	}
+	if err != nil {
+		return HandoffState{}, 0, fmt.Errorf("handoff get: %w", err)
+	}
+	var st HandoffState
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		return HandoffState{}, 0, fmt.Errorf("handoff decode: %w", err)
+	}
+	return st, e.Revision(), nil
+}
+
+// ListHandoffs returns handoffs in the given state ("" for all), most
+// urgent first, then oldest first.
+func (r *Router) ListHandoffs(ctx context.Context, state string) ([]HandoffState, error) {
+	lister, err := r.handoffs.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("handoff list: %w", err)
+	}
+	var out []HandoffState
+	for key := range lister.Keys() {
+		st, _, err := r.GetHandoff(ctx, key)
+		if err != nil {
+			continue // deleted between list and get
+		}
+		if state == "" || st.State == state {
+			out = append(out, st)
+		}
+	}
+	if err := lister.Stop(); err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, fmt.Errorf("handoff list: %w", err)
+	}
+	slices.SortFunc(out, func(a, b HandoffState) int {
+		if c := strings.Compare(string(a.Priority), string(b.Priority)); c != 0 {
+			return c
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+	return out, nil
+}
+
+// updateHandoff applies change under an optimistic revision check.
+func (r *Router) updateHandoff(ctx context.Context, id string, change func(*HandoffState) error) (HandoffState, error) {
+	for range 5 {
+		st, rev, err := r.GetHandoff(ctx, id)
+		if err != nil {
+			return HandoffState{}, err
+		}
+		if err := change(&st); err != nil {
+			return st, err
+		}
+		data, _ := json.Marshal(st)
+		if _, err := r.handoffs.Update(ctx, id, data, rev); err != nil {
+			if isWrongLastSequence(err) {
+				continue
+			}
+			return HandoffState{}, fmt.Errorf("handoff update: %w", err)
+		}
+		return st, nil
+	}
+	return HandoffState{}, fmt.Errorf("handoff %s: %w", id, errConflict)
+}
+
+// Claim assigns a handoff to agent. Claiming one's own claim again is fine.
+func (r *Router) Claim(ctx context.Context, id, agent string) (HandoffState, error) {
+	return r.updateHandoff(ctx, id, func(st *HandoffState) error {
+		switch {
+		case st.State == StateClosed:
+			return ErrHandoffClosed
+		case st.State == StateClaimed && st.Agent != agent:
+			return fmt.Errorf("%w (%s)", ErrClaimedByOther, st.Agent)
+		}
+		if st.State != StateClaimed {
+			st.ClaimedAt = r.now().UTC()
+		}
+		st.State, st.Agent = StateClaimed, agent
+		return nil
+	})
+}
+
+// Close ends a handoff.
+func (r *Router) Close(ctx context.Context, id, agent string) (HandoffState, error) {
+	return r.updateHandoff(ctx, id, func(st *HandoffState) error {
+		if st.State == StateClaimed && st.Agent != agent {
+			return fmt.Errorf("%w (%s)", ErrClaimedByOther, st.Agent)
+		}
+		st.State, st.ClosedAt = StateClosed, r.now().UTC()
+		if st.Agent == "" {
+			st.Agent = agent
+		}
+		return nil
+	})
+}
+
+// AgentReply sends an agent's text to the user's platform as a normal
+// reply (through HOTLINE_OUT and the outbound loop), claiming the handoff
+// if nobody has, and adds it to the conversation's history.
+func (r *Router) AgentReply(ctx context.Context, id, agent, text string) (envelope.Reply, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return envelope.Reply{}, errors.New("reply text is empty")
+	}
+	st, err := r.Claim(ctx, id, agent)
+	if err != nil {
+		return envelope.Reply{}, err
+	}
+	opted, err := r.optedOut(ctx, st.Conversation)
+	if err != nil {
+		return envelope.Reply{}, err
+	}
+	if opted {
+		return envelope.Reply{}, ErrOptedOut
+	}
+	now := r.now().UTC()
+	rep := envelope.Reply{
+		ID:           envelope.NewID(now),
+		Platform:     st.Platform,
+		Account:      st.Account,
+		Conversation: st.Conversation,
+		To:           st.User,
+		Text:         text,
+		Lang:         st.Lang,
+		Dir:          r.catalog.Lang(st.Lang).Dir,
+		Source:       envelope.SourceAgent,
+		Agent:        agent,
+		CreatedAt:    now,
+	}
+	subject, err := envelope.OutSubject(rep.Platform, rep.Account)
+	if err != nil {
+		return envelope.Reply{}, err
+	}
+	if _, err := r.bus.PublishJSON(ctx, subject, &rep, rep.ID, nil); err != nil {
+		return envelope.Reply{}, fmt.Errorf("agent reply: %w", err)
+	}
+	for range 5 {
+		sess, rev, err := r.sessions.load(ctx, st.Conversation)
+		if err != nil {
+			break
+		}
+		sess.addTurn("agent", text, now)
+		if err := r.sessions.store(ctx, sess, rev); !errors.Is(err, errConflict) {
+			break
+		}
+	}
+	if _, err := r.updateHandoff(ctx, id, func(s *HandoffState) error { s.Replies++; return nil }); err != nil {
+		r.log.Warn("handoff reply count", "handoff", id, "err", err)
+	}
+	return rep, nil
+}
+
+// AdminHandler serves the agents' API under /admin/v1/handoffs. The
+// caller mounts it behind the admin bearer-token check.
+func (r *Router) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /admin/v1/handoffs", func(w http.ResponseWriter, req *http.Request) {
+		state := req.URL.Query().Get("state")
+		list, err := r.ListHandoffs(req.Context(), state)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if list == nil {
+			list = []HandoffState{}
+		}
+		writeJSON(w, http.StatusOK, list)
+	})
+	mux.HandleFunc("GET /admin/v1/handoffs/{id}", func(w http.ResponseWriter, req *http.Request) {
+		st, _, err := r.GetHandoff(req.Context(), req.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("POST /admin/v1/handoffs/{id}/{action}", func(w http.ResponseWriter, req *http.Request) {
+		var body struct {
+			Agent string `json:"agent"`
+			Text  string `json:"text"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil {
+			http.Error(w, "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}", http.StatusBadRequest)
+			return
+		}
+		if strings.TrimSpace(body.Agent) == "" {
+			http.Error(w, "agent is required", http.StatusBadRequest)
+			return
+		}
+		id := req.PathValue("id")
+		var (
+			v   any
+			err error
+		)
+		switch req.PathValue("action") {
+		case "claim":
+			v, err = r.Claim(req.Context(), id, body.Agent)
+		case "close":
+			v, err = r.Close(req.Context(), id, body.Agent)
+		case "reply":
+			if strings.TrimSpace(body.Text) == "" {
+				http.Error(w, "text is required", http.StatusBadRequest)
+				return
+			}
+			v, err = r.AgentReply(req.Context(), id, body.Agent, body.Text)
+		default:
+			http.Error(w, "unknown action; use claim, reply or close", http.StatusNotFound)
+			return
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := http.StatusInternalServerError
+	switch {
+	case errors.Is(err, ErrHandoffNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut):
+		code = http.StatusConflict
+	}
+	writeJSON(w, code, map[string]string{"error": err.Error()})
+}

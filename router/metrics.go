@@ -1,0 +1,31 @@
+package router
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	messages *prometheus.CounterVec
+	handoffs *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_router_messages_total",
+			Help: "Inbound messages routed, by result (command, faq, handoff, refused, opted_out, ...).",
+		}, []string{"result"}),
+		handoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_router_handoffs_total", Help: "Handoffs queued for agents, by priority.",
+		}, []string{"priority"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "hotline_router_process_seconds", Help: "Time to route one inbound message.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.messages, m.handoffs, m.latency} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,298 @@
+// Package router is hotline's brain: a durable consumer of HOTLINE_IN that
+// turns every inbound message into the right reply, handoff or both. For
+// each message it runs one pipeline: opt-out check → degraded-mode gate →
+// command → menu code → FAQ → handoff to a human agent.
+package router
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline/bus"
+	"hotline/envelope"
+)
+
+// Config is the router's part of hotline's configuration.
+type Config struct {
+	DefaultLang       string
+	Menu              map[string]string // "1" -> "account_security"
+	FAQFile           string
+	TextsDir          string // optional overrides of the built-in texts
+	HandoffDailyLimit int    // handoffs per user per day; 0 = no limit
+	TranslatorURL     string
+	TranslatorKey     envelope.Secret
+	SMSAccount        string // carries phone-binding codes
+	Workers           int    // concurrent conversations; default 16
+}
+
+// Deps are the router's collaborators.
+type Deps struct {
+	Bus        *bus.Bus
+	Gate       Gate // nil: NormalGate
+	Logger     *slog.Logger
+	Registry   prometheus.Registerer
+	HTTPClient *http.Client // for the translator
+	Now        func() time.Time
+}
+
+// Targets of first response per priority.
+var slaByPriority = map[envelope.Priority]time.Duration{
+	envelope.P1: 30 * time.Second,
+	envelope.P2: 5 * time.Minute,
+	envelope.P3: 2 * time.Hour,
+}
+
+// Phone-binding limits.
+const (
+	bindCodeTTL       = 10 * time.Minute
+	bindAttempts      = 5
+	bindPerHour       = 3 // codes per conversation per hour
+	channelSwitchSpan = 10 * time.Minute
+)
+
+// Router answers inbound messages.
+type Router struct {
+	cfg        Config
+	bus        *bus.Bus
+	gate       Gate
+	log        *slog.Logger
+	now        func() time.Time
+	catalog    *Catalog
+	parser     *Parser
+	lex        *Lexicons
+	faq        *FAQ
+	translator *Translator
+	sessions   Sessions
+	optout     jetstream.KeyValue
+	handoffs   jetstream.KeyValue
+	bindKey    []byte
+	metrics    *metrics
+}
+
+// New loads texts, lexicons and the FAQ and checks the configuration.
+func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
+	if deps.Bus == nil {
+		return nil, errors.New("router: bus is required")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 16
+	}
+	r := &Router{cfg: cfg, bus: deps.Bus, gate: deps.Gate, log: deps.Logger, now: deps.Now}
+	if r.gate == nil {
+		r.gate = NormalGate{}
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.log = r.log.With("component", "router")
+	if r.now == nil {
+		r.now = time.Now
+	}
+	var err error
+	if r.catalog, err = LoadCatalog(cfg.TextsDir); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	if !r.catalog.Has(cfg.DefaultLang) {
+		return nil, fmt.Errorf("router: default language %q has no texts (have %s)", cfg.DefaultLang, strings.Join(r.catalog.Codes(), ", "))
+	}
+	if r.parser, err = NewParser(r.catalog); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	if r.lex, err = loadLexicons(); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	if r.faq, err = LoadFAQ(cfg.FAQFile); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	r.translator = NewTranslator(cfg.TranslatorURL, cfg.TranslatorKey.Reveal(), deps.HTTPClient)
+	r.sessions = Sessions{kv: deps.Bus.KV(bus.BucketSessions)}
+	r.optout = deps.Bus.KV(bus.BucketOptOut)
+	r.handoffs = deps.Bus.KV(bus.BucketHandoffs)
+	if r.bindKey, err = sharedBindKey(ctx, deps.Bus.KV(bus.BucketTokens)); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	reg := deps.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if r.metrics, err = newMetrics(reg); err != nil {
+		return nil, fmt.Errorf("router: metrics: %w", err)
+	}
+	return r, nil
+}
+
+// sharedBindKey returns the key binding codes are derived with, created
+// once for the whole cluster, so any router instance that handles a
+// redelivery derives the same code.
+func sharedBindKey(ctx context.Context, kv jetstream.KeyValue) ([]byte, error) {
+	const key = "router.bind_key"
+	fresh := make([]byte, 32)
+	_, _ = rand.Read(fresh)
+	if _, err := kv.Create(ctx, key, fresh); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return nil, fmt.Errorf("bind key: %w", err)
+	}
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("bind key: %w", err)
+	}
+	return e.Value(), nil
+}
+
+// Catalog returns the texts the router answers with.
+func (r *Router) Catalog() *Catalog { return r.catalog }
+
+// Run consumes HOTLINE_IN until ctx ends. Every instance uses the same
+// durable consumer, so instances share the work; one conversation's
+// messages go to one worker in order.
+func (r *Router) Run(ctx context.Context) error {
+	return r.bus.Consume(ctx, bus.ConsumerConfig{
+		Stream:          bus.StreamIn,
+		Durable:         "router",
+		Workers:         r.cfg.Workers,
+		PartitionHeader: envelope.HeaderConversation,
+		MaxDeliver:      8,
+		AckWait:         30 * time.Second,
+	}, r.handle)
+}
+
+func (r *Router) handle(ctx context.Context, d *bus.Delivery) error {
+	var m envelope.Message
+	if err := envelope.Decode(d.Data, &m); err != nil {
+		return bus.Permanent(fmt.Errorf("router: %w", err))
+	}
+	start := time.Now()
+	for range 5 {
+		err := r.Process(ctx, &m)
+		if errors.Is(err, errConflict) {
+			continue
+		}
+		r.metrics.latency.Observe(time.Since(start).Seconds())
+		return err
+	}
+	return fmt.Errorf("router: session of %s kept changing", m.Conversation)
+}
+
+// outcome collects what one message produces.
+type outcome struct {
+	replies  []envelope.Reply
+	review   []envelope.Reply
+	sms      []envelope.Reply // binding codes
+	handoff  *envelope.Handoff
+	optOut   *bool // set: opt the conversation out (true) or back in (false)
+	result   string
+	explain  string
+	replyIdx int
+}
+
+// Process handles one inbound message. It is idempotent: reply and
+// handoff ids derive from the inbound id, so running it twice publishes
+// nothing new.
+func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
+	sess, rev, err := r.sessions.load(ctx, m.Conversation)
+	if err != nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	if sess.processed(m.ID) {
+		r.metrics.messages.WithLabelValues("redelivered").Inc()
+		return nil
+	}
+	now := r.now().UTC()
+	out := &outcome{}
+	if err := r.decide(ctx, m, sess, now, out); err != nil {
+		return err
+	}
+	if err := r.publish(ctx, m, out); err != nil {
+		return err
+	}
+	sess.markProcessed(m.ID)
+	sess.LastSeen = now
+	sess.LastChannel = m.Platform
+	if err := r.sessions.store(ctx, sess, rev); err != nil {
+		return err
+	}
+	r.metrics.messages.WithLabelValues(out.result).Inc()
+	r.log.Debug("routed", "platform", m.Platform, "account", m.Account, "msg_id", m.ID, "result", out.result, "why", out.explain)
+	return nil
+}
+
+func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome) error {
+	if out.optOut != nil {
+		key := bus.OptOutKey(m.Conversation)
+		var err error
+		if *out.optOut {
+			_, err = r.optout.Put(ctx, key, []byte(r.now().UTC().Format(time.RFC3339)))
+		} else {
+			err = r.optout.Delete(ctx, key)
+		}
+		if err != nil {
+			return fmt.Errorf("router: opt-out: %w", err)
+		}
+	}
+	if h := out.handoff; h != nil {
+		subject, err := envelope.HandoffSubject(h.Priority)
+		if err != nil {
+			return err
+		}
+		if _, err := r.bus.PublishJSON(ctx, subject, h, h.ID, nil); err != nil {
+			return fmt.Errorf("router: handoff: %w", err)
+		}
+		if err := r.recordHandoff(ctx, h); err != nil {
+			return err
+		}
+		r.metrics.handoffs.WithLabelValues(string(h.Priority)).Inc()
+	}
+	for i := range out.review {
+		if _, err := r.bus.PublishJSON(ctx, envelope.SubjectReview, &out.review[i], out.review[i].ID, nil); err != nil {
+			return fmt.Errorf("router: review: %w", err)
+		}
+	}
+	for _, group := range [][]envelope.Reply{out.sms, out.replies} {
+		for i := range group {
+			rep := &group[i]
+			subject, err := envelope.OutSubject(rep.Platform, rep.Account)
+			if err != nil {
+				return err
+			}
+			if _, err := r.bus.PublishJSON(ctx, subject, rep, rep.ID, nil); err != nil {
+				return fmt.Errorf("router: reply: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// bindCode derives the six-digit code for a binding request from the
+// shared key and the inbound id, so a redelivered request produces the
+// same code that was already sent.
+func (r *Router) bindCode(inboundID string) string {
+	mac := hmac.New(sha256.New, r.bindKey)
+	mac.Write([]byte(inboundID))
+	n := binary.BigEndian.Uint64(mac.Sum(nil)[:8]) % 1_000_000
+	return fmt.Sprintf("%06d", n)
+}
+
+func codeHash(conversation, code string) string {
+	sum := sha256.Sum256([]byte(conversation + "\x00" + code))
+	return hex.EncodeToString(sum[:])
+}
+
+// maskPhone shows enough of a number for the user to recognize it.
+func maskPhone(p string) string {
+	if len(p) <= 6 {
+		return p
+	}
+	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
+}

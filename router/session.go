@@ -1,0 +1,179 @@
+package router
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/envelope"
+)
+
+// MaxTurns is how much history a session keeps and a handoff carries.
+const MaxTurns = 7
+
+// maxProcessed bounds the inbound ids a session remembers to recognize a
+// redelivery that comes after the stream's duplicate window.
+const maxProcessed = 16
+
+// PendingBind is a phone-binding code waiting for the user to send it back.
+type PendingBind struct {
+	Phone    string    `json:"phone"`
+	CodeHash string    `json:"code_hash"` // hex SHA-256 of conversation and code
+	Expires  time.Time `json:"expires"`
+	Attempts int       `json:"attempts_left"`
+}
+
+// Session is what the router remembers of one conversation.
+type Session struct {
+	Conversation  string          `json:"conversation"`
+	Lang          string          `json:"lang,omitempty"` // explicit choice (help+ar, lang ar)
+	Turns         []envelope.Turn `json:"turns,omitempty"`
+	Phone         string          `json:"phone,omitempty"` // bound E.164 number
+	HandoffDay    string          `json:"handoff_day,omitempty"`
+	HandoffsToday int             `json:"handoffs_today,omitempty"`
+	LastChannel   string          `json:"last_channel,omitempty"`
+	LastSeen      time.Time       `json:"last_seen"`
+	Bind          *PendingBind    `json:"bind,omitempty"`
+	BindRequests  []time.Time     `json:"bind_requests,omitempty"` // for the per-conversation code limit
+	Processed     []string        `json:"processed,omitempty"`     // recent inbound ids
+}
+
+func (s *Session) addTurn(role, text string, at time.Time) {
+	if text == "" {
+		return
+	}
+	s.Turns = append(s.Turns, envelope.Turn{Role: role, Text: text, At: at})
+	if len(s.Turns) > MaxTurns {
+		s.Turns = s.Turns[len(s.Turns)-MaxTurns:]
+	}
+}
+
+func (s *Session) processed(id string) bool {
+	for _, p := range s.Processed {
+		if p == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Session) markProcessed(id string) {
+	s.Processed = append(s.Processed, id)
+	if len(s.Processed) > maxProcessed {
+		s.Processed = s.Processed[len(s.Processed)-maxProcessed:]
+	}
+}
+
+// sessionKey makes a KV key of a conversation key, whose user part may
+// hold characters KV keys do not allow.
+func sessionKey(conversation string) string {
+	return "c." + base64.RawURLEncoding.EncodeToString([]byte(conversation))
+}
+
+// phoneKey indexes the channels a bound phone was seen on.
+func phoneKey(phone string) string {
+	return "p." + base64.RawURLEncoding.EncodeToString([]byte(phone))
+}
+
+// Sessions stores sessions in the hotline_sessions bucket.
+type Sessions struct{ kv jetstream.KeyValue }
+
+// errConflict is returned by update's callback path when another router
+// changed the session first; update retries.
+var errConflict = errors.New("session changed concurrently")
+
+// load returns the session and its revision (0 when new).
+func (s Sessions) load(ctx context.Context, conversation string) (*Session, uint64, error) {
+	e, err := s.kv.Get(ctx, sessionKey(conversation))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return &Session{Conversation: conversation}, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("session get: %w", err)
+	}
+	var sess Session
+	if err := json.Unmarshal(e.Value(), &sess); err != nil {
+		// A corrupt session must not block the user: start over.
+		return &Session{Conversation: conversation}, e.Revision(), nil
+	}
+	return &sess, e.Revision(), nil
+}
+
+// store writes sess if nobody else wrote since rev. Two routers handling
+// the same conversation (a rebalance, a redelivery) cannot overwrite each
+// other: the loser gets errConflict and runs again on fresh state.
+func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
+	data, err := json.Marshal(sess)
+	if err != nil {
+		return fmt.Errorf("session encode: %w", err)
+	}
+	key := sessionKey(sess.Conversation)
+	if rev == 0 {
+		_, err = s.kv.Create(ctx, key, data)
+	} else {
+		_, err = s.kv.Update(ctx, key, data, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+		return errConflict
+	}
+	if err != nil {
+		return fmt.Errorf("session put: %w", err)
+	}
+	return nil
+}
+
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// Load returns a copy of a conversation's session, for the admin API.
+func (s Sessions) Load(ctx context.Context, conversation string) (*Session, error) {
+	sess, _, err := s.load(ctx, conversation)
+	return sess, err
+}
+
+// seenOnChannel records that phone wrote on platform now and reports
+// whether it wrote on another platform within window.
+func (s Sessions) seenOnChannel(ctx context.Context, phone, platform string, now time.Time, window time.Duration) (bool, error) {
+	key := phoneKey(phone)
+	for range 5 {
+		seen := map[string]time.Time{}
+		var rev uint64
+		e, err := s.kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return false, fmt.Errorf("phone index get: %w", err)
+		default:
+			rev = e.Revision()
+			_ = json.Unmarshal(e.Value(), &seen)
+		}
+		switched := false
+		for p, at := range seen {
+			if p != platform && now.Sub(at) <= window {
+				switched = true
+			}
+		}
+		seen[platform] = now
+		data, _ := json.Marshal(seen)
+		if rev == 0 {
+			_, err = s.kv.Create(ctx, key, data)
+		} else {
+			_, err = s.kv.Update(ctx, key, data, rev)
+		}
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("phone index put: %w", err)
+		}
+		return switched, nil
+	}
+	return false, fmt.Errorf("phone index: %w", errConflict)
+}
