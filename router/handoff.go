@@ -78,9 +78,15 @@ func (r *Router) GetHandoff(ctx context.Context, id string) (HandoffState, uint6
 // urgent first, then oldest first.
 func (r *Router) ListHandoffs(ctx context.Context, state string) ([]HandoffState, error) {
 	lister, err := r.handoffs.ListKeys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("handoff list: %w", err)
 	}
+	// The lister stops itself once every key is read; Stop only matters
+	// when leaving early and reports an error otherwise.
+	defer func() { _ = lister.Stop() }()
 	var out []HandoffState
 	for key := range lister.Keys() {
 		st, _, err := r.GetHandoff(ctx, key)
@@ -90,9 +96,6 @@ func (r *Router) ListHandoffs(ctx context.Context, state string) ([]HandoffState
 		if state == "" || st.State == state {
 			out = append(out, st)
 		}
-	}
-	if err := lister.Stop(); err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
-		return nil, fmt.Errorf("handoff list: %w", err)
 	}
 	slices.SortFunc(out, func(a, b HandoffState) int {
 		if c := strings.Compare(string(a.Priority), string(b.Priority)); c != 0 {
