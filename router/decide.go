@@ -3,14 +3,10 @@ package router
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"hotline/bus"
 	"hotline/envelope"
 )
 
@@ -467,16 +463,8 @@ func (r *Router) langFor(m *envelope.Message, sess *Session) string {
 	return r.cfg.DefaultLang
 }
 
-func (r *Router) optedOut(ctx context.Context, conversation string) (bool, error) {
-	_, err := r.optout.Get(ctx, bus.OptOutKey(conversation))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return false, nil
-	default:
-		return false, fmt.Errorf("router: opt-out check: %w", err)
-	}
+func (r *Router) optedOut(_ context.Context, conversation string) (bool, error) {
+	return r.optout.has(conversation), nil
 }
 
 // eventCommand maps platform events to what the user meant.

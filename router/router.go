@@ -35,7 +35,7 @@ type Config struct {
 	TranslatorURL     string
 	TranslatorKey     envelope.Secret
 	SMSAccount        string // carries phone-binding codes
-	Workers           int    // concurrent conversations; default 16
+	Workers           int    // conversations handled at once; default 64
 }
 
 // Deps are the router's collaborators.
@@ -76,7 +76,7 @@ type Router struct {
 	faq        *FAQ
 	translator *Translator
 	sessions   Sessions
-	optout     jetstream.KeyValue
+	optout     *optOutView
 	handoffs   jetstream.KeyValue
 	bindKey    []byte
 	metrics    *metrics
@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 		return nil, errors.New("router: bus is required")
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 16
+		cfg.Workers = 64
 	}
 	r := &Router{cfg: cfg, bus: deps.Bus, gate: deps.Gate, log: deps.Logger, now: deps.Now}
 	if r.gate == nil {
@@ -118,8 +118,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	r.translator = NewTranslator(cfg.TranslatorURL, cfg.TranslatorKey.Reveal(), deps.HTTPClient)
-	r.sessions = Sessions{kv: deps.Bus.KV(bus.BucketSessions)}
-	r.optout = deps.Bus.KV(bus.BucketOptOut)
+	r.sessions = newSessions(deps.Bus.KV(bus.BucketSessions))
+	if r.optout, err = watchOptOuts(ctx, deps.Bus.KV(bus.BucketOptOut), r.log); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
 	r.handoffs = deps.Bus.KV(bus.BucketHandoffs)
 	if r.bindKey, err = sharedBindKey(ctx, deps.Bus.KV(bus.BucketTokens)); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
@@ -230,15 +232,8 @@ func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
 
 func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome) error {
 	if out.optOut != nil {
-		key := bus.OptOutKey(m.Conversation)
-		var err error
-		if *out.optOut {
-			_, err = r.optout.Put(ctx, key, []byte(r.now().UTC().Format(time.RFC3339)))
-		} else {
-			err = r.optout.Delete(ctx, key)
-		}
-		if err != nil {
-			return fmt.Errorf("router: opt-out: %w", err)
+		if err := r.optout.set(ctx, m.Conversation, *out.optOut, r.now()); err != nil {
+			return fmt.Errorf("router: %w", err)
 		}
 	}
 	if h := out.handoff; h != nil {

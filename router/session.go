@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -80,8 +81,56 @@ func phoneKey(phone string) string {
 	return "p." + base64.RawURLEncoding.EncodeToString([]byte(phone))
 }
 
-// Sessions stores sessions in the hotline_sessions bucket.
-type Sessions struct{ kv jetstream.KeyValue }
+// Sessions stores sessions in the hotline_sessions bucket, with a local
+// cache of what this instance last read or wrote. The cache saves the read
+// on every message of an active conversation; it can never serve stale
+// state for long, because every write names the revision it was based on
+// and a write based on a stale revision fails, drops the cached copy and
+// runs again on what the bucket holds.
+type Sessions struct {
+	kv    jetstream.KeyValue
+	cache *sessionCache
+}
+
+func newSessions(kv jetstream.KeyValue) Sessions {
+	return Sessions{kv: kv, cache: &sessionCache{entries: map[string]cachedSession{}}}
+}
+
+// maxCachedSessions bounds the cache; past it the cache starts over,
+// which costs one read per conversation.
+const maxCachedSessions = 50_000
+
+type cachedSession struct {
+	data []byte
+	rev  uint64
+}
+
+type sessionCache struct {
+	mu      sync.Mutex
+	entries map[string]cachedSession
+}
+
+func (c *sessionCache) get(key string) (cachedSession, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e, ok
+}
+
+func (c *sessionCache) put(key string, data []byte, rev uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxCachedSessions {
+		clear(c.entries)
+	}
+	c.entries[key] = cachedSession{data: data, rev: rev}
+}
+
+func (c *sessionCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, key)
+}
 
 // errConflict is returned by update's callback path when another router
 // changed the session first; update retries.
@@ -89,7 +138,14 @@ var errConflict = errors.New("session changed concurrently")
 
 // load returns the session and its revision (0 when new).
 func (s Sessions) load(ctx context.Context, conversation string) (*Session, uint64, error) {
-	e, err := s.kv.Get(ctx, sessionKey(conversation))
+	key := sessionKey(conversation)
+	if c, ok := s.cache.get(key); ok {
+		var sess Session
+		if json.Unmarshal(c.data, &sess) == nil {
+			return &sess, c.rev, nil
+		}
+	}
+	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return &Session{Conversation: conversation}, 0, nil
 	}
@@ -113,17 +169,21 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 		return fmt.Errorf("session encode: %w", err)
 	}
 	key := sessionKey(sess.Conversation)
+	var newRev uint64
 	if rev == 0 {
-		_, err = s.kv.Create(ctx, key, data)
+		newRev, err = s.kv.Create(ctx, key, data)
 	} else {
-		_, err = s.kv.Update(ctx, key, data, rev)
+		newRev, err = s.kv.Update(ctx, key, data, rev)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+		s.cache.drop(key)
 		return errConflict
 	}
 	if err != nil {
+		s.cache.drop(key)
 		return fmt.Errorf("session put: %w", err)
 	}
+	s.cache.put(key, data, newRev)
 	return nil
 }
 

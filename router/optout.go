@@ -1,0 +1,95 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/bus"
+)
+
+// optOutView is a live copy of the hotline_optout bucket, kept by a KV
+// watch, so checking a user costs no round trip. Changes made by this
+// router apply to the view at once; changes from elsewhere (the SMS
+// adapter's STOP, another instance) arrive through the watch within
+// milliseconds. The outbound loop checks again before sending.
+type optOutView struct {
+	kv   jetstream.KeyValue
+	mu   sync.RWMutex
+	keys map[string]bool // keys of opted-out conversations
+}
+
+// watchOptOuts loads the bucket and keeps following it until ctx ends or
+// the connection closes.
+func watchOptOuts(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*optOutView, error) {
+	v := &optOutView{kv: kv, keys: map[string]bool{}}
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opt-out watch: %w", err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer func() { _ = w.Stop() }()
+		initial := true
+		for e := range w.Updates() {
+			if e == nil { // the current values have all arrived
+				if initial {
+					close(ready)
+					initial = false
+				}
+				continue
+			}
+			v.mu.Lock()
+			if e.Operation() == jetstream.KeyValuePut {
+				v.keys[e.Key()] = true
+			} else {
+				delete(v.keys, e.Key())
+			}
+			v.mu.Unlock()
+		}
+		if initial {
+			close(ready)
+		}
+		log.Debug("opt-out watch ended")
+	}()
+	select {
+	case <-ready:
+		return v, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("opt-out watch: %w", ctx.Err())
+	case <-time.After(10 * time.Second):
+		return nil, fmt.Errorf("opt-out watch: no initial values after 10s")
+	}
+}
+
+func (v *optOutView) has(conversation string) bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.keys[bus.OptOutKey(conversation)]
+}
+
+// set stores an opt-out (on true) or removes it, in the bucket and the view.
+func (v *optOutView) set(ctx context.Context, conversation string, out bool, now time.Time) error {
+	key := bus.OptOutKey(conversation)
+	var err error
+	if out {
+		_, err = v.kv.Put(ctx, key, []byte(now.UTC().Format(time.RFC3339)))
+	} else {
+		err = v.kv.Delete(ctx, key)
+	}
+	if err != nil {
+		return fmt.Errorf("opt-out: %w", err)
+	}
+	v.mu.Lock()
+	if out {
+		v.keys[key] = true
+	} else {
+		delete(v.keys, key)
+	}
+	v.mu.Unlock()
+	return nil
+}
