@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"time"
 
@@ -152,4 +153,10 @@ func (b *Bus) ensureTopology(ctx context.Context) error {
 		b.kv[kc.Bucket] = kv
 	}
 	return nil
+}
+
+// OptOutKey is the hotline_optout key of a conversation. Everything that
+// sends (router, outbound loop, SMS fallback) checks the same key.
+func OptOutKey(conversation string) string {
+	return "o." + base64.RawURLEncoding.EncodeToString([]byte(conversation))
 }

@@ -74,6 +74,21 @@ type Router struct {
 	DefaultLang string            `mapstructure:"default_lang"`
 	FAQFile     string            `mapstructure:"faq_file"`
 	Menu        map[string]string `mapstructure:"menu"`
+	// TextsDir holds YAML files that override or add to the built-in
+	// texts (one file per language, as in router/data/texts).
+	TextsDir string `mapstructure:"texts_dir"`
+	// HandoffDailyLimit caps agent handoffs per user per day; 0: none.
+	HandoffDailyLimit int        `mapstructure:"handoff_daily_limit"`
+	Translator        Translator `mapstructure:"translator"`
+	// Workers is how many conversations one instance routes at once.
+	Workers int `mapstructure:"workers"`
+}
+
+// Translator is a LibreTranslate-compatible API for help in languages
+// without texts.
+type Translator struct {
+	URL    string          `mapstructure:"url"`
+	APIKey envelope.Secret `mapstructure:"api_key"`
 }
 
 // Fallback configures degraded modes.
@@ -169,6 +184,7 @@ func Default() Config {
 		Router: Router{
 			DefaultLang: "zh",
 			Menu:        map[string]string{"1": "account_security", "2": "payments", "3": "live_stream"},
+			Workers:     64,
 		},
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main"},
 	}

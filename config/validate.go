@@ -100,6 +100,17 @@ func (c *Config) validate() []error {
 		}
 	}
 
+	if c.Router.HandoffDailyLimit < 0 {
+		bad("router.handoff_daily_limit", "must not be negative (0 means no limit)")
+	}
+	if c.Router.Workers < 1 || c.Router.Workers > 4096 {
+		bad("router.workers", "%d is outside 1..4096", c.Router.Workers)
+	}
+	if u := c.Router.Translator.URL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || pu.Host == "" {
+			bad("router.translator.url", "%q is not an absolute http(s) URL", u)
+		}
+	}
 	errs = append(errs, c.Accounts.validate(c.HTTP.PublicURL)...)
 	if c.Fallback.SMSAccount != "" && len(c.Accounts.SMS) > 0 && !c.Accounts.hasSMS(c.Fallback.SMSAccount) {
 		bad("fallback.sms_account", "%q is not one of accounts.sms", c.Fallback.SMSAccount)

@@ -18,6 +18,7 @@ func TestPackageLayering(t *testing.T) {
 		"hotline/envelope": {},
 		"hotline/bus":      {"hotline/envelope"},
 		"hotline/config":   {"hotline/envelope"},
+		"hotline/router":   {"hotline/envelope", "hotline/bus", "hotline/fallback"},
 	}
 	for pkg, may := range allowed {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).CombinedOutput()

@@ -17,6 +17,7 @@ import (
 
 	"hotline/bus"
 	"hotline/config"
+	"hotline/router"
 )
 
 func (r *rootCommand) serveCommand() *cobra.Command {
@@ -68,6 +69,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return b.Close(cctx)
 	}
 
+	// Consumers get their own context: on shutdown they stop after the
+	// listeners (so nothing published by a request is left unrouted)
+	// and before the bus closes.
+	consumersCtx, stopConsumers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopConsumers()
+	rt, err := router.New(consumersCtx, routerConfig(cfg), router.Deps{Bus: b, Logger: log, Registry: reg})
+	if err != nil {
+		return errors.Join(err, closeBus())
+	}
+
 	publicLn, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
 		return errors.Join(fmt.Errorf("serve: public listener: %w", err), closeBus())
@@ -88,6 +99,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	admin.Handle("GET /readyz", readyz(b))
 	admin.Handle("GET /metrics", metricsHandler(reg))
 	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, statusHandler(b, started)))
+	admin.Handle("/admin/v1/handoffs", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
+	admin.Handle("/admin/v1/handoffs/", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
 	if cfg.HTTP.AdminToken.IsZero() {
 		log.Warn("admin API has no token; it answers loopback callers only", "admin_listen", cfg.HTTP.AdminListen)
 	}
@@ -98,6 +111,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(publicSrv, publicLn) })
 	g.Go(func() error { return serveHTTP(adminSrv, adminLn) })
+	// A consumer that fails outright (its stream deleted, say) stops the
+	// whole gateway rather than leaving it up and deaf.
+	consumers := make(chan error, 1)
+	g.Go(func() error {
+		err := rt.Run(consumersCtx)
+		consumers <- nil
+		return err
+	})
 	log.Info("hotline serving",
 		"public", "http://"+publicLn.Addr().String(),
 		"admin", "http://"+adminLn.Addr().String(),
@@ -112,9 +133,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.HTTP.ShutdownTimeout)
 		defer cancel()
-		// Stop taking requests first, so nothing new is published while
-		// the connection drains.
+		// Stop taking requests first, then stop the consumers (they hand
+		// back what they had not started), then drain the connection.
 		herr := errors.Join(publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
+		stopConsumers()
+		select {
+		case <-consumers:
+		case <-sctx.Done():
+			herr = errors.Join(herr, fmt.Errorf("consumers did not stop: %w", sctx.Err()))
+		}
 		return errors.Join(herr, b.Close(sctx))
 	})
 	if err := g.Wait(); err != nil {
@@ -137,6 +164,20 @@ func busConfig(cfg config.Config) bus.Config {
 		Streams:    limits,
 		SessionTTL: cfg.NATS.SessionTTL,
 		Name:       "hotline",
+	}
+}
+
+func routerConfig(cfg config.Config) router.Config {
+	return router.Config{
+		DefaultLang:       cfg.Router.DefaultLang,
+		Menu:              cfg.Router.Menu,
+		FAQFile:           cfg.Router.FAQFile,
+		TextsDir:          cfg.Router.TextsDir,
+		HandoffDailyLimit: cfg.Router.HandoffDailyLimit,
+		TranslatorURL:     cfg.Router.Translator.URL,
+		TranslatorKey:     cfg.Router.Translator.APIKey,
+		SMSAccount:        cfg.Fallback.SMSAccount,
+		Workers:           cfg.Router.Workers,
 	}
 }
 
