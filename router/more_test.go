@@ -1,0 +1,221 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hotline/envelope"
+)
+
+func TestTextsDirOverridesAndAdds(t *testing.T) {
+	b := openBus(t)
+	cfg := testConfig()
+	cfg.TextsDir = "testdata/texts"
+	r := newRouter(t, b, cfg, Deps{})
+	process(t, r, inbound("o1", "lang en"))
+	process(t, r, inbound("o1", "status"))
+	if got := lastReply(t, b).Text; got != "All systems go. Incidents are posted at status.example.com." {
+		t.Fatalf("overridden status: %q", got)
+	}
+	process(t, r, inbound("o2", "help+french"))
+	if got := lastReply(t, b); got.Lang != "fr" || !strings.HasPrefix(got.Text, "Voici") {
+		t.Fatalf("added language: %+v", got)
+	}
+	process(t, r, inbound("o3", "aide"))
+	if got := lastReply(t, b); got.Lang != "fr" {
+		t.Fatalf("French command word answers in French: %+v", got)
+	}
+	if _, err := LoadCatalog(t.TempDir() + "/missing"); err != nil {
+		t.Fatalf("a texts dir without files must load the built-ins: %v", err)
+	}
+}
+
+func TestBrokenTextsAreRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := writeFile(dir+"/de.yaml", "lang: de\nname: Deutsch\ndir: ltr\ntexts:\n  help: Hilfe\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadCatalog(dir); err == nil || !strings.Contains(err.Error(), `de: text "welcome" is missing`) {
+		t.Fatalf("incomplete language: got %v, want an error naming the missing text", err)
+	}
+}
+
+func TestFAQFile(t *testing.T) {
+	b := openBus(t)
+	cfg := testConfig()
+	cfg.FAQFile = "testdata/faq.yaml"
+	r := newRouter(t, b, cfg, Deps{})
+	process(t, r, inbound("f1", "快递多久能到"))
+	if got := lastReply(t, b).Text; got != "订单24小时内发货，一般3-5天送达。" {
+		t.Fatalf("operator FAQ: %q", got)
+	}
+	m := inbound("f2", "what are your support hours?")
+	m.LangHint = "en"
+	process(t, r, m)
+	if got := lastReply(t, b).Text; got != "Agents answer every day from 8:00 to 22:00." {
+		t.Fatalf("replaced built-in: %q", got)
+	}
+	if _, err := LoadFAQ("testdata/nope.yaml"); err == nil {
+		t.Fatal("missing FAQ file accepted")
+	}
+}
+
+func TestFAQMatchIsExplained(t *testing.T) {
+	f, err := LoadFAQ("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := f.Match(fold("I FORGOT MY PASSWORD yesterday"), "en")
+	if !ok || m.ID != "reset_password" || m.Keyword != "forgot my password" || m.KeywordLang != "en" {
+		t.Fatalf("match %+v, want reset_password by the longest phrase", m)
+	}
+	if _, ok := f.Match(fold("hello there"), "en"); ok {
+		t.Fatal("unrelated text matched")
+	}
+}
+
+func TestConcurrentRoutersKeepEveryTurn(t *testing.T) {
+	b := openBus(t)
+	r1 := newRouter(t, b, testConfig(), Deps{})
+	r2 := newRouter(t, b, testConfig(), Deps{})
+	const n = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		for _, r := range []*Router{r1, r2} {
+			wg.Go(func() {
+				m := inbound("shared", fmt.Sprint("status"))
+				m.Text = fmt.Sprintf("status %d %p", i, r) // free text: every one a handoff
+				for {
+					err := r.Process(context.Background(), &m)
+					if err == errConflict {
+						continue
+					}
+					errs <- err
+					return
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess, err := r1.sessions.Load(context.Background(), envelope.ConversationKey("telegram", "tg-main", "shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sess.HandoffsToday != 2*n {
+		t.Fatalf("session counts %d handoffs, want %d: an update was lost", sess.HandoffsToday, 2*n)
+	}
+}
+
+func TestChannelSwitchRaisesPriority(t *testing.T) {
+	b := openBus(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	bind := func(m envelope.Message) {
+		process(t, r, m)
+		process(t, r, envelope.Message{ID: envelope.NewID(time.Now()), Platform: m.Platform, Account: m.Account,
+			PlatformMsgID: envelope.NewID(time.Now()), Conversation: m.Conversation, From: m.From, Kind: envelope.KindText,
+			Text: r.bindCode(m.ID), ReceivedAt: time.Now()})
+	}
+	tg := inbound("sw", "bind +8613800138000")
+	bind(tg)
+	wc := tg
+	wc.Platform, wc.Account, wc.Conversation = "webchat", "demo", "webchat:demo:visitor-9"
+	wc.ID, wc.PlatformMsgID = envelope.NewID(time.Now()), envelope.NewID(time.Now())
+	bind(wc)
+
+	process(t, r, inbound("sw", "my parcel is late"))
+	m := inbound("sw", "my parcel is late")
+	m.Platform, m.Account, m.Conversation = "webchat", "demo", "webchat:demo:visitor-9"
+	process(t, r, m)
+	hs := handoffs(t, b)
+	if len(hs) != 2 {
+		t.Fatalf("%d handoffs, want 2", len(hs))
+	}
+	if hs[1].Priority != envelope.P2 || !strings.Contains(strings.Join(hs[1].Reasons, ";"), "another channel") {
+		t.Fatalf("second channel within 10 minutes: %s %v, want p2 for switching", hs[1].Priority, hs[1].Reasons)
+	}
+	if hs[1].User.Phone != "+8613800138000" {
+		t.Fatalf("handoff user phone %q, want the bound number", hs[1].User.Phone)
+	}
+}
+
+func TestEventsAndMedia(t *testing.T) {
+	b := openBus(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	ev := func(user, name, key string) envelope.Message {
+		m := inbound(user, "")
+		m.Kind, m.Event = envelope.KindEvent, &envelope.Event{Name: name, Key: key}
+		return m
+	}
+	process(t, r, ev("e1", envelope.EventSubscribe, "qrscene_42"))
+	if got := lastReply(t, b); got.Text != r.catalog.Text("zh", "welcome") || len(got.Buttons) != 3 {
+		t.Fatalf("welcome: %+v", got)
+	}
+	process(t, r, ev("e1", envelope.EventMenu, "2"))
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "menu_payments") {
+		t.Fatalf("menu click 2: %q", got)
+	}
+	before := len(replies(t, b, "hotline.out."))
+	process(t, r, ev("e1", envelope.EventView, "https://example.com"))
+	process(t, r, ev("e1", envelope.EventUnsubscribe, ""))
+	process(t, r, inbound("e1", "help"))
+	if after := len(replies(t, b, "hotline.out.")); after != before {
+		t.Fatalf("%d replies after view, unsubscribe and a message from the unsubscribed user", after-before)
+	}
+	img := inbound("e2", "")
+	img.Kind, img.Media = envelope.KindImage, []envelope.Media{{Kind: envelope.KindImage, PlatformID: "file-1"}}
+	process(t, r, img)
+	hs := handoffs(t, b)
+	if len(hs) != 1 || !strings.Contains(strings.Join(hs[0].Reasons, ";"), "sent image") {
+		t.Fatalf("image handoff: %+v", hs)
+	}
+}
+
+// reviewGate is review_first as the fallback package will apply it.
+type reviewGate struct{}
+
+func (reviewGate) Check(context.Context, *envelope.Message, bool) Decision {
+	return Decision{HoldForReview: true}
+}
+
+func TestReviewFirstHoldsNonStaticReplies(t *testing.T) {
+	b := openBus(t)
+	r := newRouter(t, b, testConfig(), Deps{Gate: reviewGate{}})
+	process(t, r, inbound("rv", "help"))
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "help") {
+		t.Fatalf("static help is not held: %q", got)
+	}
+	process(t, r, inbound("rv", "bind 123"))
+	held := streamMessages(t, b, "HOTLINE_REVIEW", "hotline.review")
+	if len(held) != 0 {
+		t.Fatalf("%d held; bind answers are static", len(held))
+	}
+}
+
+func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o600) }
+
+func TestHoldForReviewSendsPendingNotice(t *testing.T) {
+	b := openBus(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	m := inbound("h", "x")
+	out := &outcome{}
+	a := answerer{r: r, m: &m, sess: &Session{}, lang: "en", now: time.Now(), out: out, dec: Decision{HoldForReview: true}}
+	a.sayText("a generated answer", envelope.SourceBot, false)
+	if len(out.review) != 1 || out.review[0].Text != "a generated answer" {
+		t.Fatalf("held: %+v, want the generated answer", out.review)
+	}
+	if len(out.replies) != 1 || out.replies[0].Text != r.catalog.Text("en", "review_pending") {
+		t.Fatalf("sent: %+v, want only the review_pending notice", out.replies)
+	}
+}
