@@ -72,7 +72,10 @@ func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
 	cli := func(args ...string) string {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
-		args = append(args, "--admin-url", "http://"+admin, "--token", testAdminToken, "--agent", "mei")
+		args = append(args, "--admin-url", "http://"+admin, "--token", testAdminToken)
+		if args[0] == "handoff" {
+			args = append(args, "--agent", "mei")
+		}
 		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
 			t.Fatalf("hotline %v: exit %d: %s", args, code, stderr.String())
 		}
@@ -94,6 +97,15 @@ func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
 	cli("handoff", "close", id)
 	if list := cli("handoff", "ls"); strings.Contains(list, id) {
 		t.Fatalf("closed handoff still listed as open:\n%s", list)
+	}
+
+	sim := cli("simulate", "--user", "sim-1", "help+ar")
+	if !strings.Contains(sim, "أمان الحساب") || !strings.Contains(sim, "webchat/demo sim-1 [bot ar]") {
+		t.Fatalf("hotline simulate help+ar:\n%s", sim)
+	}
+	sim = cli("simulate", "--user", "sim-1", "menu")
+	if !strings.Contains(sim, "  [1] ") {
+		t.Fatalf("simulate menu shows no buttons:\n%s", sim)
 	}
 
 	var stdout, stderr bytes.Buffer

@@ -24,6 +24,11 @@ type adminClient struct {
 }
 
 func (c *adminClient) do(method, path string, body any, out any) error {
+	if c.token == "" {
+		// Read here rather than as a flag default, so --help never
+		// prints the token.
+		c.token = os.Getenv("HOTLINE_HTTP_ADMIN_TOKEN")
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -79,7 +84,7 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 	}
 	flags := cmd.PersistentFlags()
 	flags.StringVar(&client.base, "admin-url", envOr("HOTLINE_ADMIN_URL", "http://127.0.0.1:8081"), "admin API of the gateway (env HOTLINE_ADMIN_URL)")
-	flags.StringVar(&client.token, "token", os.Getenv("HOTLINE_HTTP_ADMIN_TOKEN"), "admin bearer token (env HOTLINE_HTTP_ADMIN_TOKEN)")
+	flags.StringVar(&client.token, "token", "", "admin bearer token (env HOTLINE_HTTP_ADMIN_TOKEN)")
 	flags.StringVar(&agent, "agent", agent, "your agent name (default $USER)")
 
 	var state string

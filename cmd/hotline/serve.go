@@ -99,6 +99,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	admin.Handle("GET /readyz", readyz(b))
 	admin.Handle("GET /metrics", metricsHandler(reg))
 	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, statusHandler(b, started)))
+	admin.Handle("POST /admin/v1/simulate", requireAdmin(cfg.HTTP.AdminToken, simulateHandler(b)))
 	admin.Handle("/admin/v1/handoffs", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
 	admin.Handle("/admin/v1/handoffs/", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
 	if cfg.HTTP.AdminToken.IsZero() {
