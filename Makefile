@@ -11,6 +11,8 @@ build:
 
 bench:
 	go test -run '^$$' -bench . -benchtime 3s ./bus
+	go test -run '^$$' -bench . -benchtime 20000x ./router
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzDecodeMessage -fuzztime 30s ./envelope
+	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./router
