@@ -19,7 +19,12 @@ const MaxTurns = 7
 
 // maxProcessed bounds the inbound ids a session remembers to recognize a
 // redelivery that comes after the stream's duplicate window.
-const maxProcessed = 16
+const maxProcessed = 8
+
+// maxBotTurnRunes bounds how much of a bot's reply the history keeps:
+// agents need the gist (the full built-in texts are in the catalog), and
+// every message rewrites the session, so its size is throughput.
+const maxBotTurnRunes = 200
 
 // PendingBind is a phone-binding code waiting for the user to send it back.
 type PendingBind struct {
@@ -47,6 +52,11 @@ type Session struct {
 func (s *Session) addTurn(role, text string, at time.Time) {
 	if text == "" {
 		return
+	}
+	if role == "bot" {
+		if r := []rune(text); len(r) > maxBotTurnRunes {
+			text = string(r[:maxBotTurnRunes]) + "…"
+		}
 	}
 	s.Turns = append(s.Turns, envelope.Turn{Role: role, Text: text, At: at})
 	if len(s.Turns) > MaxTurns {
