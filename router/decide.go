@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hotline/envelope"
+	"hotline/fallback"
 )
 
 // decide runs the pipeline for one message, filling out and updating
@@ -135,7 +136,7 @@ type answerer struct {
 	lang string
 	now  time.Time
 	out  *outcome
-	dec  Decision
+	dec  fallback.Decision
 }
 
 func (a *answerer) say(key string, vars ...string) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hotline/envelope"
+	"hotline/fallback"
 )
 
 func TestTextsDirOverridesAndAdds(t *testing.T) {
@@ -185,8 +186,8 @@ func TestEventsAndMedia(t *testing.T) {
 // reviewGate is review_first as the fallback package will apply it.
 type reviewGate struct{}
 
-func (reviewGate) Check(context.Context, *envelope.Message, bool) Decision {
-	return Decision{HoldForReview: true}
+func (reviewGate) Check(context.Context, *envelope.Message, bool) fallback.Decision {
+	return fallback.Decision{HoldForReview: true}
 }
 
 func TestReviewFirstHoldsNonStaticReplies(t *testing.T) {
@@ -210,7 +211,7 @@ func TestHoldForReviewSendsPendingNotice(t *testing.T) {
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("h", "x")
 	out := &outcome{}
-	a := answerer{r: r, m: &m, sess: &Session{}, lang: "en", now: time.Now(), out: out, dec: Decision{HoldForReview: true}}
+	a := answerer{r: r, m: &m, sess: &Session{}, lang: "en", now: time.Now(), out: out, dec: fallback.Decision{HoldForReview: true}}
 	a.sayText("a generated answer", envelope.SourceBot, false)
 	if len(out.review) != 1 || out.review[0].Text != "a generated answer" {
 		t.Fatalf("held: %+v, want the generated answer", out.review)

@@ -14,6 +14,7 @@ import (
 
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/fallback"
 )
 
 func openBus(t testing.TB) *bus.Bus {
@@ -460,8 +461,8 @@ func TestHandoffDailyLimit(t *testing.T) {
 // readOnlyGate is the read_only mode as the fallback package will apply it.
 type readOnlyGate struct{}
 
-func (readOnlyGate) Check(_ context.Context, _ *envelope.Message, static bool) Decision {
-	return Decision{Refuse: "read_only", DeferHandoff: true, Announcement: map[string]string{"en": "Payments are delayed."}}
+func (readOnlyGate) Check(_ context.Context, _ *envelope.Message, static bool) fallback.Decision {
+	return fallback.Decision{Refuse: "read_only", DeferHandoff: true, Announcement: map[string]string{"en": "Payments are delayed."}}
 }
 
 func TestGateReadOnly(t *testing.T) {

@@ -148,8 +148,15 @@ var errConflict = errors.New("session changed concurrently")
 
 // load returns the session and its revision (0 when new).
 func (s Sessions) load(ctx context.Context, conversation string) (*Session, uint64, error) {
+	return s.read(ctx, conversation, true)
+}
+
+// read returns the session, from the cache when allowed. Only writers may
+// use the cache: their write fails if the copy was stale. Readers that
+// show a session (the admin API) must read the bucket.
+func (s Sessions) read(ctx context.Context, conversation string, cached bool) (*Session, uint64, error) {
 	key := sessionKey(conversation)
-	if c, ok := s.cache.get(key); ok {
+	if c, ok := s.cache.get(key); ok && cached {
 		var sess Session
 		if json.Unmarshal(c.data, &sess) == nil {
 			return &sess, c.rev, nil
@@ -202,9 +209,9 @@ func isWrongLastSequence(err error) bool {
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
 }
 
-// Load returns a copy of a conversation's session, for the admin API.
+// Load returns a conversation's session as the bucket holds it now.
 func (s Sessions) Load(ctx context.Context, conversation string) (*Session, error) {
-	sess, _, err := s.load(ctx, conversation)
+	sess, _, err := s.read(ctx, conversation, false)
 	return sess, err
 }
 
