@@ -31,6 +31,12 @@ const (
 	// BucketHandoffs keeps each handoff's state (open, claimed, closed)
 	// for the agents' API; the stream keeps the records themselves.
 	BucketHandoffs = "hotline_handoffs"
+	// BucketReview keeps the decision on each held reply (approved,
+	// edited, rejected); the stream keeps the replies themselves.
+	BucketReview = "hotline_review"
+	// BucketSent records every reply id a sender delivered, so a reply
+	// redelivered by the stream is never sent twice.
+	BucketSent = "hotline_sent"
 )
 
 // StreamLimits bounds how much one stream keeps. Zero values take the
@@ -133,6 +139,9 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		// marker TTL).
 		{Bucket: BucketTokens, Description: "platform access tokens", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketHandoffs, Description: "handoff state for agents", History: 4, TTL: 30 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketReview, Description: "review decisions", History: 1, TTL: 14 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
+		// As long as HOTLINE_OUT keeps a reply, its sent mark must stay.
+		{Bucket: BucketSent, Description: "delivered reply ids", History: 1, TTL: 8 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 	}
 }
 
