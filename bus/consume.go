@@ -72,7 +72,9 @@ type ConsumerConfig struct {
 	// FilterSubjects limits the consumer to some subjects of the stream.
 	FilterSubjects []string
 	// MaxDeliver is how many times a message is tried before it goes to
-	// hotline.dead. Default 5.
+	// hotline.dead. Default 5. Negative means no limit: the handler
+	// decides when to give up by returning Permanent (the outbound loop
+	// does, because waiting out an outage must not use up attempts).
 	MaxDeliver int
 	// AckWait is how long a delivery may take before the server sends it
 	// again. Default 30s.
@@ -91,7 +93,7 @@ type ConsumerConfig struct {
 }
 
 func (c *ConsumerConfig) setDefaults() {
-	if c.MaxDeliver <= 0 {
+	if c.MaxDeliver == 0 {
 		c.MaxDeliver = 5
 	}
 	if c.AckWait <= 0 {
@@ -132,7 +134,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		// (the process crashed), the server still delivers once more and
 		// this loop moves the message to hotline.dead instead of leaving
 		// it stranded.
-		MaxDeliver:    cfg.MaxDeliver + 1,
+		MaxDeliver:    serverMaxDeliver(cfg.MaxDeliver),
 		MaxAckPending: max(1000, cfg.Workers*4),
 	})
 	if err != nil {
@@ -200,6 +202,13 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	return nil
 }
 
+func serverMaxDeliver(ours int) int {
+	if ours < 0 {
+		return -1
+	}
+	return ours + 1
+}
+
 // partition picks the worker for msg: by the hash of its partition
 // header, or of its payload when the header is missing.
 func partition(msg jetstream.Msg, header string, workers int) int {
@@ -226,7 +235,7 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, msg jet
 	}
 	attempt := int(md.NumDelivered)
 	d := &Delivery{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(), Attempt: attempt, Sequence: md.Sequence.Stream, msg: msg}
-	if attempt > cfg.MaxDeliver {
+	if cfg.MaxDeliver > 0 && attempt > cfg.MaxDeliver {
 		b.settleDead(ctx, cfg, msg, md, fmt.Sprintf("no answer after %d deliveries (handler timed out or crashed)", cfg.MaxDeliver))
 		return
 	}
@@ -239,7 +248,7 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, msg jet
 			b.log.Warn("consume: ack", "consumer", cfg.Durable, "seq", d.Sequence, "err", ackErr)
 		}
 		b.metrics.handled.WithLabelValues(cfg.Durable, "ack").Inc()
-	case IsPermanent(err) || attempt >= cfg.MaxDeliver:
+	case IsPermanent(err) || (cfg.MaxDeliver > 0 && attempt >= cfg.MaxDeliver):
 		b.settleDead(ctx, cfg, msg, md, err.Error())
 	default:
 		delay := cfg.Backoff(attempt)

@@ -88,3 +88,16 @@ func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.
 func InboundDedupID(m *envelope.Message) string {
 	return "in:" + m.Platform + ":" + m.Account + ":" + m.PlatformMsgID
 }
+
+// PublishReply stores a reply on hotline.out.<platform>.<account> for the
+// outbound loop. The reply id is the dedup id, and the conversation
+// travels as a header so a sender keeps one user's replies in order.
+func (b *Bus) PublishReply(ctx context.Context, r *envelope.Reply) (PubAck, error) {
+	subject, err := envelope.OutSubject(r.Platform, r.Account)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("bus: publish reply: %w", err)
+	}
+	h := nats.Header{}
+	h.Set(envelope.HeaderConversation, r.Conversation)
+	return b.PublishJSON(ctx, subject, r, r.ID, h)
+}

@@ -192,11 +192,7 @@ func (r *Router) AgentReply(ctx context.Context, id, agent, text string) (envelo
 		Agent:        agent,
 		CreatedAt:    now,
 	}
-	subject, err := envelope.OutSubject(rep.Platform, rep.Account)
-	if err != nil {
-		return envelope.Reply{}, err
-	}
-	if _, err := r.bus.PublishJSON(ctx, subject, &rep, rep.ID, nil); err != nil {
+	if _, err := r.bus.PublishReply(ctx, &rep); err != nil {
 		return envelope.Reply{}, fmt.Errorf("agent reply: %w", err)
 	}
 	for range 5 {

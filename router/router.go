@@ -256,12 +256,7 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome)
 	}
 	for _, group := range [][]envelope.Reply{out.sms, out.replies} {
 		for i := range group {
-			rep := &group[i]
-			subject, err := envelope.OutSubject(rep.Platform, rep.Account)
-			if err != nil {
-				return err
-			}
-			if _, err := r.bus.PublishJSON(ctx, subject, rep, rep.ID, nil); err != nil {
+			if _, err := r.bus.PublishReply(ctx, &group[i]); err != nil {
 				return fmt.Errorf("router: reply: %w", err)
 			}
 		}
