@@ -1,0 +1,522 @@
+// Package outbound is the one delivery loop every platform sender runs
+// in: it consumes replies for one account from HOTLINE_OUT, applies rate
+// limits, retries with backoff and the platform's retry-after, trips a
+// circuit breaker when the platform is down, reroutes to SMS when
+// sms_fallback is on, reports every outcome on hotline.status, and never
+// sends the same reply twice. Adapters only implement Sender.
+package outbound
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/time/rate"
+
+	"hotline/bus"
+	"hotline/envelope"
+)
+
+// Sender delivers one reply to its platform and returns the platform's
+// receipt. Failures should be *SendError so the loop knows what to do.
+type Sender interface {
+	Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, error)
+}
+
+// Modes is the part of the degraded-mode view the loop needs.
+type Modes interface {
+	// SMSFallback reports whether replies for platform/account go by SMS
+	// now, and whether the gateway engaged it by itself.
+	SMSFallback(platform, account string) (on, auto bool)
+	// EngageAuto turns sms_fallback on for the account unless an
+	// operator has decided otherwise.
+	EngageAuto(ctx context.Context, platform, account, reason string) error
+	// ReleaseAuto turns it off again if it was engaged automatically.
+	ReleaseAuto(ctx context.Context, platform, account string) error
+}
+
+// PhoneBook finds the phone bound to a conversation.
+type PhoneBook interface {
+	Phone(ctx context.Context, conversation string) (phone string, ok bool, err error)
+}
+
+// Config tunes one account's loop. Zero values take Defaults(platform).
+type Config struct {
+	Platform string
+	Account  string
+	// AccountRate and AccountBurst bound sends for the whole account.
+	AccountRate  rate.Limit
+	AccountBurst int
+	// RecipientRate and RecipientBurst bound sends to one user.
+	RecipientRate  rate.Limit
+	RecipientBurst int
+	// MaxAttempts is how many failed sends a reply gets before it goes
+	// to dead letters; waiting for an open circuit or a held reply does
+	// not count.
+	MaxAttempts int
+	// MaxAge is how long a reply may wait in all, outages included.
+	MaxAge time.Duration
+	// Backoff gives the delay after failed attempt n.
+	Backoff func(attempt int) time.Duration
+	// BreakerFailures consecutive retryable failures open the circuit;
+	// after BreakerOpen it lets one probe through.
+	BreakerFailures uint32
+	BreakerOpen     time.Duration
+	// HoldRecheck is how often a reply held for sms_fallback is looked
+	// at again.
+	HoldRecheck time.Duration
+	Workers     int
+	AckWait     time.Duration
+	// SMSAccount carries fallback replies; empty disables rerouting.
+	SMSAccount string
+	// AutoFallback engages sms_fallback when the circuit opens.
+	AutoFallback bool
+}
+
+// Defaults returns the limits of a platform as its documentation states
+// them (Telegram: 30 messages/s per bot, 1/s per chat) or, for SMS, what
+// keeps a number from being flagged as a spammer.
+func Defaults(platform string) Config {
+	c := Config{
+		MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second,
+		HoldRecheck: 30 * time.Second, Workers: 4, AckWait: time.Minute,
+	}
+	switch platform {
+	case envelope.PlatformTelegram:
+		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 30, 30, 1, 3
+	case envelope.PlatformWeChat:
+		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 50, 50, 5, 5
+	case envelope.PlatformWeibo:
+		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 10, 10, 2, 3
+	case envelope.PlatformSMS:
+		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 10, 10, 1, 2
+	default:
+		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 200, 200, 10, 10
+	}
+	return c
+}
+
+func (c *Config) fill() {
+	d := Defaults(c.Platform)
+	if c.AccountRate == 0 {
+		c.AccountRate, c.AccountBurst = d.AccountRate, d.AccountBurst
+	}
+	if c.RecipientRate == 0 {
+		c.RecipientRate, c.RecipientBurst = d.RecipientRate, d.RecipientBurst
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = d.MaxAttempts
+	}
+	if c.MaxAge <= 0 {
+		c.MaxAge = d.MaxAge
+	}
+	if c.BreakerFailures == 0 {
+		c.BreakerFailures = d.BreakerFailures
+	}
+	if c.BreakerOpen <= 0 {
+		c.BreakerOpen = d.BreakerOpen
+	}
+	if c.HoldRecheck <= 0 {
+		c.HoldRecheck = d.HoldRecheck
+	}
+	if c.Workers <= 0 {
+		c.Workers = d.Workers
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = d.AckWait
+	}
+	if c.Backoff == nil {
+		c.Backoff = defaultBackoff
+	}
+}
+
+// defaultBackoff doubles from 1s to 5m with ±20% jitter.
+func defaultBackoff(attempt int) time.Duration {
+	d := min(time.Second<<min(max(attempt-1, 0), 9), 5*time.Minute)
+	return d + time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
+}
+
+// Deps are the loop's collaborators. Modes and Phones may be nil: no
+// SMS fallback then.
+type Deps struct {
+	Bus     *bus.Bus
+	Sender  Sender
+	Modes   Modes
+	Phones  PhoneBook
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Loop delivers one account's replies.
+type Loop struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	now     func() time.Time
+	sent    jetstream.KeyValue
+	optout  jetstream.KeyValue
+	breaker *gobreaker.CircuitBreaker[envelope.Receipt]
+	account *rate.Limiter
+	m       *Metrics
+	changes chan gobreaker.State
+
+	mu         sync.Mutex
+	recipients map[string]*recipientLimiter
+}
+
+type recipientLimiter struct {
+	lim  *rate.Limiter
+	used time.Time
+}
+
+// New builds a loop for cfg.Platform/cfg.Account.
+func New(cfg Config, deps Deps) (*Loop, error) {
+	if err := envelope.ValidToken(cfg.Platform); err != nil {
+		return nil, fmt.Errorf("outbound: platform: %w", err)
+	}
+	if err := envelope.ValidToken(cfg.Account); err != nil {
+		return nil, fmt.Errorf("outbound: account: %w", err)
+	}
+	if deps.Bus == nil || deps.Sender == nil {
+		return nil, errors.New("outbound: bus and sender are required")
+	}
+	cfg.fill()
+	l := &Loop{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, m: deps.Metrics,
+		recipients: map[string]*recipientLimiter{}, changes: make(chan gobreaker.State, 16)}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	l.log = l.log.With("component", "outbound", "platform", cfg.Platform, "account", cfg.Account)
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.m == nil {
+		l.m = NewMetrics(nil)
+	}
+	l.sent = deps.Bus.KV(bus.BucketSent)
+	l.optout = deps.Bus.KV(bus.BucketOptOut)
+	l.account = rate.NewLimiter(cfg.AccountRate, cfg.AccountBurst)
+	l.breaker = gobreaker.NewCircuitBreaker[envelope.Receipt](gobreaker.Settings{
+		Name:        cfg.Platform + "/" + cfg.Account,
+		MaxRequests: 1,
+		Timeout:     cfg.BreakerOpen,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= cfg.BreakerFailures },
+		// Only failures that say the platform is unwell count: a 429 or
+		// a bad recipient is a platform that answered.
+		IsSuccessful: func(err error) bool { return err == nil || classify(err).Kind != Retryable },
+		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+		// Called under the breaker's lock: hand the change to Run.
+		OnStateChange: func(_ string, _, to gobreaker.State) {
+			select {
+			case l.changes <- to:
+			default:
+			}
+		},
+	})
+	l.m.circuit.WithLabelValues(cfg.Platform, cfg.Account).Set(0)
+	return l, nil
+}
+
+// Durable is the consumer name of this account's loop.
+func (l *Loop) Durable() string { return "out-" + l.cfg.Platform + "-" + l.cfg.Account }
+
+// CircuitState is "closed", "half-open" or "open".
+func (l *Loop) CircuitState() string { return l.breaker.State().String() }
+
+// Run delivers until ctx ends.
+func (l *Loop) Run(ctx context.Context) error {
+	subject, err := envelope.OutSubject(l.cfg.Platform, l.cfg.Account)
+	if err != nil {
+		return err
+	}
+	go l.followCircuit(ctx)
+	return l.deps.Bus.Consume(ctx, bus.ConsumerConfig{
+		Stream:          bus.StreamOut,
+		Durable:         l.Durable(),
+		FilterSubjects:  []string{subject},
+		MaxDeliver:      -1, // the loop decides when to give up
+		AckWait:         l.cfg.AckWait,
+		Workers:         l.cfg.Workers,
+		PartitionHeader: envelope.HeaderConversation,
+	}, l.handle)
+}
+
+// followCircuit reports circuit changes and engages or releases the
+// automatic SMS fallback.
+func (l *Loop) followCircuit(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-l.changes:
+			l.m.circuit.WithLabelValues(l.cfg.Platform, l.cfg.Account).Set(float64(circuitValue(st)))
+			l.log.Warn("circuit "+st.String(), "circuit", st.String())
+			if l.deps.Modes == nil || !l.cfg.AutoFallback || l.cfg.Platform == envelope.PlatformSMS {
+				continue
+			}
+			var err error
+			switch st {
+			case gobreaker.StateOpen:
+				err = l.deps.Modes.EngageAuto(ctx, l.cfg.Platform, l.cfg.Account,
+					fmt.Sprintf("%s/%s failed %d times in a row", l.cfg.Platform, l.cfg.Account, l.cfg.BreakerFailures))
+			case gobreaker.StateClosed:
+				err = l.deps.Modes.ReleaseAuto(ctx, l.cfg.Platform, l.cfg.Account)
+			}
+			if err != nil {
+				l.log.Error("automatic sms_fallback", "circuit", st.String(), "err", err)
+			}
+		}
+	}
+}
+
+func circuitValue(s gobreaker.State) int {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return 1
+	case gobreaker.StateOpen:
+		return 2
+	}
+	return 0
+}
+
+var (
+	errHeld        = errors.New("held: sms_fallback is on and the user has no bound phone")
+	errCircuitOpen = errors.New("circuit open: platform is failing")
+)
+
+// sentMark is stored under s.<reply id> once a reply left.
+type sentMark struct {
+	State         envelope.DeliveryState `json:"state"`
+	PlatformMsgID string                 `json:"platform_msg_id,omitempty"`
+	At            time.Time              `json:"at"`
+}
+
+func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
+	var rep envelope.Reply
+	if err := envelope.Decode(d.Data, &rep); err != nil {
+		return bus.Permanent(fmt.Errorf("outbound: %w", err))
+	}
+	if l.alreadySent(ctx, rep.ID) {
+		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "duplicate").Inc()
+		return nil
+	}
+	if rep.Source != envelope.SourceSystem && l.optedOut(ctx, rep.Conversation) {
+		return l.giveUp(ctx, &rep, 0, envelope.StateDead, "recipient opted out")
+	}
+	if age := l.now().Sub(rep.CreatedAt); age > l.cfg.MaxAge {
+		return l.giveUp(ctx, &rep, 0, envelope.StateDead, fmt.Sprintf("expired: not delivered within %s", l.cfg.MaxAge))
+	}
+
+	if l.deps.Modes != nil && l.cfg.Platform != envelope.PlatformSMS {
+		if on, auto := l.deps.Modes.SMSFallback(l.cfg.Platform, l.cfg.Account); on {
+			rerouted, err := l.reroute(ctx, &rep)
+			if err != nil {
+				return err
+			}
+			if rerouted {
+				return nil
+			}
+			if !auto {
+				// An operator switched the platform to SMS: a user
+				// without a phone gets the reply here once it clears.
+				if d.Attempt == 1 {
+					l.status(ctx, &rep, envelope.StateHeld, 0, "", errHeld.Error())
+				}
+				return bus.Retry(errHeld, l.cfg.HoldRecheck)
+			}
+			// Engaged by the circuit: the circuit decides when the
+			// platform gets a probe.
+		}
+	}
+
+	if l.breaker.State() == gobreaker.StateOpen {
+		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "circuit_wait").Inc()
+		return bus.Retry(errCircuitOpen, min(l.cfg.BreakerOpen, l.cfg.HoldRecheck))
+	}
+	if err := l.account.Wait(ctx); err != nil {
+		return bus.Retry(fmt.Errorf("outbound: rate limit: %w", err), time.Second)
+	}
+	if wait := l.reserveRecipient(rep.To.ID); wait > 0 {
+		if wait > 5*time.Second {
+			return bus.Retry(fmt.Errorf("outbound: recipient rate limit"), wait)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+
+	attempt := 1
+	if d.Attempt > 1 { // only a redelivery can have failed attempts behind it
+		attempt = l.attempts(ctx, rep.ID) + 1
+	}
+	start := time.Now()
+	receipt, err := l.breaker.Execute(func() (envelope.Receipt, error) {
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return l.deps.Sender.Send(sctx, rep)
+	})
+	l.m.sendSeconds.WithLabelValues(l.cfg.Platform, l.cfg.Account).Observe(time.Since(start).Seconds())
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "circuit_wait").Inc()
+		return bus.Retry(errCircuitOpen, min(l.cfg.BreakerOpen, l.cfg.HoldRecheck))
+	}
+	if err == nil {
+		l.markSent(ctx, rep.ID, sentMark{State: envelope.StateSent, PlatformMsgID: receipt.PlatformMsgID, At: l.now().UTC()})
+		l.status(ctx, &rep, envelope.StateSent, attempt, receipt.PlatformMsgID, "")
+		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "sent").Inc()
+		return nil
+	}
+	se := classify(err)
+	l.m.failures.WithLabelValues(l.cfg.Platform, l.cfg.Account, se.Kind.String()).Inc()
+	if se.Kind == Permanent {
+		return l.giveUp(ctx, &rep, attempt, envelope.StateFailed, se.Error())
+	}
+	l.saveAttempts(ctx, rep.ID, attempt)
+	if attempt >= l.cfg.MaxAttempts {
+		return l.giveUp(ctx, &rep, attempt, envelope.StateDead, fmt.Sprintf("gave up after %d attempts: %v", attempt, se))
+	}
+	delay := l.cfg.Backoff(attempt)
+	if se.RetryAfter > delay {
+		delay = se.RetryAfter
+	}
+	l.status(ctx, &rep, envelope.StateRetrying, attempt, "", se.Error())
+	l.log.Warn("send failed; will retry", "reply", rep.ID, "attempt", attempt, "delay", delay, "err", se)
+	return bus.Retry(se, delay)
+}
+
+// giveUp reports the final state and hands the reply to dead letters
+// with the reason.
+func (l *Loop) giveUp(ctx context.Context, rep *envelope.Reply, attempt int, state envelope.DeliveryState, reason string) error {
+	l.status(ctx, rep, state, attempt, "", reason)
+	l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "dead").Inc()
+	return bus.Permanent(errors.New(reason))
+}
+
+// reroute sends the reply by SMS to the conversation's bound phone.
+func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
+	if l.cfg.SMSAccount == "" || l.deps.Phones == nil {
+		return false, nil
+	}
+	phone, ok, err := l.deps.Phones.Phone(ctx, rep.Conversation)
+	if err != nil {
+		return false, bus.Retry(fmt.Errorf("outbound: phone lookup: %w", err), 5*time.Second)
+	}
+	if !ok {
+		return false, nil
+	}
+	sms := *rep
+	sms.ID = envelope.DeriveID(rep.ID, "sms-fallback")
+	sms.Platform, sms.Account = envelope.PlatformSMS, l.cfg.SMSAccount
+	sms.Conversation = envelope.ConversationKey(envelope.PlatformSMS, l.cfg.SMSAccount, phone)
+	sms.To = envelope.Party{ID: phone, Phone: phone}
+	sms.Text = "[" + channelName(rep.Platform) + "] " + rep.Text
+	sms.Buttons, sms.Dir = nil, ""
+	sms.Rerouted = rep.Platform + "/" + rep.Account
+	if _, err := l.deps.Bus.PublishReply(ctx, &sms); err != nil {
+		return false, bus.Retry(fmt.Errorf("outbound: reroute: %w", err), 5*time.Second)
+	}
+	l.markSent(ctx, rep.ID, sentMark{State: envelope.StateRerouted, PlatformMsgID: sms.ID, At: l.now().UTC()})
+	l.status(ctx, rep, envelope.StateRerouted, 0, "", "sms_fallback to "+sms.Account)
+	l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "rerouted").Inc()
+	return true, nil
+}
+
+// channelName is how an SMS names the channel a rerouted reply was for.
+func channelName(platform string) string {
+	switch platform {
+	case envelope.PlatformWeChat:
+		return "WeChat"
+	case envelope.PlatformWeibo:
+		return "Weibo"
+	case envelope.PlatformTelegram:
+		return "Telegram"
+	case envelope.PlatformWebChat:
+		return "Web chat"
+	}
+	return platform
+}
+
+func (l *Loop) reserveRecipient(to string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.recipients) > 10_000 {
+		for k, r := range l.recipients {
+			if now.Sub(r.used) > 10*time.Minute {
+				delete(l.recipients, k)
+			}
+		}
+	}
+	r, ok := l.recipients[to]
+	if !ok {
+		r = &recipientLimiter{lim: rate.NewLimiter(l.cfg.RecipientRate, l.cfg.RecipientBurst)}
+		l.recipients[to] = r
+	}
+	r.used = now
+	res := r.lim.Reserve()
+	if !res.OK() {
+		return time.Second
+	}
+	return res.Delay()
+}
+
+func (l *Loop) alreadySent(ctx context.Context, id string) bool {
+	_, err := l.sent.Get(ctx, "s."+id)
+	return err == nil
+}
+
+// markSent records the reply as gone before the message is acked, so a
+// redelivery finds it. It tries hard: failing here risks a second send.
+func (l *Loop) markSent(ctx context.Context, id string, m sentMark) {
+	data, _ := json.Marshal(m)
+	for i := range 3 {
+		if _, err := l.sent.Put(ctx, "s."+id, data); err == nil {
+			return
+		} else if i == 2 {
+			l.log.Error("recording a sent reply failed; a redelivery may send it again", "reply", id, "err", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (l *Loop) attempts(ctx context.Context, id string) int {
+	e, err := l.sent.Get(ctx, "a."+id)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(e.Value()))
+	return n
+}
+
+func (l *Loop) saveAttempts(ctx context.Context, id string, n int) {
+	if _, err := l.sent.Put(ctx, "a."+id, []byte(strconv.Itoa(n))); err != nil {
+		l.log.Warn("recording attempts", "reply", id, "err", err)
+	}
+}
+
+func (l *Loop) optedOut(ctx context.Context, conversation string) bool {
+	_, err := l.optout.Get(ctx, bus.OptOutKey(conversation))
+	return err == nil
+}
+
+// status publishes a delivery event; losing one is logged, not fatal.
+func (l *Loop) status(ctx context.Context, rep *envelope.Reply, state envelope.DeliveryState, attempt int, platformID, reason string) {
+	st := envelope.Status{ReplyID: rep.ID, Platform: l.cfg.Platform, Account: l.cfg.Account, Conversation: rep.Conversation,
+		State: state, Attempt: attempt, PlatformMsgID: platformID, Error: reason, At: l.now().UTC()}
+	subject, _ := envelope.StatusSubject(l.cfg.Platform, l.cfg.Account)
+	dedup := fmt.Sprintf("status:%s:%s:%d", rep.ID, state, attempt)
+	if _, err := l.deps.Bus.PublishJSON(ctx, subject, &st, dedup, nil); err != nil {
+		l.log.Warn("status event", "reply", rep.ID, "state", state, "err", err)
+	}
+}
