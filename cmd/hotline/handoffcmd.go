@@ -74,18 +74,9 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "handoff",
 		Short: "Work the agents' queue of a running gateway: ls, show, claim, reply, close",
-		PersistentPreRunE: func(*cobra.Command, []string) error {
-			r.started = true
-			if client.base == "" {
-				return usageError{fmt.Errorf("--admin-url is required")}
-			}
-			return nil
-		},
 	}
-	flags := cmd.PersistentFlags()
-	flags.StringVar(&client.base, "admin-url", envOr("HOTLINE_ADMIN_URL", "http://127.0.0.1:8081"), "admin API of the gateway (env HOTLINE_ADMIN_URL)")
-	flags.StringVar(&client.token, "token", "", "admin bearer token (env HOTLINE_HTTP_ADMIN_TOKEN)")
-	flags.StringVar(&agent, "agent", agent, "your agent name (default $USER)")
+	adminFlags(cmd, client)
+	cmd.PersistentFlags().StringVar(&agent, "agent", agent, "your agent name (default $USER)")
 
 	var state string
 	ls := &cobra.Command{

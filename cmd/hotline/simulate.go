@@ -139,9 +139,8 @@ func (r *rootCommand) simulateCommand() *cobra.Command {
 			return nil
 		},
 	}
+	adminFlags(cmd, client)
 	f := cmd.Flags()
-	f.StringVar(&client.base, "admin-url", envOr("HOTLINE_ADMIN_URL", "http://127.0.0.1:8081"), "admin API of the gateway (env HOTLINE_ADMIN_URL)")
-	f.StringVar(&client.token, "token", "", "admin bearer token (env HOTLINE_HTTP_ADMIN_TOKEN)")
 	f.StringVar(&req.Platform, "platform", envelope.PlatformWebChat, "platform the message comes from")
 	f.StringVar(&req.Account, "account", "demo", "account it was sent to")
 	f.StringVar(&req.User, "user", "cli", "sender's platform user id")

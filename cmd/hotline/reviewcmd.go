@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hotline/envelope"
+)
+
+func (r *rootCommand) reviewCommand() *cobra.Command {
+	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
+	who := os.Getenv("USER")
+	cmd := &cobra.Command{
+		Use:   "review",
+		Short: "Release, change or drop bot replies held by review_first",
+	}
+	adminFlags(cmd, client)
+	cmd.PersistentFlags().StringVar(&who, "by", who, "operator name for the audit trail (default $USER)")
+
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "List held replies, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var held []envelope.Reply
+			if err := client.do(http.MethodGet, "/admin/v1/review", nil, &held); err != nil {
+				return err
+			}
+			if len(held) == 0 {
+				fmt.Fprintln(c.OutOrStdout(), "no reply is waiting for review")
+				return nil
+			}
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tAGE\tTO\tTEXT")
+			for _, h := range held {
+				text := strings.ReplaceAll(h.Text, "\n", " ")
+				if r := []rune(text); len(r) > 60 {
+					text = string(r[:60]) + "…"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, text)
+			}
+			return w.Flush()
+		},
+	}
+	decide := func(action, short string, needsText bool) *cobra.Command {
+		use, args := action+" ID", cobra.ExactArgs(1)
+		if needsText {
+			use, args = action+" ID TEXT...", cobra.MinimumNArgs(2)
+		}
+		var reason string
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  args,
+			RunE: func(c *cobra.Command, args []string) error {
+				body := map[string]string{"by": who, "reason": reason}
+				if needsText {
+					body["text"] = strings.Join(args[1:], " ")
+				}
+				if err := client.do(http.MethodPost, "/admin/v1/review/"+args[0]+"/"+action, body, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", args[0], action+"d")
+				return nil
+			},
+		}
+		if action == "reject" {
+			c.Flags().StringVar(&reason, "reason", "", "why the reply is dropped")
+		}
+		return c
+	}
+	cmd.AddCommand(ls,
+		decide("approve", "Send a held reply as it is", false),
+		decide("edit", "Send a held reply with new text", true),
+		decide("reject", "Drop a held reply", false))
+	return cmd
+}
