@@ -96,6 +96,8 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		return a.bind(ctx, cmd.Arg)
 	case CmdUnbind:
 		sess.Phone, sess.Bind = "", nil
+		none := ""
+		out.bind = &none
 		a.say("unbind_ok")
 	case CmdCode:
 		if sess.Bind != nil {
@@ -435,6 +437,8 @@ func (a *answerer) verifyCode(code string) {
 		return
 	}
 	a.sess.Phone, a.sess.Bind = b.Phone, nil
+	phone := b.Phone
+	a.out.bind = &phone
 	a.say("bind_ok", "phone", maskPhone(b.Phone))
 }
 

@@ -38,10 +38,18 @@ type Config struct {
 	Workers           int    // conversations handled at once; default 64
 }
 
+// Binder records which phone a conversation is bound to, where SMS
+// fallback looks it up (fallback.Bindings).
+type Binder interface {
+	Bind(ctx context.Context, conversation, phone string) error
+	Unbind(ctx context.Context, conversation string) error
+}
+
 // Deps are the router's collaborators.
 type Deps struct {
 	Bus        *bus.Bus
-	Gate       Gate // nil: NormalGate
+	Gate       Gate   // nil: NormalGate
+	Binder     Binder // nil: bindings live in the session only
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer
 	HTTPClient *http.Client // for the translator
@@ -68,6 +76,7 @@ type Router struct {
 	cfg        Config
 	bus        *bus.Bus
 	gate       Gate
+	binder     Binder
 	log        *slog.Logger
 	now        func() time.Time
 	catalog    *Catalog
@@ -90,7 +99,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 64
 	}
-	r := &Router{cfg: cfg, bus: deps.Bus, gate: deps.Gate, log: deps.Logger, now: deps.Now}
+	r := &Router{cfg: cfg, bus: deps.Bus, gate: deps.Gate, binder: deps.Binder, log: deps.Logger, now: deps.Now}
 	if r.gate == nil {
 		r.gate = NormalGate{}
 	}
@@ -193,7 +202,8 @@ type outcome struct {
 	review   []envelope.Reply
 	sms      []envelope.Reply // binding codes
 	handoff  *envelope.Handoff
-	optOut   *bool // set: opt the conversation out (true) or back in (false)
+	optOut   *bool   // set: opt the conversation out (true) or back in (false)
+	bind     *string // set: bind the conversation to this phone ("" unbinds)
 	result   string
 	explain  string
 	replyIdx int
@@ -234,6 +244,17 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome)
 	if out.optOut != nil {
 		if err := r.optout.set(ctx, m.Conversation, *out.optOut, r.now()); err != nil {
 			return fmt.Errorf("router: %w", err)
+		}
+	}
+	if out.bind != nil && r.binder != nil {
+		var err error
+		if *out.bind == "" {
+			err = r.binder.Unbind(ctx, m.Conversation)
+		} else {
+			err = r.binder.Bind(ctx, m.Conversation, *out.bind)
+		}
+		if err != nil {
+			return fmt.Errorf("router: binding: %w", err)
 		}
 	}
 	if h := out.handoff; h != nil {
