@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
@@ -115,20 +116,6 @@ func (s httpSender) Send(ctx context.Context, r envelope.Reply) (envelope.Receip
 	return envelope.Receipt{PlatformMsgID: out.MessageID, SentAt: time.Now()}, nil
 }
 
-func openBus(t testing.TB) *bus.Bus {
-	t.Helper()
-	b, err := bus.Open(context.Background(), bus.Config{StoreDir: t.TempDir()}, bus.Deps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = b.Close(ctx)
-	})
-	return b
-}
-
 func reply(platform, account, user, text string) envelope.Reply {
 	now := time.Now().UTC()
 	return envelope.Reply{ID: envelope.NewID(now), Platform: platform, Account: account,
@@ -164,41 +151,10 @@ func publish(t *testing.T, b *bus.Bus, r envelope.Reply) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func streamData(t *testing.T, b *bus.Bus, stream string) [][]byte {
-	t.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		if m, err := st.GetMsg(ctx, seq); err == nil {
-			out = append(out, m.Data)
-		}
-	}
-	return out
-}
-
 func deadLetters(t *testing.T, b *bus.Bus) []envelope.DeadLetter {
 	t.Helper()
 	var out []envelope.DeadLetter
-	for _, d := range streamData(t, b, bus.StreamDead) {
+	for _, d := range bustest.Messages(t, b, bus.StreamDead, "") {
 		var dl envelope.DeadLetter
 		if err := json.Unmarshal(d, &dl); err != nil {
 			t.Fatal(err)
@@ -211,7 +167,7 @@ func deadLetters(t *testing.T, b *bus.Bus) []envelope.DeadLetter {
 func statuses(t *testing.T, b *bus.Bus, replyID string) []envelope.DeliveryState {
 	t.Helper()
 	var out []envelope.DeliveryState
-	for _, d := range streamData(t, b, bus.StreamStatus) {
+	for _, d := range bustest.Messages(t, b, bus.StreamStatus, "") {
 		var st envelope.Status
 		if err := envelope.Decode(d, &st); err != nil {
 			t.Fatal(err)
@@ -224,18 +180,18 @@ func statuses(t *testing.T, b *bus.Bus, replyID string) []envelope.DeliveryState
 }
 
 func TestDeliversOnceEvenWhenRedelivered(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	l := startLoop(t, b, fastConfig("telegram", "tg-main"), httpSender{p.srv.URL, p.srv.Client()}, nil, nil)
 	r := reply("telegram", "tg-main", "42", "hello")
 	publish(t, b, r)
-	waitFor(t, "delivery", func() bool { return p.count(r.ID) == 1 })
+	bustest.WaitFor(t, "delivery", func() bool { return p.count(r.ID) == 1 })
 	// The same reply stored again past the duplicate window.
 	data, _ := envelope.Encode(&r)
 	if _, err := b.Publish(context.Background(), "hotline.out.telegram.tg-main", data, "again-"+r.ID, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the duplicate to be recognized", func() bool {
+	bustest.WaitFor(t, "the duplicate to be recognized", func() bool {
 		return testutil.ToFloat64(l.m.outcomes.WithLabelValues("telegram", "tg-main", "duplicate")) == 1
 	})
 	if n := p.count(r.ID); n != 1 {
@@ -247,16 +203,16 @@ func TestDeliversOnceEvenWhenRedelivered(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	p.mode.Store("throttle")
 	p.retryAfter = 1
 	startLoop(t, b, fastConfig("telegram", "tg-main"), httpSender{p.srv.URL, p.srv.Client()}, nil, nil)
 	r := reply("telegram", "tg-main", "42", "hi")
 	publish(t, b, r)
-	waitFor(t, "the first, throttled call", func() bool { return len(p.callTimes()) == 1 })
+	bustest.WaitFor(t, "the first, throttled call", func() bool { return len(p.callTimes()) == 1 })
 	p.mode.Store("ok")
-	waitFor(t, "delivery", func() bool { return p.count(r.ID) == 1 })
+	bustest.WaitFor(t, "delivery", func() bool { return p.count(r.ID) == 1 })
 	calls := p.callTimes()
 	if gap := calls[1].Sub(calls[0]); gap < time.Second {
 		t.Fatalf("second call %v after the 429, want at least the 1s retry_after", gap)
@@ -264,7 +220,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestServerErrorsRetriedThenDelivered(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	p.mode.Store("html")
 	cfg := fastConfig("wechat", "oa-main")
@@ -272,9 +228,9 @@ func TestServerErrorsRetriedThenDelivered(t *testing.T) {
 	startLoop(t, b, cfg, httpSender{p.srv.URL, p.srv.Client()}, nil, nil)
 	r := reply("wechat", "oa-main", "oUser", "你好")
 	publish(t, b, r)
-	waitFor(t, "two failed calls", func() bool { return len(p.callTimes()) >= 2 })
+	bustest.WaitFor(t, "two failed calls", func() bool { return len(p.callTimes()) >= 2 })
 	p.mode.Store("ok")
-	waitFor(t, "delivery", func() bool { return p.count(r.ID) == 1 })
+	bustest.WaitFor(t, "delivery", func() bool { return p.count(r.ID) == 1 })
 	got := statuses(t, b, r.ID)
 	if len(got) < 3 || got[0] != envelope.StateRetrying || got[len(got)-1] != envelope.StateSent {
 		t.Fatalf("statuses %v, want retrying... then sent", got)
@@ -285,13 +241,13 @@ func TestServerErrorsRetriedThenDelivered(t *testing.T) {
 }
 
 func TestPermanentErrorDeadLettersAtOnce(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	p.mode.Store("bad")
 	startLoop(t, b, fastConfig("telegram", "tg-main"), httpSender{p.srv.URL, p.srv.Client()}, nil, nil)
 	r := reply("telegram", "tg-main", "404", "anyone?")
 	publish(t, b, r)
-	waitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+	bustest.WaitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
 	dl := deadLetters(t, b)[0]
 	if dl.Reason != "permanent: chat_not_found" {
 		t.Fatalf("reason %q, want the platform's permanent error", dl.Reason)
@@ -306,7 +262,7 @@ func TestPermanentErrorDeadLettersAtOnce(t *testing.T) {
 }
 
 func TestGivesUpAfterMaxAttempts(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	p.mode.Store("down")
 	cfg := fastConfig("weibo", "wb")
@@ -314,7 +270,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 	startLoop(t, b, cfg, httpSender{p.srv.URL, p.srv.Client()}, nil, nil)
 	r := reply("weibo", "wb", "u", "x")
 	publish(t, b, r)
-	waitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+	bustest.WaitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
 	if dl := deadLetters(t, b)[0]; dl.Reason != "gave up after 4 attempts: retryable: http_503" {
 		t.Fatalf("reason %q", dl.Reason)
 	}
@@ -324,7 +280,7 @@ func TestGivesUpAfterMaxAttempts(t *testing.T) {
 }
 
 func TestCircuitOpensAndCloses(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	p.mode.Store("down")
 	l := startLoop(t, b, fastConfig("telegram", "tg-main"), httpSender{p.srv.URL, p.srv.Client()}, nil, nil)
@@ -334,16 +290,16 @@ func TestCircuitOpensAndCloses(t *testing.T) {
 		rs = append(rs, r)
 		publish(t, b, r)
 	}
-	waitFor(t, "the circuit to open", func() bool { return l.CircuitState() == "open" })
+	bustest.WaitFor(t, "the circuit to open", func() bool { return l.CircuitState() == "open" })
 	calls := len(p.callTimes())
-	waitFor(t, "replies to wait on the open circuit", func() bool {
+	bustest.WaitFor(t, "replies to wait on the open circuit", func() bool {
 		return testutil.ToFloat64(l.m.outcomes.WithLabelValues("telegram", "tg-main", "circuit_wait")) >= 3
 	})
 	if now := len(p.callTimes()); now != calls {
 		t.Fatalf("%d calls while the circuit was open", now-calls)
 	}
 	p.mode.Store("ok")
-	waitFor(t, "every reply delivered", func() bool {
+	bustest.WaitFor(t, "every reply delivered", func() bool {
 		for _, r := range rs {
 			if p.count(r.ID) != 1 {
 				return false
@@ -360,7 +316,7 @@ func TestCircuitOpensAndCloses(t *testing.T) {
 }
 
 func TestOptedOutRecipientGetsNothing(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	p := newFakePlatform(t)
 	r := reply("sms", "sms-main", "+15550123", "promo")
 	if _, err := b.KV(bus.BucketOptOut).Put(context.Background(), bus.OptOutKey(r.Conversation), []byte("x")); err != nil {
@@ -371,8 +327,8 @@ func TestOptedOutRecipientGetsNothing(t *testing.T) {
 	confirm := reply("sms", "sms-main", "+15550123", "You're unsubscribed.")
 	confirm.Source = envelope.SourceSystem
 	publish(t, b, confirm)
-	waitFor(t, "the confirmation", func() bool { return p.count(confirm.ID) == 1 })
-	waitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
+	bustest.WaitFor(t, "the confirmation", func() bool { return p.count(confirm.ID) == 1 })
+	bustest.WaitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })
 	if p.count(r.ID) != 0 || deadLetters(t, b)[0].Reason != "recipient opted out" {
 		t.Fatalf("opted-out recipient: sent %d, dead letters %+v", p.count(r.ID), deadLetters(t, b))
 	}

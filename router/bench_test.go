@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 )
 
 // BenchmarkRouterThroughput measures messages per second through the
@@ -16,7 +17,7 @@ import (
 func BenchmarkRouterThroughput(b *testing.B) {
 	for _, workers := range []int{16, 64} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			nb := openBus(b)
+			nb := bustest.Open(b)
 			cfg := testConfig()
 			cfg.Workers = workers
 			r := newRouter(b, nb, cfg, Deps{})

@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"hotline/bus/bustest"
 	"hotline/envelope"
 	"hotline/fallback"
 )
 
 func TestTextsDirOverridesAndAdds(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.TextsDir = "testdata/texts"
 	r := newRouter(t, b, cfg, Deps{})
@@ -47,7 +48,7 @@ func TestBrokenTextsAreRefused(t *testing.T) {
 }
 
 func TestFAQFile(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.FAQFile = "testdata/faq.yaml"
 	r := newRouter(t, b, cfg, Deps{})
@@ -81,7 +82,7 @@ func TestFAQMatchIsExplained(t *testing.T) {
 }
 
 func TestConcurrentRoutersKeepEveryTurn(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r1 := newRouter(t, b, testConfig(), Deps{})
 	r2 := newRouter(t, b, testConfig(), Deps{})
 	const n = 10
@@ -120,7 +121,7 @@ func TestConcurrentRoutersKeepEveryTurn(t *testing.T) {
 }
 
 func TestChannelSwitchRaisesPriority(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	bind := func(m envelope.Message) {
 		process(t, r, m)
@@ -152,7 +153,7 @@ func TestChannelSwitchRaisesPriority(t *testing.T) {
 }
 
 func TestEventsAndMedia(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ev := func(user, name, key string) envelope.Message {
 		m := inbound(user, "")
@@ -191,14 +192,14 @@ func (reviewGate) Check(context.Context, *envelope.Message, bool) fallback.Decis
 }
 
 func TestReviewFirstHoldsNonStaticReplies(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{Gate: reviewGate{}})
 	process(t, r, inbound("rv", "help"))
 	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "help") {
 		t.Fatalf("static help is not held: %q", got)
 	}
 	process(t, r, inbound("rv", "bind 123"))
-	held := streamMessages(t, b, "HOTLINE_REVIEW", "hotline.review")
+	held := bustest.Messages(t, b, "HOTLINE_REVIEW", "hotline.review")
 	if len(held) != 0 {
 		t.Fatalf("%d held; bind answers are static", len(held))
 	}
@@ -207,7 +208,7 @@ func TestReviewFirstHoldsNonStaticReplies(t *testing.T) {
 func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o600) }
 
 func TestHoldForReviewSendsPendingNotice(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("h", "x")
 	out := &outcome{}

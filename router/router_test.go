@@ -13,23 +13,10 @@ import (
 	"time"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 	"hotline/fallback"
 )
-
-func openBus(t testing.TB) *bus.Bus {
-	t.Helper()
-	b, err := bus.Open(context.Background(), bus.Config{StoreDir: t.TempDir()}, bus.Deps{})
-	if err != nil {
-		t.Fatalf("bus: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = b.Close(ctx)
-	})
-	return b
-}
 
 func testConfig() Config {
 	return Config{
@@ -66,35 +53,10 @@ func inbound(user, text string) envelope.Message {
 	}
 }
 
-// streamMessages returns the payloads stored on subjects matching prefix.
-func streamMessages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
-	t.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			continue
-		}
-		if strings.HasPrefix(m.Subject, prefix) {
-			out = append(out, m.Data)
-		}
-	}
-	return out
-}
-
 func replies(t testing.TB, b *bus.Bus, prefix string) []envelope.Reply {
 	t.Helper()
 	var out []envelope.Reply
-	for _, data := range streamMessages(t, b, bus.StreamOut, prefix) {
+	for _, data := range bustest.Messages(t, b, bus.StreamOut, prefix) {
 		var r envelope.Reply
 		if err := envelope.Decode(data, &r); err != nil {
 			t.Fatalf("reply on %s does not decode: %v", prefix, err)
@@ -107,7 +69,7 @@ func replies(t testing.TB, b *bus.Bus, prefix string) []envelope.Reply {
 func handoffs(t testing.TB, b *bus.Bus) []envelope.Handoff {
 	t.Helper()
 	var out []envelope.Handoff
-	for _, data := range streamMessages(t, b, bus.StreamHandoff, "hotline.handoff.") {
+	for _, data := range bustest.Messages(t, b, bus.StreamHandoff, "hotline.handoff.") {
 		var h envelope.Handoff
 		if err := envelope.Decode(data, &h); err != nil {
 			t.Fatalf("handoff does not decode: %v", err)
@@ -133,19 +95,8 @@ func lastReply(t *testing.T, b *bus.Bus) envelope.Reply {
 	return all[len(all)-1]
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestHelpArabicEndToEnd(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -155,7 +106,7 @@ func TestHelpArabicEndToEnd(t *testing.T) {
 	if _, err := b.PublishInbound(ctx, &m, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the Arabic help", func() bool { return len(replies(t, b, "hotline.out.telegram.tg-main")) == 1 })
+	bustest.WaitFor(t, "the Arabic help", func() bool { return len(replies(t, b, "hotline.out.telegram.tg-main")) == 1 })
 	rep := replies(t, b, "hotline.out.telegram.tg-main")[0]
 	if rep.Lang != "ar" || rep.Dir != "rtl" || rep.Text != r.catalog.Text("ar", "help") {
 		t.Fatalf("got lang %q dir %q text %q, want the Arabic help, rtl", rep.Lang, rep.Dir, rep.Text)
@@ -168,14 +119,14 @@ func TestHelpArabicEndToEnd(t *testing.T) {
 	if _, err := b.PublishInbound(ctx, &m2, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the status reply", func() bool { return len(replies(t, b, "hotline.out.telegram.tg-main")) == 2 })
+	bustest.WaitFor(t, "the status reply", func() bool { return len(replies(t, b, "hotline.out.telegram.tg-main")) == 2 })
 	if got := lastReply(t, b); got.Text != r.catalog.Text("ar", "status") {
 		t.Fatalf("status after help+ar: got %q, want the Arabic status", got.Text)
 	}
 }
 
 func TestRedeliveredInboundRepliesOnce(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("7", "menu")
 	process(t, r, m)
@@ -191,7 +142,7 @@ func TestRedeliveredInboundRepliesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the router to drain", func() bool {
+	bustest.WaitFor(t, "the router to drain", func() bool {
 		info, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
 		if err != nil {
 			return false
@@ -208,7 +159,7 @@ func TestRedeliveredInboundRepliesOnce(t *testing.T) {
 }
 
 func TestP1HandoffCarriesHistoryAndAcknowledges(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	for _, text := range []string{"help+en", "1", "status"} {
 		process(t, r, inbound("99", text))
@@ -248,7 +199,7 @@ func TestP1HandoffCarriesHistoryAndAcknowledges(t *testing.T) {
 }
 
 func TestPriorities(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	tests := []struct {
 		text   string
@@ -281,7 +232,7 @@ func TestPriorities(t *testing.T) {
 }
 
 func TestFAQAnswersInUserLanguage(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("faq", "I forgot my password, what now?")
 	m.LangHint = "en-US"
@@ -301,7 +252,7 @@ func TestFAQAnswersInUserLanguage(t *testing.T) {
 }
 
 func TestLanguageOrder(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("l1", "help")
 	process(t, r, m)
@@ -328,7 +279,7 @@ func TestLanguageOrder(t *testing.T) {
 }
 
 func TestUnsupportedHelpLanguage(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	var calls atomic.Int32
 	var fail atomic.Bool
 	lt := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -366,7 +317,7 @@ func TestUnsupportedHelpLanguage(t *testing.T) {
 		}
 	}
 
-	r2 := newRouter(t, openBus(t), testConfig(), Deps{}) // no translator at all
+	r2 := newRouter(t, bustest.Open(t), testConfig(), Deps{}) // no translator at all
 	process(t, r2, inbound("x", "help+fr"))
 	if got := lastReply(t, r2.bus).Text; !strings.Contains(got, "fr") || !strings.Contains(got, r.catalog.Text("en", "help")) {
 		t.Fatalf("without a translator: %q", got)
@@ -374,7 +325,7 @@ func TestUnsupportedHelpLanguage(t *testing.T) {
 }
 
 func TestStopStart(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	process(t, r, inbound("s", "help+en"))
 	process(t, r, inbound("s", "STOP"))
@@ -405,7 +356,7 @@ func TestStopStart(t *testing.T) {
 }
 
 func TestBindPhone(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	bindMsg := inbound("b", "bind +8613800138000")
 	process(t, r, bindMsg)
@@ -443,7 +394,7 @@ func TestBindPhone(t *testing.T) {
 }
 
 func TestHandoffDailyLimit(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.HandoffDailyLimit = 2
 	r := newRouter(t, b, cfg, Deps{})
@@ -466,7 +417,7 @@ func (readOnlyGate) Check(_ context.Context, _ *envelope.Message, static bool) f
 }
 
 func TestGateReadOnly(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{Gate: readOnlyGate{}})
 	process(t, r, inbound("ro", "lang en"))
 	process(t, r, inbound("ro", "status"))
@@ -484,7 +435,7 @@ func TestGateReadOnly(t *testing.T) {
 }
 
 func TestMalformedInboundGoesToDead(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -492,11 +443,11 @@ func TestMalformedInboundGoesToDead(t *testing.T) {
 	if _, err := b.Publish(ctx, "hotline.in.sms.sms-main", []byte(`{"text":"help"`), "bad-1", nil); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the dead letter", func() bool { return len(streamMessages(t, b, bus.StreamDead, "hotline.dead")) == 1 })
+	bustest.WaitFor(t, "the dead letter", func() bool { return len(bustest.Messages(t, b, bus.StreamDead, "hotline.dead")) == 1 })
 }
 
 func TestTwoRoutersShareWorkWithoutDoubleReplies(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	for range 2 {
@@ -513,9 +464,9 @@ func TestTwoRoutersShareWorkWithoutDoubleReplies(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, "every reply", func() bool { return len(replies(t, b, "hotline.out.")) >= convs*each })
+	bustest.WaitFor(t, "every reply", func() bool { return len(replies(t, b, "hotline.out.")) >= convs*each })
 	// Give a straggling duplicate the chance to show up.
-	waitFor(t, "the consumer to drain", func() bool {
+	bustest.WaitFor(t, "the consumer to drain", func() bool {
 		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
 		if err != nil {
 			return false
@@ -538,7 +489,7 @@ func TestTwoRoutersShareWorkWithoutDoubleReplies(t *testing.T) {
 }
 
 func TestAgentReplyThroughAdminAPI(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	if list, err := r.ListHandoffs(context.Background(), ""); err != nil || len(list) != 0 {
 		t.Fatalf("empty list: %v %v", list, err)

@@ -1,0 +1,67 @@
+// Package bustest starts real embedded NATS servers for tests and reads
+// what they stored. Import it from _test.go files only.
+package bustest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"hotline/bus"
+)
+
+// Open starts a bus on an embedded server storing in a fresh temp dir and
+// closes it when the test ends.
+func Open(t testing.TB) *bus.Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := bus.Open(ctx, bus.Config{StoreDir: t.TempDir()}, bus.Deps{})
+	if err != nil {
+		t.Fatalf("bus: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.Close(ctx)
+	})
+	return b
+}
+
+// Messages returns the payloads a stream holds on subjects starting with
+// prefix, in stream order.
+func Messages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	st, err := b.JetStream().Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("stream %s: %v", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream %s: %v", stream, err)
+	}
+	var out [][]byte
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		if len(m.Subject) >= len(prefix) && m.Subject[:len(prefix)] == prefix {
+			out = append(out, m.Data)
+		}
+	}
+	return out
+}
+
+// WaitFor polls cond until it holds, failing the test after 15 s.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
