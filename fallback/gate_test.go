@@ -1,0 +1,211 @@
+package fallback
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+)
+
+func TestGateModes(t *testing.T) {
+	t.Parallel()
+	announce := map[string]string{"zh": "系统维护中", "en": "We are fixing an outage."}
+	tests := []struct {
+		name   string
+		modes  [][2]string // mode, scope
+		static bool
+		want   Decision
+	}{
+		{name: "no mode", want: Decision{}},
+		{name: "read_only refuses and defers the handoff", modes: [][2]string{{ModeReadOnly, "wechat"}},
+			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true}},
+		{name: "read_only answers static help", modes: [][2]string{{ModeReadOnly, "global"}}, static: true,
+			want: Decision{}},
+		{name: "read_only elsewhere", modes: [][2]string{{ModeReadOnly, "wechat/oa-other"}, {ModeReadOnly, "weibo"}},
+			want: Decision{}},
+		{name: "review_first holds", modes: [][2]string{{ModeReviewFirst, "wechat/oa-main"}},
+			want: Decision{HoldForReview: true}},
+		{name: "announcement carries texts", modes: [][2]string{{ModeAnnouncement, "global"}}, static: true,
+			want: Decision{Announcement: announce}},
+		{name: "read_only and announcement combine", modes: [][2]string{{ModeReadOnly, "global"}, {ModeAnnouncement, "wechat"}},
+			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true, Announcement: announce}},
+		{name: "review_first and announcement combine", modes: [][2]string{{ModeReviewFirst, "wechat"}, {ModeAnnouncement, "wechat/oa-main"}},
+			want: Decision{HoldForReview: true, Announcement: announce}},
+		{name: "sms_fallback does not change the answer", modes: [][2]string{{ModeSMSFallback, "wechat"}},
+			want: Decision{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := openBus(t)
+			s := newStore(t, b, StoreDeps{})
+			for _, m := range tc.modes {
+				mustSet(t, s, op(t, m[0], m[1]))
+			}
+			g := NewGate(s, RateConfig{}, nil)
+			got := g.Check(context.Background(), message("wechat", "oa-main", "u1"), tc.static)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Check: got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGateSeesModeFromAnotherInstance(t *testing.T) {
+	b := openBus(t)
+	operator := newStore(t, b, StoreDeps{})
+	router := newStore(t, b, StoreDeps{})
+	g := NewGate(router, RateConfig{}, nil)
+	m := message("telegram", "tg-main", "42")
+	if d := g.Check(context.Background(), m, false); d.Refuse != "" {
+		t.Fatalf("before: got %+v, want a normal answer", d)
+	}
+	mustSet(t, operator, op(t, ModeReadOnly, "telegram/tg-main"))
+	waitFor(t, "the gate to refuse", time.Second, func() bool {
+		return g.Check(context.Background(), m, false).Refuse == RefuseReadOnly
+	})
+}
+
+func TestGateRateLimited(t *testing.T) {
+	t.Parallel()
+	b := openBus(t)
+	clock := newFakeClock()
+	reg := prometheus.NewRegistry()
+	s := newStore(t, b, StoreDeps{Now: clock.Now, Registry: reg})
+	mustSet(t, s, op(t, ModeRateLimited, "wechat"))
+	g := NewGate(s, RateConfig{PerSender: rate.Every(3 * time.Second), PerSenderBurst: 2, NoticeWindow: time.Minute}, clock.Now)
+	ctx := context.Background()
+	alice := message("wechat", "oa-main", "alice")
+
+	type step struct {
+		advance time.Duration
+		static  bool
+		want    Decision
+	}
+	steps := []step{
+		{want: Decision{}},
+		{want: Decision{}},
+		{want: Decision{Refuse: RefuseBusy}}, // over: one notice
+		{want: Decision{Silent: true}},       // then silence
+		{static: true, want: Decision{Silent: true}},
+		{advance: 3 * time.Second, want: Decision{}}, // a token came back
+		{want: Decision{Silent: true}},               // over again inside the window
+		{advance: 61 * time.Second, want: Decision{}},
+		{want: Decision{}},
+		{want: Decision{Refuse: RefuseBusy}}, // a new window: one notice again
+		{want: Decision{Silent: true}},
+	}
+	for i, st := range steps {
+		clock.Add(st.advance)
+		if got := g.Check(ctx, alice, st.static); !reflect.DeepEqual(got, st.want) {
+			t.Fatalf("step %d: got %+v, want %+v", i, got, st.want)
+		}
+	}
+	// Another user has their own bucket.
+	if got := g.Check(ctx, message("wechat", "oa-main", "bob"), false); !reflect.DeepEqual(got, Decision{}) {
+		t.Errorf("bob: got %+v, want a normal answer", got)
+	}
+	// Outside the rate_limited scope nothing is limited or tracked.
+	sms := message("sms", "sms-main", "+15550100")
+	for i := range 10 {
+		if got := g.Check(ctx, sms, false); !reflect.DeepEqual(got, Decision{}) {
+			t.Fatalf("sms message %d: got %+v, want a normal answer", i, got)
+		}
+	}
+	for decision, want := range map[string]float64{outcomeBusy: 2, outcomeSilent: 4} {
+		if v, _ := metricValue(t, reg, "hotline_gate_decisions_total", map[string]string{"decision": decision}); v != want {
+			t.Errorf("decisions{%s}: got %v, want %v", decision, v, want)
+		}
+	}
+
+	// Limiters idle for more than ten minutes are dropped.
+	if senders, accounts := g.tracked(); senders != 2 || accounts != 1 {
+		t.Errorf("tracked: got %d senders, %d accounts, want 2 and 1", senders, accounts)
+	}
+	clock.Add(11 * time.Minute)
+	g.Check(ctx, message("wechat", "oa-main", "carol"), false)
+	if senders, accounts := g.tracked(); senders != 1 || accounts != 1 {
+		t.Errorf("tracked after 11 idle minutes: got %d senders, %d accounts, want 1 and 1", senders, accounts)
+	}
+}
+
+func TestGateGlobalLimit(t *testing.T) {
+	t.Parallel()
+	b := openBus(t)
+	clock := newFakeClock()
+	s := newStore(t, b, StoreDeps{Now: clock.Now})
+	mustSet(t, s, op(t, ModeRateLimited, "global"))
+	mustSet(t, s, op(t, ModeReadOnly, "global"))
+	g := NewGate(s, RateConfig{Global: 1, GlobalBurst: 3}, clock.Now)
+	ctx := context.Background()
+	users := []string{"u1", "u2", "u3", "u4", "u5"}
+	var got []Decision
+	for _, u := range users {
+		got = append(got, g.Check(ctx, message("weibo", "weibo-main", u), false))
+	}
+	readOnly := Decision{Refuse: RefuseReadOnly, DeferHandoff: true}
+	// Over the limit the busy notice wins over the read-only text, but
+	// the handoff is still queued.
+	busy := Decision{Refuse: RefuseBusy, DeferHandoff: true}
+	want := []Decision{readOnly, readOnly, readOnly, busy, busy}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("five users at once on one account: got %+v, want %+v", got, want)
+	}
+	// Another account has its own global bucket.
+	if d := g.Check(ctx, message("weibo", "weibo-2", "u1"), false); !reflect.DeepEqual(d, readOnly) {
+		t.Errorf("other account: got %+v, want %+v", d, readOnly)
+	}
+	clock.Add(time.Second)
+	if d := g.Check(ctx, message("weibo", "weibo-main", "u6"), true); !reflect.DeepEqual(d, Decision{}) {
+		t.Errorf("static after refill: got %+v, want a normal answer", d)
+	}
+}
+
+func TestGateDefaults(t *testing.T) {
+	t.Parallel()
+	got := RateConfig{}.withDefaults()
+	want := RateConfig{PerSender: rate.Every(3 * time.Second), PerSenderBurst: 5, Global: 50, GlobalBurst: 100, NoticeWindow: time.Minute}
+	if got != want {
+		t.Errorf("defaults: got %+v, want %+v", got, want)
+	}
+}
+
+func TestGateConcurrent(t *testing.T) {
+	t.Parallel()
+	b := openBus(t)
+	s := newStore(t, b, StoreDeps{})
+	mustSet(t, s, op(t, ModeRateLimited, "global"))
+	mustSet(t, s, op(t, ModeAnnouncement, "global"))
+	clock := newFakeClock() // stands still, so no token comes back
+	g := NewGate(s, RateConfig{PerSender: 1000, PerSenderBurst: 1000, Global: 1000, GlobalBurst: 1000}, clock.Now)
+	var wg sync.WaitGroup
+	counts := make([]int, 8)
+	for w := range counts {
+		wg.Go(func() {
+			m := message("webchat", "site", "visitor")
+			for range 200 {
+				d := g.Check(context.Background(), m, false)
+				if d.Refuse == "" && !d.Silent {
+					counts[w]++
+				}
+				// Callers may change what they get back.
+				d.Announcement["en"] = "changed"
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total != 1000 {
+		t.Errorf("answered: got %d of 1600, want exactly the burst of 1000", total)
+	}
+	if got := s.Active("webchat", "site").Announcement.Announce["en"]; got == "changed" {
+		t.Errorf("the store's announcement was changed through a decision")
+	}
+}
