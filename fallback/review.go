@@ -86,7 +86,8 @@ func NewReview(b *bus.Bus, deps ReviewDeps) (*Review, error) {
 }
 
 // Pending returns the newest limit held replies without a decision,
-// oldest first. limit <= 0 means DefaultReviewLimit; it is capped at
+// oldest first; a reply held twice is listed once, where it was held
+// last. limit <= 0 means DefaultReviewLimit; it is capped at
 // MaxReviewLimit.
 func (r *Review) Pending(ctx context.Context, limit int) ([]envelope.Reply, error) {
 	if limit <= 0 {
