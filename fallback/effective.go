@@ -12,7 +12,7 @@ type Effective struct {
 }
 
 // Get returns the setting of mode, or nil when it is off or unknown.
-func (e *Effective) Get(mode string) *Setting {
+func (e Effective) Get(mode string) *Setting {
 	if p := e.slot(mode); p != nil {
 		return *p
 	}
@@ -20,10 +20,10 @@ func (e *Effective) Get(mode string) *Setting {
 }
 
 // On reports whether mode is in force.
-func (e *Effective) On(mode string) bool { return e.Get(mode) != nil }
+func (e Effective) On(mode string) bool { return e.Get(mode) != nil }
 
 // Any reports whether any mode is in force.
-func (e *Effective) Any() bool {
+func (e Effective) Any() bool {
 	for _, m := range Modes() {
 		if e.On(m) {
 			return true
@@ -33,7 +33,7 @@ func (e *Effective) Any() bool {
 }
 
 // Settings returns the settings in force in the order of Modes.
-func (e *Effective) Settings() []Setting {
+func (e Effective) Settings() []Setting {
 	var out []Setting
 	for _, m := range Modes() {
 		if s := e.Get(m); s != nil {

@@ -33,6 +33,11 @@ var (
 // makes the bucket and the audit trail say so.
 const janitorEvery = time.Second
 
+// loadTimeout bounds how long NewStore waits for the bucket's current
+// values, so a NATS that accepts the watch but never answers fails start-up
+// instead of hanging it.
+const loadTimeout = 30 * time.Second
+
 // maxCASAttempts bounds how often a change is retried after losing a race
 // with another writer of the same key.
 const maxCASAttempts = 8
@@ -93,30 +98,45 @@ func NewStore(ctx context.Context, b *bus.Bus, deps StoreDeps) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	w, err := kv.WatchAll(ctx)
+	// runCtx stops the watch and the janitor when ctx ends, or at once
+	// when loading fails, so a failed NewStore leaves nothing running.
+	runCtx, cancel := context.WithCancel(ctx)
+	w, err := kv.WatchAll(runCtx)
 	if err != nil {
+		cancel()
 		return nil, fmt.Errorf("fallback: store: watch: %w", err)
 	}
-	ready := make(chan struct{})
+	loaded := make(chan bool, 1)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		s.follow(w, ready)
+		s.follow(w, loaded)
 	}()
 	go func() {
 		defer wg.Done()
-		s.janitor(ctx)
+		defer cancel()
+		s.janitor(runCtx)
 	}()
 	go func() {
 		wg.Wait()
 		close(s.done)
 	}()
+	timeout := time.NewTimer(loadTimeout)
+	defer timeout.Stop()
 	select {
-	case <-ready:
-		return s, nil
+	case ok := <-loaded:
+		if ok {
+			return s, nil
+		}
+		cancel()
+		return nil, fmt.Errorf("fallback: store: watch ended before the initial values were in")
 	case <-ctx.Done():
+		cancel()
 		return nil, fmt.Errorf("fallback: store: initial values: %w", ctx.Err())
+	case <-timeout.C:
+		cancel()
+		return nil, fmt.Errorf("fallback: store: no initial values after %s", loadTimeout)
 	}
 }
 
@@ -127,13 +147,13 @@ func (s *Store) Done() <-chan struct{} { return s.done }
 // follow applies watch updates until the watch ends. The watch ends when
 // NewStore's ctx does (nats.go unsubscribes then) or the connection
 // closes; either way Updates is closed.
-func (s *Store) follow(w jetstream.KeyWatcher, ready chan struct{}) {
+func (s *Store) follow(w jetstream.KeyWatcher, loaded chan<- bool) {
 	defer func() { _ = w.Stop() }()
 	initial := true
 	for e := range w.Updates() {
 		if e == nil {
 			if initial {
-				close(ready)
+				loaded <- true
 				initial = false
 			}
 			continue
@@ -153,9 +173,7 @@ func (s *Store) follow(w jetstream.KeyWatcher, ready chan struct{}) {
 		s.apply(e.Key(), &set, e.Revision())
 	}
 	if initial {
-		// Closed before the initial values were in; NewStore reports
-		// ctx's error.
-		close(ready)
+		loaded <- false
 	}
 	s.log.Debug("fallback: mode watch ended")
 }

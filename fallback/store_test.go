@@ -2,8 +2,11 @@ package fallback
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,4 +395,66 @@ func TestModeActiveGauge(t *testing.T) {
 	}
 	// A second store on the same registry shares the series.
 	newStore(t, b, StoreDeps{Registry: reg})
+}
+
+func TestConcurrentChangesEachAuditedOnce(t *testing.T) {
+	t.Parallel()
+	b := openBus(t)
+	stores := []*Store{newStore(t, b, StoreDeps{}), newStore(t, b, StoreDeps{})}
+	const workers, each = 6, 5
+	results := make([][]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			s := stores[w%2]
+			for i := range each {
+				set := Setting{Mode: ModeSMSFallback, Scope: Scope{Platform: "telegram"}, Reason: fmt.Sprintf("w%d-%d", w, i), SetBy: "op"}
+				if w%3 == 0 {
+					set.SetBy = SetByAuto // loses to any operator setting in force
+				}
+				_, err := s.Set(context.Background(), set)
+				results[w] = append(results[w], err)
+			}
+		})
+	}
+	wg.Wait()
+	stored := 0
+	for w, errs := range results {
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				stored++
+			case errors.Is(err, ErrOperatorOwns) && w%3 == 0:
+			default:
+				t.Errorf("worker %d set %d: %v", w, i, err)
+			}
+		}
+	}
+	if n := countActions(auditLog(t, b), ActionModeSet); n != stored {
+		t.Errorf("mode.set records: got %d, want one per stored change (%d)", n, stored)
+	}
+	e, err := b.KV(bus.BucketModes).Get(context.Background(), modeKey(ModeSMSFallback, Scope{Platform: "telegram"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last Setting
+	if err := json.Unmarshal(e.Value(), &last); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range stores {
+		waitFor(t, fmt.Sprintf("store %d to converge", i), time.Second, func() bool {
+			cur := s.Active("telegram", "tg-main").SMSFallback
+			return cur != nil && cur.Reason == last.Reason
+		})
+	}
+}
+
+func TestNewStoreWithEndedContext(t *testing.T) {
+	t.Parallel()
+	b := openBus(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s, err := NewStore(ctx, b, StoreDeps{}); err == nil {
+		t.Errorf("NewStore with an ended context: got %v, nil, want an error", s)
+	}
 }
