@@ -213,3 +213,9 @@ func (g *Gate) pruneLocked(now time.Time) {
 		}
 	}
 }
+
+// Gate satisfies router.Gate, restated here because router imports
+// fallback and not the other way round.
+var _ interface {
+	Check(ctx context.Context, m *envelope.Message, static bool) Decision
+} = (*Gate)(nil)
