@@ -23,6 +23,10 @@ const (
 	ActionReviewReject  = "review.reject"
 )
 
+// ByExpiry is the By of a mode.expire record: nobody cleared the setting,
+// its time ran out.
+const ByExpiry = "expiry"
+
 // AuditRecord is one change, appended to hotline.audit (stream
 // HOTLINE_AUDIT), so "who switched read-only on, and why" can be answered
 // long after the setting is gone.

@@ -433,7 +433,7 @@ func (s *Store) expire(ctx context.Context) {
 		s.apply(d.key, nil, d.e.rev+1)
 		set := d.e.s
 		s.log.Info("fallback: mode expired", "mode", set.Mode, "scope", set.Scope.String(), "set_by", set.SetBy)
-		rec := AuditRecord{Action: ActionModeExpire, Mode: set.Mode, Scope: set.Scope.String(), By: "expiry",
+		rec := AuditRecord{Action: ActionModeExpire, Mode: set.Mode, Scope: set.Scope.String(), By: ByExpiry,
 			Reason: set.Reason, At: now.UTC(), Setting: &set}
 		if err := writeAudit(ctx, s.b, rec, auditID(ActionModeExpire, d.key, d.e.rev)); err != nil {
 			s.log.Error("fallback: audit expiry", "key", d.key, "err", err)
