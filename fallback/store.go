@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -39,8 +40,25 @@ const janitorEvery = time.Second
 const loadTimeout = 30 * time.Second
 
 // maxCASAttempts bounds how often a change is retried after losing a race
-// with another writer of the same key.
-const maxCASAttempts = 8
+// with another writer of the same key; casPause spreads the retries so
+// that writers racing each other do not collide again in lockstep.
+const (
+	maxCASAttempts = 16
+	casPause       = 5 * time.Millisecond
+)
+
+// pauseBeforeRetry sleeps a random part of attempt × casPause, or returns
+// ctx's error if ctx ends first.
+func pauseBeforeRetry(ctx context.Context, attempt int) error {
+	t := time.NewTimer(rand.N(time.Duration(attempt+1) * casPause))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // StoreDeps are the Store's collaborators.
 type StoreDeps struct {
@@ -229,7 +247,7 @@ func (s *Store) Set(ctx context.Context, set Setting) (Setting, error) {
 	if err != nil {
 		return Setting{}, fmt.Errorf("fallback: set %s: encode: %w", key, err)
 	}
-	for range maxCASAttempts {
+	for attempt := range maxCASAttempts {
 		cur, rev, err := s.current(ctx, key)
 		if err != nil {
 			return Setting{}, err
@@ -244,7 +262,11 @@ func (s *Store) Set(ctx context.Context, set Setting) (Setting, error) {
 			newRev, err = s.kv.Update(ctx, key, data, rev)
 		}
 		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			continue // someone else changed it; decide again on what is there now
+			// Someone else changed it; decide again on what is there now.
+			if err := pauseBeforeRetry(ctx, attempt); err != nil {
+				return Setting{}, fmt.Errorf("fallback: set %s: %w", key, err)
+			}
+			continue
 		}
 		if err != nil {
 			return Setting{}, fmt.Errorf("fallback: set %s: %w", key, err)
@@ -288,7 +310,7 @@ func (s *Store) clear(ctx context.Context, mode string, scope Scope, by string, 
 		return err
 	}
 	key := modeKey(mode, scope)
-	for range maxCASAttempts {
+	for attempt := range maxCASAttempts {
 		now := s.now()
 		cur, rev, err := s.current(ctx, key)
 		if err != nil {
@@ -304,6 +326,9 @@ func (s *Store) clear(ctx context.Context, mode string, scope Scope, by string, 
 		}
 		err = s.kv.Delete(ctx, key, jetstream.LastRevision(rev))
 		if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			if err := pauseBeforeRetry(ctx, attempt); err != nil {
+				return fmt.Errorf("fallback: clear %s: %w", key, err)
+			}
 			continue
 		}
 		if err != nil {
