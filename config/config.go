@@ -18,6 +18,7 @@ type Config struct {
 	Log      Log      `mapstructure:"log"`
 	Router   Router   `mapstructure:"router"`
 	Fallback Fallback `mapstructure:"fallback"`
+	Outbound Outbound `mapstructure:"outbound"`
 	Accounts Accounts `mapstructure:"accounts"`
 }
 
@@ -93,8 +94,35 @@ type Translator struct {
 
 // Fallback configures degraded modes.
 type Fallback struct {
-	AutoSMSFallback bool   `mapstructure:"auto_sms_fallback"`
-	SMSAccount      string `mapstructure:"sms_account"`
+	AutoSMSFallback bool      `mapstructure:"auto_sms_fallback"`
+	SMSAccount      string    `mapstructure:"sms_account"`
+	RateLimit       RateLimit `mapstructure:"rate_limit"`
+}
+
+// RateLimit sizes the token buckets of rate_limited mode.
+type RateLimit struct {
+	// PerSenderEvery is how often one conversation may send, on average.
+	PerSenderEvery time.Duration `mapstructure:"per_sender_every"`
+	PerSenderBurst int           `mapstructure:"per_sender_burst"`
+	// GlobalPerSecond is what one platform account accepts in all.
+	GlobalPerSecond float64 `mapstructure:"global_per_second"`
+	GlobalBurst     int     `mapstructure:"global_burst"`
+	// NoticeWindow is how long a user over the limit hears nothing
+	// after the one "busy" notice.
+	NoticeWindow time.Duration `mapstructure:"notice_window"`
+}
+
+// Outbound configures the delivery loops.
+type Outbound struct {
+	// MaxAttempts failed sends before a reply goes to dead letters;
+	// waiting out an open circuit does not count.
+	MaxAttempts int `mapstructure:"max_attempts"`
+	// MaxAge is how long a reply may wait in all, outages included.
+	MaxAge time.Duration `mapstructure:"max_age"`
+	// BreakerFailures consecutive failures open an account's circuit;
+	// after BreakerOpen one probe goes through.
+	BreakerFailures int           `mapstructure:"breaker_failures"`
+	BreakerOpen     time.Duration `mapstructure:"breaker_open"`
 }
 
 // Accounts lists the platform accounts hotline serves.
@@ -117,6 +145,9 @@ type AccountCommon struct {
 	// ReplayWindow is how old a signed timestamp may be; 0 turns the
 	// check off.
 	ReplayWindow time.Duration `mapstructure:"replay_window"`
+	// SendRate caps sends per second for the account; 0 takes the
+	// platform's documented limit.
+	SendRate float64 `mapstructure:"send_rate"`
 }
 
 // WeChatAccount is one WeChat official account.
@@ -186,7 +217,10 @@ func Default() Config {
 			Menu:        map[string]string{"1": "account_security", "2": "payments", "3": "live_stream"},
 			Workers:     64,
 		},
-		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main"},
+		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
+			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,
+		}},
+		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second},
 	}
 }
 

@@ -111,6 +111,23 @@ func (c *Config) validate() []error {
 			bad("router.translator.url", "%q is not an absolute http(s) URL", u)
 		}
 	}
+	rl := c.Fallback.RateLimit
+	if rl.PerSenderEvery <= 0 || rl.PerSenderBurst < 1 || rl.GlobalPerSecond <= 0 || rl.GlobalBurst < 1 || rl.NoticeWindow <= 0 {
+		bad("fallback.rate_limit", "every value must be positive (per_sender_every %s, per_sender_burst %d, global_per_second %g, global_burst %d, notice_window %s)",
+			rl.PerSenderEvery, rl.PerSenderBurst, rl.GlobalPerSecond, rl.GlobalBurst, rl.NoticeWindow)
+	}
+	if c.Outbound.MaxAttempts < 1 {
+		bad("outbound.max_attempts", "must be at least 1")
+	}
+	if c.Outbound.MaxAge < time.Minute {
+		bad("outbound.max_age", "%s is too short; at least 1m", c.Outbound.MaxAge)
+	}
+	if c.Outbound.BreakerFailures < 1 {
+		bad("outbound.breaker_failures", "must be at least 1")
+	}
+	if c.Outbound.BreakerOpen < time.Second {
+		bad("outbound.breaker_open", "%s is too short; at least 1s", c.Outbound.BreakerOpen)
+	}
 	errs = append(errs, c.Accounts.validate(c.HTTP.PublicURL)...)
 	if c.Fallback.SMSAccount != "" && len(c.Accounts.SMS) > 0 && !c.Accounts.hasSMS(c.Fallback.SMSAccount) {
 		bad("fallback.sms_account", "%q is not one of accounts.sms", c.Fallback.SMSAccount)
@@ -158,6 +175,9 @@ func (a Accounts) validate(publicURL string) []error {
 		}
 		if c.ReplayWindow < 0 {
 			errs = append(errs, fmt.Errorf("%s.replay_window: must not be negative (0 turns the check off)", key))
+		}
+		if c.SendRate < 0 {
+			errs = append(errs, fmt.Errorf("%s.send_rate: must not be negative (0 takes the platform's limit)", key))
 		}
 		return key
 	}

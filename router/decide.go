@@ -55,7 +55,9 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		return nil
 	}
 	a := answerer{r: r, m: m, sess: sess, lang: lang, now: now, out: out, dec: dec}
-	if dec.Refuse != "" && !static {
+	// The gate already knows what is static: read_only spares static
+	// help, a user over the rate limit gets "busy" whatever they sent.
+	if dec.Refuse != "" {
 		a.say(dec.Refuse)
 		out.result, out.explain = "refused", "mode answer "+dec.Refuse
 		if dec.DeferHandoff {

@@ -184,16 +184,9 @@ func TestEventsAndMedia(t *testing.T) {
 	}
 }
 
-// reviewGate is review_first as the fallback package will apply it.
-type reviewGate struct{}
-
-func (reviewGate) Check(context.Context, *envelope.Message, bool) fallback.Decision {
-	return fallback.Decision{HoldForReview: true}
-}
-
 func TestReviewFirstHoldsNonStaticReplies(t *testing.T) {
 	b := bustest.Open(t)
-	r := newRouter(t, b, testConfig(), Deps{Gate: reviewGate{}})
+	r := newRouter(t, b, testConfig(), Deps{Gate: modeGate(t, b, fallback.Setting{Mode: fallback.ModeReviewFirst, Reason: "new FAQ"})})
 	process(t, r, inbound("rv", "help"))
 	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "help") {
 		t.Fatalf("static help is not held: %q", got)

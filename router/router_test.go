@@ -409,28 +409,67 @@ func TestHandoffDailyLimit(t *testing.T) {
 	}
 }
 
-// readOnlyGate is the read_only mode as the fallback package will apply it.
-type readOnlyGate struct{}
-
-func (readOnlyGate) Check(_ context.Context, _ *envelope.Message, static bool) fallback.Decision {
-	return fallback.Decision{Refuse: "read_only", DeferHandoff: true, Announcement: map[string]string{"en": "Payments are delayed."}}
+// modeGate returns the real fallback gate over a mode store on b, with
+// the given modes set globally.
+func modeGate(t *testing.T, b *bus.Bus, settings ...fallback.Setting) *fallback.Gate {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	store, err := fallback.NewStore(ctx, b, fallback.StoreDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings {
+		if s.SetBy == "" {
+			s.SetBy = "test"
+		}
+		if _, err := store.Set(ctx, s); err != nil {
+			t.Fatalf("set %s: %v", s.Mode, err)
+		}
+	}
+	return fallback.NewGate(store, fallback.RateConfig{}, nil)
 }
 
 func TestGateReadOnly(t *testing.T) {
 	b := bustest.Open(t)
-	r := newRouter(t, b, testConfig(), Deps{Gate: readOnlyGate{}})
+	gate := modeGate(t, b,
+		fallback.Setting{Mode: fallback.ModeReadOnly, Reason: "payments outage"},
+		fallback.Setting{Mode: fallback.ModeAnnouncement, Reason: "payments outage", Announce: map[string]string{"en": "Payments are delayed."}})
+	r := newRouter(t, b, testConfig(), Deps{Gate: gate})
 	process(t, r, inbound("ro", "lang en"))
 	process(t, r, inbound("ro", "status"))
 	if got := lastReply(t, b).Text; got != r.catalog.Text("en", "status_incident", "announcement", "Payments are delayed.") {
 		t.Fatalf("status in read-only: %q", got)
 	}
 	process(t, r, inbound("ro", "my withdrawal never arrived"))
-	if got := lastReply(t, b).Text; !strings.HasPrefix(got, r.catalog.Text("en", "read_only")) {
+	if got := lastReply(t, b).Text; !strings.HasPrefix(got, r.catalog.Text("en", "read_only")) || !strings.HasSuffix(got, "Payments are delayed.") {
 		t.Fatalf("question in read-only: %q", got)
 	}
 	hs := handoffs(t, b)
 	if len(hs) != 1 || !hs[0].Deferred || hs[0].Priority != envelope.P2 {
 		t.Fatalf("deferred handoff: %+v", hs)
+	}
+}
+
+func TestGateRateLimited(t *testing.T) {
+	b := bustest.Open(t)
+	gate := modeGate(t, b, fallback.Setting{Mode: fallback.ModeRateLimited, Reason: "flood"})
+	r := newRouter(t, b, testConfig(), Deps{Gate: gate})
+	for range 8 { // the default burst is 5
+		process(t, r, inbound("flood", "help"))
+	}
+	var busy int
+	for _, rep := range replies(t, b, "hotline.out.") {
+		if rep.Text == r.catalog.Text("zh", "busy") {
+			busy++
+		}
+	}
+	if all := len(replies(t, b, "hotline.out.")); all != 6 || busy != 1 {
+		t.Fatalf("%d replies with %d busy notices, want 5 answers and 1 notice", all, busy)
+	}
+	sess, _ := r.sessions.Load(context.Background(), envelope.ConversationKey("telegram", "tg-main", "flood"))
+	if len(sess.Processed) != 8 {
+		t.Fatalf("%d messages recorded, want all 8 stored", len(sess.Processed))
 	}
 }
 

@@ -66,7 +66,7 @@ func (r *rootCommand) reviewCommand() *cobra.Command {
 				if err := client.do(http.MethodPost, "/admin/v1/review/"+args[0]+"/"+action, body, nil); err != nil {
 					return err
 				}
-				fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", args[0], action+"d")
+				fmt.Fprintf(c.OutOrStdout(), "%s: %s\n", args[0], map[string]string{"approve": "approved", "edit": "edited and sent", "reject": "rejected"}[action])
 				return nil
 			},
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,9 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"hotline/bus"
 	"hotline/config"
+	"hotline/fallback"
+	"hotline/outbound"
 	"hotline/router"
 )
 
@@ -74,7 +76,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	// and before the bus closes.
 	consumersCtx, stopConsumers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopConsumers()
-	rt, err := router.New(consumersCtx, routerConfig(cfg), router.Deps{Bus: b, Logger: log, Registry: reg})
+	modes, err := fallback.NewStore(consumersCtx, b, fallback.StoreDeps{Logger: log, Registry: reg})
+	if err != nil {
+		return errors.Join(err, closeBus())
+	}
+	review, err := fallback.NewReview(b, fallback.ReviewDeps{Logger: log})
+	if err != nil {
+		return errors.Join(err, closeBus())
+	}
+	bindings := fallback.NewBindings(b.KV(bus.BucketSessions))
+	gate := fallback.NewGate(modes, rateConfig(cfg.Fallback.RateLimit), nil)
+	rt, err := router.New(consumersCtx, routerConfig(cfg), router.Deps{Bus: b, Gate: gate, Binder: bindings, Logger: log, Registry: reg})
+	if err != nil {
+		return errors.Join(err, closeBus())
+	}
+	// Platform adapters register their senders here as they arrive; each
+	// account gets one delivery loop.
+	senders := map[accountKey]outbound.Sender{}
+	loops, err := newLoops(cfg, senders, outbound.Deps{Bus: b, Modes: autoModes{modes}, Phones: bindings,
+		Metrics: outbound.NewMetrics(reg), Logger: log})
 	if err != nil {
 		return errors.Join(err, closeBus())
 	}
@@ -98,7 +118,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	admin.HandleFunc("GET /healthz", healthz)
 	admin.Handle("GET /readyz", readyz(b))
 	admin.Handle("GET /metrics", metricsHandler(reg))
-	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, statusHandler(b, started)))
+	report := statusSources{bus: b, router: rt, modes: modes, review: review, loops: loops, started: started}
+	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, report.handler()))
+	modesAPI := requireAdmin(cfg.HTTP.AdminToken, fallback.AdminHandler(modes, review, b))
+	for _, path := range []string{"/admin/v1/modes", "/admin/v1/modes/", "/admin/v1/audit", "/admin/v1/review", "/admin/v1/review/"} {
+		admin.Handle(path, modesAPI)
+	}
 	admin.Handle("POST /admin/v1/simulate", requireAdmin(cfg.HTTP.AdminToken, simulateHandler(b)))
 	admin.Handle("/admin/v1/handoffs", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
 	admin.Handle("/admin/v1/handoffs/", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
@@ -114,12 +139,18 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	g.Go(func() error { return serveHTTP(adminSrv, adminLn) })
 	// A consumer that fails outright (its stream deleted, say) stops the
 	// whole gateway rather than leaving it up and deaf.
-	consumers := make(chan error, 1)
-	g.Go(func() error {
-		err := rt.Run(consumersCtx)
-		consumers <- nil
-		return err
-	})
+	consumers := make(chan error, 1+len(loops))
+	runConsumer := func(run func(context.Context) error) {
+		g.Go(func() error {
+			err := run(consumersCtx)
+			consumers <- nil
+			return err
+		})
+	}
+	runConsumer(rt.Run)
+	for _, l := range loops {
+		runConsumer(l.Run)
+	}
 	log.Info("hotline serving",
 		"public", "http://"+publicLn.Addr().String(),
 		"admin", "http://"+adminLn.Addr().String(),
@@ -138,10 +169,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		// back what they had not started), then drain the connection.
 		herr := errors.Join(publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
 		stopConsumers()
-		select {
-		case <-consumers:
-		case <-sctx.Done():
-			herr = errors.Join(herr, fmt.Errorf("consumers did not stop: %w", sctx.Err()))
+		for range 1 + len(loops) {
+			select {
+			case <-consumers:
+			case <-sctx.Done():
+				herr = errors.Join(herr, fmt.Errorf("consumers did not stop: %w", sctx.Err()))
+			}
 		}
 		return errors.Join(herr, b.Close(sctx))
 	})
@@ -192,26 +225,39 @@ func natsDescription(cfg config.Config) string {
 	return "cluster"
 }
 
-// statusHandler answers GET /admin/v1/status with what an operator checks
-// first in an incident.
-func statusHandler(b *bus.Bus, started time.Time) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		resp := map[string]any{
-			"version":  buildVersion(),
-			"uptime":   time.Since(started).Round(time.Second).String(),
-			"embedded": b.Embedded(),
-			"ready":    true,
+func rateConfig(c config.RateLimit) fallback.RateConfig {
+	return fallback.RateConfig{
+		PerSender:      rate.Every(c.PerSenderEvery),
+		PerSenderBurst: c.PerSenderBurst,
+		Global:         rate.Limit(c.GlobalPerSecond),
+		GlobalBurst:    c.GlobalBurst,
+		NoticeWindow:   c.NoticeWindow,
+	}
+}
+
+// accountKey names one platform account.
+type accountKey struct{ platform, account string }
+
+// newLoops builds one delivery loop per account that has a sender.
+func newLoops(cfg config.Config, senders map[accountKey]outbound.Sender, deps outbound.Deps) ([]*outbound.Loop, error) {
+	var loops []*outbound.Loop
+	for key, sender := range senders {
+		d := deps
+		d.Sender = sender
+		l, err := outbound.New(outbound.Config{
+			Platform:        key.platform,
+			Account:         key.account,
+			MaxAttempts:     cfg.Outbound.MaxAttempts,
+			MaxAge:          cfg.Outbound.MaxAge,
+			BreakerFailures: uint32(cfg.Outbound.BreakerFailures),
+			BreakerOpen:     cfg.Outbound.BreakerOpen,
+			SMSAccount:      cfg.Fallback.SMSAccount,
+			AutoFallback:    cfg.Fallback.AutoSMSFallback,
+		}, d)
+		if err != nil {
+			return nil, err
 		}
-		if err := b.Ready(ctx); err != nil {
-			resp["ready"] = false
-			resp["error"] = err.Error()
-		}
-		if stats, err := b.Stats(ctx); err == nil {
-			resp["streams"] = stats
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(resp)
-	})
+		loops = append(loops, l)
+	}
+	return loops, nil
 }

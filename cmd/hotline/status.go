@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"hotline/bus"
+	"hotline/envelope"
+	"hotline/fallback"
+	"hotline/outbound"
+	"hotline/router"
+)
+
+// statusReport is GET /admin/v1/status: what an operator checks first in
+// an incident.
+type statusReport struct {
+	Version  string             `json:"version"`
+	Uptime   string             `json:"uptime"`
+	Embedded bool               `json:"embedded"`
+	Ready    bool               `json:"ready"`
+	Error    string             `json:"error,omitempty"`
+	Modes    []fallback.Setting `json:"modes"`
+	Circuits map[string]string  `json:"circuits"`
+	Streams  []bus.StreamStat   `json:"streams"`
+	Handoffs handoffBacklog     `json:"handoffs"`
+	Review   int                `json:"review_pending"`
+}
+
+// handoffBacklog counts open and claimed handoffs by priority, and those
+// past their first-response deadline.
+type handoffBacklog struct {
+	Open     map[envelope.Priority]int `json:"open"`
+	Claimed  map[envelope.Priority]int `json:"claimed"`
+	Breached map[envelope.Priority]int `json:"sla_breached"`
+}
+
+type statusSources struct {
+	bus     *bus.Bus
+	router  *router.Router
+	modes   *fallback.Store
+	review  *fallback.Review
+	loops   []*outbound.Loop
+	started time.Time
+}
+
+func (s statusSources) report(ctx context.Context) statusReport {
+	rep := statusReport{
+		Version: buildVersion(), Uptime: time.Since(s.started).Round(time.Second).String(),
+		Embedded: s.bus.Embedded(), Ready: true, Modes: s.modes.List(), Circuits: map[string]string{},
+		Handoffs: handoffBacklog{Open: map[envelope.Priority]int{}, Claimed: map[envelope.Priority]int{}, Breached: map[envelope.Priority]int{}},
+	}
+	if err := s.bus.Ready(ctx); err != nil {
+		rep.Ready, rep.Error = false, err.Error()
+	}
+	if stats, err := s.bus.Stats(ctx); err == nil {
+		rep.Streams = stats
+	}
+	for _, l := range s.loops {
+		rep.Circuits[l.Durable()] = l.CircuitState()
+	}
+	if hs, err := s.router.ListHandoffs(ctx, ""); err == nil {
+		now := time.Now()
+		for _, h := range hs {
+			switch h.State {
+			case router.StateOpen:
+				rep.Handoffs.Open[h.Priority]++
+			case router.StateClaimed:
+				rep.Handoffs.Claimed[h.Priority]++
+			default:
+				continue
+			}
+			if now.After(h.SLADeadline) && h.Replies == 0 {
+				rep.Handoffs.Breached[h.Priority]++
+			}
+		}
+	}
+	if pending, err := s.review.Pending(ctx, 1000); err == nil {
+		rep.Review = len(pending)
+	}
+	return rep
+}
+
+func (s statusSources) handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.report(ctx))
+	})
+}
