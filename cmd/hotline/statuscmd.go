@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"hotline/envelope"
+)
+
+func (r *rootCommand) statusCommand() *cobra.Command {
+	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show a running gateway's modes, circuits, queues, handoff backlog and review queue",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var rep statusReport
+			if err := client.do(http.MethodGet, "/admin/v1/status", nil, &rep); err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			ready := "ready"
+			if !rep.Ready {
+				ready = "NOT READY: " + rep.Error
+			}
+			fmt.Fprintf(w, "hotline %s, up %s, %s\n\n", rep.Version, rep.Uptime, ready)
+
+			fmt.Fprintln(w, "MODES")
+			if len(rep.Modes) == 0 {
+				fmt.Fprintln(w, "  none")
+			}
+			for _, m := range rep.Modes {
+				expires := ""
+				if !m.ExpiresAt.IsZero() {
+					expires = "until " + m.ExpiresAt.Local().Format("15:04")
+				}
+				fmt.Fprintf(w, "  %s\t%s\tby %s\t%s\t%s\n", m.Mode, m.Scope, m.SetBy, expires, m.Reason)
+			}
+
+			fmt.Fprintln(w, "\nCIRCUITS")
+			if len(rep.Circuits) == 0 {
+				fmt.Fprintln(w, "  no delivery loop is running (no platform account with a sender)")
+			}
+			names := make([]string, 0, len(rep.Circuits))
+			for n := range rep.Circuits {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(w, "  %s\t%s\n", n, rep.Circuits[n])
+			}
+
+			fmt.Fprintln(w, "\nSTREAMS\tMESSAGES\tBYTES\tCONSUMERS")
+			for _, s := range rep.Streams {
+				fmt.Fprintf(w, "  %s\t%d\t%d\t%d\n", s.Name, s.Messages, s.Bytes, s.Consumers)
+			}
+
+			fmt.Fprintln(w, "\nHANDOFFS\tOPEN\tCLAIMED\tPAST SLA")
+			for _, p := range []envelope.Priority{envelope.P1, envelope.P2, envelope.P3} {
+				fmt.Fprintf(w, "  %s\t%d\t%d\t%d\n", p, rep.Handoffs.Open[p], rep.Handoffs.Claimed[p], rep.Handoffs.Breached[p])
+			}
+			fmt.Fprintf(w, "\nREVIEW QUEUE\t%d waiting\n", rep.Review)
+			return w.Flush()
+		},
+	}
+	adminFlags(cmd, client)
+	return cmd
+}
+
