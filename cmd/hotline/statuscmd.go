@@ -71,4 +71,3 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 	adminFlags(cmd, client)
 	return cmd
 }
-
