@@ -294,7 +294,10 @@ func (a *answerer) freeText(ctx context.Context, text string, faq FAQMatch, faqO
 	if faqOK && cls.Priority != envelope.P1 {
 		a.out.result = "faq"
 		a.out.explain = fmt.Sprintf("faq %s: phrase %q (%s)", faq.ID, faq.Keyword, faq.KeywordLang)
-		a.sayText(a.r.faq.Answer(faq.ID, a.lang), envelope.SourceBot, true)
+		// A FAQ answer is the bot's guess at what was asked, so
+		// review_first holds it; read_only still gives it (the gate
+		// counted it as static help).
+		a.sayText(a.r.faq.Answer(faq.ID, a.lang), envelope.SourceBot, false)
 		return nil
 	}
 	a.out.result = "handoff"

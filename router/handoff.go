@@ -241,11 +241,11 @@ func (r *Router) AdminHandler() http.Handler {
 			Text  string `json:"text"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil {
-			http.Error(w, "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}", http.StatusBadRequest)
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}"})
 			return
 		}
 		if strings.TrimSpace(body.Agent) == "" {
-			http.Error(w, "agent is required", http.StatusBadRequest)
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "agent is required"})
 			return
 		}
 		id := req.PathValue("id")
@@ -260,12 +260,12 @@ func (r *Router) AdminHandler() http.Handler {
 			v, err = r.Close(req.Context(), id, body.Agent)
 		case "reply":
 			if strings.TrimSpace(body.Text) == "" {
-				http.Error(w, "text is required", http.StatusBadRequest)
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "text is required"})
 				return
 			}
 			v, err = r.AgentReply(req.Context(), id, body.Agent, body.Text)
 		default:
-			http.Error(w, "unknown action; use claim, reply or close", http.StatusNotFound)
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown action; use claim, reply or close"})
 			return
 		}
 		if err != nil {

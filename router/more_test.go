@@ -184,21 +184,38 @@ func TestEventsAndMedia(t *testing.T) {
 	}
 }
 
-func TestReviewFirstHoldsNonStaticReplies(t *testing.T) {
+func TestReviewFirstHoldsFAQAnswers(t *testing.T) {
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{Gate: modeGate(t, b, fallback.Setting{Mode: fallback.ModeReviewFirst, Reason: "new FAQ"})})
 	process(t, r, inbound("rv", "help"))
 	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "help") {
 		t.Fatalf("static help is not held: %q", got)
 	}
-	process(t, r, inbound("rv", "bind 123"))
+	m := inbound("rv", "I forgot my password")
+	process(t, r, m)
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "review_pending") {
+		t.Fatalf("user got %q, want the review_pending notice", got)
+	}
 	held := bustest.Messages(t, b, "HOTLINE_REVIEW", "hotline.review")
-	if len(held) != 0 {
-		t.Fatalf("%d held; bind answers are static", len(held))
+	if len(held) != 1 {
+		t.Fatalf("%d replies held, want the FAQ answer", len(held))
+	}
+	var rep envelope.Reply
+	if err := envelope.Decode(held[0], &rep); err != nil || rep.Text != r.faq.Answer("reset_password", "zh") || rep.InReplyTo != m.ID {
+		t.Fatalf("held reply %+v (%v), want the reset_password answer", rep, err)
+	}
+	// An operator approves it and it goes out like any reply.
+	review, err := fallback.NewReview(b, fallback.ReviewDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := review.Approve(context.Background(), rep.ID, "ops"); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastReply(t, b); got.ID != rep.ID || got.Text != rep.Text {
+		t.Fatalf("after approval the last reply is %+v", got)
 	}
 }
-
-func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o600) }
 
 func TestHoldForReviewSendsPendingNotice(t *testing.T) {
 	b := bustest.Open(t)
@@ -214,3 +231,5 @@ func TestHoldForReviewSendsPendingNotice(t *testing.T) {
 		t.Fatalf("sent: %+v, want only the review_pending notice", out.replies)
 	}
 }
+
+func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o600) }

@@ -135,7 +135,7 @@ func requireAdmin(token envelope.Secret, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(want) == 0 {
 			if !loopbackRemote(r.RemoteAddr) || r.Header.Get("X-Forwarded-For") != "" {
-				http.Error(w, "admin API: no admin token configured; local callers only", http.StatusForbidden)
+				jsonError(w, http.StatusForbidden, "admin API: no admin token configured; local callers only")
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -144,7 +144,7 @@ func requireAdmin(token envelope.Secret, next http.Handler) http.Handler {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline admin"`)
-			http.Error(w, "admin API: missing or wrong bearer token", http.StatusUnauthorized)
+			jsonError(w, http.StatusUnauthorized, "admin API: missing or wrong bearer token")
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -38,7 +38,7 @@ func simulateHandler(b *bus.Bus) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req simulateRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-			http.Error(w, "body must be JSON: {\"text\": \"help+ar\", \"platform\": \"webchat\", \"account\": \"demo\", \"user\": \"cli\"}", http.StatusBadRequest)
+			jsonError(w, http.StatusBadRequest, `body must be JSON: {"text": "help+ar", "platform": "webchat", "account": "demo", "user": "cli"}`)
 			return
 		}
 		req.Platform = cmpOr(req.Platform, envelope.PlatformWebChat)
@@ -52,12 +52,12 @@ func simulateHandler(b *bus.Bus) http.Handler {
 			Meta: map[string]string{"simulated": "true"},
 		}
 		if err := m.Validate(); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			jsonError(w, http.StatusBadRequest, err.Error())
 			return
 		}
 		replies, err := publishAndCollect(r.Context(), b, &m)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
+			jsonError(w, http.StatusBadGateway, err.Error())
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -146,4 +146,11 @@ func (r *rootCommand) simulateCommand() *cobra.Command {
 	f.StringVar(&req.User, "user", "cli", "sender's platform user id")
 	f.StringVar(&req.LangHint, "lang-hint", "", "the platform's language hint, e.g. pt-BR")
 	return cmd
+}
+
+// jsonError answers like every admin endpoint: {"error": "..."}.
+func jsonError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
