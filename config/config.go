@@ -123,6 +123,9 @@ type Outbound struct {
 	// after BreakerOpen one probe goes through.
 	BreakerFailures int           `mapstructure:"breaker_failures"`
 	BreakerOpen     time.Duration `mapstructure:"breaker_open"`
+	// HoldRecheck is how often a reply held by sms_fallback (its user
+	// has no bound phone) checks whether the mode has cleared.
+	HoldRecheck time.Duration `mapstructure:"hold_recheck"`
 }
 
 // Accounts lists the platform accounts hotline serves.
@@ -220,7 +223,7 @@ func Default() Config {
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,
 		}},
-		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second},
+		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second, HoldRecheck: 30 * time.Second},
 	}
 }
 

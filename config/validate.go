@@ -125,6 +125,9 @@ func (c *Config) validate() []error {
 	if c.Outbound.BreakerFailures < 1 {
 		bad("outbound.breaker_failures", "must be at least 1")
 	}
+	if c.Outbound.HoldRecheck < 100*time.Millisecond {
+		bad("outbound.hold_recheck", "%s is too short; at least 100ms", c.Outbound.HoldRecheck)
+	}
 	if c.Outbound.BreakerOpen < time.Second {
 		bad("outbound.breaker_open", "%s is too short; at least 1s", c.Outbound.BreakerOpen)
 	}

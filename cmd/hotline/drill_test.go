@@ -17,12 +17,19 @@ import (
 	"hotline/router"
 )
 
-// TestOutageDrill plays an outage through the real router, mode store and
-// delivery loops: Telegram goes down, its circuit opens, sms_fallback
-// engages by itself, a user with a bound phone gets the reply by SMS, a
-// user without one gets it on Telegram after recovery, and every reply is
-// accounted for, none delivered twice.
-func TestOutageDrill(t *testing.T) {
+// rig is the gateway's core wired as serve wires it, with a fake Telegram
+// and a fake SMS provider behind the delivery loops.
+type rig struct {
+	t        *testing.T
+	b        *bus.Bus
+	ctx      context.Context
+	store    *fallback.Store
+	telegram *outboundtest.Platform
+	sms      *outboundtest.Platform
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
 	b := bustest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -36,105 +43,98 @@ func TestOutageDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	telegram, sms := outboundtest.NewPlatform(t), outboundtest.NewPlatform(t)
+	r := &rig{t: t, b: b, ctx: ctx, store: store, telegram: outboundtest.NewPlatform(t), sms: outboundtest.NewPlatform(t)}
 	cfg := config.Default()
 	cfg.Outbound.BreakerFailures = 3
 	cfg.Outbound.BreakerOpen = time.Second
+	cfg.Outbound.HoldRecheck = 200 * time.Millisecond
 	loops, err := newLoops(cfg, map[accountKey]outbound.Sender{
-		{"telegram", "tg-main"}: telegram.Sender(),
-		{"sms", "sms-main"}:     sms.Sender(),
+		{"telegram", "tg-main"}: r.telegram.Sender(),
+		{"sms", "sms-main"}:     r.sms.Sender(),
 	}, outbound.Deps{Bus: b, Modes: autoModes{store}, Phones: bindings})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{}, 1+len(loops))
-	for _, run := range append([]func(context.Context) error{rt.Run}, loopRuns(loops)...) {
+	runs := []func(context.Context) error{rt.Run}
+	for _, l := range loops {
+		runs = append(runs, l.Run)
+	}
+	done := make(chan struct{}, len(runs))
+	for _, run := range runs {
 		go func() { _ = run(ctx); done <- struct{}{} }()
 	}
 	t.Cleanup(func() {
 		cancel()
-		for range 1 + len(loops) {
+		for range runs {
 			<-done
 		}
 	})
+	return r
+}
 
-	say := func(user, text string) {
-		t.Helper()
-		now := time.Now().UTC()
-		m := envelope.Message{ID: envelope.NewID(now), Platform: "telegram", Account: "tg-main", PlatformMsgID: envelope.NewID(now),
-			Conversation: envelope.ConversationKey("telegram", "tg-main", user), From: envelope.Party{ID: user},
-			Kind: envelope.KindText, Text: text, ReceivedAt: now}
-		if _, err := b.PublishInbound(ctx, &m, nil); err != nil {
-			t.Fatal(err)
+// say stores a message from a Telegram user, as the adapter would.
+func (r *rig) say(user, text string) {
+	r.t.Helper()
+	now := time.Now().UTC()
+	m := envelope.Message{ID: envelope.NewID(now), Platform: "telegram", Account: "tg-main", PlatformMsgID: envelope.NewID(now),
+		Conversation: envelope.ConversationKey("telegram", "tg-main", user), From: envelope.Party{ID: user},
+		Kind: envelope.KindText, Text: text, ReceivedAt: now}
+	if _, err := r.b.PublishInbound(r.ctx, &m, nil); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// received reports whether p accepted a message to `to` containing text.
+func received(p *outboundtest.Platform, to, contains string) func() bool {
+	return func() bool { return countTo(p, to, contains) > 0 }
+}
+
+func countTo(p *outboundtest.Platform, to, contains string) int {
+	n := 0
+	for _, got := range p.Accepted() {
+		if got[0] == to && strings.Contains(got[1], contains) {
+			n++
 		}
 	}
-	received := func(p *outboundtest.Platform, to, contains string) func() bool {
-		return func() bool {
-			for _, got := range p.Accepted() {
-				if got[0] == to && strings.Contains(got[1], contains) {
-					return true
-				}
-			}
-			return false
-		}
-	}
-	const phone = "+8613800138000"
+	return n
+}
 
-	// Alice binds her phone: the code comes by SMS through the SMS loop.
-	say("alice", "bind "+phone)
-	bustest.WaitFor(t, "the binding code by SMS", received(sms, phone, ""))
+// bindPhone runs the whole binding flow: the code goes out by SMS and
+// comes back on Telegram.
+func (r *rig) bindPhone(user, phone, masked string) {
+	r.t.Helper()
+	r.say(user, "bind "+phone)
+	bustest.WaitFor(r.t, "the binding code by SMS", received(r.sms, phone, ""))
 	var code string
-	for _, got := range sms.Accepted() {
-		code = regexp.MustCompile(`\d{6}`).FindString(got[1])
-	}
-	say("alice", code)
-	bustest.WaitFor(t, "the binding confirmation on Telegram", received(telegram, "alice", "+86*******8000"))
-
-	// Telegram goes down; Bob, who has no phone bound, keeps writing.
-	telegram.SetMode("down")
-	for _, text := range []string{"menu", "status", "help"} {
-		say("bob", text)
-	}
-	bustest.WaitFor(t, "sms_fallback to engage by itself", func() bool {
-		s := store.Active("telegram", "tg-main").SMSFallback
-		return s != nil && s.Auto()
-	})
-
-	// Alice's answer goes by SMS, marked with the channel it was for.
-	say("alice", "status")
-	bustest.WaitFor(t, "Alice's reply by SMS", received(sms, phone, "[Telegram] "))
-
-	// Telegram recovers: Bob gets his three replies there, and the
-	// automatic mode switches off.
-	telegram.SetMode("ok")
-	bustest.WaitFor(t, "Bob's replies after recovery", func() bool {
-		n := 0
-		for _, got := range telegram.Accepted() {
-			if got[0] == "bob" {
-				n++
-			}
+	for _, got := range r.sms.Accepted() {
+		if got[0] == phone {
+			code = regexp.MustCompile(`\d{6}`).FindString(got[1])
 		}
-		return n == 3
-	})
-	bustest.WaitFor(t, "sms_fallback to clear", func() bool { return store.Active("telegram", "tg-main").SMSFallback == nil })
+	}
+	r.say(user, code)
+	bustest.WaitFor(r.t, "the binding confirmation", received(r.telegram, user, masked))
+}
 
-	// Every reply is accounted for: delivered once, where it should be.
+// accountFor checks that every reply on HOTLINE_OUT was delivered exactly
+// once or rerouted, and that nothing was dead-lettered.
+func (r *rig) accountForEveryReply() {
+	t := r.t
+	t.Helper()
 	rerouted := map[string]bool{}
-	for _, data := range bustest.Messages(t, b, bus.StreamStatus, "hotline.status.") {
+	for _, data := range bustest.Messages(t, r.b, bus.StreamStatus, "hotline.status.") {
 		var st envelope.Status
 		if err := envelope.Decode(data, &st); err == nil && st.State == envelope.StateRerouted {
 			rerouted[st.ReplyID] = true
 		}
 	}
-	dead := len(bustest.Messages(t, b, bus.StreamDead, "hotline.dead"))
-	for _, data := range bustest.Messages(t, b, bus.StreamOut, "hotline.out.") {
+	for _, data := range bustest.Messages(t, r.b, bus.StreamOut, "hotline.out.") {
 		var rep envelope.Reply
 		if err := envelope.Decode(data, &rep); err != nil {
 			t.Fatal(err)
 		}
-		p := telegram
+		p := r.telegram
 		if rep.Platform == "sms" {
-			p = sms
+			p = r.sms
 		}
 		switch n := p.Count(rep.ID); {
 		case n > 1:
@@ -145,26 +145,79 @@ func TestOutageDrill(t *testing.T) {
 			t.Errorf("reply %s both delivered and rerouted", rep.ID)
 		}
 	}
-	if dead != 0 {
-		t.Errorf("%d dead letters; in this drill every reply can be delivered", dead)
+	if dead := len(bustest.Messages(t, r.b, bus.StreamDead, "hotline.dead")); dead != 0 {
+		t.Errorf("%d dead letters; every reply in this drill can be delivered", dead)
 	}
-	audit, err := fallback.ReadAudit(ctx, b, 50)
+}
+
+func (r *rig) auditTrail() string {
+	r.t.Helper()
+	audit, err := fallback.ReadAudit(r.ctx, r.b, 50)
 	if err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	var actions []string
 	for _, a := range audit {
 		actions = append(actions, a.Action+" by "+a.By)
 	}
-	if got := strings.Join(actions, ", "); got != "mode.set by auto, mode.clear by auto" {
+	return strings.Join(actions, ", ")
+}
+
+// TestOutageDrill: Telegram goes down, its circuit opens, sms_fallback
+// engages by itself, a user with a bound phone gets the reply by SMS, a
+// user without one gets it on Telegram after recovery, and every reply is
+// accounted for, none delivered twice.
+func TestOutageDrill(t *testing.T) {
+	r := newRig(t)
+	const phone = "+8613800138000"
+	r.bindPhone("alice", phone, "+86*******8000")
+
+	r.telegram.SetMode("down")
+	for _, text := range []string{"menu", "status", "help"} {
+		r.say("bob", text) // Bob has no phone bound
+	}
+	bustest.WaitFor(t, "sms_fallback to engage by itself", func() bool {
+		s := r.store.Active("telegram", "tg-main").SMSFallback
+		return s != nil && s.Auto()
+	})
+	r.say("alice", "status")
+	bustest.WaitFor(t, "Alice's reply by SMS", received(r.sms, phone, "[Telegram] "))
+
+	r.telegram.SetMode("ok")
+	bustest.WaitFor(t, "Bob's three replies after recovery", func() bool { return countTo(r.telegram, "bob", "") == 3 })
+	bustest.WaitFor(t, "sms_fallback to clear", func() bool { return r.store.Active("telegram", "tg-main").SMSFallback == nil })
+
+	r.accountForEveryReply()
+	if got := r.auditTrail(); got != "mode.set by auto, mode.clear by auto" {
 		t.Errorf("audit trail %q, want the automatic set and clear", got)
 	}
 }
 
-func loopRuns(loops []*outbound.Loop) []func(context.Context) error {
-	var runs []func(context.Context) error
-	for _, l := range loops {
-		runs = append(runs, l.Run)
+// TestOperatorSMSFallback: an operator switches Telegram to SMS while it
+// still works. Bound users get SMS; others wait, and get their replies on
+// Telegram once the operator clears the mode. The circuit has nothing to
+// say about an operator's mode.
+func TestOperatorSMSFallback(t *testing.T) {
+	r := newRig(t)
+	const phone = "+447700900123"
+	r.bindPhone("carol", phone, "+44******0123")
+
+	scope := fallback.Scope{Platform: "telegram", Account: "tg-main"}
+	if _, err := r.store.Set(r.ctx, fallback.Setting{Mode: fallback.ModeSMSFallback, Scope: scope, Reason: "Telegram flaky in region", SetBy: "dana"}); err != nil {
+		t.Fatal(err)
 	}
-	return runs
+	r.say("carol", "status")
+	r.say("dave", "menu")
+	bustest.WaitFor(t, "Carol's reply by SMS", received(r.sms, phone, "[Telegram] "))
+	if n := countTo(r.telegram, "dave", ""); n != 0 {
+		t.Fatalf("Dave got %d replies on Telegram while the operator's sms_fallback was on", n)
+	}
+	if err := r.store.Clear(r.ctx, fallback.ModeSMSFallback, scope, "dana"); err != nil {
+		t.Fatal(err)
+	}
+	bustest.WaitFor(t, "Dave's reply on Telegram after the clear", received(r.telegram, "dave", ""))
+	r.accountForEveryReply()
+	if got := r.auditTrail(); got != "mode.set by dana, mode.clear by dana" {
+		t.Errorf("audit trail %q", got)
+	}
 }

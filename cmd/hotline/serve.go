@@ -251,6 +251,7 @@ func newLoops(cfg config.Config, senders map[accountKey]outbound.Sender, deps ou
 			MaxAge:          cfg.Outbound.MaxAge,
 			BreakerFailures: uint32(cfg.Outbound.BreakerFailures),
 			BreakerOpen:     cfg.Outbound.BreakerOpen,
+			HoldRecheck:     cfg.Outbound.HoldRecheck,
 			SMSAccount:      cfg.Fallback.SMSAccount,
 			AutoFallback:    cfg.Fallback.AutoSMSFallback,
 		}, d)
