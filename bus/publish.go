@@ -101,3 +101,24 @@ func (b *Bus) PublishReply(ctx context.Context, r *envelope.Reply) (PubAck, erro
 	h.Set(envelope.HeaderConversation, r.Conversation)
 	return b.PublishJSON(ctx, subject, r, r.ID, h)
 }
+
+// SentKey is the hotline_sent key recording that a reply left.
+func SentKey(replyID string) string { return "s." + replyID }
+
+// MarkSent records that a reply left (by its platform's API, inside a
+// webhook response, or rerouted), so nothing sends it again. record is
+// what to keep about it (JSON).
+func (b *Bus) MarkSent(ctx context.Context, replyID string, record []byte) error {
+	if _, err := b.kv[BucketSent].Put(ctx, SentKey(replyID), record); err != nil {
+		return fmt.Errorf("bus: mark sent %s: %w", replyID, err)
+	}
+	return nil
+}
+
+// WasSent reports whether a reply is recorded as sent. A lookup error
+// reports false: the caller then sends, which is the lesser evil than
+// losing the reply.
+func (b *Bus) WasSent(ctx context.Context, replyID string) bool {
+	_, err := b.kv[BucketSent].Get(ctx, SentKey(replyID))
+	return err == nil
+}

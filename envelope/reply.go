@@ -120,13 +120,14 @@ type DeliveryState string
 
 // Delivery states.
 const (
-	StateSent     DeliveryState = "sent"     // the platform accepted it
-	StatePassive  DeliveryState = "passive"  // answered inside the webhook response
-	StateRetrying DeliveryState = "retrying" // failed, will try again
-	StateFailed   DeliveryState = "failed"   // failed for good; see Error
-	StateRerouted DeliveryState = "rerouted" // handed to SMS fallback
-	StateDead     DeliveryState = "dead"     // moved to hotline.dead
-	StateHeld     DeliveryState = "held"     // waiting in the review queue
+	StateSent      DeliveryState = "sent"      // the platform accepted it
+	StateDelivered DeliveryState = "delivered" // the platform reports it reached the device
+	StatePassive   DeliveryState = "passive"   // answered inside the webhook response
+	StateRetrying  DeliveryState = "retrying"  // failed, will try again
+	StateFailed    DeliveryState = "failed"    // failed for good; see Error
+	StateRerouted  DeliveryState = "rerouted"  // handed to SMS fallback
+	StateDead      DeliveryState = "dead"      // moved to hotline.dead
+	StateHeld      DeliveryState = "held"      // waiting in the review queue
 )
 
 // Status is a delivery status event on hotline.status.<platform>.<account>.
@@ -154,7 +155,7 @@ func (s *Status) Validate() error {
 		return invalid("account", "%v", err)
 	}
 	switch s.State {
-	case StateSent, StatePassive, StateRetrying, StateFailed, StateRerouted, StateDead, StateHeld:
+	case StateSent, StateDelivered, StatePassive, StateRetrying, StateFailed, StateRerouted, StateDead, StateHeld:
 	default:
 		return invalid("state", "unknown state %q", s.State)
 	}
@@ -177,3 +178,14 @@ type DeadLetter struct {
 	Data       []byte              `json:"data"`
 	At         time.Time           `json:"at"`
 }
+
+// PassiveOffer is what the router offers to a webhook's reply inbox: the
+// replies to one inbound message, to be written into the HTTP response.
+// The webhook answers PassiveAccepted if it took them (and then nobody
+// else sends them) or anything else if its window has closed.
+type PassiveOffer struct {
+	Replies []Reply `json:"replies"`
+}
+
+// PassiveAccepted is a webhook's answer to an offer it took.
+const PassiveAccepted = "accepted"

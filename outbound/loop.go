@@ -472,8 +472,7 @@ func (l *Loop) reserveRecipient(to string) time.Duration {
 }
 
 func (l *Loop) alreadySent(ctx context.Context, id string) bool {
-	_, err := l.sent.Get(ctx, "s."+id)
-	return err == nil
+	return l.deps.Bus.WasSent(ctx, id)
 }
 
 // markSent records the reply as gone before the message is acked, so a
@@ -481,7 +480,7 @@ func (l *Loop) alreadySent(ctx context.Context, id string) bool {
 func (l *Loop) markSent(ctx context.Context, id string, m sentMark) {
 	data, _ := json.Marshal(m)
 	for i := range 3 {
-		if _, err := l.sent.Put(ctx, "s."+id, data); err == nil {
+		if err := l.deps.Bus.MarkSent(ctx, id, data); err == nil {
 			return
 		} else if i == 2 {
 			l.log.Error("recording a sent reply failed; a redelivery may send it again", "reply", id, "err", err)

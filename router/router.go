@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -184,9 +185,15 @@ func (r *Router) handle(ctx context.Context, d *bus.Delivery) error {
 	if err := envelope.Decode(d.Data, &m); err != nil {
 		return bus.Permanent(fmt.Errorf("router: %w", err))
 	}
+	var w passiveWindow
+	if inbox := d.Header.Get(envelope.HeaderReplyInbox); inbox != "" {
+		if deadline, err := time.Parse(time.RFC3339Nano, d.Header.Get(envelope.HeaderReplyDeadline)); err == nil {
+			w = passiveWindow{inbox: inbox, deadline: deadline}
+		}
+	}
 	start := time.Now()
 	for range 5 {
-		err := r.Process(ctx, &m)
+		err := r.process(ctx, &m, w)
 		if errors.Is(err, errConflict) {
 			continue
 		}
@@ -209,10 +216,21 @@ type outcome struct {
 	replyIdx int
 }
 
+// passiveWindow is where the webhook that received a message waits for
+// the replies, and until when (zero: no window).
+type passiveWindow struct {
+	inbox    string
+	deadline time.Time
+}
+
 // Process handles one inbound message. It is idempotent: reply and
 // handoff ids derive from the inbound id, so running it twice publishes
 // nothing new.
 func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
+	return r.process(ctx, m, passiveWindow{})
+}
+
+func (r *Router) process(ctx context.Context, m *envelope.Message, w passiveWindow) error {
 	sess, rev, err := r.sessions.load(ctx, m.Conversation)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
@@ -226,7 +244,7 @@ func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
 	if err := r.decide(ctx, m, sess, now, out); err != nil {
 		return err
 	}
-	if err := r.publish(ctx, m, out); err != nil {
+	if err := r.publish(ctx, m, out, w); err != nil {
 		return err
 	}
 	sess.markProcessed(m.ID)
@@ -240,7 +258,7 @@ func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
 	return nil
 }
 
-func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome) error {
+func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome, w passiveWindow) error {
 	if out.optOut != nil {
 		if err := r.optout.set(ctx, m.Conversation, *out.optOut, r.now()); err != nil {
 			return fmt.Errorf("router: %w", err)
@@ -275,6 +293,9 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome)
 			return fmt.Errorf("router: review: %w", err)
 		}
 	}
+	if r.offerPassive(ctx, m, out.replies, w) {
+		out.replies = nil
+	}
 	for _, group := range [][]envelope.Reply{out.sms, out.replies} {
 		for i := range group {
 			if _, err := r.bus.PublishReply(ctx, &group[i]); err != nil {
@@ -283,6 +304,48 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome)
 		}
 	}
 	return nil
+}
+
+// offerPassive hands the replies to the webhook still holding the
+// user's request, if its window is open. On acceptance the replies are
+// recorded as sent before anything else, so a redelivery of this inbound
+// that publishes them to HOTLINE_OUT finds them sent and the outbound
+// loop skips them.
+func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies []envelope.Reply, w passiveWindow) bool {
+	if w.inbox == "" || len(replies) == 0 || !r.now().Before(w.deadline) {
+		return false
+	}
+	for _, rep := range replies {
+		if rep.Platform != m.Platform || rep.Account != m.Account {
+			return false
+		}
+	}
+	data, err := json.Marshal(envelope.PassiveOffer{Replies: replies})
+	if err != nil {
+		return false
+	}
+	octx, cancel := context.WithDeadline(ctx, w.deadline)
+	defer cancel()
+	resp, err := r.bus.Conn().RequestWithContext(octx, w.inbox, data)
+	if err != nil || string(resp.Data) != envelope.PassiveAccepted {
+		return false
+	}
+	now := r.now().UTC()
+	record, _ := json.Marshal(map[string]any{"state": envelope.StatePassive, "at": now})
+	for _, rep := range replies {
+		if err := r.bus.MarkSent(ctx, rep.ID, record); err != nil {
+			r.log.Warn("recording a passive reply", "reply", rep.ID, "err", err)
+		}
+		st := envelope.Status{ReplyID: rep.ID, Platform: rep.Platform, Account: rep.Account, Conversation: rep.Conversation,
+			State: envelope.StatePassive, At: now}
+		if subject, err := envelope.StatusSubject(rep.Platform, rep.Account); err == nil {
+			if _, err := r.bus.PublishJSON(ctx, subject, &st, "status:"+rep.ID+":passive", nil); err != nil {
+				r.log.Warn("status event", "reply", rep.ID, "err", err)
+			}
+		}
+	}
+	r.metrics.messages.WithLabelValues("passive").Inc()
+	return true
 }
 
 // bindCode derives the six-digit code for a binding request from the

@@ -1,0 +1,100 @@
+// Package passive lets a webhook answer a user inside its HTTP response
+// when the router is quick enough (WeChat passive XML, Weibo passive JSON,
+// Twilio TwiML, a Telegram webhook method), so that a reply goes out
+// exactly one way: in the response, or later through the platform's API.
+//
+// The handler opens a Window before publishing the inbound message and
+// sends its inbox and deadline as headers. The router, once it has the
+// replies and the deadline has not passed, offers them to the inbox with
+// a core NATS request. The window accepts at most one offer while it is
+// open; Wait closes it, so an offer that comes later is refused and the
+// router publishes the replies to HOTLINE_OUT instead.
+package passive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"hotline/envelope"
+)
+
+// Window is one webhook request's chance to carry the router's replies.
+type Window struct {
+	sub      *nats.Subscription
+	inbox    string
+	deadline time.Time
+	max      int
+
+	mu       sync.Mutex
+	open     bool
+	accepted []envelope.Reply
+	done     chan struct{}
+}
+
+// Open listens for an offer until deadline. maxReplies is how many
+// replies the platform can carry in one response (WeChat: 1); a larger
+// offer is refused and goes through the API.
+func Open(nc *nats.Conn, deadline time.Time, maxReplies int) (*Window, error) {
+	w := &Window{inbox: nc.NewInbox(), deadline: deadline, max: maxReplies, open: true, done: make(chan struct{})}
+	sub, err := nc.Subscribe(w.inbox, w.offer)
+	if err != nil {
+		return nil, fmt.Errorf("passive: subscribe: %w", err)
+	}
+	w.sub = sub
+	return w, nil
+}
+
+// Header carries the inbox and deadline with the inbound message.
+func (w *Window) Header() nats.Header {
+	h := nats.Header{}
+	h.Set(envelope.HeaderReplyInbox, w.inbox)
+	h.Set(envelope.HeaderReplyDeadline, w.deadline.UTC().Format(time.RFC3339Nano))
+	return h
+}
+
+func (w *Window) offer(msg *nats.Msg) {
+	var o envelope.PassiveOffer
+	answer := "closed"
+	if err := json.Unmarshal(msg.Data, &o); err == nil {
+		w.mu.Lock()
+		if w.open && w.accepted == nil && len(o.Replies) > 0 && len(o.Replies) <= w.max && time.Now().Before(w.deadline) {
+			w.accepted = o.Replies
+			answer = envelope.PassiveAccepted
+			close(w.done)
+		} else if len(o.Replies) > w.max {
+			answer = "too many replies"
+		}
+		w.mu.Unlock()
+	}
+	_ = msg.Respond([]byte(answer))
+}
+
+// Wait returns the replies the router handed over, or nil when none came
+// before the deadline or ctx ended. Either way the window is closed when
+// it returns: the caller may write its response without any risk that the
+// router also sends the same replies.
+func (w *Window) Wait(ctx context.Context) []envelope.Reply {
+	timer := time.NewTimer(time.Until(w.deadline))
+	defer timer.Stop()
+	select {
+	case <-w.done:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return w.Close()
+}
+
+// Close shuts the window and returns what it accepted, if anything.
+func (w *Window) Close() []envelope.Reply {
+	w.mu.Lock()
+	w.open = false
+	accepted := w.accepted
+	w.mu.Unlock()
+	_ = w.sub.Unsubscribe()
+	return accepted
+}

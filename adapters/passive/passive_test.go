@@ -1,0 +1,70 @@
+package passive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"hotline/bus/bustest"
+	"hotline/envelope"
+)
+
+func offer(t *testing.T, nc *nats.Conn, inbox string, n int) (string, error) {
+	t.Helper()
+	var o envelope.PassiveOffer
+	for range n {
+		o.Replies = append(o.Replies, envelope.Reply{ID: envelope.NewID(time.Now()), Text: "hi"})
+	}
+	data, _ := json.Marshal(o)
+	resp, err := nc.Request(inbox, data, time.Second)
+	if err != nil {
+		return "", err
+	}
+	return string(resp.Data), nil
+}
+
+func TestOneOfferWinsAndLateOffersAreRefused(t *testing.T) {
+	nc := bustest.Open(t).Conn()
+	w, err := Open(nc, time.Now().Add(2*time.Second), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox := w.Header().Get(envelope.HeaderReplyInbox)
+	if got, err := offer(t, nc, inbox, 2); err != nil || got == envelope.PassiveAccepted {
+		t.Fatalf("two replies to a one-reply window: %q %v, want refused", got, err)
+	}
+	if got, err := offer(t, nc, inbox, 1); err != nil || got != envelope.PassiveAccepted {
+		t.Fatalf("first offer: %q %v, want accepted", got, err)
+	}
+	if got, _ := offer(t, nc, inbox, 1); got == envelope.PassiveAccepted {
+		t.Fatal("a second offer was accepted")
+	}
+	if got := w.Wait(context.Background()); len(got) != 1 {
+		t.Fatalf("Wait returned %d replies, want the accepted one", len(got))
+	}
+	if _, err := offer(t, nc, inbox, 1); !errors.Is(err, nats.ErrNoResponders) {
+		t.Fatalf("offer after Wait: %v, want no responders", err)
+	}
+}
+
+func TestDeadlineClosesTheWindow(t *testing.T) {
+	nc := bustest.Open(t).Conn()
+	w, err := Open(nc, time.Now().Add(100*time.Millisecond), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Wait(context.Background()); got != nil {
+		t.Fatalf("got %d replies with no offer", len(got))
+	}
+	if _, err := offer(t, nc, w.Header().Get(envelope.HeaderReplyInbox), 1); err == nil {
+		t.Fatal("an offer after the deadline reached the window")
+	}
+	dl, err := time.Parse(time.RFC3339Nano, w.Header().Get(envelope.HeaderReplyDeadline))
+	if err != nil || dl.IsZero() {
+		t.Fatalf("deadline header: %v", err)
+	}
+}
