@@ -1,0 +1,158 @@
+// Package sms is the core every SMS channel shares (the HTTP providers and
+// the GSM modem): phone numbers in E.164, the carriers' opt-out keywords,
+// the opt-out store, and an inbound rate limit per number. Segmenting text
+// into SMS parts lives in the gsm subpackage.
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nyaruka/phonenumbers"
+	"golang.org/x/time/rate"
+
+	"hotline/bus"
+)
+
+// ErrNoRegion is returned for a national-format number when the account
+// has no default region: guessing the country is how messages reach the
+// wrong person (0415… is a valid number in China and in Australia).
+var ErrNoRegion = errors.New("sms: national number and no default region")
+
+// ErrBadNumber is returned for anything that is not a valid phone number.
+var ErrBadNumber = errors.New("sms: not a valid phone number")
+
+// Normalize returns raw as an E.164 number. A number without + is read in
+// region (ISO 3166, e.g. "CN"); with no region it is an error.
+func Normalize(raw, region string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", fmt.Errorf("%w: empty", ErrBadNumber)
+	}
+	if !strings.HasPrefix(raw, "+") {
+		if region == "" {
+			return "", fmt.Errorf("%w: %q", ErrNoRegion, raw)
+		}
+		if strings.HasPrefix(raw, "00") {
+			raw = "+" + raw[2:]
+		}
+	}
+	num, err := phonenumbers.Parse(raw, strings.ToUpper(region))
+	if err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrBadNumber, raw, err)
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", fmt.Errorf("%w: %q", ErrBadNumber, raw)
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+// Keyword is a carrier keyword a user texted.
+type Keyword string
+
+// Carrier keywords.
+const (
+	KeywordNone  Keyword = ""
+	KeywordStop  Keyword = "stop"
+	KeywordStart Keyword = "start"
+	KeywordHelp  Keyword = "help"
+)
+
+// The words carriers and providers act on (Twilio's defaults, CTIA
+// guidance, and 退订/TD used on Chinese short codes). Only the exact
+// single word counts: "stop texting me" is a message, not an opt-out.
+var keywords = map[string]Keyword{
+	"stop": KeywordStop, "stopall": KeywordStop, "unsubscribe": KeywordStop, "cancel": KeywordStop,
+	"end": KeywordStop, "quit": KeywordStop, "revoke": KeywordStop, "optout": KeywordStop,
+	"退订": KeywordStop, "td": KeywordStop,
+	"start": KeywordStart, "unstop": KeywordStart, "yes": KeywordStart,
+	"help": KeywordHelp, "info": KeywordHelp,
+}
+
+// ParseKeyword recognizes a carrier keyword: the whole message, one word,
+// any case, surrounding space and punctuation ignored.
+func ParseKeyword(text string) Keyword {
+	w := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!?。！？"))
+	return keywords[w]
+}
+
+// OptOuts keeps the opt-out list in hotline_optout, keyed like every other
+// sender checks it (bus.OptOutKey of the conversation).
+type OptOuts struct{ kv jetstream.KeyValue }
+
+// NewOptOuts uses the bus's opt-out bucket.
+func NewOptOuts(b *bus.Bus) OptOuts { return OptOuts{kv: b.KV(bus.BucketOptOut)} }
+
+// Set opts the conversation out (true) or back in (false).
+func (o OptOuts) Set(ctx context.Context, conversation string, out bool, now time.Time) error {
+	key := bus.OptOutKey(conversation)
+	var err error
+	if out {
+		_, err = o.kv.Put(ctx, key, []byte(now.UTC().Format(time.RFC3339)))
+	} else {
+		err = o.kv.Delete(ctx, key)
+	}
+	if err != nil {
+		return fmt.Errorf("sms: opt-out %s: %w", conversation, err)
+	}
+	return nil
+}
+
+// Has reports whether the conversation is opted out.
+func (o OptOuts) Has(ctx context.Context, conversation string) (bool, error) {
+	_, err := o.kv.Get(ctx, bus.OptOutKey(conversation))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("sms: opt-out check: %w", err)
+}
+
+// InboundLimiter bounds how fast one number may text us. Over the limit
+// a message is still stored (nothing is lost) but marked, so the router
+// does not spend a reply on it: a runaway script or a flood cannot run up
+// the SMS bill.
+type InboundLimiter struct {
+	every time.Duration
+	burst int
+
+	mu    sync.Mutex
+	byNum map[string]*limiterEntry
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+// NewInboundLimiter allows one message per every on average, burst at once.
+func NewInboundLimiter(every time.Duration, burst int) *InboundLimiter {
+	return &InboundLimiter{every: every, burst: burst, byNum: map[string]*limiterEntry{}}
+}
+
+// Allow reports whether a message from number at now is within its limit.
+func (l *InboundLimiter) Allow(number string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.byNum) > 50_000 {
+		for k, e := range l.byNum {
+			if now.Sub(e.seen) > time.Hour {
+				delete(l.byNum, k)
+			}
+		}
+	}
+	e, ok := l.byNum[number]
+	if !ok {
+		e = &limiterEntry{lim: rate.NewLimiter(rate.Every(l.every), l.burst)}
+		l.byNum[number] = e
+	}
+	e.seen = now
+	return e.lim.AllowN(now, 1)
+}
