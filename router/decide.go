@@ -33,6 +33,17 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		out.optOut, out.result, out.explain = &yes, "unsubscribed", "platform unsubscribe event"
 		return nil
 	}
+	// The SMS adapter answered STOP and START itself (an opt-out must be
+	// confirmed even with the router down), and flags numbers texting
+	// faster than its per-number limit: record, do not answer.
+	switch kw := m.Meta["carrier_keyword"]; {
+	case kw == "stop" || kw == "start":
+		out.result, out.explain = "carrier_keyword", "answered by the SMS adapter: "+kw
+		return nil
+	case m.Meta["rate_limited"] == "true":
+		out.result, out.explain = "sms_rate_limited", "number over its inbound limit; stored, not answered"
+		return nil
+	}
 	if opted && cmd.Kind != CmdStart {
 		out.result, out.explain = "opted_out", "user opted out; stored, not answered"
 		return nil
