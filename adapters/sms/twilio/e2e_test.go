@@ -1,0 +1,339 @@
+package twilio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"hotline/bus"
+	"hotline/bus/bustest"
+	"hotline/envelope"
+	"hotline/outbound"
+	"hotline/router"
+)
+
+const (
+	testSID   = "AC00000000000000000000000000000000"
+	testToken = "twilio-auth-token-for-tests"
+)
+
+// fakeTwilio is the Messages API as Twilio answers it, including its
+// errors.
+type fakeTwilio struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	// answer, when set, is what the next calls get: status and body.
+	status int
+	body   string
+	header http.Header
+	sent   []url.Values
+}
+
+func newFakeTwilio(t *testing.T) *fakeTwilio {
+	t.Helper()
+	f := &fakeTwilio{}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"code":20404,"message":"The requested resource was not found","status":404}`)
+			return
+		}
+		if !ok || user != testSID || pass != testToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"code":20003,"message":"Authenticate","status":401}`)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.status != 0 {
+			for k, v := range f.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(f.status)
+			fmt.Fprint(w, f.body)
+			return
+		}
+		f.sent = append(f.sent, r.PostForm)
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"sid":"SM%032d","status":"queued","num_segments":"2","direction":"outbound-api","error_code":null}`, len(f.sent))
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeTwilio) fail(status int, body string, header http.Header) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status, f.body, f.header = status, body, header
+}
+
+func (f *fakeTwilio) sentTo(to string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, v := range f.sent {
+		if v.Get("To") == to {
+			out = append(out, v.Get("Body"))
+		}
+	}
+	return out
+}
+
+// gateway runs the adapter's webhooks, the router and the SMS delivery
+// loop on an embedded NATS server.
+type gateway struct {
+	b     *bus.Bus
+	a     *Adapter
+	hooks *httptest.Server
+	api   *fakeTwilio
+}
+
+func newGateway(t *testing.T, withRouter bool) *gateway {
+	t.Helper()
+	b := bustest.Open(t)
+	api := newFakeTwilio(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	hooks := httptest.NewServer(mux)
+	t.Cleanup(hooks.Close)
+	a, err := New(Config{Account: "sms-main", AccountSID: testSID, AuthToken: testToken, From: "+14155550100",
+		APIBase: api.srv.URL, PublicURL: hooks.URL, ReplyWindow: time.Second}, Deps{Bus: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pattern, h := range a.Routes() {
+		mux.Handle(pattern, h)
+	}
+	var runs []func(context.Context) error
+	if withRouter {
+		rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}, SMSAccount: "sms-main"}, router.Deps{Bus: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, rt.Run)
+	}
+	loop, err := outbound.New(outbound.Config{Platform: "sms", Account: "sms-main", Backoff: func(int) time.Duration { return 50 * time.Millisecond }}, outbound.Deps{Bus: b, Sender: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs = append(runs, loop.Run)
+	done := make(chan struct{}, len(runs))
+	for _, run := range runs {
+		go func() { _ = run(ctx); done <- struct{}{} }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range runs {
+			<-done
+		}
+	})
+	return &gateway{b: b, a: a, hooks: hooks, api: api}
+}
+
+// post sends a webhook the way Twilio does, signed unless sig is given.
+func (g *gateway) post(t *testing.T, path string, form url.Values, sig string) (int, string) {
+	t.Helper()
+	if sig == "" {
+		sig = Signature(testToken, g.hooks.URL+path, form)
+	}
+	req, _ := http.NewRequest(http.MethodPost, g.hooks.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+var sidSeq struct {
+	sync.Mutex
+	n int
+}
+
+func text(from, body string) url.Values {
+	sidSeq.Lock()
+	sidSeq.n++
+	n := sidSeq.n
+	sidSeq.Unlock()
+	return url.Values{"MessageSid": {fmt.Sprintf("SM%032d", n)}, "AccountSid": {testSID}, "From": {from},
+		"To": {"+14155550100"}, "Body": {body}, "NumMedia": {"0"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"}}
+}
+
+func TestHelpAnsweredInTwiML(t *testing.T) {
+	g := newGateway(t, true)
+	code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552671", "HELP"), "")
+	if code != 200 || !strings.Contains(body, "<Response><Message>Here&#39;s what I can do:") {
+		t.Fatalf("HELP: %d %s", code, body)
+	}
+	if got := g.api.sentTo("+14155552671"); len(got) != 0 {
+		t.Fatalf("the help text also went through the API: %q", got)
+	}
+}
+
+func TestStopThenNothingButTheConfirmation(t *testing.T) {
+	g := newGateway(t, true)
+	const user = "+14155552671"
+	code, body := g.post(t, "/webhooks/sms/sms-main", text(user, "STOP"), "")
+	if code != 200 || !strings.Contains(body, "You&#39;re unsubscribed") {
+		t.Fatalf("STOP: %d %s", code, body)
+	}
+	if code, body := g.post(t, "/webhooks/sms/sms-main", text(user, "menu"), ""); code != 200 || strings.Contains(body, "<Message>") {
+		t.Fatalf("a message after STOP was answered: %d %s", code, body)
+	}
+	// An agent's reply to the opted-out number goes nowhere but dead letters.
+	now := time.Now().UTC()
+	agent := envelope.Reply{ID: envelope.NewID(now), Platform: "sms", Account: "sms-main", Conversation: "sms:sms-main:" + user,
+		To: envelope.Party{ID: user, Phone: user}, Text: "Hi, agent here", Source: envelope.SourceAgent, CreatedAt: now}
+	if _, err := g.b.PublishReply(context.Background(), &agent); err != nil {
+		t.Fatal(err)
+	}
+	bustest.WaitFor(t, "the dead letter", func() bool { return len(bustest.Messages(t, g.b, bus.StreamDead, "hotline.dead")) == 1 })
+	if got := g.api.sentTo(user); len(got) != 0 {
+		t.Fatalf("sent to an opted-out number: %q", got)
+	}
+	if code, body := g.post(t, "/webhooks/sms/sms-main", text(user, "start"), ""); code != 200 || !strings.Contains(body, "subscribed again") {
+		t.Fatalf("START: %d %s", code, body)
+	}
+	if code, body := g.post(t, "/webhooks/sms/sms-main", text(user, "menu"), ""); code != 200 || !strings.Contains(body, "1 Account security") {
+		t.Fatalf("menu after START: %d %s", code, body)
+	}
+	// Every message, the keywords included, is stored.
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")); n != 4 {
+		t.Fatalf("HOTLINE_IN holds %d messages, want 4", n)
+	}
+}
+
+func TestBadSignatureRefused(t *testing.T) {
+	g := newGateway(t, false)
+	form := text("+14155552671", "hello")
+	for name, sig := range map[string]string{
+		"wrong":         "bm90IGEgc2lnbmF0dXJl",
+		"other url":     Signature(testToken, g.hooks.URL+"/webhooks/sms/other", form),
+		"other token":   Signature("another-token", g.hooks.URL+"/webhooks/sms/sms-main", form),
+		"missing token": " ",
+	} {
+		if code, _ := g.post(t, "/webhooks/sms/sms-main", form, sig); code != http.StatusForbidden {
+			t.Errorf("%s signature: %d, want 403", name, code)
+		}
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.")); n != 0 {
+		t.Fatalf("%d messages stored from unsigned requests", n)
+	}
+}
+
+func TestSlowRouterGetsEmptyResponseAndMessageIsKept(t *testing.T) {
+	g := newGateway(t, false) // no router: nobody answers within the window
+	code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552671", "where is my parcel"), "")
+	if code != 200 || strings.Contains(body, "<Message>") {
+		t.Fatalf("got %d %s, want an empty TwiML response", code, body)
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")); n != 1 {
+		t.Fatalf("HOTLINE_IN holds %d messages, want 1", n)
+	}
+}
+
+func TestRetriedWebhookStoredOnce(t *testing.T) {
+	g := newGateway(t, false)
+	form := text("+14155552671", "hello")
+	for range 3 {
+		g.post(t, "/webhooks/sms/sms-main", form, "")
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")); n != 1 {
+		t.Fatalf("HOTLINE_IN holds %d messages for one MessageSid, want 1", n)
+	}
+}
+
+func TestStatusCallbackBecomesDeliveryEvent(t *testing.T) {
+	g := newGateway(t, false)
+	replyID := envelope.NewID(time.Now())
+	form := url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"},
+		"AccountSid": {testSID}, "To": {"+14155552671"}, "From": {"+14155550100"}}
+	if code, body := g.post(t, "/webhooks/sms/sms-main/status?reply="+replyID, form, ""); code != http.StatusNoContent {
+		t.Fatalf("status callback: %d %s", code, body)
+	}
+	events := bustest.Messages(t, g.b, bus.StreamStatus, "hotline.status.sms.sms-main")
+	if len(events) != 1 {
+		t.Fatalf("%d status events, want 1", len(events))
+	}
+	var ev envelope.Status
+	if err := envelope.Decode(events[0], &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.ReplyID != replyID || ev.State != envelope.StateFailed || ev.Error != "twilio undelivered, error 30003" {
+		t.Fatalf("event %+v", ev)
+	}
+	unsigned := url.Values{"MessageSid": {"SM1"}, "MessageStatus": {"delivered"}}
+	if code, _ := g.post(t, "/webhooks/sms/sms-main/status", unsigned, "forged"); code != http.StatusForbidden {
+		t.Fatalf("unsigned status callback: %d, want 403", code)
+	}
+}
+
+func TestSendMapsTwilioAnswers(t *testing.T) {
+	g := newGateway(t, false)
+	ctx := context.Background()
+	rep := func(to string) envelope.Reply {
+		now := time.Now().UTC()
+		return envelope.Reply{ID: envelope.NewID(now), Platform: "sms", Account: "sms-main", Conversation: "sms:sms-main:" + to,
+			To: envelope.Party{ID: to, Phone: to}, Text: "hello", Source: envelope.SourceBot, CreatedAt: now}
+	}
+	receipt, err := g.a.Send(ctx, rep("+14155552671"))
+	if err != nil || receipt.PlatformMsgID == "" || receipt.Segments != 2 {
+		t.Fatalf("accepted send: %+v %v", receipt, err)
+	}
+	if cb := g.api.sent[0].Get("StatusCallback"); !strings.HasPrefix(cb, g.hooks.URL+"/webhooks/sms/sms-main/status?reply=") {
+		t.Fatalf("StatusCallback %q", cb)
+	}
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		header http.Header
+		kind   outbound.Kind
+		reason string
+		after  time.Duration
+	}{
+		{"opted out", 400, `{"code":21610,"message":"Attempt to send to unsubscribed recipient","status":400}`, nil, outbound.Permanent, "opted_out", 0},
+		{"invalid number", 400, `{"code":21211,"message":"Invalid 'To' Phone Number","status":400}`, nil, outbound.Permanent, "invalid_number", 0},
+		{"too many requests", 429, `{"code":20429,"message":"Too Many Requests","status":429}`, http.Header{"Retry-After": {"3"}}, outbound.Throttled, "throttled", 3 * time.Second},
+		{"server error", 500, `{"code":20500,"message":"Internal Server Error","status":500}`, nil, outbound.Retryable, "http_500", 0},
+		{"html gateway error", 502, `<html><body>Bad Gateway</body></html>`, nil, outbound.Retryable, "http_502", 0},
+		{"bad credentials", 401, `{"code":20003,"message":"Authenticate","status":401}`, nil, outbound.Retryable, "auth_failed", 0},
+		{"other client error", 400, `{"code":21606,"message":"From is not SMS-capable","status":400}`, nil, outbound.Permanent, "twilio_21606", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g.api.fail(tc.status, tc.body, tc.header)
+			r := rep("+14155552672")
+			_, err := g.a.Send(ctx, r)
+			var se *outbound.SendError
+			if !errors.As(err, &se) || se.Kind != tc.kind || se.Reason != tc.reason || se.RetryAfter != tc.after {
+				t.Fatalf("got %#v, want %s %s after %v", err, tc.kind, tc.reason, tc.after)
+			}
+			if strings.Contains(err.Error(), testToken) {
+				t.Fatal("the auth token is in the error")
+			}
+			if tc.reason == "opted_out" {
+				opted, err := g.a.optouts.Has(ctx, r.Conversation)
+				if err != nil || !opted {
+					t.Fatalf("21610 did not record the opt-out (%v)", err)
+				}
+			}
+		})
+	}
+}
