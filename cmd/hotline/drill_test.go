@@ -112,7 +112,7 @@ func (r *rig) bindPhone(user, phone, masked string) {
 		}
 	}
 	r.say(user, code)
-	bustest.WaitFor(r.t, "the binding confirmation", received(r.telegram, user, masked))
+	bustest.WaitFor(r.t, "the binding confirmation", received(r.telegram, user, masked+" is now linked"))
 }
 
 // accountFor checks that every reply on HOTLINE_OUT was delivered exactly
@@ -181,7 +181,7 @@ func TestOutageDrill(t *testing.T) {
 		return s != nil && s.Auto()
 	})
 	r.say("alice", "status")
-	bustest.WaitFor(t, "Alice's reply by SMS", received(r.sms, phone, "[Telegram] "))
+	bustest.WaitFor(t, "Alice's reply by SMS", received(r.sms, phone, "[Telegram] All services"))
 
 	r.telegram.SetMode("ok")
 	bustest.WaitFor(t, "Bob's three replies after recovery", func() bool { return countTo(r.telegram, "bob", "") == 3 })
@@ -208,7 +208,7 @@ func TestOperatorSMSFallback(t *testing.T) {
 	}
 	r.say("carol", "status")
 	r.say("dave", "menu")
-	bustest.WaitFor(t, "Carol's reply by SMS", received(r.sms, phone, "[Telegram] "))
+	bustest.WaitFor(t, "Carol's reply by SMS", received(r.sms, phone, "[Telegram] All services"))
 	if n := countTo(r.telegram, "dave", ""); n != 0 {
 		t.Fatalf("Dave got %d replies on Telegram while the operator's sms_fallback was on", n)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"hotline/bus"
 	"hotline/config"
+	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/outbound"
 	"hotline/router"
@@ -90,9 +91,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return errors.Join(err, closeBus())
 	}
-	// Platform adapters register their senders here as they arrive; each
-	// account gets one delivery loop.
-	senders := map[accountKey]outbound.Sender{}
+	public := http.NewServeMux()
+	// Each platform account mounts its webhooks and gets one delivery loop.
+	senders, err := mountAdapters(cfg, public, b, log)
+	if err != nil {
+		return errors.Join(usageError{err}, closeBus())
+	}
 	loops, err := newLoops(cfg, senders, outbound.Deps{Bus: b, Modes: autoModes{modes}, Phones: bindings,
 		Metrics: outbound.NewMetrics(reg), Logger: log})
 	if err != nil {
@@ -109,7 +113,6 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		return errors.Join(fmt.Errorf("serve: admin listener: %w", err), closeBus())
 	}
 
-	public := http.NewServeMux()
 	public.HandleFunc("GET /healthz", healthz)
 	public.Handle("GET /readyz", readyz(b))
 	public.Handle("GET /metrics", metricsHandler(reg))
@@ -244,7 +247,15 @@ func newLoops(cfg config.Config, senders map[accountKey]outbound.Sender, deps ou
 	for key, sender := range senders {
 		d := deps
 		d.Sender = sender
+		var sendRate float64
+		for _, a := range cfg.Accounts.SMS {
+			if key.platform == envelope.PlatformSMS && a.Name == key.account {
+				sendRate = a.SendRate
+			}
+		}
 		l, err := outbound.New(outbound.Config{
+			AccountRate:     rate.Limit(sendRate),
+			AccountBurst:    max(1, int(sendRate)),
 			Platform:        key.platform,
 			Account:         key.account,
 			MaxAttempts:     cfg.Outbound.MaxAttempts,
