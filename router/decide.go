@@ -9,6 +9,7 @@ import (
 
 	"hotline/envelope"
 	"hotline/fallback"
+	"hotline/phone"
 )
 
 // decide runs the pipeline for one message, filling out and updating
@@ -383,8 +384,12 @@ func (a *answerer) switchedChannel(ctx context.Context) bool {
 	return switched
 }
 
-func (a *answerer) bind(ctx context.Context, phone string) error {
-	if !isE164(phone) {
+func (a *answerer) bind(ctx context.Context, raw string) error {
+	// Chat users have no region to read a national number in: the
+	// country code is required, and the text asking again says so.
+	number, err := phone.Normalize(raw, "")
+	if err != nil {
+		a.out.explain = "bind: " + err.Error()
 		a.say("bind_bad_phone")
 		return nil
 	}
@@ -404,7 +409,18 @@ func (a *answerer) bind(ctx context.Context, phone string) error {
 		a.say("error")
 		return nil
 	}
-	smsConv := envelope.ConversationKey(envelope.PlatformSMS, a.r.cfg.SMSAccount, phone)
+	// A number gets a limited number of codes whoever asks, so the
+	// gateway cannot be used to flood a stranger's number.
+	allowed, err := a.r.sessions.countBindRequest(ctx, number, a.now, time.Hour, bindPerNumberHour)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		a.out.explain = "bind: code limit for the number reached"
+		a.say("bind_rate_limited")
+		return nil
+	}
+	smsConv := envelope.ConversationKey(envelope.PlatformSMS, a.r.cfg.SMSAccount, number)
 	opted, err := a.r.optedOut(ctx, smsConv)
 	if err != nil {
 		return err
@@ -417,21 +433,21 @@ func (a *answerer) bind(ctx context.Context, phone string) error {
 	}
 	code := a.r.bindCode(a.m.ID)
 	a.sess.BindRequests = append(a.sess.BindRequests, a.now)
-	a.sess.Bind = &PendingBind{Phone: phone, CodeHash: codeHash(a.m.Conversation, code), Expires: a.now.Add(bindCodeTTL), Attempts: bindAttempts}
+	a.sess.Bind = &PendingBind{Phone: number, CodeHash: codeHash(a.m.Conversation, code), Expires: a.now.Add(bindCodeTTL), Attempts: bindAttempts}
 	sms := envelope.Reply{
 		ID:           envelope.DeriveID(a.m.ID, "bind-sms"),
 		InReplyTo:    a.m.ID,
 		Platform:     envelope.PlatformSMS,
 		Account:      a.r.cfg.SMSAccount,
 		Conversation: smsConv,
-		To:           envelope.Party{ID: phone, Phone: phone},
+		To:           envelope.Party{ID: number, Phone: number},
 		Text:         a.r.catalog.Text(a.lang, "bind_code_sms", "code", code),
 		Lang:         a.lang,
 		Source:       envelope.SourceSystem,
 		CreatedAt:    a.now,
 	}
 	a.out.sms = append(a.out.sms, sms)
-	a.say("bind_sent", "phone", maskPhone(phone))
+	a.say("bind_sent", "phone", maskPhone(number))
 	return nil
 }
 
@@ -456,20 +472,6 @@ func (a *answerer) verifyCode(code string) {
 	phone := b.Phone
 	a.out.bind = &phone
 	a.say("bind_ok", "phone", maskPhone(b.Phone))
-}
-
-// isE164 checks the shape of a phone number: + and 8 to 15 digits.
-// Proper parsing with libphonenumber comes with the SMS adapter.
-func isE164(s string) bool {
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // langFor picks the reply language: the user's explicit choice, then the

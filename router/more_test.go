@@ -233,3 +233,88 @@ func TestHoldForReviewSendsPendingNotice(t *testing.T) {
 }
 
 func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o600) }
+
+// clock is a settable time source for the router.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestBindingLimits(t *testing.T) {
+	b := bustest.Open(t)
+	clk := &clock{now: time.Now().UTC()}
+	r := newRouter(t, b, testConfig(), Deps{Now: clk.Now})
+	en := func(user string) { process(t, r, inbound(user, "lang en")) }
+	last := func() string { return lastReply(t, b).Text }
+
+	// Expiry: a right code after ten minutes is refused.
+	en("exp")
+	m := inbound("exp", "bind +8613800138000")
+	process(t, r, m)
+	clk.Add(11 * time.Minute)
+	process(t, r, inbound("exp", r.bindCode(m.ID)))
+	if got := last(); got != r.catalog.Text("en", "bind_expired") {
+		t.Fatalf("code after 11 minutes: %q, want bind_expired", got)
+	}
+
+	// Attempts: five wrong codes use up the binding; the right one is
+	// refused after that.
+	en("att")
+	m = inbound("att", "bind +8613900139000")
+	process(t, r, m)
+	code := r.bindCode(m.ID)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for i := 4; i >= 1; i-- {
+		process(t, r, inbound("att", wrong))
+		if got := last(); got != r.catalog.Text("en", "bind_bad_code", "attempts", fmt.Sprint(i)) {
+			t.Fatalf("wrong code with %d left: %q", i, got)
+		}
+	}
+	process(t, r, inbound("att", wrong))
+	if got := last(); got != r.catalog.Text("en", "bind_expired") {
+		t.Fatalf("fifth wrong code: %q, want bind_expired", got)
+	}
+	process(t, r, inbound("att", code))
+	if got := last(); strings.Contains(got, "linked") {
+		t.Fatalf("the right code after five wrong ones bound the phone: %q", got)
+	}
+
+	// Per number: three codes an hour to one number, whoever asks.
+	for i, user := range []string{"n1", "n2", "n3", "n4"} {
+		en(user)
+		process(t, r, inbound(user, "bind +8613700137000"))
+		want := "bind_sent"
+		if i == 3 {
+			want = "bind_rate_limited"
+		}
+		if got := last(); !strings.HasPrefix(got, strings.SplitN(r.catalog.Text("en", want, "phone", "X"), "X", 2)[0]) {
+			t.Fatalf("request %d for one number: %q, want %s", i+1, got, want)
+		}
+	}
+	// Per conversation: three codes an hour, whatever the numbers.
+	en("c")
+	for i, number := range []string{"+8613600136001", "+8613600136002", "+8613600136003", "+8613600136004"} {
+		process(t, r, inbound("c", "bind "+number))
+		if i == 3 && last() != r.catalog.Text("en", "bind_rate_limited") {
+			t.Fatalf("fourth code for one conversation: %q", last())
+		}
+	}
+	// A national number without a country code is refused, not guessed.
+	process(t, r, inbound("c", "bind 13800138000"))
+	if got := last(); got != r.catalog.Text("en", "bind_bad_phone") {
+		t.Fatalf("national number: %q", got)
+	}
+	if n := len(replies(t, b, "hotline.out.sms.sms-main")); n != 8 {
+		t.Fatalf("%d codes sent by SMS, want 8 (2 + 3 per number + 3 per conversation)", n)
+	}
+}

@@ -69,6 +69,7 @@ const (
 	bindCodeTTL       = 10 * time.Minute
 	bindAttempts      = 5
 	bindPerHour       = 3 // codes per conversation per hour
+	bindPerNumberHour = 3 // codes per phone number per hour, whoever asks
 	channelSwitchSpan = 10 * time.Minute
 )
 

@@ -218,39 +218,78 @@ func (s Sessions) Load(ctx context.Context, conversation string) (*Session, erro
 // seenOnChannel records that phone wrote on platform now and reports
 // whether it wrote on another platform within window.
 func (s Sessions) seenOnChannel(ctx context.Context, phone, platform string, now time.Time, window time.Duration) (bool, error) {
-	key := phoneKey(phone)
-	for range 5 {
-		seen := map[string]time.Time{}
-		var rev uint64
-		e, err := s.kv.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			return false, fmt.Errorf("phone index get: %w", err)
-		default:
-			rev = e.Revision()
-			_ = json.Unmarshal(e.Value(), &seen)
+	switched := false
+	err := casJSON(ctx, s.kv, phoneKey(phone), func(seen *map[string]time.Time) error {
+		if *seen == nil {
+			*seen = map[string]time.Time{}
 		}
-		switched := false
-		for p, at := range seen {
+		switched = false
+		for p, at := range *seen {
 			if p != platform && now.Sub(at) <= window {
 				switched = true
 			}
 		}
-		seen[platform] = now
-		data, _ := json.Marshal(seen)
+		(*seen)[platform] = now
+		return nil
+	})
+	return switched, err
+}
+
+// casJSON reads key as JSON into a fresh T, lets change edit it, and
+// writes it back only if nobody wrote in between, retrying on conflict.
+func casJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, change func(*T) error) error {
+	for range 5 {
+		var v T
+		var rev uint64
+		e, err := kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return fmt.Errorf("%s get: %w", key, err)
+		default:
+			rev = e.Revision()
+			_ = json.Unmarshal(e.Value(), &v)
+		}
+		if err := change(&v); err != nil {
+			return err
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
 		if rev == 0 {
-			_, err = s.kv.Create(ctx, key, data)
+			_, err = kv.Create(ctx, key, data)
 		} else {
-			_, err = s.kv.Update(ctx, key, data, rev)
+			_, err = kv.Update(ctx, key, data, rev)
 		}
 		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("phone index put: %w", err)
+			return fmt.Errorf("%s put: %w", key, err)
 		}
-		return switched, nil
+		return nil
 	}
-	return false, fmt.Errorf("phone index: %w", errConflict)
+	return fmt.Errorf("%s: %w", key, errConflict)
+}
+
+// countBindRequest records a binding code for phone at now and reports
+// whether it is within limit codes per window.
+func (s Sessions) countBindRequest(ctx context.Context, phone string, now time.Time, window time.Duration, limit int) (bool, error) {
+	allowed := false
+	err := casJSON(ctx, s.kv, "n."+base64.RawURLEncoding.EncodeToString([]byte(phone)), func(times *[]time.Time) error {
+		var recent []time.Time
+		for _, t := range *times {
+			if now.Sub(t) < window {
+				recent = append(recent, t)
+			}
+		}
+		allowed = len(recent) < limit
+		if allowed {
+			recent = append(recent, now)
+		}
+		*times = recent
+		return nil
+	})
+	return allowed, err
 }
