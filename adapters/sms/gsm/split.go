@@ -149,9 +149,10 @@ func afterSpaceIf(r rune) uint8 {
 // joins reports whether prev and r belong to one grapheme cluster, given
 // the number of regional indicators that run up to and include prev.
 func joins(prev, r rune, regional int) bool {
+	if r < 0x300 && prev != zwj { // no mark or joiner below U+0300
+		return prev == '\r' && r == '\n' // UAX #29 GB3
+	}
 	switch {
-	case prev == '\r' && r == '\n': // UAX #29 GB3
-		return true
 	case unicode.Is(unicode.M, r), r == zwj: // GB9, GB9a
 		return true
 	case r >= 0x1F3FB && r <= 0x1F3FF: // emoji skin-tone modifiers (Extend)
@@ -175,8 +176,10 @@ func isRegional(r rune) bool { return r >= 0x1F1E6 && r <= 0x1F1FF }
 // space except the no-break spaces, which exist to keep words together.
 func breakingSpace(r rune) bool {
 	switch r {
+	case ' ', '\n', '\r', '\t', '\v', '\f':
+		return true
 	case '\u00A0', '\u2007', '\u202F':
 		return false
 	}
-	return r >= 0 && unicode.IsSpace(r)
+	return r > 0x7F && unicode.IsSpace(r)
 }

@@ -197,3 +197,20 @@ func BenchmarkSplit(b *testing.B) {
 		})
 	}
 }
+
+// TestFastPathsAgreeWithUnicode guards the shortcuts in joins and
+// breakingSpace: nothing below U+0300 is a mark, and the ASCII list of
+// spaces is exactly unicode.IsSpace over ASCII.
+func TestFastPathsAgreeWithUnicode(t *testing.T) {
+	t.Parallel()
+	for r := rune(0); r < 0x300; r++ {
+		if unicode.Is(unicode.M, r) {
+			t.Errorf("%U: got a mark, want none below U+0300", r)
+		}
+	}
+	for r := rune(0); r <= 0x7F; r++ {
+		if got, want := breakingSpace(r), unicode.IsSpace(r); got != want {
+			t.Errorf("breakingSpace(%U): got %v, want %v", r, got, want)
+		}
+	}
+}
