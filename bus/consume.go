@@ -125,17 +125,18 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	if err := envelope.ValidToken(cfg.Durable); err != nil {
 		return fmt.Errorf("bus: consumer name: %w", err)
 	}
+	const queueDepth = 4
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
 		Durable:        cfg.Durable,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        cfg.AckWait,
 		FilterSubjects: cfg.FilterSubjects,
-		// One more than ours: if the last attempt dies without an answer
-		// (the process crashed), the server still delivers once more and
-		// this loop moves the message to hotline.dead instead of leaving
-		// it stranded.
-		MaxDeliver:    serverMaxDeliver(cfg.MaxDeliver),
-		MaxAckPending: max(1000, cfg.Workers*4),
+		// The server never gives up on a message: this loop counts
+		// deliveries and moves a message to hotline.dead itself, and if
+		// storing the dead letter fails it naks, so the message comes
+		// back instead of being stranded.
+		MaxDeliver:    -1,
+		MaxAckPending: max(1000, cfg.Workers*(queueDepth+2)),
 	})
 	if err != nil {
 		return fmt.Errorf("bus: consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
@@ -149,64 +150,83 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	for i := range queues {
 		queues[i] = shared
 		if cfg.PartitionHeader != "" {
-			queues[i] = make(chan jetstream.Msg, 16)
+			queues[i] = make(chan jetstream.Msg, queueDepth)
 		}
 	}
 	var stopping atomic.Bool
-	var wg sync.WaitGroup
+	var workers, callbacks sync.WaitGroup
+	abort := make(chan struct{})
 	handlerCtx := context.WithoutCancel(ctx)
 	for i := range cfg.Workers {
-		wg.Go(func() {
+		workers.Go(func() {
 			for msg := range queues[i] {
+				if stopping.Load() {
+					// Queued but not started: hand it back at once.
+					_ = msg.Nak()
+					continue
+				}
+				// The ack timer started when the server delivered;
+				// restart it now that the work begins.
+				_ = msg.InProgress()
 				b.handle(handlerCtx, cfg, h, msg)
 			}
 		})
 	}
-	closeQueues := func() {
-		close(shared)
-		if cfg.PartitionHeader != "" {
-			for _, q := range queues {
-				close(q)
-			}
-		}
-	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		callbacks.Add(1)
+		defer callbacks.Done()
 		if stopping.Load() {
 			// Hand it straight back so another instance, or this one
 			// after a restart, takes it without waiting for AckWait.
 			_ = msg.Nak()
 			return
 		}
-		queues[partition(msg, cfg.PartitionHeader, cfg.Workers)] <- msg
-	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		// Missing heartbeats after an outage are reported here and are
-		// not fatal: the pull resumes once the server is back.
-		log.Warn("consume", "err", err)
-	}))
+		select {
+		case queues[partition(msg, cfg.PartitionHeader, cfg.Workers)] <- msg:
+		case <-abort:
+			_ = msg.Nak()
+		}
+	},
+		// Pull only what the workers can start soon, so messages do not
+		// sit in a client buffer while their ack timers run out.
+		jetstream.PullMaxMessages(max(2, cfg.Workers*2)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			// Missing heartbeats after an outage are reported here and
+			// are not fatal: the pull resumes once the server is back.
+			log.Warn("consume", "err", err)
+		}))
+	stop := func() {
+		stopping.Store(true)
+		close(abort)
+		callbacks.Wait()
+		close(shared)
+		if cfg.PartitionHeader != "" {
+			for _, q := range queues {
+				close(q)
+			}
+		}
+		workers.Wait()
+	}
 	if err != nil {
-		closeQueues()
-		wg.Wait()
+		stop()
 		return fmt.Errorf("bus: consume %s: %w", cfg.Durable, err)
 	}
 	log.Info("consumer started", "workers", cfg.Workers)
+	var ended error
 	select {
 	case <-ctx.Done():
 	case <-b.closed:
+	case <-cc.Closed():
+		// The library stopped by itself (consumer deleted): say so
+		// rather than stay up and deaf.
+		ended = fmt.Errorf("bus: consumer %s on %s stopped by the server", cfg.Durable, cfg.Stream)
 	}
 	stopping.Store(true)
 	cc.Drain()
 	<-cc.Closed()
-	closeQueues()
-	wg.Wait()
+	stop()
 	log.Info("consumer stopped")
-	return nil
-}
-
-func serverMaxDeliver(ours int) int {
-	if ours < 0 {
-		return -1
-	}
-	return ours + 1
+	return ended
 }
 
 // partition picks the worker for msg: by the hash of its partition

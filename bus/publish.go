@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -115,10 +116,29 @@ func (b *Bus) MarkSent(ctx context.Context, replyID string, record []byte) error
 	return nil
 }
 
-// WasSent reports whether a reply is recorded as sent. A lookup error
-// reports false: the caller then sends, which is the lesser evil than
-// losing the reply.
-func (b *Bus) WasSent(ctx context.Context, replyID string) bool {
+// WasSent reports whether a reply is recorded as sent. An error means the
+// record could not be read; the caller should try again later rather than
+// risk a second send.
+func (b *Bus) WasSent(ctx context.Context, replyID string) (bool, error) {
 	_, err := b.kv[BucketSent].Get(ctx, SentKey(replyID))
-	return err == nil
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("bus: sent record of %s: %w", replyID, err)
+}
+
+// OptedOut reports whether a conversation is on the opt-out list. An
+// error means the list could not be read: callers must not send.
+func (b *Bus) OptedOut(ctx context.Context, conversation string) (bool, error) {
+	_, err := b.kv[BucketOptOut].Get(ctx, OptOutKey(conversation))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("bus: opt-out check: %w", err)
 }

@@ -39,6 +39,10 @@ type Reply struct {
 	// Rerouted records the original platform/account when fallback
 	// moved a reply to SMS.
 	Rerouted string `json:"rerouted,omitempty"`
+	// OptOutConfirmation marks the one reply an opted-out user may get:
+	// the confirmation of their STOP (or START). Every sender refuses
+	// anything else to an opted-out user.
+	OptOutConfirmation bool `json:"optout_confirmation,omitempty"`
 }
 
 // Validate reports the first field that is wrong.

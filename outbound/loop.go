@@ -163,14 +163,14 @@ type Loop struct {
 	log     *slog.Logger
 	now     func() time.Time
 	sent    jetstream.KeyValue
-	optout  jetstream.KeyValue
 	breaker *gobreaker.CircuitBreaker[envelope.Receipt]
 	account *rate.Limiter
 	m       *Metrics
-	changes chan gobreaker.State
+	changes chan stateChange
 
 	mu         sync.Mutex
 	recipients map[string]*recipientLimiter
+	pruned     time.Time
 }
 
 type recipientLimiter struct {
@@ -191,7 +191,7 @@ func New(cfg Config, deps Deps) (*Loop, error) {
 	}
 	cfg.fill()
 	l := &Loop{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, m: deps.Metrics,
-		recipients: map[string]*recipientLimiter{}, changes: make(chan gobreaker.State, 16)}
+		recipients: map[string]*recipientLimiter{}, changes: make(chan stateChange, 16)}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -203,7 +203,6 @@ func New(cfg Config, deps Deps) (*Loop, error) {
 		l.m = NewMetrics(nil)
 	}
 	l.sent = deps.Bus.KV(bus.BucketSent)
-	l.optout = deps.Bus.KV(bus.BucketOptOut)
 	l.account = rate.NewLimiter(cfg.AccountRate, cfg.AccountBurst)
 	l.breaker = gobreaker.NewCircuitBreaker[envelope.Receipt](gobreaker.Settings{
 		Name:        cfg.Platform + "/" + cfg.Account,
@@ -215,9 +214,9 @@ func New(cfg Config, deps Deps) (*Loop, error) {
 		IsSuccessful: func(err error) bool { return err == nil || classify(err).Kind != Retryable },
 		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
 		// Called under the breaker's lock: hand the change to Run.
-		OnStateChange: func(_ string, _, to gobreaker.State) {
+		OnStateChange: func(_ string, from, to gobreaker.State) {
 			select {
-			case l.changes <- to:
+			case l.changes <- stateChange{from, to}:
 			default:
 			}
 		},
@@ -257,18 +256,21 @@ func (l *Loop) followCircuit(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case st := <-l.changes:
+		case ch := <-l.changes:
+			st := ch.to
 			l.m.circuit.WithLabelValues(l.cfg.Platform, l.cfg.Account).Set(float64(circuitValue(st)))
 			l.log.Warn("circuit "+st.String(), "circuit", st.String())
 			if l.deps.Modes == nil || !l.cfg.AutoFallback || l.cfg.Platform == envelope.PlatformSMS {
 				continue
 			}
 			var err error
-			switch st {
-			case gobreaker.StateOpen:
+			switch {
+			case st == gobreaker.StateOpen && ch.from == gobreaker.StateClosed:
+				// A failed half-open probe (half-open → open) tells the
+				// mode store nothing new.
 				err = l.deps.Modes.EngageAuto(ctx, l.cfg.Platform, l.cfg.Account,
 					fmt.Sprintf("%s/%s failed %d times in a row", l.cfg.Platform, l.cfg.Account, l.cfg.BreakerFailures))
-			case gobreaker.StateClosed:
+			case st == gobreaker.StateClosed:
 				err = l.deps.Modes.ReleaseAuto(ctx, l.cfg.Platform, l.cfg.Account)
 			}
 			if err != nil {
@@ -277,6 +279,8 @@ func (l *Loop) followCircuit(ctx context.Context) {
 		}
 	}
 }
+
+type stateChange struct{ from, to gobreaker.State }
 
 func circuitValue(s gobreaker.State) int {
 	switch s {
@@ -305,19 +309,36 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	if err := envelope.Decode(d.Data, &rep); err != nil {
 		return bus.Permanent(fmt.Errorf("outbound: %w", err))
 	}
-	if l.alreadySent(ctx, rep.ID) {
+	sent, err := l.deps.Bus.WasSent(ctx, rep.ID)
+	if err != nil {
+		return bus.Retry(err, 5*time.Second)
+	}
+	if sent {
 		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "duplicate").Inc()
 		return nil
 	}
-	if rep.Source != envelope.SourceSystem && l.optedOut(ctx, rep.Conversation) {
-		return l.giveUp(ctx, &rep, 0, envelope.StateDead, "recipient opted out")
+	if !rep.OptOutConfirmation {
+		opted, err := l.deps.Bus.OptedOut(ctx, rep.Conversation)
+		if err != nil {
+			return bus.Retry(err, 5*time.Second) // unknown is not "no"
+		}
+		if opted {
+			return l.giveUp(ctx, &rep, 0, envelope.StateDead, "recipient opted out")
+		}
 	}
 	if age := l.now().Sub(rep.CreatedAt); age > l.cfg.MaxAge {
 		return l.giveUp(ctx, &rep, 0, envelope.StateDead, fmt.Sprintf("expired: not delivered within %s", l.cfg.MaxAge))
 	}
 
+	autoEngaged := false
 	if l.deps.Modes != nil && l.cfg.Platform != envelope.PlatformSMS {
-		if on, auto := l.deps.Modes.SMSFallback(l.cfg.Platform, l.cfg.Account); on {
+		on, auto := l.deps.Modes.SMSFallback(l.cfg.Platform, l.cfg.Account)
+		autoEngaged = on && auto
+		// An automatic fallback reroutes only while this loop's circuit
+		// is open. Closed (after a restart, or on another instance's
+		// word) or half-open, the platform gets the reply: that is the
+		// probe that lets the fallback clear.
+		if on && (!auto || l.breaker.State() == gobreaker.StateOpen) {
 			rerouted, err := l.reroute(ctx, &rep)
 			if err != nil {
 				return err
@@ -333,8 +354,6 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 				}
 				return bus.Retry(errHeld, l.cfg.HoldRecheck)
 			}
-			// Engaged by the circuit: the circuit decides when the
-			// platform gets a probe.
 		}
 	}
 
@@ -345,14 +364,17 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	if err := l.account.Wait(ctx); err != nil {
 		return bus.Retry(fmt.Errorf("outbound: rate limit: %w", err), time.Second)
 	}
-	if wait := l.reserveRecipient(rep.To.ID); wait > 0 {
-		if wait > 5*time.Second {
+	if res := l.reserveRecipient(rep.To.ID); res != nil {
+		if wait := res.Delay(); wait > 5*time.Second {
+			res.Cancel() // the token goes back; the redelivery asks again
 			return bus.Retry(fmt.Errorf("outbound: recipient rate limit"), wait)
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
+		} else if wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				res.Cancel()
+				return ctx.Err()
+			}
 		}
 	}
 
@@ -375,12 +397,25 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 		l.markSent(ctx, rep.ID, sentMark{State: envelope.StateSent, PlatformMsgID: receipt.PlatformMsgID, At: l.now().UTC()})
 		l.status(ctx, &rep, envelope.StateSent, attempt, receipt.PlatformMsgID, "")
 		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "sent").Inc()
+		if autoEngaged {
+			// The platform took a reply: the outage that engaged the
+			// fallback is over, whichever instance engaged it.
+			if err := l.deps.Modes.ReleaseAuto(ctx, l.cfg.Platform, l.cfg.Account); err != nil {
+				l.log.Warn("releasing automatic sms_fallback", "err", err)
+			}
+		}
 		return nil
 	}
 	se := classify(err)
 	l.m.failures.WithLabelValues(l.cfg.Platform, l.cfg.Account, se.Kind.String()).Inc()
 	if se.Kind == Permanent {
 		return l.giveUp(ctx, &rep, attempt, envelope.StateFailed, se.Error())
+	}
+	if se.Kind == Throttled {
+		// The platform is up and asked us to slow down: waiting uses
+		// no attempt (MaxAge still bounds it).
+		l.status(ctx, &rep, envelope.StateRetrying, attempt-1, "", se.Error())
+		return bus.Retry(se, max(se.RetryAfter, l.cfg.Backoff(1)))
 	}
 	l.saveAttempts(ctx, rep.ID, attempt)
 	if attempt >= l.cfg.MaxAttempts {
@@ -423,6 +458,10 @@ func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
 	sms.Text = "[" + channelName(rep.Platform) + "] " + rep.Text
 	sms.Buttons, sms.Dir = nil, ""
 	sms.Rerouted = rep.Platform + "/" + rep.Account
+	// The phone may have opted out of SMS even if the chat did not: a
+	// copy never carries the confirmation mark, so the SMS loop checks
+	// the phone's own opt-out before sending.
+	sms.OptOutConfirmation = false
 	if _, err := l.deps.Bus.PublishReply(ctx, &sms); err != nil {
 		return false, bus.Retry(fmt.Errorf("outbound: reroute: %w", err), 5*time.Second)
 	}
@@ -447,11 +486,14 @@ func channelName(platform string) string {
 	return platform
 }
 
-func (l *Loop) reserveRecipient(to string) time.Duration {
+// reserveRecipient takes a token from the recipient's bucket. The caller
+// waits its Delay or cancels it.
+func (l *Loop) reserveRecipient(to string) *rate.Reservation {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.recipients) > 10_000 {
+	if now.Sub(l.pruned) > time.Minute {
+		l.pruned = now
 		for k, r := range l.recipients {
 			if now.Sub(r.used) > 10*time.Minute {
 				delete(l.recipients, k)
@@ -466,26 +508,31 @@ func (l *Loop) reserveRecipient(to string) time.Duration {
 	r.used = now
 	res := r.lim.Reserve()
 	if !res.OK() {
-		return time.Second
+		return nil
 	}
-	return res.Delay()
-}
-
-func (l *Loop) alreadySent(ctx context.Context, id string) bool {
-	return l.deps.Bus.WasSent(ctx, id)
+	return res
 }
 
 // markSent records the reply as gone before the message is acked, so a
-// redelivery finds it. It tries hard: failing here risks a second send.
+// redelivery finds it. It tries hard, on a context of its own: the send
+// already happened, and failing here risks a second one.
 func (l *Loop) markSent(ctx context.Context, id string, m sentMark) {
 	data, _ := json.Marshal(m)
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	for i := range 3 {
-		if err := l.deps.Bus.MarkSent(ctx, id, data); err == nil {
+		err := l.deps.Bus.MarkSent(mctx, id, data)
+		if err == nil {
 			return
-		} else if i == 2 {
-			l.log.Error("recording a sent reply failed; a redelivery may send it again", "reply", id, "err", err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		if i == 2 {
+			l.log.Error("recording a sent reply failed; a redelivery may send it again", "reply", id, "err", err)
+			return
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-mctx.Done():
+		}
 	}
 }
 
@@ -502,11 +549,6 @@ func (l *Loop) saveAttempts(ctx context.Context, id string, n int) {
 	if _, err := l.sent.Put(ctx, "a."+id, []byte(strconv.Itoa(n))); err != nil {
 		l.log.Warn("recording attempts", "reply", id, "err", err)
 	}
-}
-
-func (l *Loop) optedOut(ctx context.Context, conversation string) bool {
-	_, err := l.optout.Get(ctx, bus.OptOutKey(conversation))
-	return err == nil
 }
 
 // status publishes a delivery event; losing one is logged, not fatal.

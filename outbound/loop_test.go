@@ -223,7 +223,7 @@ func TestOptedOutRecipientGetsNothing(t *testing.T) {
 	startLoop(t, b, fastConfig("sms", "sms-main"), p.Sender(), nil, nil)
 	publish(t, b, r)
 	confirm := reply("sms", "sms-main", "+15550123", "You're unsubscribed.")
-	confirm.Source = envelope.SourceSystem
+	confirm.Source, confirm.OptOutConfirmation = envelope.SourceSystem, true
 	publish(t, b, confirm)
 	bustest.WaitFor(t, "the confirmation", func() bool { return p.Count(confirm.ID) == 1 })
 	bustest.WaitFor(t, "the dead letter", func() bool { return len(deadLetters(t, b)) == 1 })

@@ -34,6 +34,12 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		out.optOut, out.result, out.explain = &yes, "unsubscribed", "platform unsubscribe event"
 		return nil
 	}
+	if opted && cmd.Kind == cmdWelcome {
+		// Following again (or /start) is opting back in: without this a
+		// user who once unfollowed would never be answered again.
+		no := false
+		out.optOut, opted = &no, false
+	}
 	// The SMS adapter answered STOP and START itself (an opt-out must be
 	// confirmed even with the router down), and flags numbers texting
 	// faster than its per-number limit: record, do not answer.
@@ -60,13 +66,30 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		cmd.Kind == CmdLang || cmd.Kind == CmdMenuCode || cmd.Kind == CmdStop || cmd.Kind == CmdStart ||
 		cmd.Kind == cmdWelcome || cmd.Kind == cmdIgnore
 
-	// 3. Degraded modes.
-	dec := r.gate.Check(ctx, m, static)
-	if dec.Silent {
-		out.result, out.explain = "silenced", "rate limited; stored, not answered"
+	// STOP and START are honoured whatever mode is on: a user over the
+	// rate limit must still be able to opt out.
+	if cmd.Kind == CmdStop || cmd.Kind == CmdStart {
+		a := answerer{r: r, m: m, sess: sess, lang: lang, now: now, out: out}
+		if cmd.AliasLang != "" && sess.Lang == "" {
+			a.lang = cmd.AliasLang
+		}
+		out.result, out.explain = "command", "command "+cmd.Kind.String()
+		yes := cmd.Kind == CmdStop
+		out.optOut = &yes
+		a.confirmOptOut(map[bool]string{true: "stopped", false: "started"}[yes])
 		return nil
 	}
+
+	// 3. Degraded modes.
+	dec := r.gate.Check(ctx, m, static)
 	a := answerer{r: r, m: m, sess: sess, lang: lang, now: now, out: out, dec: dec}
+	if dec.Silent {
+		out.result, out.explain = "silenced", "rate limited; stored, not answered"
+		if dec.DeferHandoff && !static {
+			return a.handoff(ctx, r.lex.classify(text, false), true, "queued during a degraded mode")
+		}
+		return nil
+	}
 	// The gate already knows what is static: read_only spares static
 	// help, a user over the rate limit gets "busy" whatever they sent.
 	if dec.Refuse != "" {
@@ -98,14 +121,6 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		a.menu()
 	case CmdStatus:
 		a.status()
-	case CmdStop:
-		yes := true
-		out.optOut = &yes
-		a.sayAs("stopped", envelope.SourceSystem)
-	case CmdStart:
-		no := false
-		out.optOut = &no
-		a.sayAs("started", envelope.SourceSystem)
 	case CmdBind:
 		return a.bind(ctx, cmd.Arg)
 	case CmdUnbind:
@@ -159,8 +174,11 @@ func (a *answerer) say(key string, vars ...string) {
 	a.sayText(a.r.catalog.Text(a.lang, key, vars...), envelope.SourceBot, isStaticKey(key))
 }
 
-func (a *answerer) sayAs(key string, src envelope.Source) {
-	a.sayText(a.r.catalog.Text(a.lang, key), src, true)
+// confirmOptOut answers STOP or START: the one reply an opted-out user
+// may get, marked so every sender lets it through.
+func (a *answerer) confirmOptOut(key string) {
+	rep := a.sayText(a.r.catalog.Text(a.lang, key), envelope.SourceSystem, true)
+	rep.OptOutConfirmation = true
 }
 
 func isStaticKey(key string) bool {
@@ -182,7 +200,7 @@ func (a *answerer) sayText(text string, src envelope.Source, static bool) *envel
 	rep := a.newReply(text, src)
 	if a.dec.HoldForReview && !static && src == envelope.SourceBot {
 		a.out.review = append(a.out.review, rep)
-		pending := a.newReply(a.r.catalog.Text(a.lang, "review_pending"), envelope.SourceSystem)
+		pending := a.newReply(a.r.catalog.Text(a.lang, "review_pending"), envelope.SourceBot)
 		a.out.replies = append(a.out.replies, pending)
 		a.sess.addTurn("bot", pending.Text, a.now)
 		return &a.out.replies[len(a.out.replies)-1]
@@ -433,7 +451,7 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 	}
 	code := a.r.bindCode(a.m.ID)
 	a.sess.BindRequests = append(a.sess.BindRequests, a.now)
-	a.sess.Bind = &PendingBind{Phone: number, CodeHash: codeHash(a.m.Conversation, code), Expires: a.now.Add(bindCodeTTL), Attempts: bindAttempts}
+	a.sess.Bind = &PendingBind{Phone: number, CodeHash: a.r.codeHash(a.m.Conversation, code), Expires: a.now.Add(bindCodeTTL), Attempts: bindAttempts}
 	sms := envelope.Reply{
 		ID:           envelope.DeriveID(a.m.ID, "bind-sms"),
 		InReplyTo:    a.m.ID,
@@ -458,7 +476,7 @@ func (a *answerer) verifyCode(code string) {
 		a.say("bind_expired")
 		return
 	}
-	if subtle.ConstantTimeCompare([]byte(codeHash(a.m.Conversation, code)), []byte(b.CodeHash)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(a.r.codeHash(a.m.Conversation, code)), []byte(b.CodeHash)) != 1 {
 		b.Attempts--
 		if b.Attempts <= 0 {
 			a.sess.Bind = nil

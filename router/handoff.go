@@ -118,7 +118,7 @@ func (r *Router) updateHandoff(ctx context.Context, id string, change func(*Hand
 		}
 		data, _ := json.Marshal(st)
 		if _, err := r.handoffs.Update(ctx, id, data, rev); err != nil {
-			if isWrongLastSequence(err) {
+			if isConflict(err) {
 				continue
 			}
 			return HandoffState{}, fmt.Errorf("handoff update: %w", err)
@@ -167,16 +167,18 @@ func (r *Router) AgentReply(ctx context.Context, id, agent, text string) (envelo
 	if text == "" {
 		return envelope.Reply{}, errors.New("reply text is empty")
 	}
+	cur, _, err := r.GetHandoff(ctx, id)
+	if err != nil {
+		return envelope.Reply{}, err
+	}
+	// Refuse before claiming: a reply that cannot be sent must not
+	// leave the handoff claimed.
+	if opted, _ := r.optedOut(ctx, cur.Conversation); opted {
+		return envelope.Reply{}, ErrOptedOut
+	}
 	st, err := r.Claim(ctx, id, agent)
 	if err != nil {
 		return envelope.Reply{}, err
-	}
-	opted, err := r.optedOut(ctx, st.Conversation)
-	if err != nil {
-		return envelope.Reply{}, err
-	}
-	if opted {
-		return envelope.Reply{}, ErrOptedOut
 	}
 	now := r.now().UTC()
 	rep := envelope.Reply{

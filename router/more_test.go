@@ -318,3 +318,38 @@ func TestBindingLimits(t *testing.T) {
 		t.Fatalf("%d codes sent by SMS, want 8 (2 + 3 per number + 3 per conversation)", n)
 	}
 }
+
+func TestStopHonouredUnderRateLimit(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{Gate: modeGate(t, b, fallback.Setting{Mode: fallback.ModeRateLimited, Reason: "flood"})})
+	for range 7 { // past the burst of 5 and the one busy notice
+		process(t, r, inbound("flood", "help"))
+	}
+	process(t, r, inbound("flood", "STOP"))
+	rep := lastReply(t, b)
+	if rep.Text != r.catalog.Text("zh", "stopped") || !rep.OptOutConfirmation {
+		t.Fatalf("STOP while rate limited: %+v", rep)
+	}
+	if !r.optout.has(envelope.ConversationKey("telegram", "tg-main", "flood")) {
+		t.Fatal("STOP while rate limited was not recorded")
+	}
+}
+
+func TestFollowingAgainOptsBackIn(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	ev := func(name string) envelope.Message {
+		m := inbound("re", "")
+		m.Kind, m.Event = envelope.KindEvent, &envelope.Event{Name: name}
+		return m
+	}
+	process(t, r, ev(envelope.EventUnsubscribe))
+	process(t, r, ev(envelope.EventSubscribe))
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "welcome") {
+		t.Fatalf("re-follow: %q, want the welcome", got)
+	}
+	process(t, r, inbound("re", "menu"))
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "menu") {
+		t.Fatalf("after re-following: %q, want the menu", got)
+	}
+}

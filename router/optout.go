@@ -54,14 +54,20 @@ func watchOptOuts(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) 
 		if initial {
 			close(ready)
 		}
-		log.Debug("opt-out watch ended")
+		if ctx.Err() == nil {
+			// The view no longer follows the bucket; the delivery
+			// loops still check the bucket itself before sending.
+			log.Error("opt-out watch ended; the router's opt-out view is frozen until restart")
+		}
 	}()
 	select {
 	case <-ready:
 		return v, nil
 	case <-ctx.Done():
+		_ = w.Stop()
 		return nil, fmt.Errorf("opt-out watch: %w", ctx.Err())
 	case <-time.After(10 * time.Second):
+		_ = w.Stop()
 		return nil, fmt.Errorf("opt-out watch: no initial values after 10s")
 	}
 }

@@ -201,7 +201,9 @@ func (r *Router) handle(ctx context.Context, d *bus.Delivery) error {
 		r.metrics.latency.Observe(time.Since(start).Seconds())
 		return err
 	}
-	return fmt.Errorf("router: session of %s kept changing", m.Conversation)
+	// The conversation key holds a phone number for SMS: the message id
+	// identifies the case without it.
+	return fmt.Errorf("router: session kept changing while handling %s", m.ID)
 }
 
 // outcome collects what one message produces.
@@ -359,9 +361,12 @@ func (r *Router) bindCode(inboundID string) string {
 	return fmt.Sprintf("%06d", n)
 }
 
-func codeHash(conversation, code string) string {
-	sum := sha256.Sum256([]byte(conversation + "\x00" + code))
-	return hex.EncodeToString(sum[:])
+// codeHash is what a session keeps of a binding code: keyed, so someone
+// who can read the bucket cannot try the million codes offline.
+func (r *Router) codeHash(conversation, code string) string {
+	mac := hmac.New(sha256.New, r.bindKey)
+	mac.Write([]byte("code\x00" + conversation + "\x00" + code))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // maskPhone shows enough of a number for the user to recognize it.

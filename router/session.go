@@ -113,7 +113,15 @@ const maxCachedSessions = 50_000
 type cachedSession struct {
 	data []byte
 	rev  uint64
+	at   time.Time
 }
+
+// cacheFor bounds how long a cached session is trusted. A stale copy can
+// never be written back (the revision check refuses it), but replies
+// decided on it are published before that check; keeping copies briefly
+// confines that to the moments when two instances really do handle one
+// conversation at once.
+const cacheFor = 2 * time.Second
 
 type sessionCache struct {
 	mu      sync.Mutex
@@ -124,6 +132,10 @@ func (c *sessionCache) get(key string) (cachedSession, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
+	if ok && time.Since(e.at) > cacheFor {
+		delete(c.entries, key)
+		return cachedSession{}, false
+	}
 	return e, ok
 }
 
@@ -133,7 +145,7 @@ func (c *sessionCache) put(key string, data []byte, rev uint64) {
 	if len(c.entries) >= maxCachedSessions {
 		clear(c.entries)
 	}
-	c.entries[key] = cachedSession{data: data, rev: rev}
+	c.entries[key] = cachedSession{data: data, rev: rev, at: time.Now()}
 }
 
 func (c *sessionCache) drop(key string) {
@@ -192,7 +204,7 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 	} else {
 		newRev, err = s.kv.Update(ctx, key, data, rev)
 	}
-	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+	if isConflict(err) {
 		s.cache.drop(key)
 		return errConflict
 	}
@@ -204,9 +216,12 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 	return nil
 }
 
-func isWrongLastSequence(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+// isConflict reports a write that lost a race: Create on an existing key,
+// or Update from a stale revision. A clustered stream reports the latter
+// with another code than a single server; nats.go maps both to
+// ErrKeyRevisionMismatch.
+func isConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }
 
 // Load returns a conversation's session as the bucket holds it now.
@@ -262,7 +277,7 @@ func casJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, chan
 		} else {
 			_, err = kv.Update(ctx, key, data, rev)
 		}
-		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+		if isConflict(err) {
 			continue
 		}
 		if err != nil {

@@ -199,8 +199,8 @@ func TestOutageDrill(t *testing.T) {
 // say about an operator's mode.
 func TestOperatorSMSFallback(t *testing.T) {
 	r := newRig(t)
-	const phone = "+447700900123"
-	r.bindPhone("carol", phone, "+44******0123")
+	const phone = "+447911123456"
+	r.bindPhone("carol", phone, "+44******3456")
 
 	scope := fallback.Scope{Platform: "telegram", Account: "tg-main"}
 	if _, err := r.store.Set(r.ctx, fallback.Setting{Mode: fallback.ModeSMSFallback, Scope: scope, Reason: "Telegram flaky in region", SetBy: "dana"}); err != nil {

@@ -18,12 +18,14 @@ func TestPackageLayering(t *testing.T) {
 		"hotline/envelope": {},
 		"hotline/bus":      {"hotline/envelope"},
 		"hotline/config":   {"hotline/envelope"},
-		"hotline/router":   {"hotline/envelope", "hotline/bus", "hotline/fallback"},
+		"hotline/router":   {"hotline/envelope", "hotline/bus", "hotline/fallback", "hotline/phone"},
 		"hotline/fallback": {"hotline/envelope", "hotline/bus"},
 		"hotline/outbound": {"hotline/envelope", "hotline/bus"},
 		// Adapters report send failures in outbound's terms, the one
 		// place retryable, throttled and permanent are defined.
-		"hotline/adapters/sms/twilio": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/sms", "hotline/adapters/passive"},
+		"hotline/adapters/sms/twilio": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/sms", "hotline/adapters/passive", "hotline/phone"},
+		"hotline/adapters/sms":        {"hotline/envelope", "hotline/bus", "hotline/phone"},
+		"hotline/phone":               {},
 	}
 	for pkg, may := range allowed {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).CombinedOutput()

@@ -64,19 +64,21 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return err
 	}
-	// From here on every exit path closes the bus, so buffered
-	// publishes are flushed and the store is closed cleanly.
-	closeBus := func() error {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
-		defer cancel()
-		return b.Close(cctx)
-	}
-
 	// Consumers get their own context: on shutdown they stop after the
 	// listeners (so nothing published by a request is left unrouted)
 	// and before the bus closes.
 	consumersCtx, stopConsumers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopConsumers()
+	// From here on every exit path closes the bus, so buffered
+	// publishes are flushed and the store is closed cleanly; what runs
+	// on it stops first.
+	closeBus := func() error {
+		stopConsumers()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		return b.Close(cctx)
+	}
+
 	modes, err := fallback.NewStore(consumersCtx, b, fallback.StoreDeps{Logger: log, Registry: reg})
 	if err != nil {
 		return errors.Join(err, closeBus())
