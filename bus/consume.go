@@ -84,8 +84,10 @@ type ConsumerConfig struct {
 	Workers int
 	// PartitionHeader, when set with several workers, sends every
 	// message with the same value of this header to the same worker, so
-	// one conversation's messages stay in order while different
-	// conversations run in parallel.
+	// one conversation's messages are handled in order while different
+	// conversations run in parallel. The order holds within one
+	// instance and for first deliveries: a message that is retried later
+	// is overtaken by the ones after it.
 	PartitionHeader string
 	// Backoff gives the delay before attempt n+1 after attempt n failed
 	// without a Retry delay. Default: 1s doubling to 1m, with jitter.

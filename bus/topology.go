@@ -37,6 +37,10 @@ const (
 	// BucketSent records every reply id a sender delivered, so a reply
 	// redelivered by the stream is never sent twice.
 	BucketSent = "hotline_sent"
+	// BucketBindings maps conversations to the phone bound with "bind".
+	// It has no TTL: a binding lasts until "unbind", however long the
+	// user stays quiet (sessions expire, bindings must not).
+	BucketBindings = "hotline_bindings"
 )
 
 // StreamLimits bounds how much one stream keeps. Zero values take the
@@ -142,6 +146,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		{Bucket: BucketReview, Description: "review decisions", History: 1, TTL: 14 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 		// As long as HOTLINE_OUT keeps a reply, its sent mark must stay.
 		{Bucket: BucketSent, Description: "delivered reply ids", History: 1, TTL: 8 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
 	}
 }
 

@@ -16,8 +16,8 @@ var ErrBadPhone = errors.New("fallback: phone is not an E.164 number")
 
 // Bindings records which phone number reaches a conversation's user, so
 // sms_fallback can text them while their platform is down. It lives in
-// hotline_sessions next to the router's sessions, under keys of its own
-// (b.<conversation>), and is safe for concurrent use.
+// hotline_bindings, which has no TTL: a binding lasts until unbind, even
+// when the conversation's session has expired. Safe for concurrent use.
 type Bindings struct {
 	kv  jetstream.KeyValue
 	now func() time.Time
@@ -29,7 +29,7 @@ type binding struct {
 	BoundAt time.Time `json:"bound_at"`
 }
 
-// NewBindings returns bindings kept in kv (the hotline_sessions bucket).
+// NewBindings returns bindings kept in kv (the hotline_bindings bucket).
 func NewBindings(kv jetstream.KeyValue) *Bindings {
 	return &Bindings{kv: kv, now: time.Now}
 }

@@ -12,7 +12,7 @@ import (
 func TestBindingsRoundTrip(t *testing.T) {
 	t.Parallel()
 	b := openBus(t)
-	kv := b.KV(bus.BucketSessions)
+	kv := b.KV(bus.BucketBindings)
 	bind := NewBindings(kv)
 	ctx := context.Background()
 	// A conversation key may hold characters KV keys do not allow.
@@ -55,7 +55,7 @@ func TestBindingsRoundTrip(t *testing.T) {
 func TestBindRefusesBadPhones(t *testing.T) {
 	t.Parallel()
 	b := openBus(t)
-	bind := NewBindings(b.KV(bus.BucketSessions))
+	bind := NewBindings(b.KV(bus.BucketBindings))
 	for _, phone := range []string{"", "13800138000", "+0123456789", "+86 138 0013 8000", "+123456", "+1234567890123456", "+86１３８００１３８０００"} {
 		err := bind.Bind(context.Background(), "sms:sms-main:x", phone)
 		if !errors.Is(err, ErrBadPhone) {

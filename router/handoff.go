@@ -161,8 +161,10 @@ func (r *Router) Close(ctx context.Context, id, agent string) (HandoffState, err
 
 // AgentReply sends an agent's text to the user's platform as a normal
 // reply (through HOTLINE_OUT and the outbound loop), claiming the handoff
-// if nobody has, and adds it to the conversation's history.
-func (r *Router) AgentReply(ctx context.Context, id, agent, text string) (envelope.Reply, error) {
+// if nobody has, and adds it to the conversation's history. A request
+// repeated with the same idempotency key (a double click, a client retry)
+// yields the same reply id, which the stream stores once.
+func (r *Router) AgentReply(ctx context.Context, id, agent, text, idempotencyKey string) (envelope.Reply, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return envelope.Reply{}, errors.New("reply text is empty")
@@ -181,8 +183,12 @@ func (r *Router) AgentReply(ctx context.Context, id, agent, text string) (envelo
 		return envelope.Reply{}, err
 	}
 	now := r.now().UTC()
+	replyID := envelope.NewID(now)
+	if idempotencyKey != "" {
+		replyID = envelope.DeriveID(id, "agent."+idempotencyKey)
+	}
 	rep := envelope.Reply{
-		ID:           envelope.NewID(now),
+		ID:           replyID,
 		Platform:     st.Platform,
 		Account:      st.Account,
 		Conversation: st.Conversation,
@@ -194,8 +200,12 @@ func (r *Router) AgentReply(ctx context.Context, id, agent, text string) (envelo
 		Agent:        agent,
 		CreatedAt:    now,
 	}
-	if _, err := r.bus.PublishReply(ctx, &rep); err != nil {
+	ack, err := r.bus.PublishReply(ctx, &rep)
+	if err != nil {
 		return envelope.Reply{}, fmt.Errorf("agent reply: %w", err)
+	}
+	if ack.Duplicate {
+		return rep, nil // a repeat of a request already handled
 	}
 	for range 5 {
 		sess, rev, err := r.sessions.load(ctx, st.Conversation)
@@ -239,8 +249,9 @@ func (r *Router) AdminHandler() http.Handler {
 	})
 	mux.HandleFunc("POST /admin/v1/handoffs/{id}/{action}", func(w http.ResponseWriter, req *http.Request) {
 		var body struct {
-			Agent string `json:"agent"`
-			Text  string `json:"text"`
+			Agent          string `json:"agent"`
+			Text           string `json:"text"`
+			IdempotencyKey string `json:"idempotency_key"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}"})
@@ -265,7 +276,11 @@ func (r *Router) AdminHandler() http.Handler {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "text is required"})
 				return
 			}
-			v, err = r.AgentReply(req.Context(), id, body.Agent, body.Text)
+			key := body.IdempotencyKey
+			if key == "" {
+				key = req.Header.Get("Idempotency-Key")
+			}
+			v, err = r.AgentReply(req.Context(), id, body.Agent, body.Text, key)
 		default:
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown action; use claim, reply or close"})
 			return

@@ -562,8 +562,13 @@ func TestAgentReplyThroughAdminAPI(t *testing.T) {
 	if code, _ := call("POST", "/admin/v1/handoffs/"+id+"/claim", `{"agent":"raj"}`); code != http.StatusConflict {
 		t.Fatalf("second agent's claim: %d, want 409", code)
 	}
-	if code, body := call("POST", "/admin/v1/handoffs/"+id+"/reply", `{"agent":"mei","text":"Hi, I am checking your refund now."}`); code != 200 {
-		t.Fatalf("reply: %d %s", code, body)
+	for range 2 { // a double click
+		if code, body := call("POST", "/admin/v1/handoffs/"+id+"/reply", `{"agent":"mei","text":"Hi, I am checking your refund now.","idempotency_key":"k1"}`); code != 200 {
+			t.Fatalf("reply: %d %s", code, body)
+		}
+	}
+	if n := len(replies(t, b, "hotline.out.")); n != 3 { // lang, handoff ack, the agent's one reply
+		t.Fatalf("%d replies on HOTLINE_OUT, want the agent's reply stored once", n)
 	}
 	rep := lastReply(t, b)
 	if rep.Source != envelope.SourceAgent || rep.Agent != "mei" || rep.Text != "Hi, I am checking your refund now." ||

@@ -37,7 +37,7 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bindings := fallback.NewBindings(b.KV(bus.BucketSessions))
+	bindings := fallback.NewBindings(b.KV(bus.BucketBindings))
 	rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: config.Default().Router.Menu, SMSAccount: "sms-main"},
 		router.Deps{Bus: b, Gate: fallback.NewGate(store, fallback.RateConfig{}, nil), Binder: bindings})
 	if err != nil {

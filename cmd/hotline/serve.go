@@ -87,7 +87,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return errors.Join(err, closeBus())
 	}
-	bindings := fallback.NewBindings(b.KV(bus.BucketSessions))
+	bindings := fallback.NewBindings(b.KV(bus.BucketBindings))
 	gate := fallback.NewGate(modes, rateConfig(cfg.Fallback.RateLimit), nil)
 	rt, err := router.New(consumersCtx, routerConfig(cfg), router.Deps{Bus: b, Gate: gate, Binder: bindings, Logger: log, Registry: reg})
 	if err != nil {
