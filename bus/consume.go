@@ -147,12 +147,12 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 
 	// One queue per worker; without a partition header every message
 	// goes to the first free worker through a shared queue.
-	queues := make([]chan jetstream.Msg, cfg.Workers)
-	shared := make(chan jetstream.Msg)
+	queues := make([]chan queued, cfg.Workers)
+	shared := make(chan queued)
 	for i := range queues {
 		queues[i] = shared
 		if cfg.PartitionHeader != "" {
-			queues[i] = make(chan jetstream.Msg, queueDepth)
+			queues[i] = make(chan queued, queueDepth)
 		}
 	}
 	var stopping atomic.Bool
@@ -161,16 +161,19 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	handlerCtx := context.WithoutCancel(ctx)
 	for i := range cfg.Workers {
 		workers.Go(func() {
-			for msg := range queues[i] {
+			for q := range queues[i] {
 				if stopping.Load() {
 					// Queued but not started: hand it back at once.
-					_ = msg.Nak()
+					_ = q.msg.Nak()
 					continue
 				}
-				// The ack timer started when the server delivered;
-				// restart it now that the work begins.
-				_ = msg.InProgress()
-				b.handle(handlerCtx, cfg, h, msg)
+				if time.Since(q.at) > cfg.AckWait/4 {
+					// The ack timer started when the server delivered;
+					// after a long wait in the queue, restart it now
+					// that the work begins.
+					_ = q.msg.InProgress()
+				}
+				b.handle(handlerCtx, cfg, h, q.msg)
 			}
 		})
 	}
@@ -184,7 +187,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 			return
 		}
 		select {
-		case queues[partition(msg, cfg.PartitionHeader, cfg.Workers)] <- msg:
+		case queues[partition(msg, cfg.PartitionHeader, cfg.Workers)] <- queued{msg, time.Now()}:
 		case <-abort:
 			_ = msg.Nak()
 		}
@@ -229,6 +232,12 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	stop()
 	log.Info("consumer stopped")
 	return ended
+}
+
+// queued is a delivery waiting for a worker, with when it arrived.
+type queued struct {
+	msg jetstream.Msg
+	at  time.Time
 }
 
 // partition picks the worker for msg: by the hash of its partition
