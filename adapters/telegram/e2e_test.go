@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -76,7 +78,7 @@ type fakeBotAPI struct {
 	// failWhenSent answers a chat's sendMessage with a failure once a
 	// number of its messages went through.
 	failWhenSent map[string]failAt
-	newUpdate  chan struct{}
+	newUpdate    chan struct{}
 }
 
 func newFakeBotAPI(t *testing.T) *fakeBotAPI {
@@ -421,7 +423,7 @@ func reply(chat int64, text string) envelope.Reply {
 	now := time.Now().UTC()
 	return envelope.Reply{ID: envelope.NewID(now), Platform: "telegram", Account: "tg-main",
 		Conversation: envelope.ConversationKey("telegram", "tg-main", strconv.FormatInt(chat, 10)),
-		To: envelope.Party{ID: strconv.FormatInt(chat, 10)}, Text: text, Source: envelope.SourceAgent, CreatedAt: now}
+		To:           envelope.Party{ID: strconv.FormatInt(chat, 10)}, Text: text, Source: envelope.SourceAgent, CreatedAt: now}
 }
 
 func TestWebhookSecret(t *testing.T) {
@@ -658,6 +660,11 @@ func TestPartialSendResumes(t *testing.T) {
 	if receipt.PlatformMsgID == "" || receipt.Segments != 2 || !strings.Contains(receipt.PlatformMsgID, ",") {
 		t.Fatalf("receipt %+v, want both message ids", receipt)
 	}
+	// The sent mark was lost, say: a third attempt sends nothing.
+	again, err := g.a.Send(context.Background(), r)
+	if err != nil || again.PlatformMsgID != receipt.PlatformMsgID || len(g.api.sentTo(chat)) != 2 {
+		t.Fatalf("a send after completion: got %+v %v and %d messages, want the same receipt and no new message", again, err, len(g.api.sentTo(chat)))
+	}
 }
 
 func TestBlockedUserDeadLetteredAndOptedOut(t *testing.T) {
@@ -760,4 +767,42 @@ func TestTokenNeverLeaks(t *testing.T) {
 	if !errors.Is(err, context.Canceled) && errors.Unwrap(errors.Unwrap(err)) == nil {
 		t.Fatal("the redacted error lost its cause")
 	}
+}
+
+// TestLongPassiveReplyGoesThroughAPI offers the webhook a reply too long
+// for one message, as the router would: the webhook takes it (the router
+// then counts it as sent), answers empty, and queues it for the API,
+// which delivers it in two parts.
+func TestLongPassiveReplyGoesThroughAPI(t *testing.T) {
+	g := newGateway(t, gwOpts{outbound: true})
+	nc := g.b.Conn()
+	msgs := make(chan *nats.Msg, 1)
+	sub, err := nc.ChanSubscribe("hotline.in.telegram.tg-main", msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	offered := make(chan string, 1)
+	go func() {
+		m := <-msgs
+		var in envelope.Message
+		_ = json.Unmarshal(m.Data, &in)
+		r := reply(testUser, strings.Repeat("x", 4000)+" "+strings.Repeat("y", 1000))
+		r.InReplyTo = in.ID
+		data, _ := json.Marshal(envelope.PassiveOffer{Replies: []envelope.Reply{r}})
+		resp, err := nc.Request(m.Header.Get(envelope.HeaderReplyInbox), data, time.Second)
+		if err != nil {
+			offered <- err.Error()
+			return
+		}
+		offered <- string(resp.Data)
+	}()
+	code, _, body := g.post(t, testSecret, textUpdate(nextUpdateID(), testUser, "tell me everything"))
+	if code != 200 || body != "" {
+		t.Fatalf("got %d %q, want an empty 200", code, body)
+	}
+	if got := <-offered; got != envelope.PassiveAccepted {
+		t.Fatalf("offer answered %q, want accepted", got)
+	}
+	bustest.WaitFor(t, "two messages through the API", func() bool { return len(g.api.sentTo(testUser)) == 2 })
 }

@@ -187,9 +187,12 @@ func partsKey(replyID string) string { return "tgparts." + replyID }
 // split (see Split) and sent in order, the buttons go with the last part.
 //
 // A failure midway returns the error for that part; the parts already
-// sent are recorded (in hotline_sent, which expires with the sent marks),
-// so the outbound loop's retry sends only the rest. If recording fails a
-// retry may repeat earlier parts: a repeated line beats a lost one.
+// sent are recorded (in hotline_sent under "tgparts.<reply id>", which
+// expires with the sent marks), so the outbound loop's retry sends only
+// the rest, and a retry after the last part went sends nothing. If
+// recording fails a retry may repeat earlier parts: a repeated line beats
+// a lost one. The receipt's PlatformMsgID lists the parts' message ids,
+// comma-separated.
 func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
 	chatID, err := strconv.ParseInt(r.To.ID, 10, 64)
 	if err != nil {
@@ -206,6 +209,8 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 			_ = json.Unmarshal(e.Value(), &done)
 		}
 	}
+	// A record of every part means an earlier attempt finished but its
+	// sent mark was not stored: nothing is sent again.
 	for i := done.Sent; i < len(parts); i++ {
 		params := tgbotapi.Params{"chat_id": strconv.FormatInt(chatID, 10), "text": parts[i]}
 		if i == len(parts)-1 && len(r.Buttons) > 0 {
@@ -225,7 +230,7 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 		}
 		_ = json.Unmarshal(res, &sent)
 		done.Sent, done.IDs = i+1, append(done.IDs, sent.MessageID)
-		if kv != nil && len(parts) > 1 && i < len(parts)-1 {
+		if kv != nil && len(parts) > 1 {
 			rec, _ := json.Marshal(done)
 			if _, err := kv.Put(ctx, partsKey(r.ID), rec); err != nil {
 				a.log.Warn("recording a partial send; a retry may repeat parts", "reply", r.ID, "err", err)
