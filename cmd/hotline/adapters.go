@@ -1,21 +1,32 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"hotline/adapters/sms/twilio"
+	"hotline/adapters/telegram"
 	"hotline/bus"
 	"hotline/config"
 	"hotline/envelope"
 	"hotline/outbound"
 )
 
+// adapterSet is what the configured accounts bring: a sender per account,
+// background loops (polling, webhook registration), and readiness checks.
+type adapterSet struct {
+	senders map[accountKey]outbound.Sender
+	runs    []func(context.Context) error
+	ready   map[string]func() error
+}
+
 // mountAdapters builds the adapter of every configured account, mounts
-// its webhooks on the public mux and returns its sender.
-func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, log *slog.Logger) (map[accountKey]outbound.Sender, error) {
-	senders := map[accountKey]outbound.Sender{}
+// its webhooks on the public mux and collects its sender and loops.
+func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, log *slog.Logger) (adapterSet, error) {
+	set := adapterSet{senders: map[accountKey]outbound.Sender{}, ready: map[string]func() error{}}
+	senders := set.senders
 	for _, a := range cfg.Accounts.SMS {
 		switch a.Provider {
 		case "twilio":
@@ -24,7 +35,7 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, log *sl
 				PublicURL: cfg.HTTP.PublicURL, DefaultRegion: a.DefaultRegion, ReplyWindow: a.ReplyWindow,
 			}, twilio.Deps{Bus: b, Logger: log})
 			if err != nil {
-				return nil, fmt.Errorf("accounts.sms %s: %w", a.Name, err)
+				return set, fmt.Errorf("accounts.sms %s: %w", a.Name, err)
 			}
 			for pattern, h := range ad.Routes() {
 				public.Handle(pattern, h)
@@ -37,14 +48,30 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, log *sl
 				"account", a.Name, "provider", a.Provider)
 		}
 	}
+	for _, a := range cfg.Accounts.Telegram {
+		ad, err := telegram.New(telegram.Config{
+			Account: a.Name, Token: a.Token, Mode: a.Mode, WebhookSecret: a.WebhookSecret, APIBase: a.APIBase,
+			PublicURL: cfg.HTTP.PublicURL, ReplyWindow: a.ReplyWindow,
+		}, telegram.Deps{Bus: b, Logger: log})
+		if err != nil {
+			return set, fmt.Errorf("accounts.telegram %s: %w", a.Name, err)
+		}
+		for pattern, h := range ad.Routes() {
+			public.Handle(pattern, h)
+		}
+		senders[accountKey{envelope.PlatformTelegram, a.Name}] = ad
+		set.runs = append(set.runs, ad.Run)
+		set.ready["telegram/"+a.Name] = ad.Ready
+		log.Info("telegram bot ready to start", "account", a.Name, "mode", a.Mode)
+	}
 	for _, p := range []struct {
 		name  string
 		count int
-	}{{"wechat", len(cfg.Accounts.WeChat)}, {"weibo", len(cfg.Accounts.Weibo)}, {"telegram", len(cfg.Accounts.Telegram)}} {
+	}{{"wechat", len(cfg.Accounts.WeChat)}, {"weibo", len(cfg.Accounts.Weibo)}} {
 		if p.count > 0 {
 			log.Error("platform adapter not available in this build; its accounts receive nothing and their replies are kept",
 				"platform", p.name, "accounts", p.count)
 		}
 	}
-	return senders, nil
+	return set, nil
 }

@@ -95,11 +95,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}
 	public := http.NewServeMux()
 	// Each platform account mounts its webhooks and gets one delivery loop.
-	senders, err := mountAdapters(cfg, public, b, log)
+	adapters, err := mountAdapters(cfg, public, b, log)
 	if err != nil {
 		return errors.Join(usageError{err}, closeBus())
 	}
-	loops, err := newLoops(cfg, senders, outbound.Deps{Bus: b, Modes: autoModes{modes}, Phones: bindings,
+	loops, err := newLoops(cfg, adapters.senders, outbound.Deps{Bus: b, Modes: autoModes{modes}, Phones: bindings,
 		Metrics: outbound.NewMetrics(reg), Logger: log})
 	if err != nil {
 		return errors.Join(err, closeBus())
@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	admin.HandleFunc("GET /healthz", healthz)
 	admin.Handle("GET /readyz", readyz(b))
 	admin.Handle("GET /metrics", metricsHandler(reg))
-	report := statusSources{bus: b, router: rt, modes: modes, review: review, loops: loops, started: started}
+	report := statusSources{bus: b, router: rt, modes: modes, review: review, loops: loops, adapters: adapters.ready, started: started}
 	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, report.handler()))
 	modesAPI := requireAdmin(cfg.HTTP.AdminToken, fallback.AdminHandler(modes, review, b))
 	for _, path := range []string{"/admin/v1/modes", "/admin/v1/modes/", "/admin/v1/audit", "/admin/v1/review", "/admin/v1/review/"} {
@@ -144,7 +144,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	g.Go(func() error { return serveHTTP(adminSrv, adminLn) })
 	// A consumer that fails outright (its stream deleted, say) stops the
 	// whole gateway rather than leaving it up and deaf.
-	consumers := make(chan error, 1+len(loops))
+	runs := append([]func(context.Context) error{rt.Run}, adapters.runs...)
+	for _, l := range loops {
+		runs = append(runs, l.Run)
+	}
+	consumers := make(chan error, len(runs))
 	runConsumer := func(run func(context.Context) error) {
 		g.Go(func() error {
 			err := run(consumersCtx)
@@ -152,9 +156,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 			return err
 		})
 	}
-	runConsumer(rt.Run)
-	for _, l := range loops {
-		runConsumer(l.Run)
+	for _, run := range runs {
+		runConsumer(run)
 	}
 	log.Info("hotline serving",
 		"public", "http://"+publicLn.Addr().String(),
@@ -174,7 +177,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		// back what they had not started), then drain the connection.
 		herr := errors.Join(publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
 		stopConsumers()
-		for range 1 + len(loops) {
+		for range runs {
 			select {
 			case <-consumers:
 			case <-sctx.Done():

@@ -22,6 +22,7 @@ type statusReport struct {
 	Ready    bool               `json:"ready"`
 	Error    string             `json:"error,omitempty"`
 	Modes    []fallback.Setting `json:"modes"`
+	Adapters map[string]string  `json:"adapters"`
 	Circuits map[string]string  `json:"circuits"`
 	Streams  []bus.StreamStat   `json:"streams"`
 	Handoffs handoffBacklog     `json:"handoffs"`
@@ -37,12 +38,13 @@ type handoffBacklog struct {
 }
 
 type statusSources struct {
-	bus     *bus.Bus
-	router  *router.Router
-	modes   *fallback.Store
-	review  *fallback.Review
-	loops   []*outbound.Loop
-	started time.Time
+	bus      *bus.Bus
+	router   *router.Router
+	modes    *fallback.Store
+	review   *fallback.Review
+	loops    []*outbound.Loop
+	adapters map[string]func() error
+	started  time.Time
 }
 
 func (s statusSources) report(ctx context.Context) statusReport {
@@ -59,6 +61,13 @@ func (s statusSources) report(ctx context.Context) statusReport {
 	}
 	for _, l := range s.loops {
 		rep.Circuits[l.Durable()] = l.CircuitState()
+	}
+	rep.Adapters = map[string]string{}
+	for name, ready := range s.adapters {
+		rep.Adapters[name] = "ready"
+		if err := ready(); err != nil {
+			rep.Adapters[name] = err.Error()
+		}
 	}
 	if hs, err := s.router.ListHandoffs(ctx, ""); err == nil {
 		now := time.Now()

@@ -42,6 +42,19 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 				fmt.Fprintf(w, "  %s\t%s\tby %s\t%s\t%s\n", m.Mode, m.Scope, m.SetBy, expires, m.Reason)
 			}
 
+			fmt.Fprintln(w, "\nADAPTERS")
+			if len(rep.Adapters) == 0 {
+				fmt.Fprintln(w, "  none configured")
+			}
+			adapterNames := make([]string, 0, len(rep.Adapters))
+			for n := range rep.Adapters {
+				adapterNames = append(adapterNames, n)
+			}
+			sort.Strings(adapterNames)
+			for _, n := range adapterNames {
+				fmt.Fprintf(w, "  %s\t%s\n", n, rep.Adapters[n])
+			}
+
 			fmt.Fprintln(w, "\nCIRCUITS")
 			if len(rep.Circuits) == 0 {
 				fmt.Fprintln(w, "  no delivery loop is running (no platform account with a sender)")

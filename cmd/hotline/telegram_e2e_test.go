@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"hotline/config"
+)
+
+// TestServeTelegramWebhook configures a Telegram bot as an operator would
+// and delivers an update to the gateway's public listener.
+func TestServeTelegramWebhook(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/getMe"):
+			fmt.Fprint(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Hotline","username":"hotline_bot"}}`)
+		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
+			fmt.Fprint(w, `{"ok":true,"result":{"message_id":1,"date":1764072000,"chat":{"id":42,"type":"private"}}}`)
+		default:
+			fmt.Fprint(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	t.Cleanup(api.Close)
+	cfg := testConfig(t, t.TempDir())
+	cfg.Router.DefaultLang = "en"
+	cfg.Accounts.Telegram = []config.TelegramAccount{{
+		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: api.URL},
+		Token:         "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret",
+	}}
+	public, _, _ := startServe(t, cfg)
+
+	post := func(secret string) (int, string) {
+		update := `{"update_id":501,"message":{"message_id":9,"date":1764072000,"chat":{"id":42,"type":"private"},` +
+			`"from":{"id":42,"is_bot":false,"first_name":"Ana","language_code":"pt-BR"},"text":"help"}}`
+		req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/webhooks/telegram/tg-main", strings.NewReader(update))
+		req.Header.Set("Content-Type", "application/json")
+		if secret != "" {
+			req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := post(""); code != http.StatusUnauthorized {
+		t.Fatalf("no secret: %d, want 401", code)
+	}
+	if code, _ := post("wrong-secret"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %d, want 401", code)
+	}
+	code, body := post("serve-test-secret")
+	if code != 200 || !strings.Contains(body, `"method":"sendMessage"`) || !strings.Contains(body, "Pagamentos") {
+		t.Fatalf("help from a pt-BR user: %d %s, want the Portuguese help as a sendMessage answer", code, body)
+	}
+}
