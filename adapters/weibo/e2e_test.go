@@ -1,0 +1,592 @@
+package weibo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline/bus"
+	"hotline/bus/bustest"
+	"hotline/envelope"
+	"hotline/outbound"
+	"hotline/router"
+)
+
+const (
+	testSecret  = "weibo-app-secret-for-tests"
+	testToken   = "2.00weibo-access-token-for-tests"
+	accountUID  = "1902538057"
+	testAccount = "weibo-main"
+)
+
+// sentMsg is one messages/reply call the fake accepted.
+type sentMsg struct {
+	receiver string
+	text     string
+}
+
+// fakeWeibo is the messages/reply API as Weibo answers it, including its
+// errors. It checks every request the way the wiki describes it.
+type fakeWeibo struct {
+	t   *testing.T
+	srv *httptest.Server
+	mu  sync.Mutex
+	// failures are answered, one per call, before calls succeed again.
+	failures []failure
+	sent     []sentMsg
+	calls    int
+}
+
+type failure struct {
+	status int
+	body   string
+	header http.Header
+}
+
+func newFakeWeibo(t *testing.T) *fakeWeibo {
+	t.Helper()
+	f := &fakeWeibo{t: t}
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/2/messages/reply.json" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprintf(w, `{"error_code":10014,"error":"not found","request":%q}`, r.URL.Path)
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+			f.t.Errorf("content type: got %q, want application/x-www-form-urlencoded", ct)
+		}
+		if err := r.ParseForm(); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if r.URL.RawQuery != "" {
+			f.t.Errorf("query: got %q, want the parameters in the body only", r.URL.RawQuery)
+		}
+		if got := r.PostForm.Get("access_token"); got != testToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error_code":21332,"error":"invalid_access_token","request":"/2/messages/reply.json"}`)
+			return
+		}
+		var data struct {
+			Text string `json:"text"`
+		}
+		receiver := r.PostForm.Get("receiver_id")
+		if _, err := strconv.ParseInt(receiver, 10, 64); err != nil {
+			f.t.Errorf("receiver_id: got %q, want an int64", receiver)
+		}
+		if err := json.Unmarshal([]byte(r.PostForm.Get("data")), &data); err != nil || data.Text == "" {
+			f.t.Errorf("data: got %q, want JSON {\"text\":...} (%v)", r.PostForm.Get("data"), err)
+		}
+		if r.PostForm.Get("type") != "text" || r.PostForm.Get("save_sender_box") != "0" {
+			f.t.Errorf("type %q save_sender_box %q, want text and 0", r.PostForm.Get("type"), r.PostForm.Get("save_sender_box"))
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls++
+		if len(f.failures) > 0 {
+			fl := f.failures[0]
+			f.failures = f.failures[1:]
+			for k, v := range fl.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(fl.status)
+			fmt.Fprint(w, fl.body)
+			return
+		}
+		f.sent = append(f.sent, sentMsg{receiver: receiver, text: data.Text})
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"result":true,"sender_id":%s,"receiver_id":%s,"id":%d,"idstr":"%d"}`, accountUID, receiver, 4000+len(f.sent), 4000+len(f.sent))
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeWeibo) fail(fs ...failure) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures = append(f.failures, fs...)
+}
+
+func (f *fakeWeibo) sentTo(receiver string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, m := range f.sent {
+		if m.receiver == receiver {
+			out = append(out, m.text)
+		}
+	}
+	return out
+}
+
+// lockedBuffer collects log lines from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type gatewayOpts struct {
+	appSecret   string
+	replay      time.Duration
+	router      bool
+	replyWindow time.Duration
+	faqFile     string
+}
+
+// gateway runs the adapter's webhooks, optionally the router, and the
+// Weibo delivery loop on an embedded NATS server.
+type gateway struct {
+	b     *bus.Bus
+	a     *Adapter
+	hooks *httptest.Server
+	api   *fakeWeibo
+	reg   *prometheus.Registry
+	logs  *lockedBuffer
+	opts  gatewayOpts
+}
+
+func newGateway(t *testing.T, opts gatewayOpts) *gateway {
+	t.Helper()
+	if opts.appSecret == "" {
+		opts.appSecret = testSecret
+	}
+	if opts.replyWindow == 0 {
+		opts.replyWindow = 2 * time.Second
+	}
+	b := bustest.Open(t)
+	api := newFakeWeibo(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	hooks := httptest.NewServer(mux)
+	t.Cleanup(hooks.Close)
+	reg := prometheus.NewRegistry()
+	logs := &lockedBuffer{}
+	a, err := New(Config{Account: testAccount, AppKey: "3538199806", AppSecret: envelope.Secret(opts.appSecret),
+		AccessToken: testToken, APIBase: api.srv.URL, ReplyWindow: opts.replyWindow, ReplayWindow: opts.replay},
+		Deps{Bus: b, Registry: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pattern, h := range a.Routes() {
+		mux.Handle(pattern, h)
+	}
+	var runs []func(context.Context) error
+	if opts.router {
+		rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}, FAQFile: opts.faqFile}, router.Deps{Bus: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, rt.Run)
+	}
+	loop, err := outbound.New(outbound.Config{Platform: "weibo", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }},
+		outbound.Deps{Bus: b, Sender: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs = append(runs, loop.Run)
+	done := make(chan struct{}, len(runs))
+	for _, run := range runs {
+		go func() { _ = run(ctx); done <- struct{}{} }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range runs {
+			<-done
+		}
+	})
+	return &gateway{b: b, a: a, hooks: hooks, api: api, reg: reg, logs: logs, opts: opts}
+}
+
+var nonceSeq atomic.Int64
+
+// signedQuery is the query Weibo adds to a push: a fresh millisecond
+// timestamp, a nonce and their signature.
+func (g *gateway) signedQuery() string {
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	nonce := strconv.FormatInt(57155157+nonceSeq.Add(1), 10)
+	return "?" + url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {Signature(g.opts.appSecret, ts, nonce)}}.Encode()
+}
+
+func (g *gateway) get(t *testing.T, query string) (code int, ctype, body string) {
+	t.Helper()
+	resp, err := http.Get(g.hooks.URL + "/webhooks/weibo/" + testAccount + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+}
+
+// post sends a push with the given query (signedQuery for a good one).
+func (g *gateway) post(t *testing.T, query, body string) (int, string) {
+	t.Helper()
+	resp, err := http.Post(g.hooks.URL+"/webhooks/weibo/"+testAccount+query, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+var userSeq atomic.Int64
+
+// newUser returns a sender id no other test uses.
+func newUser() string { return strconv.FormatInt(2489518277+userSeq.Add(1), 10) }
+
+func textPush(user, text string, at time.Time) string {
+	b, _ := json.Marshal(map[string]any{"type": "text", "receiver_id": json.Number(accountUID), "sender_id": json.Number(user),
+		"created_at": at.Format(CreatedAtLayout), "text": text, "data": map[string]any{}})
+	return string(b)
+}
+
+func eventPush(user, subtype, key string, at time.Time) string {
+	return fmt.Sprintf(`{"type":"event","receiver_id":%s,"sender_id":%s,"created_at":%q,"text":"","data":{"subtype":%q,"key":%q}}`,
+		accountUID, user, at.Format(CreatedAtLayout), subtype, key)
+}
+
+// passiveText decodes a passive reply body, checking its shape.
+func passiveText(t *testing.T, body, user string) string {
+	t.Helper()
+	var r struct {
+		Result     bool   `json:"result"`
+		SenderID   string `json:"sender_id"`
+		ReceiverID string `json:"receiver_id"`
+		Type       string `json:"type"`
+		Data       string `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatalf("passive reply %q: %v", body, err)
+	}
+	if !r.Result || r.SenderID != accountUID || r.ReceiverID != user || r.Type != "text" {
+		t.Fatalf("passive reply: got %+v, want result true, sender %s, receiver %s, type text", r, accountUID, user)
+	}
+	if strings.ContainsAny(r.Data, "{}\" +") {
+		t.Fatalf("passive data %q is not URL-encoded", r.Data)
+	}
+	raw, err := url.PathUnescape(r.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		t.Fatalf("passive data %q: %v", raw, err)
+	}
+	return d.Text
+}
+
+func outCount(t *testing.T, b *bus.Bus) int {
+	return len(bustest.Messages(t, b, bus.StreamOut, "hotline.out.weibo."+testAccount))
+}
+
+// passiveStatuses counts the router's "passive" delivery events.
+func passiveStatuses(t *testing.T, b *bus.Bus) int {
+	n := 0
+	for _, raw := range bustest.Messages(t, b, bus.StreamStatus, "hotline.status.weibo."+testAccount) {
+		var st envelope.Status
+		if envelope.Decode(raw, &st) == nil && st.State == envelope.StatePassive {
+			n++
+		}
+	}
+	return n
+}
+
+func TestQuickAnswerIsPassive(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	user := newUser()
+	code, body := g.post(t, g.signedQuery(), textPush(user, "help", time.Now()))
+	if code != 200 {
+		t.Fatalf("push: got %d %s, want 200", code, body)
+	}
+	if got := passiveText(t, body, user); !strings.Contains(got, "1 Account security") {
+		t.Fatalf("passive text: got %q, want the help text", got)
+	}
+	bustest.WaitFor(t, "the passive status event", func() bool { return passiveStatuses(t, g.b) == 1 })
+	if n := outCount(t, g.b); n != 0 {
+		t.Fatalf("HOTLINE_OUT holds %d replies, want 0: the passive reply must be the only one", n)
+	}
+	if got := g.api.sentTo(user); len(got) != 0 {
+		t.Fatalf("the API also sent %q", got)
+	}
+}
+
+func TestSlowAnswerIsActive(t *testing.T) {
+	t.Parallel()
+	// A window too short for any router: the answer goes through the API.
+	g := newGateway(t, gatewayOpts{router: true, replyWindow: time.Millisecond})
+	user := newUser()
+	code, body := g.post(t, g.signedQuery(), textPush(user, "help", time.Now()))
+	if code != 200 || body != "" {
+		t.Fatalf("push: got %d %q, want 200 with an empty body", code, body)
+	}
+	bustest.WaitFor(t, "the active reply", func() bool { return len(g.api.sentTo(user)) == 1 })
+	if got := g.api.sentTo(user)[0]; !strings.Contains(got, "1 Account security") {
+		t.Fatalf("active text: got %q, want the help text", got)
+	}
+	if n := passiveStatuses(t, g.b); n != 0 {
+		t.Fatalf("%d passive status events, want 0", n)
+	}
+}
+
+func TestNoRouterEmptyAnswerAndMessageKept(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{replyWindow: 100 * time.Millisecond})
+	code, body := g.post(t, g.signedQuery(), textPush(newUser(), "where is my parcel", time.Now()))
+	if code != 200 || body != "" {
+		t.Fatalf("push: got %d %q, want 200 with an empty body", code, body)
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.weibo."+testAccount)); n != 1 {
+		t.Fatalf("HOTLINE_IN holds %d messages, want 1", n)
+	}
+}
+
+func TestLongAnswerSplitPassiveThenActive(t *testing.T) {
+	t.Parallel()
+	var long strings.Builder
+	for i := 1; long.Len() < 600; i++ {
+		fmt.Fprintf(&long, "Step %d of the refund policy is explained in this sentence. ", i)
+	}
+	answer := strings.TrimSpace(long.String())
+	faq := filepath.Join(t.TempDir(), "faq.yaml")
+	entry := fmt.Sprintf("- id: refund_policy\n  keywords:\n    en: [refund policy details]\n  answer:\n    en: %q\n", answer)
+	if err := os.WriteFile(faq, []byte(entry), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := newGateway(t, gatewayOpts{router: true, faqFile: faq})
+	user := newUser()
+	code, body := g.post(t, g.signedQuery(), textPush(user, "refund policy details", time.Now()))
+	if code != 200 {
+		t.Fatalf("push: got %d %s", code, body)
+	}
+	first := passiveText(t, body, user)
+	if n := utf8.RuneCountInString(first); n > PassiveTextLimit || n < PassiveTextLimit/2 {
+		t.Fatalf("passive part: got %d runes, want between %d and %d", n, PassiveTextLimit/2, PassiveTextLimit)
+	}
+	if !strings.HasSuffix(first, ".") {
+		t.Errorf("passive part ends %q, want a sentence end", first[len(first)-10:])
+	}
+	bustest.WaitFor(t, "the rest through the API", func() bool { return len(g.api.sentTo(user)) == 1 })
+	rest := g.api.sentTo(user)[0]
+	if got := first + " " + rest; got != answer {
+		t.Fatalf("passive + active:\ngot  %q\nwant %q", got, answer)
+	}
+	// Exactly one reply waited for the API: the rest, and only once.
+	if n := outCount(t, g.b); n != 1 {
+		t.Fatalf("HOTLINE_OUT holds %d replies, want 1", n)
+	}
+	time.Sleep(200 * time.Millisecond) // a second send would be quick to come
+	if got := g.api.sentTo(user); len(got) != 1 {
+		t.Fatalf("the API sent %d messages, want 1", len(got))
+	}
+}
+
+func TestRetriedPushOneMessageOneReply(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	user := newUser()
+	push := textPush(user, "help", time.Now())
+	passive := 0
+	for i := range 3 {
+		code, body := g.post(t, g.signedQuery(), push) // each retry is signed anew
+		if code != 200 {
+			t.Fatalf("attempt %d: got %d %s, want 200", i+1, code, body)
+		}
+		if body != "" {
+			passiveText(t, body, user)
+			passive++
+		}
+	}
+	if passive != 1 {
+		t.Fatalf("%d passive replies, want 1", passive)
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.weibo."+testAccount)); n != 1 {
+		t.Fatalf("HOTLINE_IN holds %d messages for one push, want 1", n)
+	}
+	bustest.WaitFor(t, "the passive status event", func() bool { return passiveStatuses(t, g.b) == 1 })
+	if n, sent := outCount(t, g.b), g.api.sentTo(user); n != 0 || len(sent) != 0 {
+		t.Fatalf("HOTLINE_OUT holds %d, the API sent %q; want nothing besides the passive reply", n, sent)
+	}
+}
+
+func TestFollowWelcomesUnfollowOptsOut(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	user := newUser()
+	code, body := g.post(t, g.signedQuery(), eventPush(user, "follow", "", time.Now()))
+	if code != 200 || !strings.Contains(passiveText(t, body, user), "welcome") {
+		t.Fatalf("follow: got %d %q, want the welcome", code, body)
+	}
+	code, body = g.post(t, g.signedQuery(), eventPush(user, "click", "1", time.Now().Add(time.Second)))
+	if code != 200 || !strings.Contains(strings.ToLower(passiveText(t, body, user)), "account") {
+		t.Fatalf("menu click 1: got %d %q, want the account security answer", code, body)
+	}
+	if code, body := g.post(t, g.signedQuery(), eventPush(user, "unfollow", "", time.Now().Add(2*time.Second))); code != 200 {
+		t.Fatalf("unfollow: got %d %q, want 200", code, body)
+	}
+	bustest.WaitFor(t, "the opt-out", func() bool {
+		opted, err := g.b.OptedOut(context.Background(), envelope.ConversationKey("weibo", testAccount, user))
+		return err == nil && opted
+	})
+}
+
+func TestUnsignedOrStalePushRefused(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	push := textPush(newUser(), "hello", time.Now())
+	now := time.Now()
+	signed := func(ts, nonce, secret string) string {
+		return "?" + url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {Signature(secret, ts, nonce)}}.Encode()
+	}
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	tests := []struct {
+		name, query string
+	}{
+		{"no query", ""},
+		{"no signature", "?timestamp=" + ms(now) + "&nonce=1"},
+		{"wrong signature", "?timestamp=" + ms(now) + "&nonce=1&signature=" + strings.Repeat("a", 40)},
+		{"other secret", signed(ms(now), "1", "another-secret")},
+		{"stale milliseconds", signed(ms(now.Add(-10*time.Minute)), "1", testSecret)},
+		{"stale seconds", signed(strconv.FormatInt(now.Add(-10*time.Minute).Unix(), 10), "1", testSecret)},
+		{"from the future", signed(ms(now.Add(10*time.Minute)), "1", testSecret)},
+		{"the official 2014 example", "?nonce=57155157&timestamp=1397022061823&signature=" + Signature(testSecret, kaTimestamp, kaNonce)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if code, body := g.post(t, tc.query, push); code != http.StatusUnauthorized {
+				t.Fatalf("got %d %q, want 401", code, body)
+			}
+		})
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.")); n != 0 {
+		t.Fatalf("%d messages stored from refused pushes, want 0", n)
+	}
+	// Seconds are accepted as well as milliseconds.
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	if code, body := g.post(t, signed(ts, "2", testSecret), push); code != 200 {
+		t.Fatalf("signed push with a seconds timestamp: got %d %q, want 200", code, body)
+	}
+	for name, body := range map[string]string{
+		"bad json":  `{"type":"text",`,
+		"too large": `{"type":"text","text":"` + strings.Repeat("x", maxBody) + `"}`,
+		"no sender": `{"type":"text","receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`,
+	} {
+		if code, _ := g.post(t, g.signedQuery(), body); code != http.StatusBadRequest {
+			t.Errorf("%s: got %d, want 400", name, code)
+		}
+	}
+}
+
+func TestTokenExpiredGoesToDeadLetters(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	g.api.fail(failure{status: 200, body: `{"error_code":21327,"error":"expired_token","request":"/2/messages/reply.json"}`})
+	user := newUser()
+	now := time.Now().UTC()
+	rep := envelope.Reply{ID: envelope.NewID(now), Platform: "weibo", Account: testAccount, Conversation: envelope.ConversationKey("weibo", testAccount, user),
+		To: envelope.Party{ID: user}, Text: "Hi, agent here", Source: envelope.SourceAgent, CreatedAt: now}
+	if _, err := g.b.PublishReply(context.Background(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var dead [][]byte
+	bustest.WaitFor(t, "the dead letter", func() bool {
+		dead = bustest.Messages(t, g.b, bus.StreamDead, "hotline.dead")
+		return len(dead) == 1
+	})
+	var dl envelope.DeadLetter
+	if err := json.Unmarshal(dead[0], &dl); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"token_expired", "21327", "issue a new token", "access_token"} {
+		if !strings.Contains(dl.Reason, want) {
+			t.Errorf("dead letter reason %q: want it to mention %q", dl.Reason, want)
+		}
+	}
+	if strings.Contains(dl.Reason, testToken) || strings.Contains(g.logs.String(), testToken) {
+		t.Fatal("the access token leaked into the dead letter or the logs")
+	}
+	if !strings.Contains(g.logs.String(), "level=ERROR") || !strings.Contains(g.logs.String(), "access token refused") {
+		t.Fatalf("logs: got %q, want an error line about the token", g.logs.String())
+	}
+	if got := tokenErrorsMetric(t, g.reg); got != 1 {
+		t.Fatalf("hotline_weibo_token_errors_total: got %v, want 1", got)
+	}
+	if got := g.api.sentTo(user); len(got) != 0 {
+		t.Fatalf("sent %q after a token error", got)
+	}
+}
+
+func tokenErrorsMetric(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hotline_weibo_token_errors_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "account" && l.GetValue() == testAccount {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+func TestThrottledThenDeliveredOnce(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	g.api.fail(failure{status: 200, body: `{"error_code":10023,"error":"User requests out of rate limit!","request":"/2/messages/reply.json"}`,
+		header: http.Header{"Retry-After": {"1"}}})
+	user := newUser()
+	now := time.Now().UTC()
+	rep := envelope.Reply{ID: envelope.NewID(now), Platform: "weibo", Account: testAccount, Conversation: envelope.ConversationKey("weibo", testAccount, user),
+		To: envelope.Party{ID: user}, Text: "Your refund is on its way.", Source: envelope.SourceBot, CreatedAt: now}
+	if _, err := g.b.PublishReply(context.Background(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	bustest.WaitFor(t, "the delivery after the throttle", func() bool { return len(g.api.sentTo(user)) == 1 })
+	time.Sleep(200 * time.Millisecond)
+	g.api.mu.Lock()
+	calls := g.api.calls
+	g.api.mu.Unlock()
+	if calls != 2 {
+		t.Fatalf("API calls: got %d, want 2 (throttled, then sent)", calls)
+	}
+}

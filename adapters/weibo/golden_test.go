@@ -1,0 +1,180 @@
+package weibo
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/envelope"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+
+const goldenID = "01KAXQ5W2M3T7K9R2W6Y0B1CD0"
+
+var goldenNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// pushFiles lists the real-shaped pushes in testdata, without their
+// golden envelopes.
+func pushFiles(t testing.TB) []string {
+	all, err := filepath.Glob("testdata/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range all {
+		if !strings.HasSuffix(f, ".golden.json") {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no testdata pushes")
+	}
+	return out
+}
+
+// TestPushGolden turns every push in testdata into an envelope and
+// compares it with a reviewed golden file.
+func TestPushGolden(t *testing.T) {
+	for _, f := range pushFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ToMessage(raw, "weibo-main", goldenID, goldenNow)
+			if err != nil {
+				t.Fatalf("ToMessage: %v", err)
+			}
+			got, _ := json.MarshalIndent(m, "", "  ")
+			got = append(got, '\n')
+			golden := strings.TrimSuffix(f, ".json") + ".golden.json"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update and review the file)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("envelope changed:\ngot:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestPushMapping pins the decisions the golden files encode, so a
+// careless -update cannot change them unnoticed.
+func TestPushMapping(t *testing.T) {
+	tests := []struct {
+		file     string
+		kind     envelope.Kind
+		event    string
+		key      string
+		dedup    string
+		metaKey  string
+		metaWant string
+	}{
+		{"text", envelope.KindText, "", "", "2489518277-1342433360", "", ""},
+		{"text_ids_as_strings", envelope.KindText, "", "", "2489518277-1342433361", "", ""},
+		{"position", envelope.KindLocation, "", "", "2489518277-1342433362", "", ""},
+		{"voice", envelope.KindVoice, "", "", "2489518277-1342433363", "tovfid", "821804469"},
+		{"image", envelope.KindImage, "", "", "2489518277-1342433364", "tovfid", "821804469"},
+		{"event_follow", envelope.KindEvent, envelope.EventSubscribe, "", "2489518277-1342433365-follow", "subtype", "follow"},
+		{"event_unfollow", envelope.KindEvent, envelope.EventUnsubscribe, "", "2489518277-1342433366-unfollow", "", ""},
+		{"event_subscribe", envelope.KindEvent, envelope.EventSubscribe, "", "2489518277-1342433367-subscribe", "", ""},
+		{"event_unsubscribe", envelope.KindEvent, envelope.EventUnsubscribe, "", "2489518277-1342433368-unsubscribe", "", ""},
+		{"event_scan", envelope.KindEvent, envelope.EventScan, "qrscene_1001", "2489518277-1342433369-scan", "ticket", "gQHx7zoAAAAAAAAAASxodHRwOi8v"},
+		{"event_scan_follow", envelope.KindEvent, envelope.EventSubscribe, "qrscene_1002", "2489518277-1342433370-scan_follow", "scene", "qrscene_1002"},
+		{"event_click", envelope.KindEvent, envelope.EventMenu, "1", "2489518277-1342433371-click", "", ""},
+		{"event_view", envelope.KindEvent, envelope.EventView, "http://weibo.com/help", "2489518277-1342433372-view", "", ""},
+		{"event_mention", envelope.KindEvent, envelope.EventMention, "", "2489518277-1342433373-mention", "", ""},
+		{"event_unknown_subtype", envelope.KindRaw, "", "", "2489518277-1342433374-vote", "subtype", "vote"},
+		{"data_as_string", envelope.KindEvent, envelope.EventMenu, "2", "2489518277-1342433375-click", "", ""},
+		{"position_data_as_string", envelope.KindLocation, "", "", "2489518277-1342433376", "", ""},
+		{"unknown_type", envelope.KindRaw, "", "", "2489518277-1342433377", "type", "articles"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/" + tc.file + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ToMessage(raw, "weibo-main", goldenID, goldenNow)
+			if err != nil {
+				t.Fatalf("ToMessage: %v", err)
+			}
+			if m.Kind != tc.kind {
+				t.Errorf("kind: got %s, want %s", m.Kind, tc.kind)
+			}
+			var ev, key string
+			if m.Event != nil {
+				ev, key = m.Event.Name, m.Event.Key
+			}
+			if ev != tc.event || key != tc.key {
+				t.Errorf("event: got %q key %q, want %q key %q", ev, key, tc.event, tc.key)
+			}
+			if m.PlatformMsgID != tc.dedup {
+				t.Errorf("platform_msg_id: got %s, want %s", m.PlatformMsgID, tc.dedup)
+			}
+			if tc.metaKey != "" && m.Meta[tc.metaKey] != tc.metaWant {
+				t.Errorf("meta[%s]: got %q, want %q", tc.metaKey, m.Meta[tc.metaKey], tc.metaWant)
+			}
+			if m.Conversation != "weibo:weibo-main:2489518277" || m.From.ID != "2489518277" || m.To.ID != "1902538057" {
+				t.Errorf("parties: got %s from %s to %s, want weibo:weibo-main:2489518277 from 2489518277 to 1902538057", m.Conversation, m.From.ID, m.To.ID)
+			}
+		})
+	}
+}
+
+func TestToMessageRejects(t *testing.T) {
+	tests := []struct{ name, body string }{
+		{"not json", `<xml/>`},
+		{"no sender", `{"type":"text","receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`},
+		{"no receiver", `{"type":"text","sender_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`},
+		{"float id", `{"type":"text","sender_id":1.5,"receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`},
+		{"negative id", `{"type":"text","sender_id":"-4","receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`},
+		{"overflowing id", `{"type":"text","sender_id":99999999999999999999,"receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`},
+		{"no type", `{"sender_id":1,"receiver_id":2,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`},
+		{"bad date", `{"type":"text","sender_id":1,"receiver_id":2,"created_at":"2012-07-16T18:09:20+08:00"}`},
+		{"bad position", `{"type":"position","sender_id":1,"receiver_id":2,"created_at":"Mon Jul 16 18:09:20 +0800 2012","data":{"latitude":"NaN","longitude":"1"}}`},
+		{"position out of range", `{"type":"position","sender_id":1,"receiver_id":2,"created_at":"Mon Jul 16 18:09:20 +0800 2012","data":{"latitude":"91","longitude":"1"}}`},
+		{"event data not json", `{"type":"event","sender_id":1,"receiver_id":2,"created_at":"Mon Jul 16 18:09:20 +0800 2012","data":"subtype=follow"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if m, err := ToMessage([]byte(tc.body), "weibo-main", goldenID, goldenNow); err == nil {
+				t.Fatalf("got %+v, want an error", m)
+			}
+		})
+	}
+}
+
+func FuzzDecodePush(f *testing.F) {
+	for _, p := range pushFiles(f) {
+		if raw, err := os.ReadFile(p); err == nil {
+			f.Add(raw)
+		}
+	}
+	f.Add([]byte(`{"type":"event","sender_id":"1","receiver_id":"2","created_at":"Mon Jul 16 18:09:20 +0800 2012","data":"\"{}\""}`))
+	f.Add([]byte(`{"type":"voice","sender_id":1,"receiver_id":2,"created_at":"Mon Jul 16 18:09:20 +0800 2012","data":{"vfid":1e400}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := ToMessage(body, "weibo-main", goldenID, goldenNow)
+		if err != nil {
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("ToMessage returned an invalid envelope: %v", err)
+		}
+		if _, err := envelope.Encode(m); err != nil {
+			t.Fatalf("accepted envelope does not encode: %v", err)
+		}
+	})
+}

@@ -1,0 +1,305 @@
+// Package weibo is the Weibo fan-service (粉丝服务平台) adapter, also fit
+// for look-alike platforms with the same contract: signed JSON pushes,
+// passive JSON replies inside the 5 s window, and the messages/reply API
+// for everything else. The facts it relies on, and how sure they are,
+// are in PROTOCOLS.md section B; the official pages date from about 2014.
+package weibo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"hotline/adapters/passive"
+	"hotline/bus"
+	"hotline/envelope"
+)
+
+// DefaultAPIBase is the fan-service API root.
+const DefaultAPIBase = "https://m.api.weibo.com"
+
+// DefaultReplyWindow is how long a push waits for the router's answer.
+// Weibo gives up after 5 s and tries again (three attempts in all).
+const DefaultReplyWindow = 4 * time.Second
+
+// DefaultReplayWindow is what config uses when replay_window is not set.
+// The adapter itself takes a zero ReplayWindow to mean "no check", as the
+// configuration documents.
+const DefaultReplayWindow = 5 * time.Minute
+
+// maxBody caps a push. A text push is a few hundred bytes.
+const maxBody = 64 << 10
+
+// Config is one fan-service account as hotline uses it.
+type Config struct {
+	Account     string // hotline's account name, e.g. weibo-main
+	AppKey      string
+	AppSecret   envelope.Secret // signs pushes; there is no separate token
+	AccessToken envelope.Secret // issued by hand on the developer page
+	APIBase     string          // default DefaultAPIBase
+	// ReplyWindow is how long a push waits for a passive reply; it must
+	// stay under Weibo's 5 s. Default DefaultReplyWindow.
+	ReplyWindow time.Duration
+	// ReplayWindow is how far a signed timestamp may be from now; 0 turns
+	// the check off.
+	ReplayWindow time.Duration
+}
+
+// Validate reports what is wrong with cfg.
+func (c Config) Validate() error {
+	if err := envelope.ValidToken(c.Account); err != nil {
+		return fmt.Errorf("weibo: account: %w", err)
+	}
+	if c.AppSecret.IsZero() {
+		return fmt.Errorf("weibo %s: app_secret is required", c.Account)
+	}
+	if c.AccessToken.IsZero() {
+		return fmt.Errorf("weibo %s: access_token is required", c.Account)
+	}
+	if c.ReplyWindow >= 5*time.Second {
+		return fmt.Errorf("weibo %s: reply_window %s must be under Weibo's 5s timeout", c.Account, c.ReplyWindow)
+	}
+	if c.ReplyWindow < 0 || c.ReplayWindow < 0 {
+		return fmt.Errorf("weibo %s: reply_window and replay_window must not be negative", c.Account)
+	}
+	return nil
+}
+
+// Deps are the adapter's collaborators.
+type Deps struct {
+	Bus        *bus.Bus
+	Logger     *slog.Logger
+	HTTPClient *http.Client
+	Now        func() time.Time
+	// Registry exports the adapter's metrics; nil keeps them private.
+	Registry prometheus.Registerer
+}
+
+// Adapter receives pushes and sends replies for one account.
+type Adapter struct {
+	cfg         Config
+	bus         *bus.Bus
+	log         *slog.Logger
+	http        *http.Client
+	now         func() time.Time
+	tokenErrors prometheus.Counter
+
+	// progress remembers how many parts of a split reply went out, so
+	// that the outbound loop's retry of a reply that failed half-way
+	// does not send the first parts again. Best effort: it lives in
+	// this process only.
+	mu       sync.Mutex
+	progress map[string]sentParts
+}
+
+type sentParts struct {
+	n     int
+	first string // platform id of the first part
+}
+
+// New checks cfg and builds the adapter.
+func New(cfg Config, deps Deps) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Bus == nil {
+		return nil, fmt.Errorf("weibo %s: a bus is required", cfg.Account)
+	}
+	if cfg.APIBase == "" {
+		cfg.APIBase = DefaultAPIBase
+	}
+	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
+	if cfg.ReplyWindow == 0 {
+		cfg.ReplyWindow = DefaultReplyWindow
+	}
+	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now,
+		progress: map[string]sentParts{}}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("platform", envelope.PlatformWeibo, "account", cfg.Account)
+	if a.http == nil {
+		a.http = &http.Client{Timeout: 15 * time.Second}
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	c, err := tokenErrorCounter(deps.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
+	}
+	a.tokenErrors = c.WithLabelValues(cfg.Account)
+	return a, nil
+}
+
+// tokenErrorCounter registers hotline_weibo_token_errors_total, or finds
+// the one another account's adapter registered on the same registry.
+func tokenErrorCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_weibo_token_errors_total",
+		Help: "Sends refused because the account's access token expired or is invalid; an operator must issue a new one.",
+	}, []string{"account"})
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// Routes are the adapter's webhooks on the public listener: GET verifies
+// the callback URL, POST carries pushes.
+func (a *Adapter) Routes() map[string]http.Handler {
+	base := "/webhooks/weibo/" + a.cfg.Account
+	return map[string]http.Handler{
+		"GET " + base:  http.HandlerFunc(a.verify),
+		"POST " + base: http.HandlerFunc(a.receive),
+	}
+}
+
+// signed checks the query's signature and timestamp, answering 401 when
+// either is wrong.
+func (a *Adapter) signed(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	ts, nonce := q.Get("timestamp"), q.Get("nonce")
+	if !ValidSignature(a.cfg.AppSecret.Reveal(), ts, nonce, q.Get("signature")) {
+		a.log.Warn("push signature refused", "method", r.Method, "remote", r.RemoteAddr)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return false
+	}
+	if err := checkFresh(ts, a.now(), a.cfg.ReplayWindow); err != nil {
+		a.log.Warn("push timestamp refused", "method", r.Method, "timestamp", ts, "err", err, "remote", r.RemoteAddr)
+		http.Error(w, "stale timestamp", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// verify answers the URL check Weibo makes when a developer saves the
+// callback URL: the signed request's echostr, unchanged.
+func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
+	if !a.signed(w, r) {
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, r.URL.Query().Get("echostr"))
+}
+
+func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
+	if !a.signed(w, r) {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "body too large or unreadable", http.StatusBadRequest)
+		return
+	}
+	now := a.now().UTC()
+	m, err := ToMessage(body, a.cfg.Account, envelope.NewID(now), now)
+	if err != nil {
+		a.log.Warn("push refused", "err", err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	win, err := passive.Open(a.bus.Conn(), now.Add(a.cfg.ReplyWindow), 1)
+	if err != nil {
+		a.log.Error("passive window", "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	// Stored before we answer: if this fails Weibo hears an error and
+	// tries again, and nothing was acknowledged that we do not have.
+	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
+	if err != nil {
+		win.Close()
+		a.log.Error("inbound not stored", "msg_id", m.ID, "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if ack.Duplicate {
+		// A retry of a push already stored: the router handled (or is
+		// handling) the first copy and answers it through the API if the
+		// first request's window is gone. Nothing will be offered here.
+		win.Close()
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	replies := win.Wait(ctx)
+	if len(replies) == 0 {
+		// An empty body is Weibo's "no reply, do not retry".
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	a.answer(ctx, w, m, replies[0])
+}
+
+// passiveReply is the response body that answers a push
+// (https://open.weibo.com/wiki/Send_Passive_Response_Message). The ids
+// are swapped relative to the push: sender_id is the account.
+type passiveReply struct {
+	Result     bool   `json:"result"`
+	SenderID   string `json:"sender_id"`
+	ReceiverID string `json:"receiver_id"`
+	Type       string `json:"type"`
+	Data       string `json:"data"`
+}
+
+// answer writes rep as the passive reply to m. A text longer than Weibo's
+// passive limit is cut: the first part goes in the response, the rest is
+// published as a new reply that the outbound loop sends through the API.
+func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply) {
+	first, rest := splitFirst(rep.Text, PassiveTextLimit)
+	var api *envelope.Reply // what goes out through the API instead
+	switch {
+	case first == "" && (strings.TrimSpace(rep.Text) != "" || len(rep.Media) > 0):
+		// Nothing a passive text can carry (a media reply): the whole
+		// reply goes through the API.
+		more := rep
+		api = &more
+	case rest != "":
+		more := rep
+		more.Text = rest
+		more.Buttons, more.Media = nil, nil
+		api = &more
+	}
+	if api != nil {
+		api.ID = envelope.DeriveID(rep.ID, "weibo-rest")
+		api.CreatedAt = a.now().UTC()
+		// Weibo hanging up must not lose the part already taken from
+		// the router.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		_, err := a.bus.PublishReply(pctx, api)
+		cancel()
+		if err != nil {
+			// The router recorded the reply as answered, so nothing else
+			// will send this part; say so loudly.
+			a.log.Error("part of a passive reply not stored for the API; the user does not get it",
+				"msg_id", m.ID, "reply", rep.ID, "err", err)
+		}
+	}
+	if first == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	out := passiveReply{Result: true, SenderID: m.To.ID, ReceiverID: m.From.ID, Type: "text", Data: textData(first)}
+	body, _ := json.Marshal(out)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = w.Write(body)
+}
