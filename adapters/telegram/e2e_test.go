@@ -79,6 +79,7 @@ type fakeBotAPI struct {
 	// number of its messages went through.
 	failWhenSent map[string]failAt
 	newUpdate    chan struct{}
+	answered     []string // callback_query_id of answerCallbackQuery calls
 }
 
 func newFakeBotAPI(t *testing.T) *fakeBotAPI {
@@ -142,6 +143,11 @@ func (f *fakeBotAPI) serve(w http.ResponseWriter, r *http.Request) {
 		f.getUpdates(w, r)
 	case "sendmessage":
 		f.sendMessage(w, r)
+	case "answercallbackquery":
+		f.mu.Lock()
+		f.answered = append(f.answered, r.PostForm.Get("callback_query_id"))
+		f.mu.Unlock()
+		ok(w, `true`)
 	default:
 		writeAnswer(w, answer{404, `{"ok":false,"error_code":404,"description":"Not Found"}`})
 	}
@@ -805,4 +811,45 @@ func TestLongPassiveReplyGoesThroughAPI(t *testing.T) {
 		t.Fatalf("offer answered %q, want accepted", got)
 	}
 	bustest.WaitFor(t, "two messages through the API", func() bool { return len(g.api.sentTo(testUser)) == 2 })
+}
+
+func callbackUpdate(id int, chat int64, cqID, data string) string {
+	return fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":%q,"from":{"id":%d,"is_bot":false,"first_name":"Alice","language_code":"en"},`+
+		`"message":{"message_id":12,"from":{"id":7000000001,"is_bot":true,"first_name":"Hotline","username":"hotline_bot"},"chat":{"id":%d,"type":"private"},"date":1764072000,"text":"Menu"},`+
+		`"chat_instance":"-784538992","data":%q}}`, id, cqID, chat, chat, data)
+}
+
+func TestCallbackQueryAnswered(t *testing.T) {
+	t.Run("webhook, in the response", func(t *testing.T) {
+		g := newGateway(t, gwOpts{}) // no router: no reply to carry
+		_, hdr, body := g.post(t, testSecret, callbackUpdate(nextUpdateID(), testUser, "cq-1", "1"))
+		if body != `{"callback_query_id":"cq-1","method":"answerCallbackQuery"}` || hdr.Get("Content-Type") != "application/json" {
+			t.Fatalf("got %q, want answerCallbackQuery in the response", body)
+		}
+		if msgs := inbound(t, g.b); len(msgs) != 1 || msgs[0].Text != "1" || msgs[0].Meta["callback_query_id"] != "cq-1" {
+			t.Fatalf("stored %+v, want the button's data", msgs)
+		}
+	})
+	t.Run("webhook, through the API when the response carries the reply", func(t *testing.T) {
+		g := newGateway(t, gwOpts{router: true})
+		_, _, body := g.post(t, testSecret, callbackUpdate(nextUpdateID(), testUser, "cq-2", "menu"))
+		if !strings.Contains(body, `"method":"sendMessage"`) {
+			t.Fatalf("got %q, want the menu in the response", body)
+		}
+		g.api.mu.Lock()
+		defer g.api.mu.Unlock()
+		if len(g.api.answered) != 1 || g.api.answered[0] != "cq-2" {
+			t.Fatalf("answered %q, want cq-2", g.api.answered)
+		}
+	})
+	t.Run("poll", func(t *testing.T) {
+		api := newFakeBotAPI(t)
+		api.queueUpdates(callbackUpdate(nextUpdateID(), testUser, "cq-3", "1"))
+		newGateway(t, gwOpts{mode: ModePoll, api: api})
+		bustest.WaitFor(t, "answerCallbackQuery", func() bool {
+			api.mu.Lock()
+			defer api.mu.Unlock()
+			return len(api.answered) == 1 && api.answered[0] == "cq-3"
+		})
+	})
 }

@@ -243,16 +243,20 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	cqID := ""
+	if u.CallbackQuery != nil {
+		cqID = u.CallbackQuery.ID
+	}
 	if ack.Duplicate {
 		// A retry of an update we hold: its reply, if any, went (or
 		// goes) the other way already.
 		win.Close()
-		w.WriteHeader(http.StatusOK)
+		writeMethod(w, answerCallbackBody(cqID))
 		return
 	}
 	replies := win.Wait(ctx)
 	if len(replies) != 1 {
-		w.WriteHeader(http.StatusOK)
+		writeMethod(w, answerCallbackBody(cqID))
 		return
 	}
 	rep := replies[0]
@@ -262,11 +266,48 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		// as sent, so it goes to the API under an id derived from its
 		// own (stable if Telegram retries this request).
 		a.forward(ctx, rep)
+		writeMethod(w, answerCallbackBody(cqID))
+		return
+	}
+	if cqID != "" {
+		// The response carries the reply, so the button press is
+		// acknowledged through the API.
+		a.answerCallback(ctx, cqID)
+	}
+	writeMethod(w, body)
+}
+
+// writeMethod answers a webhook with a method call, or with an empty 200
+// when body is nil.
+func writeMethod(w http.ResponseWriter, body []byte) {
+	if body == nil {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
+}
+
+// answerCallbackBody acknowledges an inline keyboard press inside the
+// webhook response, which stops the button's progress indicator
+// (https://core.telegram.org/bots/api#answercallbackquery). nil when
+// there is nothing to acknowledge.
+func answerCallbackBody(id string) []byte {
+	if id == "" {
+		return nil
+	}
+	body, _ := json.Marshal(map[string]string{"method": "answerCallbackQuery", "callback_query_id": id})
+	return body
+}
+
+// answerCallback acknowledges a button press through the API, briefly and
+// best effort: an unanswered press only shows a spinner for a while.
+func (a *Adapter) answerCallback(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if _, err := a.call(ctx, a.http, "answerCallbackQuery", tgbotapi.Params{"callback_query_id": id}); err != nil {
+		a.log.Warn("answerCallbackQuery failed", "err", err)
+	}
 }
 
 // methodBody is a webhook answer that is itself a sendMessage call
@@ -510,6 +551,9 @@ func (a *Adapter) intake(ctx context.Context, raws []json.RawMessage, offset int
 		} else if handle {
 			if _, err := a.bus.PublishInbound(ctx, m, nil); err != nil {
 				return offset, fmt.Errorf("telegram: storing update %d: %w", id, err)
+			}
+			if u.CallbackQuery != nil {
+				a.answerCallback(ctx, u.CallbackQuery.ID)
 			}
 		}
 		offset = id + 1
