@@ -853,3 +853,33 @@ func TestCallbackQueryAnswered(t *testing.T) {
 		})
 	})
 }
+
+// TestGroupUpdateWaitsForGetMe: before getMe succeeded the bot's username
+// is unknown, so whether a group message is addressed to it cannot be
+// told; Telegram is asked to retry, and private chats go on.
+func TestGroupUpdateWaitsForGetMe(t *testing.T) {
+	b := bustest.Open(t)
+	a, err := New(Config{Account: "tg-main", Token: testToken, WebhookSecret: testSecret, APIBase: "http://127.0.0.1:1",
+		ReplyWindow: 10 * time.Millisecond}, Deps{Bus: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Routes()["POST /webhooks/telegram/tg-main"]
+	post := func(update string) int {
+		req := httptest.NewRequest(http.MethodPost, "/webhooks/telegram/tg-main", strings.NewReader(update))
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", testSecret)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	group := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":5,"from":{"id":1,"is_bot":false,"first_name":"A"},"chat":{"id":-100200,"title":"G","type":"supergroup"},"date":1764072000,"text":"@hotline_bot hi","entities":[{"offset":0,"length":12,"type":"mention"}]}}`, nextUpdateID())
+	if code := post(group); code != http.StatusServiceUnavailable {
+		t.Fatalf("group update before getMe: got %d, want 503", code)
+	}
+	if code := post(textUpdate(nextUpdateID(), testUser, "hi")); code != http.StatusOK {
+		t.Fatalf("private update before getMe: got %d, want 200", code)
+	}
+	if n := len(inbound(t, b)); n != 1 {
+		t.Fatalf("got %d stored messages, want 1", n)
+	}
+}

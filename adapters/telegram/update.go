@@ -213,7 +213,9 @@ func fromMessage(m *envelope.Message, msg *tgbotapi.Message, bot string) bool {
 	case msg.Sticker != nil:
 		m.Kind = envelope.KindImage
 		m.Media = []envelope.Media{{Kind: envelope.KindImage, PlatformID: msg.Sticker.FileID}}
-		m.Meta["sticker"] = msg.Sticker.Emoji
+		if msg.Sticker.Emoji != "" {
+			m.Meta["sticker_emoji"] = msg.Sticker.Emoji
+		}
 	case msg.Location != nil:
 		m.Kind = envelope.KindLocation
 		m.Location = &envelope.Location{Lat: msg.Location.Latitude, Lon: msg.Location.Longitude}
@@ -223,7 +225,12 @@ func fromMessage(m *envelope.Message, msg *tgbotapi.Message, bot string) bool {
 	case msg.Contact != nil:
 		m.Kind = envelope.KindContact
 		phone := normalizePhone(msg.Contact.PhoneNumber)
-		m.Text = strings.TrimSpace(msg.Contact.FirstName + " " + msg.Contact.LastName)
+		// The name goes to Meta, not Text, so that the router does not
+		// take it for something the user wrote.
+		m.Text = ""
+		if name := strings.TrimSpace(msg.Contact.FirstName + " " + msg.Contact.LastName); name != "" {
+			m.Meta["contact_name"] = name
+		}
 		// A contact is the user's own only when Telegram says so (the
 		// "share my phone number" button fills user_id with the
 		// sender); only then can it bind the conversation.
