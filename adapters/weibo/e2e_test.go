@@ -373,18 +373,26 @@ func TestNoRouterEmptyAnswerAndMessageKept(t *testing.T) {
 	}
 }
 
-func TestLongAnswerSplitPassiveThenActive(t *testing.T) {
-	t.Parallel()
+// longFAQ writes an FAQ file whose answer to "refund policy details" is
+// about 600 characters long.
+func longFAQ(t *testing.T) (file, answer string) {
+	t.Helper()
 	var long strings.Builder
 	for i := 1; long.Len() < 600; i++ {
 		fmt.Fprintf(&long, "Step %d of the refund policy is explained in this sentence. ", i)
 	}
-	answer := strings.TrimSpace(long.String())
-	faq := filepath.Join(t.TempDir(), "faq.yaml")
+	answer = strings.TrimSpace(long.String())
+	file = filepath.Join(t.TempDir(), "faq.yaml")
 	entry := fmt.Sprintf("- id: refund_policy\n  keywords:\n    en: [refund policy details]\n  answer:\n    en: %q\n", answer)
-	if err := os.WriteFile(faq, []byte(entry), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(entry), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return file, answer
+}
+
+func TestLongAnswerSplitPassiveThenActive(t *testing.T) {
+	t.Parallel()
+	faq, answer := longFAQ(t)
 	g := newGateway(t, gatewayOpts{router: true, faqFile: faq})
 	user := newUser()
 	code, body := g.post(t, g.signedQuery(), textPush(user, "refund policy details", time.Now()))
@@ -588,5 +596,66 @@ func TestThrottledThenDeliveredOnce(t *testing.T) {
 	g.api.mu.Unlock()
 	if calls != 2 {
 		t.Fatalf("API calls: got %d, want 2 (throttled, then sent)", calls)
+	}
+}
+
+// flushWatcher is a response writer that runs a check when the handler
+// flushes its response.
+type flushWatcher struct {
+	*httptest.ResponseRecorder
+	onFlush func()
+}
+
+func (f *flushWatcher) Flush() {
+	f.onFlush()
+	f.ResponseRecorder.Flush()
+}
+
+// TestLongAnswerPassivePartLeavesFirst checks the order on our side: the
+// passive part is written and flushed before the rest is handed to the
+// outbound loop, so the API part cannot overtake it.
+func TestLongAnswerPassivePartLeavesFirst(t *testing.T) {
+	t.Parallel()
+	faq, _ := longFAQ(t)
+	g := newGateway(t, gatewayOpts{router: true, faqFile: faq})
+	user := newUser()
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/weibo/"+testAccount+g.signedQuery(), strings.NewReader(textPush(user, "refund policy details", time.Now())))
+	outAtFlush := -1
+	w := &flushWatcher{ResponseRecorder: httptest.NewRecorder(), onFlush: func() { outAtFlush = outCount(t, g.b) }}
+	g.a.Routes()["POST /webhooks/weibo/"+testAccount].ServeHTTP(w, req)
+	if w.Code != 200 || w.Body.Len() == 0 {
+		t.Fatalf("push: got %d %q, want a passive reply", w.Code, w.Body.String())
+	}
+	if outAtFlush != 0 {
+		t.Fatalf("HOTLINE_OUT held %d replies when the passive part was flushed, want 0", outAtFlush)
+	}
+	if n := outCount(t, g.b); n != 1 {
+		t.Fatalf("HOTLINE_OUT holds %d replies after the handler returned, want 1", n)
+	}
+	if got := w.Header().Get("Content-Length"); got != strconv.Itoa(w.Body.Len()) {
+		t.Fatalf("Content-Length: got %s, want %d", got, w.Body.Len())
+	}
+}
+
+// TestPassiveMediaGoesByAPI: a passive text cannot carry media, so a
+// reply's media leave through the API (as a link) after its text.
+func TestPassiveMediaGoesByAPI(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	user := newUser()
+	m, err := ToMessage([]byte(textPush(user, "photo please", time.Now())), testAccount, envelope.NewID(time.Now()), time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := testReply(user, "Here is the photo.")
+	rep.Media = []envelope.Media{{Kind: envelope.KindImage, URL: "https://example.com/p.jpg"}}
+	w := httptest.NewRecorder()
+	g.a.answer(context.Background(), w, m, rep)
+	if got := passiveText(t, w.Body.String(), user); got != "Here is the photo." {
+		t.Fatalf("passive text: got %q, want the reply's text", got)
+	}
+	bustest.WaitFor(t, "the media through the API", func() bool { return len(g.api.sentTo(user)) == 1 })
+	if got := g.api.sentTo(user)[0]; got != "https://example.com/p.jpg" {
+		t.Fatalf("active text: got %q, want the media link", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -264,42 +265,49 @@ type passiveReply struct {
 // answer writes rep as the passive reply to m. A text longer than Weibo's
 // passive limit is cut: the first part goes in the response, the rest is
 // published as a new reply that the outbound loop sends through the API.
+// Media, which a passive text cannot carry, go the same way. The response
+// is written and flushed before that publish, so the API part cannot
+// overtake the passive one on our side.
 func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply) {
 	first, rest := splitFirst(rep.Text, PassiveTextLimit)
 	var api *envelope.Reply // what goes out through the API instead
 	switch {
-	case first == "" && (strings.TrimSpace(rep.Text) != "" || len(rep.Media) > 0):
-		// Nothing a passive text can carry (a media reply): the whole
-		// reply goes through the API.
-		more := rep
-		api = &more
-	case rest != "":
+	case first == "":
+		// Nothing a passive text can carry: all of it goes by the API.
+		if len(rep.Media) > 0 {
+			more := rep
+			more.Text = ""
+			api = &more
+		}
+	case rest != "" || len(rep.Media) > 0:
 		more := rep
 		more.Text = rest
-		more.Buttons, more.Media = nil, nil
+		more.Buttons = nil
 		api = &more
 	}
-	if api != nil {
-		api.ID = envelope.DeriveID(rep.ID, "weibo-rest")
-		api.CreatedAt = a.now().UTC()
-		// Weibo hanging up must not lose the part already taken from
-		// the router.
-		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		_, err := a.bus.PublishReply(pctx, api)
-		cancel()
-		if err != nil {
-			// The router recorded the reply as answered, so nothing else
-			// will send this part; say so loudly.
-			a.log.Error("part of a passive reply not stored for the API; the user does not get it",
-				"msg_id", m.ID, "reply", rep.ID, "err", err)
-		}
+	var body []byte
+	if first != "" {
+		body, _ = json.Marshal(passiveReply{Result: true, SenderID: m.To.ID, ReceiverID: m.From.ID, Type: "text", Data: textData(first)})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	}
-	if first == "" {
-		w.WriteHeader(http.StatusOK)
+	// An empty body, when nothing fits, is Weibo's "no reply".
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	_ = http.NewResponseController(w).Flush()
+	if api == nil {
 		return
 	}
-	out := passiveReply{Result: true, SenderID: m.To.ID, ReceiverID: m.From.ID, Type: "text", Data: textData(first)}
-	body, _ := json.Marshal(out)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write(body)
+	api.ID = envelope.DeriveID(rep.ID, "weibo-rest")
+	api.CreatedAt = a.now().UTC()
+	// Weibo hanging up must not lose the part already taken from the
+	// router.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := a.bus.PublishReply(pctx, api); err != nil {
+		// The router recorded the reply as answered, so nothing else
+		// will send this part; say so loudly.
+		a.log.Error("part of a passive reply not stored for the API; the user does not get it",
+			"msg_id", m.ID, "reply", rep.ID, "err", err)
+	}
 }
