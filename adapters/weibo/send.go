@@ -17,9 +17,9 @@ import (
 	"hotline/outbound"
 )
 
-// PassiveTextLimit is the most a passive text reply may hold: "不超过300
-// 个字符" (https://open.weibo.com/wiki/Send_Passive_Response_Message),
-// counted here in runes.
+// PassiveTextLimit is the most a passive text reply may hold: 300
+// characters (https://open.weibo.com/wiki/Send_Passive_Response_Message;
+// PROTOCOLS.md B.1), counted here in runes.
 const PassiveTextLimit = 300
 
 // ActiveTextLimit is how many runes one messages/reply call carries.
@@ -28,8 +28,8 @@ const PassiveTextLimit = 300
 const ActiveTextLimit = 1000
 
 // DefaultRetryAfter is how long a rate-limited send waits when Weibo
-// says nothing: its limits are counted per hour, so a minute is the
-// shortest wait worth trying.
+// sends no Retry-After. Weibo counts its API limits per hour, so a
+// minute is the shortest wait worth trying.
 const DefaultRetryAfter = 60 * time.Second
 
 // Error codes of the Weibo API (https://open.weibo.com/wiki/Error_code)
