@@ -42,7 +42,7 @@ const maxBody = 64 << 10
 
 // Config is one fan-service account as hotline uses it.
 type Config struct {
-	Account     string // hotline's account name, e.g. weibo-main
+	Account     string          // hotline's account name, e.g. weibo-main
 	AppKey      string          // the app whose secret signs; no request carries it
 	AppSecret   envelope.Secret // signs pushes; there is no separate token
 	AccessToken envelope.Secret // issued by hand on the developer page
