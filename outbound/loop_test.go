@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -86,7 +88,10 @@ func TestDeliversOnceEvenWhenRedelivered(t *testing.T) {
 	bustest.WaitFor(t, "delivery", func() bool { return p.Count(r.ID) == 1 })
 	// The same reply stored again past the duplicate window.
 	data, _ := envelope.Encode(&r)
-	if _, err := b.Publish(context.Background(), "hotline.out.telegram.tg-main", data, "again-"+r.ID, nil); err != nil {
+	// It carries the conversation header like every reply, so it queues
+	// behind the first copy on the same worker.
+	hdr := nats.Header{envelope.HeaderConversation: {r.Conversation}}
+	if _, err := b.Publish(context.Background(), "hotline.out.telegram.tg-main", data, "again-"+r.ID, hdr); err != nil {
 		t.Fatal(err)
 	}
 	bustest.WaitFor(t, "the duplicate to be recognized", func() bool {
