@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"hotline/adapters/sms/twilio"
 	"hotline/adapters/telegram"
+	"hotline/adapters/weibo"
 	"hotline/bus"
 	"hotline/config"
 	"hotline/envelope"
@@ -24,7 +27,7 @@ type adapterSet struct {
 
 // mountAdapters builds the adapter of every configured account, mounts
 // its webhooks on the public mux and collects its sender and loops.
-func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, log *slog.Logger) (adapterSet, error) {
+func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg prometheus.Registerer, log *slog.Logger) (adapterSet, error) {
 	set := adapterSet{senders: map[accountKey]outbound.Sender{}, ready: map[string]func() error{}}
 	senders := set.senders
 	for _, a := range cfg.Accounts.SMS {
@@ -64,14 +67,23 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, log *sl
 		set.ready["telegram/"+a.Name] = ad.Ready
 		log.Info("telegram bot ready to start", "account", a.Name, "mode", a.Mode)
 	}
-	for _, p := range []struct {
-		name  string
-		count int
-	}{{"wechat", len(cfg.Accounts.WeChat)}, {"weibo", len(cfg.Accounts.Weibo)}} {
-		if p.count > 0 {
-			log.Error("platform adapter not available in this build; its accounts receive nothing and their replies are kept",
-				"platform", p.name, "accounts", p.count)
+	for _, a := range cfg.Accounts.Weibo {
+		ad, err := weibo.New(weibo.Config{
+			Account: a.Name, AppKey: a.AppKey, AppSecret: a.AppSecret, AccessToken: a.AccessToken, APIBase: a.APIBase,
+			ReplyWindow: a.ReplyWindow, ReplayWindow: a.ReplayWindow,
+		}, weibo.Deps{Bus: b, Logger: log, Registry: reg})
+		if err != nil {
+			return set, fmt.Errorf("accounts.weibo %s: %w", a.Name, err)
 		}
+		for pattern, h := range ad.Routes() {
+			public.Handle(pattern, h)
+		}
+		senders[accountKey{envelope.PlatformWeibo, a.Name}] = ad
+		log.Info("weibo account ready", "account", a.Name, "webhook", "/webhooks/weibo/"+a.Name)
+	}
+	if n := len(cfg.Accounts.WeChat); n > 0 {
+		log.Error("platform adapter not available in this build; its accounts receive nothing and their replies are kept",
+			"platform", "wechat", "accounts", n)
 	}
 	return set, nil
 }

@@ -26,6 +26,7 @@ func TestPackageLayering(t *testing.T) {
 		"hotline/adapters/sms/twilio": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/sms", "hotline/adapters/passive", "hotline/phone"},
 		"hotline/adapters/sms":        {"hotline/envelope", "hotline/bus", "hotline/phone"},
 		"hotline/adapters/telegram":   {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
+		"hotline/adapters/weibo":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
 		"hotline/phone":               {},
 	}
 	for pkg, may := range allowed {

@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}
 	public := http.NewServeMux()
 	// Each platform account mounts its webhooks and gets one delivery loop.
-	adapters, err := mountAdapters(cfg, public, b, log)
+	adapters, err := mountAdapters(cfg, public, b, reg, log)
 	if err != nil {
 		return errors.Join(usageError{err}, closeBus())
 	}
@@ -252,12 +252,7 @@ func newLoops(cfg config.Config, senders map[accountKey]outbound.Sender, deps ou
 	for key, sender := range senders {
 		d := deps
 		d.Sender = sender
-		var sendRate float64
-		for _, a := range cfg.Accounts.SMS {
-			if key.platform == envelope.PlatformSMS && a.Name == key.account {
-				sendRate = a.SendRate
-			}
-		}
+		sendRate := accountSendRate(cfg, key)
 		l, err := outbound.New(outbound.Config{
 			AccountRate:     rate.Limit(sendRate),
 			AccountBurst:    max(1, int(sendRate)),
@@ -277,4 +272,34 @@ func newLoops(cfg config.Config, senders map[accountKey]outbound.Sender, deps ou
 		loops = append(loops, l)
 	}
 	return loops, nil
+}
+
+// accountSendRate is the send_rate configured for one account (0: the
+// platform's default).
+func accountSendRate(cfg config.Config, key accountKey) float64 {
+	var common []config.AccountCommon
+	switch key.platform {
+	case envelope.PlatformSMS:
+		for _, a := range cfg.Accounts.SMS {
+			common = append(common, a.AccountCommon)
+		}
+	case envelope.PlatformTelegram:
+		for _, a := range cfg.Accounts.Telegram {
+			common = append(common, a.AccountCommon)
+		}
+	case envelope.PlatformWeibo:
+		for _, a := range cfg.Accounts.Weibo {
+			common = append(common, a.AccountCommon)
+		}
+	case envelope.PlatformWeChat:
+		for _, a := range cfg.Accounts.WeChat {
+			common = append(common, a.AccountCommon)
+		}
+	}
+	for _, c := range common {
+		if c.Name == key.account {
+			return c.SendRate
+		}
+	}
+	return 0
 }
