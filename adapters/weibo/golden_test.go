@@ -82,24 +82,24 @@ func TestPushMapping(t *testing.T) {
 		metaKey  string
 		metaWant string
 	}{
-		{"text", envelope.KindText, "", "", "2489518277-1342433360", "", ""},
-		{"text_ids_as_strings", envelope.KindText, "", "", "2489518277-1342433361", "", ""},
-		{"position", envelope.KindLocation, "", "", "2489518277-1342433362", "", ""},
-		{"voice", envelope.KindVoice, "", "", "2489518277-1342433363", "tovfid", "821804469"},
-		{"image", envelope.KindImage, "", "", "2489518277-1342433364", "tovfid", "821804469"},
-		{"event_follow", envelope.KindEvent, envelope.EventSubscribe, "", "2489518277-1342433365-follow", "subtype", "follow"},
-		{"event_unfollow", envelope.KindEvent, envelope.EventUnsubscribe, "", "2489518277-1342433366-unfollow", "", ""},
-		{"event_subscribe", envelope.KindEvent, envelope.EventSubscribe, "", "2489518277-1342433367-subscribe", "", ""},
-		{"event_unsubscribe", envelope.KindEvent, envelope.EventUnsubscribe, "", "2489518277-1342433368-unsubscribe", "", ""},
-		{"event_scan", envelope.KindEvent, envelope.EventScan, "qrscene_1001", "2489518277-1342433369-scan", "ticket", "gQHx7zoAAAAAAAAAASxodHRwOi8v"},
-		{"event_scan_follow", envelope.KindEvent, envelope.EventSubscribe, "qrscene_1002", "2489518277-1342433370-scan_follow", "scene", "qrscene_1002"},
-		{"event_click", envelope.KindEvent, envelope.EventMenu, "1", "2489518277-1342433371-click", "", ""},
-		{"event_view", envelope.KindEvent, envelope.EventView, "http://weibo.com/help", "2489518277-1342433372-view", "", ""},
-		{"event_mention", envelope.KindEvent, envelope.EventMention, "", "2489518277-1342433373-mention", "", ""},
-		{"event_unknown_subtype", envelope.KindRaw, "", "", "2489518277-1342433374-vote", "subtype", "vote"},
-		{"data_as_string", envelope.KindEvent, envelope.EventMenu, "2", "2489518277-1342433375-click", "", ""},
-		{"position_data_as_string", envelope.KindLocation, "", "", "2489518277-1342433376", "", ""},
-		{"unknown_type", envelope.KindRaw, "", "", "2489518277-1342433377", "type", "articles"},
+		{"text", envelope.KindText, "", "", "2489518277-1342433360-text-", "", ""},
+		{"text_ids_as_strings", envelope.KindText, "", "", "2489518277-1342433361-text-", "", ""},
+		{"position", envelope.KindLocation, "", "", "2489518277-1342433362-position-", "", ""},
+		{"voice", envelope.KindVoice, "", "", "2489518277-1342433363-voice-", "tovfid", "821804469"},
+		{"image", envelope.KindImage, "", "", "2489518277-1342433364-image-", "tovfid", "821804469"},
+		{"event_follow", envelope.KindEvent, envelope.EventSubscribe, "", "2489518277-1342433365-event-", "subtype", "follow"},
+		{"event_unfollow", envelope.KindEvent, envelope.EventUnsubscribe, "", "2489518277-1342433366-event-", "", ""},
+		{"event_subscribe", envelope.KindEvent, envelope.EventSubscribe, "", "2489518277-1342433367-event-", "", ""},
+		{"event_unsubscribe", envelope.KindEvent, envelope.EventUnsubscribe, "", "2489518277-1342433368-event-", "", ""},
+		{"event_scan", envelope.KindEvent, envelope.EventScan, "qrscene_1001", "2489518277-1342433369-event-", "ticket", "gQHx7zoAAAAAAAAAASxodHRwOi8v"},
+		{"event_scan_follow", envelope.KindEvent, envelope.EventSubscribe, "qrscene_1002", "2489518277-1342433370-event-", "scene", "qrscene_1002"},
+		{"event_click", envelope.KindEvent, envelope.EventMenu, "1", "2489518277-1342433371-event-", "", ""},
+		{"event_view", envelope.KindEvent, envelope.EventView, "http://weibo.com/help", "2489518277-1342433372-event-", "", ""},
+		{"event_mention", envelope.KindEvent, envelope.EventMention, "", "2489518277-1342433373-event-", "", ""},
+		{"event_unknown_subtype", envelope.KindRaw, "", "", "2489518277-1342433374-event-", "subtype", "vote"},
+		{"data_as_string", envelope.KindEvent, envelope.EventMenu, "2", "2489518277-1342433375-event-", "", ""},
+		{"position_data_as_string", envelope.KindLocation, "", "", "2489518277-1342433376-position-", "", ""},
+		{"unknown_type", envelope.KindRaw, "", "", "2489518277-1342433377-articles-", "type", "articles"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -121,8 +121,9 @@ func TestPushMapping(t *testing.T) {
 			if ev != tc.event || key != tc.key {
 				t.Errorf("event: got %q key %q, want %q key %q", ev, key, tc.event, tc.key)
 			}
-			if m.PlatformMsgID != tc.dedup {
-				t.Errorf("platform_msg_id: got %s, want %s", m.PlatformMsgID, tc.dedup)
+			// sender-created_at-type- and a hash of the content.
+			if !strings.HasPrefix(m.PlatformMsgID, tc.dedup) || len(m.PlatformMsgID) != len(tc.dedup)+12 {
+				t.Errorf("platform_msg_id: got %s, want %s and a 12-digit content hash", m.PlatformMsgID, tc.dedup)
 			}
 			if tc.metaKey != "" && m.Meta[tc.metaKey] != tc.metaWant {
 				t.Errorf("meta[%s]: got %q, want %q", tc.metaKey, m.Meta[tc.metaKey], tc.metaWant)
@@ -177,4 +178,27 @@ func FuzzDecodePush(f *testing.F) {
 			t.Fatalf("accepted envelope does not encode: %v", err)
 		}
 	})
+}
+
+// Weibo has no message id and second-resolution times: two different
+// messages in one second must not be merged, a retried push must be.
+func TestDedupIDSeparatesSameSecondMessages(t *testing.T) {
+	push := func(typ, text, data string) string {
+		return `{"type":"` + typ + `","receiver_id":1902538057,"sender_id":2489518277,"created_at":"Mon Jul 16 18:09:20 +0800 2012","text":"` + text + `","data":` + data + `}`
+	}
+	id := func(body string) string {
+		m, err := ToMessage([]byte(body), "weibo-main", goldenID, goldenNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.PlatformMsgID
+	}
+	a, b := id(push("text", "hi", "{}")), id(push("text", "hi again", "{}"))
+	img := id(push("image", "", `{"vfid":"821804469"}`))
+	if a == b || a == img {
+		t.Fatalf("different messages in one second share an id: %s %s %s", a, b, img)
+	}
+	if again := id(push("text", "hi", "{}")); again != a {
+		t.Fatalf("a retried push got a new id: %s, want %s", again, a)
+	}
 }

@@ -2,6 +2,8 @@ package weibo
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,7 +177,7 @@ func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 		ID:            id,
 		Platform:      envelope.PlatformWeibo,
 		Account:       account,
-		PlatformMsgID: sender + "-" + strconv.FormatInt(created.Unix(), 10),
+		PlatformMsgID: dedupID(sender, created, p.Type, p.Text, rawData),
 		Conversation:  envelope.ConversationKey(envelope.PlatformWeibo, account, sender),
 		From:          envelope.Party{ID: sender},
 		To:            envelope.Party{ID: strconv.FormatInt(int64(p.ReceiverID), 10)},
@@ -221,7 +223,6 @@ func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 			m.Meta["tovfid"] = string(data.ToVFID)
 		}
 	case "event":
-		m.PlatformMsgID += "-" + data.Subtype
 		m.Meta["subtype"] = data.Subtype
 		name, known := eventNames[data.Subtype]
 		if !known {
@@ -261,4 +262,16 @@ func location(d pushData) (*envelope.Location, error) {
 		return nil, fmt.Errorf("position: latitude %.32q, longitude %.32q are not coordinates", d.Latitude, d.Longitude)
 	}
 	return &envelope.Location{Lat: lat, Lon: lon}, nil
+}
+
+// dedupID identifies a push across Weibo's retries. Weibo sends no message
+// id, and created_at has one-second resolution, so sender and time alone
+// would merge two different messages sent in the same second (a text and
+// a photo, two quick texts): the type and a hash of the content tell them
+// apart, while a retry, byte for byte the same push, keeps the same id.
+func dedupID(sender string, created time.Time, typ, text string, data []byte) string {
+	h := sha1.New()
+	h.Write([]byte(typ + "\x00" + text + "\x00"))
+	h.Write(data)
+	return sender + "-" + strconv.FormatInt(created.Unix(), 10) + "-" + typ + "-" + hex.EncodeToString(h.Sum(nil))[:12]
 }
