@@ -409,6 +409,17 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	se := classify(err)
 	l.m.failures.WithLabelValues(l.cfg.Platform, l.cfg.Account, se.Kind.String()).Inc()
 	if se.Kind == Permanent {
+		if se.Reason == ReasonWindowClosed && l.deps.Modes != nil {
+			if on, _ := l.deps.Modes.SMSFallback(l.cfg.Platform, l.cfg.Account); on {
+				rerouted, err := l.reroute(ctx, &rep)
+				if err != nil {
+					return err
+				}
+				if rerouted {
+					return nil
+				}
+			}
+		}
 		return l.giveUp(ctx, &rep, attempt, envelope.StateFailed, se.Error())
 	}
 	if se.Kind == Throttled {
