@@ -517,6 +517,12 @@ func (r *Router) eventCommand(m *envelope.Message) Command {
 		if c := r.parser.Parse(m.Event.Key); c.Kind != CmdNone {
 			return c
 		}
+	case envelope.EventMention:
+		// An @mention carries what the user wrote: answer it as a
+		// message (command, FAQ or handoff).
+		if m.Text != "" {
+			return r.parser.Parse(m.Text)
+		}
 	}
 	return Command{Kind: cmdIgnore}
 }

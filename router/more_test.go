@@ -353,3 +353,15 @@ func TestFollowingAgainOptsBackIn(t *testing.T) {
 		t.Fatalf("after re-following: %q, want the menu", got)
 	}
 }
+
+func TestMentionIsAnsweredLikeAMessage(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	m := inbound("fan", "@brand 帮助")
+	m.Text = "帮助"
+	m.Kind, m.Event = envelope.KindEvent, &envelope.Event{Name: envelope.EventMention}
+	process(t, r, m)
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "help") {
+		t.Fatalf("mention asking for help: %q", got)
+	}
+}
