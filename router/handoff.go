@@ -90,8 +90,11 @@ func (r *Router) ListHandoffs(ctx context.Context, state string) ([]HandoffState
 	var out []HandoffState
 	for key := range lister.Keys() {
 		st, _, err := r.GetHandoff(ctx, key)
+		if errors.Is(err, ErrHandoffNotFound) {
+			continue // expired or deleted between list and get
+		}
 		if err != nil {
-			continue // deleted between list and get
+			return nil, fmt.Errorf("handoff list: %w", err)
 		}
 		if state == "" || st.State == state {
 			out = append(out, st)

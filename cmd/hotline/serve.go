@@ -171,20 +171,24 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	g.Go(func() error {
 		<-gctx.Done()
 		log.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout)
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), cfg.HTTP.ShutdownTimeout)
+		// Each phase gets its own share of the budget, so a slow one
+		// cannot leave the bus no time to flush.
+		phase := cfg.HTTP.ShutdownTimeout / 3
+		base := context.WithoutCancel(gctx)
+		hctx, cancel := context.WithTimeout(base, phase)
 		defer cancel()
 		// Stop taking requests first, then stop the consumers (they hand
 		// back what they had not started), then drain the connection.
-		herr := errors.Join(publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx))
+		herr := errors.Join(publicSrv.Shutdown(hctx), adminSrv.Shutdown(hctx))
 		stopConsumers()
-		for range runs {
-			select {
-			case <-consumers:
-			case <-sctx.Done():
-				herr = errors.Join(herr, fmt.Errorf("consumers did not stop: %w", sctx.Err()))
-			}
+		cctx, cancelC := context.WithTimeout(base, phase)
+		defer cancelC()
+		if stopped := waitStopped(cctx, consumers, len(runs)); stopped < len(runs) {
+			herr = errors.Join(herr, fmt.Errorf("%d consumers did not stop in %s", len(runs)-stopped, phase))
 		}
-		return errors.Join(herr, b.Close(sctx))
+		bctx, cancelB := context.WithTimeout(base, phase)
+		defer cancelB()
+		return errors.Join(herr, b.Close(bctx))
 	})
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -302,4 +306,17 @@ func accountSendRate(cfg config.Config, key accountKey) float64 {
 		}
 	}
 	return 0
+}
+
+// waitStopped counts up to n stop signals and returns how many came
+// before ctx ended.
+func waitStopped(ctx context.Context, stopped <-chan error, n int) int {
+	for i := range n {
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			return i
+		}
+	}
+	return n
 }
