@@ -44,8 +44,8 @@ const (
 	ModePoll    = "poll"
 )
 
-// AllowedUpdates are the update kinds hotline asks for.
-var AllowedUpdates = []string{"message", "edited_message", "callback_query", "my_chat_member"}
+// allowedUpdates is the JSON list of update kinds hotline asks for.
+const allowedUpdates = `["message","edited_message","callback_query","my_chat_member"]`
 
 // PollTimeout is getUpdates' long-poll timeout.
 const PollTimeout = 25 * time.Second
@@ -390,7 +390,7 @@ func (a *Adapter) getMe(ctx context.Context) error {
 }
 
 func (a *Adapter) setWebhook(ctx context.Context) error {
-	allowed, _ := json.Marshal(AllowedUpdates)
+	allowed := []byte(allowedUpdates)
 	// v5.5.1's WebhookConfig has no secret_token (Bot API 6.1), so the
 	// request is built by hand.
 	_, err := a.call(ctx, a.http, "setWebhook", tgbotapi.Params{
@@ -469,7 +469,7 @@ func (a *Adapter) pollLoop(ctx context.Context) error {
 		}
 		offset, err = a.loadOffset(ctx, kv)
 	}
-	allowed, _ := json.Marshal(AllowedUpdates)
+	allowed := []byte(allowedUpdates)
 	failures := 0
 	fail := func(err error) bool {
 		failures++
