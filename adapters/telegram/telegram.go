@@ -390,13 +390,12 @@ func (a *Adapter) getMe(ctx context.Context) error {
 }
 
 func (a *Adapter) setWebhook(ctx context.Context) error {
-	allowed := []byte(allowedUpdates)
 	// v5.5.1's WebhookConfig has no secret_token (Bot API 6.1), so the
 	// request is built by hand.
 	_, err := a.call(ctx, a.http, "setWebhook", tgbotapi.Params{
 		"url":             a.cfg.PublicURL + a.webhookPath(),
 		"secret_token":    a.cfg.WebhookSecret.Reveal(),
-		"allowed_updates": string(allowed),
+		"allowed_updates": allowedUpdates,
 		"max_connections": "40",
 	})
 	if err == nil {
@@ -469,7 +468,6 @@ func (a *Adapter) pollLoop(ctx context.Context) error {
 		}
 		offset, err = a.loadOffset(ctx, kv)
 	}
-	allowed := []byte(allowedUpdates)
 	failures := 0
 	fail := func(err error) bool {
 		failures++
@@ -486,7 +484,7 @@ func (a *Adapter) pollLoop(ctx context.Context) error {
 	}
 	for ctx.Err() == nil {
 		params := tgbotapi.Params{"timeout": strconv.Itoa(int(PollTimeout / time.Second)), "limit": "100",
-			"allowed_updates": string(allowed)}
+			"allowed_updates": allowedUpdates}
 		if offset > 0 {
 			params["offset"] = strconv.FormatInt(offset, 10)
 		}
