@@ -1,0 +1,390 @@
+// Package wechat is the WeChat Official Account (公众号) adapter: signed
+// XML pushes in plain, compatible or safe (AES) mode, passive XML replies
+// inside WeChat's 5 s window, and the customer-service API for every
+// reply that misses it. The facts it relies on are in PROTOCOLS.md
+// section A.
+//
+// The crypto is done here with the standard library rather than through
+// github.com/silenceper/wechat/v2: the algorithm is short, pinned by the
+// Tencent known-answer vectors, and the library's HTTP client and caches
+// are process-wide globals that would keep tests from running in
+// parallel.
+package wechat
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"hotline/adapters/passive"
+	"hotline/bus"
+	"hotline/envelope"
+)
+
+// DefaultAPIBase is WeChat's API root.
+const DefaultAPIBase = "https://api.weixin.qq.com"
+
+// DefaultReplyWindow is how long a push waits for the router's answer.
+// WeChat hangs up after 5 s and retries (three attempts in all).
+const DefaultReplyWindow = 4 * time.Second
+
+// DefaultReplayWindow is how far a push's timestamp may be from now.
+const DefaultReplayWindow = 5 * time.Minute
+
+// TextLimit is how many runes one text hotline sends holds, passively or
+// through the customer-service API. WeChat documents its limit in bytes
+// (2048 for a customer-service text) and not at all for passive replies;
+// 600 runes of Chinese is 1800 bytes of UTF-8, under that limit.
+const TextLimit = 600
+
+// maxBody caps a push. A safe-mode text push is about 1 KB.
+const maxBody = 64 << 10
+
+// Config is one official account as hotline uses it.
+type Config struct {
+	Account        string // hotline's account name, e.g. oa-main
+	AppID          string
+	AppSecret      envelope.Secret // fetches access tokens
+	Token          envelope.Secret // signs pushes
+	EncodingAESKey envelope.Secret // 43 characters; empty: plain mode only
+	APIBase        string          // default DefaultAPIBase
+	// ReplyWindow is how long a push waits for a passive reply; it must
+	// stay under WeChat's 5 s. Default DefaultReplyWindow.
+	ReplyWindow time.Duration
+	// ReplayWindow is how far a signed timestamp may be from now; 0
+	// turns the check off (config fills in DefaultReplayWindow when
+	// replay_window is not set, as the Weibo adapter does).
+	ReplayWindow time.Duration
+}
+
+// Validate reports what is wrong with cfg.
+func (c Config) Validate() error {
+	if err := envelope.ValidToken(c.Account); err != nil {
+		return fmt.Errorf("wechat: account: %w", err)
+	}
+	if err := envelope.ValidToken(c.AppID); err != nil {
+		return fmt.Errorf("wechat %s: app_id: %w", c.Account, err)
+	}
+	if c.Token.IsZero() {
+		return fmt.Errorf("wechat %s: token is required", c.Account)
+	}
+	if c.AppSecret.IsZero() {
+		return fmt.Errorf("wechat %s: app_secret is required", c.Account)
+	}
+	if !c.EncodingAESKey.IsZero() {
+		if _, err := AESKey(c.EncodingAESKey.Reveal()); err != nil {
+			return fmt.Errorf("wechat %s: %w", c.Account, err)
+		}
+	}
+	if c.ReplayWindow < 0 {
+		return fmt.Errorf("wechat %s: replay_window must not be negative", c.Account)
+	}
+	if c.ReplyWindow < 0 || c.ReplyWindow >= 5*time.Second {
+		return fmt.Errorf("wechat %s: reply_window %s must be under WeChat's 5s timeout", c.Account, c.ReplyWindow)
+	}
+	return nil
+}
+
+// Deps are the adapter's collaborators.
+type Deps struct {
+	Bus        *bus.Bus
+	Logger     *slog.Logger
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// Adapter receives pushes and sends replies for one account.
+type Adapter struct {
+	cfg  Config
+	key  []byte // AES key; nil in plain mode
+	bus  *bus.Bus
+	log  *slog.Logger
+	http *http.Client
+	now  func() time.Time
+
+	// progress remembers how many parts of a split reply went out, so a
+	// retried reply does not send them again. Best effort, per process.
+	mu       sync.Mutex
+	progress map[string]int
+}
+
+// New checks cfg and builds the adapter.
+func New(cfg Config, deps Deps) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Bus == nil {
+		return nil, fmt.Errorf("wechat %s: a bus is required", cfg.Account)
+	}
+	if cfg.APIBase == "" {
+		cfg.APIBase = DefaultAPIBase
+	}
+	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
+	if cfg.ReplyWindow == 0 {
+		cfg.ReplyWindow = DefaultReplyWindow
+	}
+	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now, progress: map[string]int{}}
+	if !cfg.EncodingAESKey.IsZero() {
+		a.key, _ = AESKey(cfg.EncodingAESKey.Reveal())
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("platform", envelope.PlatformWeChat, "account", cfg.Account)
+	if a.http == nil {
+		a.http = &http.Client{Timeout: 15 * time.Second}
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a, nil
+}
+
+// Routes are the adapter's webhooks: GET verifies the callback URL, POST
+// carries pushes.
+func (a *Adapter) Routes() map[string]http.Handler {
+	base := "/webhooks/wechat/" + a.cfg.Account
+	return map[string]http.Handler{
+		"GET " + base:  http.HandlerFunc(a.verify),
+		"POST " + base: http.HandlerFunc(a.receive),
+	}
+}
+
+// fresh checks a push's timestamp (Unix seconds) against the replay window.
+func (a *Adapter) fresh(ts string) bool {
+	if a.cfg.ReplayWindow == 0 {
+		return true
+	}
+	n, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || n <= 0 {
+		return false
+	}
+	d := a.now().Sub(time.Unix(n, 0))
+	return d <= a.cfg.ReplayWindow && d >= -a.cfg.ReplayWindow
+}
+
+// verify answers the URL check: the signed request's echostr, unchanged.
+// The handshake is plaintext even in safe mode (PROTOCOLS.md A.2).
+func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ts, nonce := q.Get("timestamp"), q.Get("nonce")
+	if !validSignature(q.Get("signature"), a.cfg.Token.Reveal(), ts, nonce) || !a.fresh(ts) {
+		a.log.Warn("url verification refused", "remote", r.RemoteAddr)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, q.Get("echostr"))
+}
+
+// errStatus is a refused push: the status to answer and why.
+type errStatus struct {
+	code int
+	msg  string
+}
+
+// open verifies and, in safe mode, decrypts a push body. It returns the
+// plaintext push and whether the reply must be encrypted.
+func (a *Adapter) open(q map[string][]string, body []byte) (*push, bool, *errStatus) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	ts, nonce := get("timestamp"), get("nonce")
+	token := a.cfg.Token.Reveal()
+	if get("encrypt_type") != "aes" {
+		if !validSignature(get("signature"), token, ts, nonce) {
+			return nil, false, &errStatus{http.StatusUnauthorized, "bad signature"}
+		}
+		if !a.fresh(ts) {
+			return nil, false, &errStatus{http.StatusUnauthorized, "stale timestamp"}
+		}
+		p, err := parsePush(body)
+		if err != nil {
+			return nil, false, &errStatus{http.StatusBadRequest, "malformed push"}
+		}
+		return p, false, nil
+	}
+	// Safe and compatible mode: msg_signature covers the ciphertext,
+	// so the body must be parsed (not trusted) before it is checked.
+	if get("msg_signature") == "" {
+		return nil, true, &errStatus{http.StatusUnauthorized, "bad signature"}
+	}
+	outer, err := parsePush(body)
+	if err != nil {
+		return nil, true, &errStatus{http.StatusBadRequest, "malformed push"}
+	}
+	if !validSignature(get("msg_signature"), token, ts, nonce, outer.Encrypt) {
+		return nil, true, &errStatus{http.StatusUnauthorized, "bad signature"}
+	}
+	if !a.fresh(ts) {
+		return nil, true, &errStatus{http.StatusUnauthorized, "stale timestamp"}
+	}
+	if a.key == nil {
+		return nil, true, &errStatus{http.StatusBadRequest, "encrypted push but no encoding_aes_key configured"}
+	}
+	plain, err := Decrypt(a.key, a.cfg.AppID, outer.Encrypt)
+	if err != nil {
+		return nil, true, &errStatus{http.StatusBadRequest, "push does not decrypt"}
+	}
+	p, err := parsePush(plain)
+	if err != nil {
+		return nil, true, &errStatus{http.StatusBadRequest, "malformed push"}
+	}
+	return p, true, nil
+}
+
+func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		http.Error(w, "body too large or unreadable", http.StatusBadRequest)
+		return
+	}
+	q := r.URL.Query()
+	p, encrypted, bad := a.open(q, body)
+	if bad != nil {
+		a.log.Warn("push refused", "status", bad.code, "reason", bad.msg, "remote", r.RemoteAddr)
+		http.Error(w, bad.msg, bad.code)
+		return
+	}
+	now := a.now().UTC()
+	m, err := p.toMessage(a.cfg.Account, envelope.NewID(now), now)
+	if err != nil {
+		a.log.Warn("push refused", "status", http.StatusBadRequest, "err", err)
+		http.Error(w, "malformed push", http.StatusBadRequest)
+		return
+	}
+	ctx := r.Context()
+	win, err := passive.Open(a.bus.Conn(), now.Add(a.cfg.ReplyWindow), 1)
+	if err != nil {
+		a.log.Error("passive window", "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	// Stored before we answer: if this fails WeChat hears an error and
+	// tries again, and nothing was acknowledged that we do not have.
+	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
+	if err != nil {
+		win.Close()
+		a.log.Error("inbound not stored", "msg_id", m.PlatformMsgID, "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if ack.Duplicate {
+		// A retry of a push already stored: the first copy's reply goes
+		// passively or through the API, never here as well.
+		win.Close()
+		success(w)
+		return
+	}
+	replies := win.Wait(ctx)
+	if len(replies) == 0 {
+		success(w)
+		return
+	}
+	a.answer(ctx, w, m, replies[0], q.Get("nonce"), encrypted)
+}
+
+// success is WeChat's "no reply, do not retry". It is never encrypted,
+// even in safe mode (PROTOCOLS.md A.4, A.5).
+func success(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, "success")
+}
+
+// cdata is an XML element whose text is written as CDATA, as WeChat's
+// own samples do.
+type cdata struct {
+	Text string `xml:",cdata"`
+}
+
+// textReply is the passive text reply (PROTOCOLS.md A.5).
+type textReply struct {
+	XMLName      xml.Name `xml:"xml"`
+	ToUserName   cdata    `xml:"ToUserName"`
+	FromUserName cdata    `xml:"FromUserName"`
+	CreateTime   int64    `xml:"CreateTime"`
+	MsgType      cdata    `xml:"MsgType"`
+	Content      cdata    `xml:"Content"`
+}
+
+// sealedReply is the safe-mode envelope around a reply.
+type sealedReply struct {
+	XMLName      xml.Name `xml:"xml"`
+	Encrypt      cdata    `xml:"Encrypt"`
+	MsgSignature cdata    `xml:"MsgSignature"`
+	TimeStamp    string   `xml:"TimeStamp"`
+	Nonce        cdata    `xml:"Nonce"`
+}
+
+// answer writes rep as the passive reply to m. A reply a passive text
+// cannot carry whole (longer than TextLimit, or with media) is not
+// answered passively at all: the response is "success" and the whole
+// reply is published for the customer-service API under a derived id, so
+// it goes out one way only and in one piece order.
+func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply, nonce string, encrypted bool) {
+	text := strings.TrimSpace(rep.Text)
+	if text == "" || utf8.RuneCountInString(text) > TextLimit || len(rep.Media) > 0 {
+		success(w)
+		a.viaAPI(ctx, m, rep)
+		return
+	}
+	now := a.now()
+	body, err := xml.Marshal(textReply{ToUserName: cdata{m.From.ID}, FromUserName: cdata{m.To.ID}, CreateTime: now.Unix(),
+		MsgType: cdata{"text"}, Content: cdata{text}})
+	if err == nil && encrypted {
+		body, err = a.seal(body, nonce, now)
+	}
+	if err != nil {
+		// Only crypto/rand can fail here; the user still gets the reply.
+		a.log.Error("passive reply not built; sending it through the API", "err", err)
+		success(w)
+		a.viaAPI(ctx, m, rep)
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+}
+
+// viaAPI publishes a reply the webhook took from the router but cannot
+// carry, so the outbound loop sends it through the customer-service API.
+// Its id is derived from the router's, so a second publish is a duplicate.
+func (a *Adapter) viaAPI(ctx context.Context, m *envelope.Message, rep envelope.Reply) {
+	api := rep
+	api.ID = envelope.DeriveID(rep.ID, "wechat-rest")
+	api.CreatedAt = a.now().UTC()
+	// WeChat hanging up must not lose a reply already taken from the
+	// router.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := a.bus.PublishReply(pctx, &api); err != nil {
+		a.log.Error("reply taken from the router not stored for the API; the user does not get it",
+			"msg_id", m.PlatformMsgID, "reply", rep.ID, "err", err)
+	}
+}
+
+// seal encrypts a reply for safe mode and signs it with our own timestamp
+// and the request's nonce, as the documentation suggests.
+func (a *Adapter) seal(reply []byte, nonce string, now time.Time) ([]byte, error) {
+	enc, err := Encrypt(a.key, a.cfg.AppID, nil, reply)
+	if err != nil {
+		return nil, err
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	var buf bytes.Buffer
+	err = xml.NewEncoder(&buf).Encode(sealedReply{Encrypt: cdata{enc}, MsgSignature: cdata{Signature(a.cfg.Token.Reveal(), ts, nonce, enc)},
+		TimeStamp: ts, Nonce: cdata{nonce}})
+	return buf.Bytes(), err
+}
