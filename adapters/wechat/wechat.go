@@ -55,7 +55,11 @@ type Config struct {
 	AppID          string
 	AppSecret      envelope.Secret // fetches access tokens
 	Token          envelope.Secret // signs pushes
-	EncodingAESKey envelope.Secret // 43 characters; empty: plain mode only
+	// EncodingAESKey (43 characters) turns on safe mode: every push
+	// must then be encrypted (safe or compatible mode); plaintext pushes
+	// are refused, because their signature does not cover the body.
+	// Empty: plaintext mode.
+	EncodingAESKey envelope.Secret
 	APIBase        string          // default DefaultAPIBase
 	// ReplyWindow is how long a push waits for a passive reply; it must
 	// stay under WeChat's 5 s. Default DefaultReplyWindow.
@@ -204,6 +208,12 @@ func (a *Adapter) open(q map[string][]string, body []byte) (*push, bool, *errSta
 	ts, nonce := get("timestamp"), get("nonce")
 	token := a.cfg.Token.Reveal()
 	if get("encrypt_type") != "aes" {
+		// The plain signature does not cover the body: with a key
+		// configured, a plaintext push would let anyone holding one
+		// captured query post any body inside the replay window.
+		if a.key != nil {
+			return nil, false, &errStatus{http.StatusUnauthorized, "encrypted push required"}
+		}
 		if !validSignature(get("signature"), token, ts, nonce) {
 			return nil, false, &errStatus{http.StatusUnauthorized, "bad signature"}
 		}
