@@ -51,16 +51,16 @@ const maxBody = 64 << 10
 
 // Config is one official account as hotline uses it.
 type Config struct {
-	Account        string // hotline's account name, e.g. oa-main
-	AppID          string
-	AppSecret      envelope.Secret // fetches access tokens
-	Token          envelope.Secret // signs pushes
+	Account   string // hotline's account name, e.g. oa-main
+	AppID     string
+	AppSecret envelope.Secret // fetches access tokens
+	Token     envelope.Secret // signs pushes
 	// EncodingAESKey (43 characters) turns on safe mode: every push
 	// must then be encrypted (safe or compatible mode); plaintext pushes
 	// are refused, because their signature does not cover the body.
 	// Empty: plaintext mode.
 	EncodingAESKey envelope.Secret
-	APIBase        string          // default DefaultAPIBase
+	APIBase        string // default DefaultAPIBase
 	// ReplyWindow is how long a push waits for a passive reply; it must
 	// stay under WeChat's 5 s. Default DefaultReplyWindow.
 	ReplyWindow time.Duration
@@ -345,6 +345,10 @@ type sealedReply struct {
 // it goes out one way only and in one piece order.
 func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply, nonce string, encrypted bool) {
 	text := strings.TrimSpace(rep.Text)
+	if text == "" && len(rep.Media) == 0 {
+		success(w) // nothing to say
+		return
+	}
 	if text == "" || utf8.RuneCountInString(text) > TextLimit || len(rep.Media) > 0 {
 		success(w)
 		a.viaAPI(ctx, m, rep)
