@@ -1,0 +1,104 @@
+package wechat
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/envelope"
+)
+
+func eventPush(user, event, key string, at time.Time) string {
+	return fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA[%s]]></FromUserName><CreateTime>%d</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[%s]]></Event><EventKey><![CDATA[%s]]></EventKey></xml>",
+		accountGH, user, at.Unix(), event, key)
+}
+
+// TestFollowClickUnfollow runs events through the router in safe mode: a
+// follow through a QR code is welcomed, menu key 1 answers account
+// security, an unfollow opts the user out.
+func TestFollowClickUnfollow(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	user := newUser()
+	now := time.Now()
+	code, body := g.at(t)(safeRequest(t, testToken, now, eventPush(user, "subscribe", "qrscene_42", now)))
+	if code != 200 || !strings.Contains(passiveText(t, body, user, true), "欢迎") {
+		t.Fatalf("subscribe: got %d %q, want the welcome", code, body)
+	}
+	code, body = g.at(t)(safeRequest(t, testToken, now, eventPush(user, "CLICK", "1", now.Add(time.Second))))
+	if code != 200 || !strings.Contains(passiveText(t, body, user, true), "账号安全") {
+		t.Fatalf("CLICK 1: got %d %q, want the account security answer", code, body)
+	}
+	if code, body := g.at(t)(safeRequest(t, testToken, now, eventPush(user, "unsubscribe", "", now.Add(2*time.Second)))); code != 200 {
+		t.Fatalf("unsubscribe: got %d %q, want 200", code, body)
+	}
+	waitOptedOut(t, g, user)
+}
+
+func waitOptedOut(t *testing.T, g *gateway, user string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		opted, err := g.b.OptedOut(context.Background(), envelope.ConversationKey("wechat", testAccount, user))
+		if err == nil && opted {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the unsubscribe did not opt the user out")
+}
+
+// Compatible mode carries the plaintext fields and Encrypt side by side;
+// only the encrypted copy, which the signature covers, is read.
+func TestCompatibleModeReadsTheEncryptedCopy(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	user := newUser()
+	key, _ := AESKey(kaAESKey)
+	enc, _ := Encrypt(key, testAppID, nil, []byte(textPush(user, "帮助", newMsgID(), time.Now())))
+	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), nextNonce()
+	q := "?" + url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {Signature(testToken, ts, nonce)}, "encrypt_type": {"aes"},
+		"msg_signature": {Signature(testToken, ts, nonce, enc)}}.Encode()
+	// The plaintext copy says something else: it must be ignored.
+	forged := strings.Replace(textPush("someone-else", "菜单", "1", time.Now()), "</xml>", "<Encrypt><![CDATA["+enc+"]]></Encrypt></xml>", 1)
+	code, body := g.post(t, q, forged)
+	if code != 200 || !strings.Contains(passiveText(t, body, user, true), "1 账号安全") {
+		t.Fatalf("compatible push: got %d %q, want the help text for %s", code, body, user)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := testConfig("", 0, 0)
+	tests := []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"bad account", func(c *Config) { c.Account = "oa.main" }},
+		{"no app id", func(c *Config) { c.AppID = "" }},
+		{"no token", func(c *Config) { c.Token = "" }},
+		{"no app secret", func(c *Config) { c.AppSecret = "" }},
+		{"short aes key", func(c *Config) { c.EncodingAESKey = "abc" }},
+		{"reply window 5s", func(c *Config) { c.ReplyWindow = 5 * time.Second }},
+		{"negative replay window", func(c *Config) { c.ReplayWindow = -time.Second }},
+	}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.edit(&c)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("got nil, want an error")
+			}
+			if strings.Contains(err.Error(), testSecret) || strings.Contains(err.Error(), kaAESKey) {
+				t.Fatalf("error %q carries a secret", err)
+			}
+		})
+	}
+}
