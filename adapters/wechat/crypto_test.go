@@ -71,7 +71,7 @@ func TestSealedReplyRoundTrip(t *testing.T) {
 	a := &Adapter{cfg: Config{AppID: kaAppID, Token: kaToken}}
 	a.key, _ = AESKey(kaAESKey)
 	reply := []byte("<xml><Content><![CDATA[你好]]></Content></xml>")
-	body, err := a.seal(reply, "nonce42", goldenNow)
+	body, err := a.seal(a.key, reply, "nonce42", goldenNow)
 	if err != nil {
 		t.Fatal(err)
 	}

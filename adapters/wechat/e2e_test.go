@@ -155,6 +155,7 @@ func (l *lockedBuffer) String() string {
 
 type gatewayOpts struct {
 	plain       bool // no EncodingAESKey: plaintext mode
+	rotated     bool // a new key is current, kaAESKey is the previous one
 	router      bool
 	replyWindow time.Duration
 	replay      time.Duration
@@ -186,6 +187,9 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	cfg := testConfig(api.srv.URL, opts.replyWindow, opts.replay)
 	if opts.plain {
 		cfg.EncodingAESKey = ""
+	}
+	if opts.rotated {
+		cfg.EncodingAESKey, cfg.PreviousEncodingAESKey = rotatedKey, kaAESKey
 	}
 	a, err := New(cfg,
 		Deps{Bus: b, Logger: slog.New(slog.NewTextHandler(logs, nil)), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
@@ -678,7 +682,7 @@ func TestLongPassiveReplyGoesByAPI(t *testing.T) {
 	rep := testReply(user, long)
 	for range 2 { // a second offer of the same reply is a duplicate
 		w := httptest.NewRecorder()
-		g.a.answer(context.Background(), w, m, rep, "1", true)
+		g.a.answer(context.Background(), w, m, rep, "1", g.a.key)
 		if w.Body.String() != "success" {
 			t.Fatalf("got %q, want success", w.Body.String())
 		}

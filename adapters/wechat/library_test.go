@@ -18,7 +18,7 @@ func TestLibraryCrossCheck(t *testing.T) {
 	a := &Adapter{cfg: Config{AppID: kaAppID, Token: kaToken}}
 	a.key, _ = AESKey(kaAESKey)
 	reply := []byte("<xml><ToUserName><![CDATA[oyORnuP8q7ou2gfYjqLzSIWZf0rs]]></ToUserName><Content><![CDATA[您好]]></Content></xml>")
-	body, err := a.seal(reply, kaNonce, goldenNow)
+	body, err := a.seal(a.key, reply, kaNonce, goldenNow)
 	if err != nil {
 		t.Fatal(err)
 	}

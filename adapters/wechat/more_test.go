@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"encoding/xml"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -102,3 +103,35 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+const rotatedKey = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlk0"
+
+// TestKeyRotation: after the EncodingAESKey changes, pushes sealed with
+// either key are read, and each is answered with the key that opened it.
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{rotated: true, router: true, replay: 5 * time.Minute})
+	user := newUser()
+	// Sealed with the previous key (kaAESKey): passiveText opens the
+	// answer with that key.
+	code, body := g.at(t)(safeRequest(t, testToken, time.Now(), textPush(user, "帮助", newMsgID(), time.Now())))
+	if code != 200 || !strings.Contains(passiveText(t, body, user, true), "1 账号安全") {
+		t.Fatalf("push under the previous key: got %d %q", code, body)
+	}
+	// Sealed with the new key: the answer opens with the new key only.
+	key, _ := AESKey(rotatedKey)
+	enc, _ := Encrypt(key, testAppID, nil, []byte(textPush(user, "帮助", newMsgID(), time.Now())))
+	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), nextNonce()
+	q := "?" + url.Values{"timestamp": {ts}, "nonce": {nonce}, "encrypt_type": {"aes"}, "msg_signature": {Signature(testToken, ts, nonce, enc)}}.Encode()
+	code, body = g.post(t, q, "<xml><Encrypt><![CDATA["+enc+"]]></Encrypt></xml>")
+	if code != 200 || !strings.Contains(body, "<Encrypt>") {
+		t.Fatalf("push under the new key: got %d %q", code, body)
+	}
+	var s struct{ Encrypt string }
+	_ = xmlUnmarshal(body, &s)
+	if msg, err := Decrypt(key, testAppID, s.Encrypt); err != nil || !strings.Contains(string(msg), "1 账号安全") {
+		t.Fatalf("answer under the new key: got %q, %v", msg, err)
+	}
+}
+
+func xmlUnmarshal(s string, v any) error { return xml.Unmarshal([]byte(s), v) }

@@ -60,7 +60,11 @@ type Config struct {
 	// are refused, because their signature does not cover the body.
 	// Empty: plaintext mode.
 	EncodingAESKey envelope.Secret
-	APIBase        string // default DefaultAPIBase
+	// PreviousEncodingAESKey is the key before a rotation: WeChat's FAQ
+	// advises keeping it, trying it when the current key fails, and
+	// answering with whichever key worked (PROTOCOLS.md A.6 step 7).
+	PreviousEncodingAESKey envelope.Secret
+	APIBase                string // default DefaultAPIBase
 	// ReplyWindow is how long a push waits for a passive reply; it must
 	// stay under WeChat's 5 s. Default DefaultReplyWindow.
 	ReplyWindow time.Duration
@@ -89,6 +93,14 @@ func (c Config) Validate() error {
 			return fmt.Errorf("wechat %s: %w", c.Account, err)
 		}
 	}
+	if !c.PreviousEncodingAESKey.IsZero() {
+		if c.EncodingAESKey.IsZero() {
+			return fmt.Errorf("wechat %s: previous_encoding_aes_key without encoding_aes_key", c.Account)
+		}
+		if _, err := AESKey(c.PreviousEncodingAESKey.Reveal()); err != nil {
+			return fmt.Errorf("wechat %s: previous key: %w", c.Account, err)
+		}
+	}
 	if c.ReplayWindow < 0 {
 		return fmt.Errorf("wechat %s: replay_window must not be negative", c.Account)
 	}
@@ -110,6 +122,7 @@ type Deps struct {
 type Adapter struct {
 	cfg  Config
 	key  []byte // AES key; nil in plain mode
+	prev []byte // the key before the last rotation, if any
 	bus  *bus.Bus
 	log  *slog.Logger
 	http *http.Client
@@ -139,6 +152,9 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now, progress: map[string]int{}}
 	if !cfg.EncodingAESKey.IsZero() {
 		a.key, _ = AESKey(cfg.EncodingAESKey.Reveal())
+	}
+	if !cfg.PreviousEncodingAESKey.IsZero() {
+		a.prev, _ = AESKey(cfg.PreviousEncodingAESKey.Reveal())
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -197,8 +213,9 @@ type errStatus struct {
 }
 
 // open verifies and, in safe mode, decrypts a push body. It returns the
-// plaintext push and whether the reply must be encrypted.
-func (a *Adapter) open(q map[string][]string, body []byte) (*push, bool, *errStatus) {
+// plaintext push and the key that opened it, with which the reply must be
+// encrypted (nil in plain mode).
+func (a *Adapter) open(q map[string][]string, body []byte) (*push, []byte, *errStatus) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -212,47 +229,52 @@ func (a *Adapter) open(q map[string][]string, body []byte) (*push, bool, *errSta
 		// configured, a plaintext push would let anyone holding one
 		// captured query post any body inside the replay window.
 		if a.key != nil {
-			return nil, false, &errStatus{http.StatusUnauthorized, "encrypted push required"}
+			return nil, nil, &errStatus{http.StatusUnauthorized, "encrypted push required"}
 		}
 		if !validSignature(get("signature"), token, ts, nonce) {
-			return nil, false, &errStatus{http.StatusUnauthorized, "bad signature"}
+			return nil, nil, &errStatus{http.StatusUnauthorized, "bad signature"}
 		}
 		if !a.fresh(ts) {
-			return nil, false, &errStatus{http.StatusUnauthorized, "stale timestamp"}
+			return nil, nil, &errStatus{http.StatusUnauthorized, "stale timestamp"}
 		}
 		p, err := parsePush(body)
 		if err != nil {
-			return nil, false, &errStatus{http.StatusBadRequest, "malformed push"}
+			return nil, nil, &errStatus{http.StatusBadRequest, "malformed push"}
 		}
-		return p, false, nil
+		return p, nil, nil
 	}
 	// Safe and compatible mode: msg_signature covers the ciphertext,
 	// so the body must be parsed (not trusted) before it is checked.
 	if get("msg_signature") == "" {
-		return nil, true, &errStatus{http.StatusUnauthorized, "bad signature"}
+		return nil, nil, &errStatus{http.StatusUnauthorized, "bad signature"}
 	}
 	outer, err := parsePush(body)
 	if err != nil {
-		return nil, true, &errStatus{http.StatusBadRequest, "malformed push"}
+		return nil, nil, &errStatus{http.StatusBadRequest, "malformed push"}
 	}
 	if !validSignature(get("msg_signature"), token, ts, nonce, outer.Encrypt) {
-		return nil, true, &errStatus{http.StatusUnauthorized, "bad signature"}
+		return nil, nil, &errStatus{http.StatusUnauthorized, "bad signature"}
 	}
 	if !a.fresh(ts) {
-		return nil, true, &errStatus{http.StatusUnauthorized, "stale timestamp"}
+		return nil, nil, &errStatus{http.StatusUnauthorized, "stale timestamp"}
 	}
 	if a.key == nil {
-		return nil, true, &errStatus{http.StatusBadRequest, "encrypted push but no encoding_aes_key configured"}
+		return nil, nil, &errStatus{http.StatusBadRequest, "encrypted push but no encoding_aes_key configured"}
 	}
-	plain, err := Decrypt(a.key, a.cfg.AppID, outer.Encrypt)
+	key := a.key
+	plain, err := Decrypt(key, a.cfg.AppID, outer.Encrypt)
+	if err != nil && a.prev != nil {
+		key = a.prev
+		plain, err = Decrypt(key, a.cfg.AppID, outer.Encrypt)
+	}
 	if err != nil {
-		return nil, true, &errStatus{http.StatusBadRequest, "push does not decrypt"}
+		return nil, nil, &errStatus{http.StatusBadRequest, "push does not decrypt"}
 	}
 	p, err := parsePush(plain)
 	if err != nil {
-		return nil, true, &errStatus{http.StatusBadRequest, "malformed push"}
+		return nil, nil, &errStatus{http.StatusBadRequest, "malformed push"}
 	}
-	return p, true, nil
+	return p, key, nil
 }
 
 func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +284,7 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p, encrypted, bad := a.open(q, body)
+	p, key, bad := a.open(q, body)
 	if bad != nil {
 		a.log.Warn("push refused", "status", bad.code, "reason", bad.msg, "remote", r.RemoteAddr)
 		http.Error(w, bad.msg, bad.code)
@@ -303,7 +325,7 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		success(w)
 		return
 	}
-	a.answer(ctx, w, m, replies[0], q.Get("nonce"), encrypted)
+	a.answer(ctx, w, m, replies[0], q.Get("nonce"), key)
 }
 
 // success is WeChat's "no reply, do not retry". It is never encrypted,
@@ -343,7 +365,7 @@ type sealedReply struct {
 // answered passively at all: the response is "success" and the whole
 // reply is published for the customer-service API under a derived id, so
 // it goes out one way only and in one piece order.
-func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply, nonce string, encrypted bool) {
+func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply, nonce string, key []byte) {
 	text := strings.TrimSpace(rep.Text)
 	if text == "" && len(rep.Media) == 0 {
 		success(w) // nothing to say
@@ -357,8 +379,8 @@ func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope
 	now := a.now()
 	body, err := xml.Marshal(textReply{ToUserName: cdata{m.From.ID}, FromUserName: cdata{m.To.ID}, CreateTime: now.Unix(),
 		MsgType: cdata{"text"}, Content: cdata{text}})
-	if err == nil && encrypted {
-		body, err = a.seal(body, nonce, now)
+	if err == nil && key != nil {
+		body, err = a.seal(key, body, nonce, now)
 	}
 	if err != nil {
 		// Only crypto/rand can fail here; the user still gets the reply.
@@ -391,8 +413,8 @@ func (a *Adapter) viaAPI(ctx context.Context, m *envelope.Message, rep envelope.
 
 // seal encrypts a reply for safe mode and signs it with our own timestamp
 // and the request's nonce, as the documentation suggests.
-func (a *Adapter) seal(reply []byte, nonce string, now time.Time) ([]byte, error) {
-	enc, err := Encrypt(a.key, a.cfg.AppID, nil, reply)
+func (a *Adapter) seal(key, reply []byte, nonce string, now time.Time) ([]byte, error) {
+	enc, err := Encrypt(key, a.cfg.AppID, nil, reply)
 	if err != nil {
 		return nil, err
 	}
