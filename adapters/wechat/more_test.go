@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/bus"
 	"hotline/envelope"
 )
 
@@ -135,3 +137,44 @@ func TestKeyRotation(t *testing.T) {
 }
 
 func xmlUnmarshal(s string, v any) error { return xml.Unmarshal([]byte(s), v) }
+
+// A push that cannot be stored is answered 503, so WeChat tries again.
+func TestPublishFailureIs503(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{plain: true, replyWindow: 50 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := g.b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, body := g.at(t)(plainRequest(testToken, time.Now(), textPush(newUser(), "hello", newMsgID(), time.Now())))
+	if code != 503 {
+		t.Fatalf("got %d %q, want 503", code, body)
+	}
+}
+
+// A cached token with less than five minutes left is replaced before use.
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	ctx := context.Background()
+	raw, _ := json.Marshal(storedToken{Token: "ALMOST_EXPIRED", ExpiresAt: time.Now().Add(4 * time.Minute)})
+	if _, err := g.b.KV(bus.BucketTokens).Put(ctx, "wechat.token."+testAppID, raw); err != nil {
+		t.Fatal(err)
+	}
+	user := newUser()
+	if _, err := g.a.Send(ctx, testReply(user, "hi")); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.api.tokenFetches(); got != 1 {
+		t.Fatalf("token fetches: got %d, want 1", got)
+	}
+	e, err := g.b.KV(bus.BucketTokens).Get(ctx, "wechat.token."+testAppID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st storedToken
+	if err := json.Unmarshal(e.Value(), &st); err != nil || !strings.HasPrefix(st.Token, "ACCESS_TOKEN_1") || time.Until(st.ExpiresAt) < time.Hour {
+		t.Fatalf("stored token: got %+v (%v), want the new one, valid about 2h", st, err)
+	}
+}
