@@ -364,7 +364,7 @@ type sealedReply struct {
 // cannot carry whole (longer than TextLimit, or with media) is not
 // answered passively at all: the response is "success" and the whole
 // reply is published for the customer-service API under a derived id, so
-// it goes out one way only and in one piece order.
+// it goes out one way only, in order.
 func (a *Adapter) answer(ctx context.Context, w http.ResponseWriter, m *envelope.Message, rep envelope.Reply, nonce string, key []byte) {
 	text := strings.TrimSpace(rep.Text)
 	if text == "" && len(rep.Media) == 0 {
