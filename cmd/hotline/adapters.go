@@ -10,6 +10,7 @@ import (
 
 	"hotline/adapters/sms/twilio"
 	"hotline/adapters/telegram"
+	"hotline/adapters/wechat"
 	"hotline/adapters/weibo"
 	"hotline/bus"
 	"hotline/config"
@@ -81,9 +82,20 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 		senders[accountKey{envelope.PlatformWeibo, a.Name}] = ad
 		log.Info("weibo account ready", "account", a.Name, "webhook", "/webhooks/weibo/"+a.Name)
 	}
-	if n := len(cfg.Accounts.WeChat); n > 0 {
-		log.Error("platform adapter not available in this build; its accounts receive nothing and their replies are kept",
-			"platform", "wechat", "accounts", n)
+	for _, a := range cfg.Accounts.WeChat {
+		ad, err := wechat.New(wechat.Config{
+			Account: a.Name, AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
+			APIBase: a.APIBase, ReplyWindow: a.ReplyWindow, ReplayWindow: a.ReplayWindow,
+		}, wechat.Deps{Bus: b, Logger: log})
+		if err != nil {
+			return set, fmt.Errorf("accounts.wechat %s: %w", a.Name, err)
+		}
+		for pattern, h := range ad.Routes() {
+			public.Handle(pattern, h)
+		}
+		senders[accountKey{envelope.PlatformWeChat, a.Name}] = ad
+		log.Info("wechat account ready", "account", a.Name, "webhook", "/webhooks/wechat/"+a.Name,
+			"safe_mode", !a.EncodingAESKey.IsZero())
 	}
 	return set, nil
 }

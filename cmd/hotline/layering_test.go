@@ -27,6 +27,7 @@ func TestPackageLayering(t *testing.T) {
 		"hotline/adapters/sms":        {"hotline/envelope", "hotline/bus", "hotline/phone"},
 		"hotline/adapters/telegram":   {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
 		"hotline/adapters/weibo":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
+		"hotline/adapters/wechat":     {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
 		"hotline/phone":               {},
 	}
 	for pkg, may := range allowed {
