@@ -100,6 +100,11 @@ func (a *Adapter) accessToken(ctx context.Context) (string, error) {
 // releases the lock.
 func (a *Adapter) fetchToken(ctx context.Context, kv jetstream.KeyValue) (string, error) {
 	defer func() { _ = kv.Delete(context.WithoutCancel(ctx), a.lockKey()) }()
+	// Another instance may have stored a token and released the lock
+	// between our cache miss and our taking the lock.
+	if st, ok, err := a.cached(ctx, kv); err == nil && ok {
+		return st.Token, nil
+	}
 	q := url.Values{"grant_type": {"client_credential"}, "appid": {a.cfg.AppID}, "secret": {a.cfg.AppSecret.Reveal()}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.cfg.APIBase+"/cgi-bin/token?"+q.Encode(), nil)
 	if err != nil {
