@@ -179,7 +179,7 @@ func testConfig(apiBase string, replyWindow, replay time.Duration) Config {
 func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	t.Helper()
 	if opts.replyWindow == 0 {
-		opts.replyWindow = 2 * time.Second
+		opts.replyWindow = 4 * time.Second
 	}
 	b := bustest.Open(t)
 	api := newFakeWeChat(t)
