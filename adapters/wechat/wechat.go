@@ -8,7 +8,8 @@
 // github.com/silenceper/wechat/v2: the algorithm is short, pinned by the
 // Tencent known-answer vectors, and the library's HTTP client and caches
 // are process-wide globals that would keep tests from running in
-// parallel.
+// parallel. The tests check this code against the library's
+// util.DecryptMsg, EncryptMsg and Signature.
 package wechat
 
 import (
