@@ -1,29 +1,24 @@
 package wechat
 
 import (
-	"bytes"
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
+
+	"github.com/silenceper/wechat/v2/util"
 )
 
 // Signature is WeChat's signature: the lower-case hex SHA-1 of its parts
 // (token, timestamp, nonce, and in safe mode the Encrypt value) sorted
-// byte-wise and joined with no separator (PROTOCOLS.md A.2, A.6).
+// byte-wise and joined with no separator (PROTOCOLS.md A.2, A.6). It is
+// silenceper/wechat's util.Signature, on a copy: that one sorts its
+// argument in place.
 func Signature(parts ...string) string {
-	s := append([]string(nil), parts...)
-	sort.Strings(s)
-	sum := sha1.Sum([]byte(strings.Join(s, "")))
-	return hex.EncodeToString(sum[:])
+	return util.Signature(append([]string(nil), parts...)...)
 }
 
 // validSignature checks sig against Signature(parts...) in constant time.
@@ -58,43 +53,30 @@ var errDecrypt = errors.New("wechat: ciphertext does not decrypt")
 
 // Decrypt opens a safe-mode Encrypt value: base64, AES-256-CBC with the
 // IV taken from the key, a PKCS#7 pad of up to 32, then
-// random(16) || len(4, big endian) || msg || appid. The trailing app id
-// must equal appID.
+// random(16) || len(4, big endian) || msg || appid, through silenceper/
+// wechat's util.AESDecryptMsg (which checks every length against the
+// plaintext). The trailing app id must equal appID.
 func Decrypt(key []byte, appID, encrypted string) ([]byte, error) {
 	ct, err := base64.StdEncoding.DecodeString(encrypted)
 	if err != nil {
 		return nil, fmt.Errorf("wechat: Encrypt is not base64: %w", err)
 	}
-	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
+	if len(key) != 32 || len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, errDecrypt
 	}
-	block, err := aes.NewCipher(key)
+	_, msg, gotAppID, err := util.AESDecryptMsg(ct, key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", errDecrypt, err)
 	}
-	pt := make([]byte, len(ct))
-	cipher.NewCBCDecrypter(block, key[:aes.BlockSize]).CryptBlocks(pt, ct)
-	pad := int(pt[len(pt)-1])
-	if pad < 1 || pad > blockPad || pad > len(pt) {
-		return nil, errDecrypt
-	}
-	pt = pt[:len(pt)-pad]
-	if len(pt) < 20 {
-		return nil, errDecrypt
-	}
-	n := binary.BigEndian.Uint32(pt[16:20])
-	if uint64(n) > uint64(len(pt)-20) {
-		return nil, errDecrypt
-	}
-	msg, tail := pt[20:20+n], pt[20+n:]
-	if !bytes.Equal(tail, []byte(appID)) {
+	if subtle.ConstantTimeCompare(gotAppID, []byte(appID)) != 1 {
 		return nil, errors.New("wechat: decrypted message is for another app id")
 	}
 	return msg, nil
 }
 
-// Encrypt seals msg for appID the way Decrypt opens it. random must be 16
-// bytes (nil draws them from crypto/rand).
+// Encrypt seals msg for appID the way Decrypt opens it, with silenceper/
+// wechat's util.AESEncryptMsg. random must be 16 bytes (nil draws them
+// from crypto/rand).
 func Encrypt(key []byte, appID string, random, msg []byte) (string, error) {
 	if random == nil {
 		random = make([]byte, 16)
@@ -105,19 +87,8 @@ func Encrypt(key []byte, appID string, random, msg []byte) (string, error) {
 	if len(random) != 16 {
 		return "", errors.New("wechat: random prefix must be 16 bytes")
 	}
-	var buf bytes.Buffer
-	buf.Write(random)
-	_ = binary.Write(&buf, binary.BigEndian, uint32(len(msg)))
-	buf.Write(msg)
-	buf.WriteString(appID)
-	pad := blockPad - buf.Len()%blockPad
-	buf.Write(bytes.Repeat([]byte{byte(pad)}, pad))
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		return "", err
+	if len(key) != 32 {
+		return "", errors.New("wechat: AES key must be 32 bytes")
 	}
-	pt := buf.Bytes()
-	ct := make([]byte, len(pt))
-	cipher.NewCBCEncrypter(block, key[:aes.BlockSize]).CryptBlocks(ct, pt)
-	return base64.StdEncoding.EncodeToString(ct), nil
+	return base64.StdEncoding.EncodeToString(util.AESEncryptMsg(random, msg, appID, key)), nil
 }
