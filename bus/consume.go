@@ -192,9 +192,11 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 			_ = msg.Nak()
 		}
 	},
-		// Pull only what the workers can start soon, so messages do not
-		// sit in a client buffer while their ack timers run out.
-		jetstream.PullMaxMessages(max(2, cfg.Workers*2)),
+		// Pull a few batches ahead of the workers, not the library's
+		// default 500, so messages do not sit in a client buffer while
+		// their ack timers run out (a long wait also restarts the timer,
+		// see the workers above).
+		jetstream.PullMaxMessages(max(8, cfg.Workers*8)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			// Missing heartbeats after an outage are reported here and
 			// are not fatal: the pull resumes once the server is back.
