@@ -96,8 +96,10 @@ func DefaultStreamMaxAge(key string) time.Duration {
 
 // DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. It must
 // outlast every platform's retry schedule (WeChat: three tries in 15 s;
-// Telegram and SMS providers retry for a minute or two).
-const DuplicateWindow = 2 * time.Minute
+// Telegram and SMS providers retry for a minute or two) and the longest
+// accepted replay window of a signed webhook (5 minutes), so a captured
+// push replayed while its timestamp is still fresh is stored only once.
+const DuplicateWindow = 5 * time.Minute
 
 func (b *Bus) streamConfig(s streamSpec) jetstream.StreamConfig {
 	lim := b.cfg.Streams[s.key]

@@ -167,6 +167,7 @@ accounts: {sms: [{name: m, provider: modem, device: /dev/x}]}`, `fallback.sms_ac
 		{"nats url", `nats: {url: "http://n1:4222"}`, `nats.url: "http://n1:4222" is not a nats://`},
 		{"replicas", `nats: {replicas: 7}`, "nats.replicas: 7 is outside 1..5"},
 		{"stream age", `nats: {streams: {dead: {max_age: 1m}}}`, "nats.streams.dead.max_age: 1m0s is too short"},
+		{"replay window", `accounts: {weibo: [{name: wb, app_secret: s, access_token: t, replay_window: 10m}]}`, "accounts.weibo[0].replay_window: 10m0s is longer than the 5m duplicate window"},
 		{"log level", `log: {level: loud}`, `log.level: "loud" is not debug, info, warn or error`},
 		{"menu code", `router: {menu: {"10": x}}`, "router.menu.10: menu codes are the digits 1 to 9"},
 		{"default lang", `router: {default_lang: "中文"}`, "router.default_lang"},

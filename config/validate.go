@@ -69,8 +69,8 @@ func (c *Config) validate() []error {
 		bad("nats.session_ttl", "must not be negative")
 	}
 	for key, lim := range c.NATS.Streams.byKey() {
-		if lim.MaxAge < time.Minute*2 {
-			bad("nats.streams."+key+".max_age", "%s is too short; at least 2m (the duplicate window)", lim.MaxAge)
+		if lim.MaxAge < time.Minute*5 {
+			bad("nats.streams."+key+".max_age", "%s is too short; at least 5m (the duplicate window)", lim.MaxAge)
 		}
 		if lim.MaxBytes < 0 {
 			bad("nats.streams."+key+".max_bytes", "must not be negative (0 means no limit)")
@@ -178,6 +178,9 @@ func (a Accounts) validate(publicURL string) []error {
 		}
 		if c.ReplayWindow < 0 {
 			errs = append(errs, fmt.Errorf("%s.replay_window: must not be negative (0 turns the check off)", key))
+		}
+		if c.ReplayWindow > 5*time.Minute {
+			errs = append(errs, fmt.Errorf("%s.replay_window: %s is longer than the 5m duplicate window: a replayed push could be stored twice", key, c.ReplayWindow))
 		}
 		if c.SendRate < 0 {
 			errs = append(errs, fmt.Errorf("%s.send_rate: must not be negative (0 takes the platform's limit)", key))

@@ -45,6 +45,10 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 	// faster than its per-number limit: record, do not answer.
 	switch kw := m.Meta["carrier_keyword"]; {
 	case kw == "stop" || kw == "start":
+		// The adapter answered and recorded it; recording it here too
+		// repairs a failed write there.
+		yes := kw == "stop"
+		out.optOut = &yes
 		out.result, out.explain = "carrier_keyword", "answered by the SMS adapter: "+kw
 		return nil
 	case m.Meta["rate_limited"] == "true":

@@ -219,6 +219,11 @@ type outcome struct {
 	replyIdx int
 }
 
+// passiveGuard mirrors passive.Guard (the router does not import
+// adapters): how long past a window's deadline the router waits for its
+// answer.
+const passiveGuard = 300 * time.Millisecond
+
 // passiveWindow is where the webhook that received a message waits for
 // the replies, and until when (zero: no window).
 type passiveWindow struct {
@@ -315,7 +320,7 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome,
 // that publishes them to HOTLINE_OUT finds them sent and the outbound
 // loop skips them.
 func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies []envelope.Reply, w passiveWindow) bool {
-	if w.inbox == "" || len(replies) == 0 || !r.now().Before(w.deadline) {
+	if w.inbox == "" || len(replies) == 0 || !r.now().Add(passiveGuard).Before(w.deadline) {
 		return false
 	}
 	for _, rep := range replies {
@@ -327,7 +332,9 @@ func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies 
 	if err != nil {
 		return false
 	}
-	octx, cancel := context.WithDeadline(ctx, w.deadline)
+	// Wait past the deadline by the window's guard: it stops accepting
+	// that long before, so an acceptance always reaches us in time.
+	octx, cancel := context.WithDeadline(ctx, w.deadline.Add(passiveGuard))
 	defer cancel()
 	resp, err := r.bus.Conn().RequestWithContext(octx, w.inbox, data)
 	if err != nil || string(resp.Data) != envelope.PassiveAccepted {

@@ -14,14 +14,23 @@ package passive
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"hotline/bus"
 	"hotline/envelope"
 )
+
+// Guard is the margin around the deadline: the window stops accepting
+// offers Guard before its deadline, and the router waits for an answer
+// until Guard after it, so an acceptance is never lost to a timeout on
+// the router's side (which would then also send the reply by API). Clock
+// skew between the webhook's and the router's hosts must stay under it.
+const Guard = 300 * time.Millisecond
 
 // Window is one webhook request's chance to carry the router's replies.
 type Window struct {
@@ -62,7 +71,7 @@ func (w *Window) offer(msg *nats.Msg) {
 	answer := "closed"
 	if err := json.Unmarshal(msg.Data, &o); err == nil {
 		w.mu.Lock()
-		if w.open && w.accepted == nil && len(o.Replies) > 0 && len(o.Replies) <= w.max && time.Now().Before(w.deadline) {
+		if w.open && w.accepted == nil && len(o.Replies) > 0 && len(o.Replies) <= w.max && time.Now().Add(Guard).Before(w.deadline) {
 			w.accepted = o.Replies
 			answer = envelope.PassiveAccepted
 			close(w.done)
@@ -97,4 +106,23 @@ func (w *Window) Close() []envelope.Reply {
 	w.mu.Unlock()
 	_ = w.sub.Unsubscribe()
 	return accepted
+}
+
+// Forward sends replies the window accepted but the handler cannot write
+// (the platform hung up, or a reply does not fit the platform's passive
+// format) through the platform's API instead: each is published to
+// HOTLINE_OUT under an id derived with salt, on a context of its own so a
+// closed request cannot cancel it. The router has recorded the originals
+// as sent, so only these copies go out.
+func Forward(ctx context.Context, b *bus.Bus, salt string, replies ...envelope.Reply) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, rep := range replies {
+		rep.ID = envelope.DeriveID(rep.ID, salt)
+		if _, err := b.PublishReply(fctx, &rep); err != nil {
+			errs = append(errs, fmt.Errorf("passive: forward %s: %w", rep.ID, err))
+		}
+	}
+	return errors.Join(errs...)
 }

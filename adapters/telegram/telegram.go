@@ -255,6 +255,14 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	replies := win.Wait(ctx)
+	if ctx.Err() != nil && len(replies) > 0 {
+		// The platform hung up while the router answered: nobody will
+		// read this response, so the replies go through the API.
+		if err := passive.Forward(ctx, a.bus, "telegram-api", replies...); err != nil {
+			a.log.Error("replies accepted for a closed request were not queued", "err", err)
+		}
+		return
+	}
 	if len(replies) != 1 {
 		writeMethod(w, answerCallbackBody(cqID))
 		return
@@ -337,9 +345,8 @@ func methodBody(rep envelope.Reply) ([]byte, bool) {
 }
 
 func (a *Adapter) forward(ctx context.Context, rep envelope.Reply) {
-	rep.ID = envelope.DeriveID(rep.ID, "telegram-api")
-	if _, err := a.bus.PublishReply(ctx, &rep); err != nil {
-		a.log.Error("a passive reply too long for the response was not queued", "reply", rep.ID, "err", err)
+	if err := passive.Forward(ctx, a.bus, "telegram-api", rep); err != nil {
+		a.log.Error("a passive reply the response cannot carry was not queued", "reply", rep.ID, "err", err)
 	}
 }
 

@@ -254,7 +254,7 @@ func fromMessage(m *envelope.Message, msg *tgbotapi.Message, bot string) bool {
 func stripMention(text string, entities []tgbotapi.MessageEntity, bot string) (string, bool) {
 	u := utf16Units(text)
 	for _, e := range entities {
-		if e.Offset < 0 || e.Length <= 0 || e.Offset+e.Length > len(u) {
+		if e.Offset < 0 || e.Length <= 0 || e.Offset > len(u) || e.Length > len(u)-e.Offset {
 			continue
 		}
 		part := fromUnits(u[e.Offset : e.Offset+e.Length])

@@ -243,6 +243,14 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	replies := win.Wait(ctx)
+	if ctx.Err() != nil && len(replies) > 0 {
+		// The platform hung up while the router answered: nobody will
+		// read this response, so the replies go through the API.
+		if err := passive.Forward(ctx, a.bus, "weibo-api", replies...); err != nil {
+			a.log.Error("replies accepted for a closed request were not queued", "err", err)
+		}
+		return
+	}
 	if len(replies) == 0 {
 		// An empty body is Weibo's "no reply, do not retry".
 		w.WriteHeader(http.StatusOK)

@@ -337,3 +337,30 @@ func TestSendMapsTwilioAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A provider that sends only the required fields, from a number texting
+// faster than its limit: every message is stored, none answered twice,
+// nothing panics.
+func TestMinimalFormsOverTheLimit(t *testing.T) {
+	g := newGateway(t, false)
+	g.a.cfg.ReplyWindow = 10 * time.Millisecond
+	for i := range 12 { // the default burst is 10
+		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", 9000+i)}, "From": {"+14155552673"}, "To": {"+14155550100"}, "Body": {"hi"}}
+		if code, body := g.post(t, "/webhooks/sms/sms-main", form, ""); code != 200 {
+			t.Fatalf("message %d: %d %s", i+1, code, body)
+		}
+	}
+	var limited int
+	for _, data := range bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main") {
+		var m envelope.Message
+		if err := envelope.Decode(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Meta["rate_limited"] == "true" {
+			limited++
+		}
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")); n != 12 || limited != 2 {
+		t.Fatalf("%d stored, %d marked over the limit; want 12 and 2", n, limited)
+	}
+}

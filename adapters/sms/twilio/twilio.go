@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"hotline/adapters/passive"
 	"hotline/adapters/sms"
@@ -139,6 +140,9 @@ func (a *Adapter) verifiedForm(w http.ResponseWriter, r *http.Request) (url.Valu
 	return r.PostForm, true
 }
 
+// maxTwiMLText is the longest body Twilio accepts in one message.
+const maxTwiMLText = 1600
+
 // keywordReplies answer carrier keywords without waiting for anyone: an
 // opt-out must be confirmed even when the router is down.
 var keywordReplies = map[string]map[sms.Keyword]string{
@@ -165,22 +169,28 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 	}
 	kw := sms.Keyword(m.Meta["carrier_keyword"])
 	if !a.limiter.Allow(m.From.ID, now) {
+		if m.Meta == nil {
+			m.Meta = map[string]string{}
+		}
 		m.Meta["rate_limited"] = "true"
 	}
 	ctx := r.Context()
 	switch kw {
 	case sms.KeywordStop, sms.KeywordStart:
-		// Record the choice before anything else and confirm it in
-		// the response; the message is still stored for the history.
-		if err := a.optouts.Set(ctx, m.Conversation, kw == sms.KeywordStop, now); err != nil {
-			a.log.Error("opt-out not stored", "err", err)
-			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		if _, err := a.bus.PublishInbound(ctx, m, nil); err != nil {
+		// Stored first; the choice is applied only for a new message, so
+		// a replayed old START cannot undo a later STOP. The router
+		// applies it too (the keyword travels in Meta), so a failure
+		// here is repaired moments later.
+		ack, err := a.bus.PublishInbound(ctx, m, nil)
+		if err != nil {
 			a.log.Error("inbound not stored", "err", err)
 			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 			return
+		}
+		if !ack.Duplicate {
+			if err := a.optouts.Set(ctx, m.Conversation, kw == sms.KeywordStop, now); err != nil {
+				a.log.Error("opt-out not stored here; the router records it", "err", err)
+			}
 		}
 		lang := "en"
 		if t := strings.TrimSpace(m.Text); t == "退订" || strings.EqualFold(t, "td") {
@@ -197,15 +207,38 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 	}
 	// Stored before we answer: if this fails Twilio hears an error, and
 	// nothing was acknowledged that we do not have.
-	if _, err := a.bus.PublishInbound(ctx, m, win.Header()); err != nil {
+	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
+	if err != nil {
 		win.Close()
 		a.log.Error("inbound not stored", "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	if ack.Duplicate {
+		// A retry of a message we hold: its replies went the other way.
+		win.Close()
+		writeTwiML(w)
+		return
+	}
+	replies := win.Wait(ctx)
 	var texts []string
-	for _, rep := range win.Wait(ctx) {
-		texts = append(texts, rep.Text)
+	var viaAPI []envelope.Reply
+	for _, rep := range replies {
+		// TwiML carries plain text up to Twilio's 1,600 characters;
+		// media and longer texts go through the API.
+		if ctx.Err() == nil && len(rep.Media) == 0 && rep.Text != "" && utf8.RuneCountInString(rep.Text) <= maxTwiMLText {
+			texts = append(texts, rep.Text)
+		} else {
+			viaAPI = append(viaAPI, rep)
+		}
+	}
+	if len(viaAPI) > 0 {
+		if err := passive.Forward(ctx, a.bus, "twilio-api", viaAPI...); err != nil {
+			a.log.Error("replies TwiML cannot carry were not queued", "err", err)
+		}
+	}
+	if ctx.Err() != nil {
+		return
 	}
 	writeTwiML(w, texts...)
 }
@@ -360,7 +393,8 @@ func (a *Adapter) classify(ctx context.Context, r envelope.Reply, resp *http.Res
 		return outbound.PermanentError("opted_out", cause)
 	case e.Code == 21211 || e.Code == 21612 || e.Code == 21614 || e.Code == 21635:
 		return outbound.PermanentError("invalid_number", cause)
-	case resp.StatusCode == http.StatusTooManyRequests || e.Code == 20429:
+	case resp.StatusCode == http.StatusTooManyRequests || e.Code == 20429 || e.Code == 21611:
+		// 21611: the sender's queue of pending messages is full.
 		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		return outbound.ThrottledError("throttled", time.Duration(after)*time.Second, cause)
 	case e.Code == 20003 || resp.StatusCode == http.StatusUnauthorized:
