@@ -107,7 +107,9 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 
 	// 4. Commands, menu codes, FAQ, handoff.
 	if cmd.AliasLang != "" && sess.Lang == "" {
-		a.lang = cmd.AliasLang // "ajuda" answers in Portuguese
+		// "ajuda" answers in Portuguese, and so does what follows: a
+		// command word only one language uses is a choice of language.
+		a.lang, sess.Lang = cmd.AliasLang, cmd.AliasLang
 	}
 	out.result = "command"
 	out.explain = "command " + cmd.Kind.String()

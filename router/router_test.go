@@ -276,6 +276,10 @@ func TestLanguageOrder(t *testing.T) {
 	if got := lastReply(t, b).Lang; got != "pt" {
 		t.Fatalf("ajuda answers in Portuguese: got %q", got)
 	}
+	process(t, r, inbound("l3", "status"))
+	if got := lastReply(t, b).Lang; got != "pt" {
+		t.Fatalf("after ajuda, status answers in Portuguese: got %q", got)
+	}
 }
 
 func TestUnsupportedHelpLanguage(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -70,7 +71,7 @@ func (c *adminClient) do(method, path string, body any, out any) error {
 
 func (r *rootCommand) handoffCommand() *cobra.Command {
 	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
-	agent := os.Getenv("USER")
+	agent := operatorName()
 	cmd := &cobra.Command{
 		Use:   "handoff",
 		Short: "Work the agents' queue of a running gateway: ls, show, claim, reply, close",
@@ -167,4 +168,18 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// operatorName is who the admin commands say acted, for the audit trail:
+// $USER, else the login name, else "cli@<host>", so a command run from a
+// container or a cron job is still attributed to something.
+func operatorName() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	host, _ := os.Hostname()
+	return "cli@" + host
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -38,7 +37,7 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 		Short: "List, set and clear degraded modes (read_only, rate_limited, review_first, sms_fallback, announcement)",
 	}
 	adminFlags(cmd, client)
-	who := os.Getenv("USER")
+	who := operatorName()
 
 	ls := &cobra.Command{
 		Use:   "ls",

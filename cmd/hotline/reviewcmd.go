@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 func (r *rootCommand) reviewCommand() *cobra.Command {
 	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
-	who := os.Getenv("USER")
+	who := operatorName()
 	cmd := &cobra.Command{
 		Use:   "review",
 		Short: "Release, change or drop bot replies held by review_first",
