@@ -35,6 +35,8 @@ type fakeTwilio struct {
 	body   string
 	header http.Header
 	sent   []url.Values
+	// failAfter, when set, answers 500 once that many sends went through.
+	failAfter int
 }
 
 func newFakeTwilio(t *testing.T) *fakeTwilio {
@@ -64,6 +66,11 @@ func newFakeTwilio(t *testing.T) *fakeTwilio {
 			}
 			w.WriteHeader(f.status)
 			fmt.Fprint(w, f.body)
+			return
+		}
+		if f.failAfter > 0 && len(f.sent) >= f.failAfter {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"code":20500,"message":"Internal Server Error","status":500}`)
 			return
 		}
 		f.sent = append(f.sent, r.PostForm)
@@ -362,5 +369,37 @@ func TestMinimalFormsOverTheLimit(t *testing.T) {
 	}
 	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")); n != 12 || limited != 2 {
 		t.Fatalf("%d stored, %d marked over the limit; want 12 and 2", n, limited)
+	}
+}
+
+func TestLongReplySentInPartsAndResumed(t *testing.T) {
+	g := newGateway(t, false)
+	ctx := context.Background()
+	text := strings.Repeat("word ", 700) // 3,500 characters
+	now := time.Now().UTC()
+	r := envelope.Reply{ID: envelope.NewID(now), Platform: "sms", Account: "sms-main", Conversation: "sms:sms-main:+14155552674",
+		To: envelope.Party{ID: "+14155552674", Phone: "+14155552674"}, Text: text, Source: envelope.SourceBot, CreatedAt: now}
+	g.api.fail(0, "", nil)
+	// The API fails after the first part: the retry sends only the rest.
+	g.api.mu.Lock()
+	g.api.failAfter = 1
+	g.api.mu.Unlock()
+	if _, err := g.a.Send(ctx, r); err == nil {
+		t.Fatal("send with a failing second part succeeded")
+	}
+	g.api.mu.Lock()
+	g.api.failAfter = 0
+	g.api.mu.Unlock()
+	if _, err := g.a.Send(ctx, r); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	parts := g.api.sentTo("+14155552674")
+	if len(parts) != 3 || strings.Join(parts, "") != text {
+		t.Fatalf("got %d parts (joined equal: %v), want 3 in order making the text", len(parts), strings.Join(parts, "") == text)
+	}
+	for _, p := range parts {
+		if n := len([]rune(p)); n > 1600 {
+			t.Fatalf("a part of %d characters", n)
+		}
 	}
 }

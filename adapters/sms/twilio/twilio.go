@@ -332,8 +332,66 @@ func writeTwiML(w http.ResponseWriter, texts ...string) {
 	_, _ = w.Write(out)
 }
 
-// Send delivers a reply through the Messages API.
+// Send delivers a reply through the Messages API. Twilio takes at most
+// 1,600 characters per message (error 21617 beyond), and replies rerouted
+// from chat platforms can be longer, so a long text goes as several
+// messages in order. Which parts left is kept in hotline_sent, so a retry
+// sends only the rest.
 func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
+	parts := splitText(r.Text, maxTwiMLText)
+	progressKey := "twparts." + r.ID
+	sent := 0
+	kv := a.bus.KV(bus.BucketSent)
+	if len(parts) > 1 {
+		if e, err := kv.Get(ctx, progressKey); err == nil {
+			sent, _ = strconv.Atoi(string(e.Value()))
+		}
+	}
+	var receipt envelope.Receipt
+	for i := sent; i < len(parts); i++ {
+		part := r
+		part.Text = parts[i]
+		if i < len(parts)-1 {
+			part.Media = nil // media ride on the last part
+		}
+		rc, err := a.sendOne(ctx, part)
+		if err != nil {
+			return envelope.Receipt{}, err
+		}
+		if i == sent {
+			receipt = rc
+		} else {
+			receipt.Segments += rc.Segments
+		}
+		if len(parts) > 1 {
+			if _, err := kv.Put(ctx, progressKey, []byte(strconv.Itoa(i+1))); err != nil {
+				a.log.Warn("recording SMS parts sent; a retry may repeat some", "reply", r.ID, "err", err)
+			}
+		}
+	}
+	return receipt, nil
+}
+
+// splitText cuts text into parts of at most limit characters, at a
+// newline or space in the last fifth of a part when there is one.
+func splitText(text string, limit int) []string {
+	runes := []rune(text)
+	var parts []string
+	for len(runes) > limit {
+		cut := limit
+		for i := limit; i > limit*4/5; i-- {
+			if runes[i-1] == '\n' || runes[i-1] == ' ' {
+				cut = i
+				break
+			}
+		}
+		parts = append(parts, string(runes[:cut]))
+		runes = runes[cut:]
+	}
+	return append(parts, string(runes))
+}
+
+func (a *Adapter) sendOne(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
 	to := r.To.Phone
 	if to == "" {
 		to = r.To.ID
