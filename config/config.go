@@ -160,6 +160,9 @@ type WeChatAccount struct {
 	AppSecret      envelope.Secret `mapstructure:"app_secret"`
 	Token          envelope.Secret `mapstructure:"token"`
 	EncodingAESKey envelope.Secret `mapstructure:"encoding_aes_key"`
+	// PreviousEncodingAESKey is the key before a rotation, tried when
+	// the current one fails, as WeChat advises while a change spreads.
+	PreviousEncodingAESKey envelope.Secret `mapstructure:"previous_encoding_aes_key"`
 }
 
 // WeiboAccount is one Weibo-style fan-service account.

@@ -159,6 +159,7 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 		{"sms provider", `accounts: {sms: [{name: s, provider: nexmo}]}`, `accounts.sms[0].provider: "nexmo" is not twilio or modem`},
 		{"sms from", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "5550100"}]}`, `accounts.sms[0].from: "5550100" is not an E.164 number`},
 		{"wechat aes key", `accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, encoding_aes_key: short}]}`, "accounts.wechat[0].encoding_aes_key: must be 43 characters, got 5"},
+		{"wechat previous key alone", `accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, previous_encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}]}`, "accounts.wechat[0].previous_encoding_aes_key: must be 43 characters and come with encoding_aes_key"},
 		{"reply window", `accounts: {weibo: [{name: wb, app_secret: s, access_token: t, reply_window: 6s}]}`, "accounts.weibo[0].reply_window: 6s must be under 5s"},
 		{"fallback account", `fallback: {sms_account: nope}
 accounts: {sms: [{name: m, provider: modem, device: /dev/x}]}`, `fallback.sms_account: "nope" is not one of accounts.sms`},

@@ -200,6 +200,9 @@ func (a Accounts) validate(publicURL string) []error {
 		if k := w.EncodingAESKey.Reveal(); k != "" && len(k) != 43 {
 			errs = append(errs, fmt.Errorf("%s.encoding_aes_key: must be 43 characters, got %d", key, len(k)))
 		}
+		if k := w.PreviousEncodingAESKey.Reveal(); k != "" && (len(k) != 43 || w.EncodingAESKey.IsZero()) {
+			errs = append(errs, fmt.Errorf("%s.previous_encoding_aes_key: must be 43 characters and come with encoding_aes_key", key))
+		}
 	}
 	for i, w := range a.Weibo {
 		key := common("weibo", i, w.AccountCommon)

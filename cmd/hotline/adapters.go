@@ -85,7 +85,8 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 	for _, a := range cfg.Accounts.WeChat {
 		ad, err := wechat.New(wechat.Config{
 			Account: a.Name, AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
-			APIBase: a.APIBase, ReplyWindow: a.ReplyWindow, ReplayWindow: a.ReplayWindow,
+			PreviousEncodingAESKey: a.PreviousEncodingAESKey,
+			APIBase:                a.APIBase, ReplyWindow: a.ReplyWindow, ReplayWindow: a.ReplayWindow,
 		}, wechat.Deps{Bus: b, Logger: log})
 		if err != nil {
 			return set, fmt.Errorf("accounts.wechat %s: %w", a.Name, err)
