@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
@@ -24,7 +25,7 @@ type adminServer struct {
 
 func newAdminServer(t *testing.T) *adminServer {
 	t.Helper()
-	b := openBus(t)
+	b := bustest.Open(t)
 	clock := newFakeClock()
 	s := newStore(t, b, StoreDeps{Now: clock.Now})
 	r, err := NewReview(b, ReviewDeps{Now: clock.Now})
@@ -190,7 +191,7 @@ func TestAdminBadRequests(t *testing.T) {
 	if recs := auditLog(t, a.b); len(recs) != 0 {
 		t.Errorf("audit after bad requests: got %+v, want none", recs)
 	}
-	if out := streamData(t, a.b, bus.StreamOut); len(out) != 0 {
+	if out := bustest.Messages(t, a.b, bus.StreamOut, ""); len(out) != 0 {
 		t.Errorf("HOTLINE_OUT after bad requests: got %d messages, want none", len(out))
 	}
 }
@@ -243,7 +244,7 @@ func TestAdminReview(t *testing.T) {
 
 func TestAdminWithoutReview(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
 	srv := httptest.NewServer(AdminHandler(s, nil, b))
 	t.Cleanup(srv.Close)

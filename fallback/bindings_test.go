@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
 func TestBindingsRoundTrip(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	kv := b.KV(bus.BucketBindings)
 	bind := NewBindings(kv)
 	ctx := context.Background()
@@ -54,7 +55,7 @@ func TestBindingsRoundTrip(t *testing.T) {
 
 func TestBindRefusesBadPhones(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	bind := NewBindings(b.KV(bus.BucketBindings))
 	for _, phone := range []string{"", "13800138000", "+0123456789", "+86 138 0013 8000", "+123456", "+1234567890123456", "+86１３８００１３８０００"} {
 		err := bind.Bind(context.Background(), "sms:sms-main:x", phone)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
+
+	"hotline/bus/bustest"
 )
 
 func TestGateModes(t *testing.T) {
@@ -41,7 +43,7 @@ func TestGateModes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			b := openBus(t)
+			b := bustest.Open(t)
 			s := newStore(t, b, StoreDeps{})
 			for _, m := range tc.modes {
 				mustSet(t, s, op(t, m[0], m[1]))
@@ -56,7 +58,7 @@ func TestGateModes(t *testing.T) {
 }
 
 func TestGateSeesModeFromAnotherInstance(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	operator := newStore(t, b, StoreDeps{})
 	router := newStore(t, b, StoreDeps{})
 	g := NewGate(router, RateConfig{}, nil)
@@ -72,7 +74,7 @@ func TestGateSeesModeFromAnotherInstance(t *testing.T) {
 
 func TestGateRateLimited(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	clock := newFakeClock()
 	reg := prometheus.NewRegistry()
 	s := newStore(t, b, StoreDeps{Now: clock.Now, Registry: reg})
@@ -135,7 +137,7 @@ func TestGateRateLimited(t *testing.T) {
 
 func TestGateGlobalLimit(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	clock := newFakeClock()
 	s := newStore(t, b, StoreDeps{Now: clock.Now})
 	mustSet(t, s, op(t, ModeRateLimited, "global"))
@@ -176,7 +178,7 @@ func TestGateDefaults(t *testing.T) {
 
 func TestGateConcurrent(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
 	mustSet(t, s, op(t, ModeRateLimited, "global"))
 	mustSet(t, s, op(t, ModeAnnouncement, "global"))

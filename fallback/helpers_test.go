@@ -2,37 +2,15 @@ package fallback
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/bus"
 	"hotline/envelope"
 )
-
-// openBus starts an embedded NATS server in a temp dir and closes it when
-// the test ends.
-func openBus(t testing.TB) *bus.Bus {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{StoreDir: t.TempDir()}, bus.Deps{})
-	if err != nil {
-		t.Fatalf("bus.Open: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Close(ctx); err != nil {
-			t.Errorf("bus.Close: %v", err)
-		}
-	})
-	return b
-}
 
 // newStore starts a Store on b that stops (and is waited for) before the
 // bus closes: cleanups run last-registered first.
@@ -149,32 +127,6 @@ func countActions(recs []AuditRecord, action string) int {
 		}
 	}
 	return n
-}
-
-// streamData returns the payloads of every message in stream, oldest first.
-func streamData(t testing.TB, b *bus.Bus, stream string) [][]byte {
-	t.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, stream)
-	if err != nil {
-		t.Fatalf("stream %s: %v", stream, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatalf("stream %s info: %v", stream, err)
-	}
-	var out [][]byte
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			t.Fatalf("stream %s get %d: %v", stream, seq, err)
-		}
-		out = append(out, m.Data)
-	}
-	return out
 }
 
 // metricValue reads one series from reg; ok is false when it is absent.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
@@ -38,7 +39,7 @@ func holdReply(t testing.TB, b *bus.Bus, user, text string) envelope.Reply {
 func outReplies(t testing.TB, b *bus.Bus) []envelope.Reply {
 	t.Helper()
 	var out []envelope.Reply
-	for _, data := range streamData(t, b, bus.StreamOut) {
+	for _, data := range bustest.Messages(t, b, bus.StreamOut, "") {
 		var rep envelope.Reply
 		if err := envelope.Decode(data, &rep); err != nil {
 			t.Fatalf("decode HOTLINE_OUT message: %v", err)
@@ -72,7 +73,7 @@ func pendingIDs(t testing.TB, r *Review) []string {
 
 func TestReviewApproveEditReject(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newReview(t, b)
 	ctx := context.Background()
 	a := holdReply(t, b, "u1", "Your refund was sent.")
@@ -157,7 +158,7 @@ func TestReviewApproveEditReject(t *testing.T) {
 
 func TestReviewConcurrentApproveSendsOnce(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	rep := holdReply(t, b, "u1", "hello")
 	// Two instances, four operators pressing approve at once.
 	reviews := []*Review{newReview(t, b), newReview(t, b)}
@@ -193,7 +194,7 @@ func TestReviewConcurrentApproveSendsOnce(t *testing.T) {
 
 func TestReviewPendingLimitKeepsNewest(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newReview(t, b)
 	var ids []string
 	for range 5 {
@@ -217,7 +218,7 @@ func TestReviewPendingLimitKeepsNewest(t *testing.T) {
 
 func TestReviewEditValidation(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	r := newReview(t, b)
 	rep := holdReply(t, b, "u1", "hello")
 	ctx := context.Background()

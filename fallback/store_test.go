@@ -14,11 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 )
 
 func TestSetValidation(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	clock := newFakeClock()
 	s := newStore(t, b, StoreDeps{Now: clock.Now})
 	valid := func() Setting {
@@ -65,7 +66,7 @@ func TestSetValidation(t *testing.T) {
 
 func TestScopePrecedence(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
 	for _, sc := range []string{"global", "wechat", "wechat/oa-main"} {
 		set := op(t, ModeReadOnly, sc)
@@ -126,7 +127,7 @@ func TestScopePrecedence(t *testing.T) {
 }
 
 func TestTwoStoresSeeToggleWithinASecond(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	a := newStore(t, b, StoreDeps{})
 	other := newStore(t, b, StoreDeps{})
 	ctx := context.Background()
@@ -152,7 +153,7 @@ func TestTwoStoresSeeToggleWithinASecond(t *testing.T) {
 
 func TestExpiryIgnoredAtReadTime(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	clock := newFakeClock()
 	s := newStore(t, b, StoreDeps{Now: clock.Now})
 	set := op(t, ModeReadOnly, "global")
@@ -181,7 +182,7 @@ func TestExpiryIgnoredAtReadTime(t *testing.T) {
 }
 
 func TestExpiryTwoStoresOneRecord(t *testing.T) {
-	b := openBus(t)
+	b := bustest.Open(t)
 	a := newStore(t, b, StoreDeps{})
 	other := newStore(t, b, StoreDeps{})
 	set := op(t, ModeAnnouncement, "wechat/oa-main")
@@ -215,7 +216,7 @@ func TestExpiryTwoStoresOneRecord(t *testing.T) {
 
 func TestAuditRecordsEveryChange(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	clock := newFakeClock()
 	s := newStore(t, b, StoreDeps{Now: clock.Now})
 	ctx := context.Background()
@@ -269,7 +270,7 @@ func TestAuditRecordsEveryChange(t *testing.T) {
 
 func TestAutoVersusOperator(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
 	ctx := context.Background()
 	wechat := mustScope(t, "wechat")
@@ -325,7 +326,7 @@ func TestAutoVersusOperator(t *testing.T) {
 
 func TestClearAutoDoesNotEraseConcurrentOperatorChange(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
 	ctx := context.Background()
 	auto := mustSet(t, s, Setting{Mode: ModeSMSFallback, Scope: Global, Reason: "circuit open", SetBy: SetByAuto})
@@ -351,7 +352,7 @@ func TestClearAutoDoesNotEraseConcurrentOperatorChange(t *testing.T) {
 
 func TestUnreadableValueSwitchesNothingOn(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
 	ctx := context.Background()
 	kv := b.KV(bus.BucketModes)
@@ -379,7 +380,7 @@ func TestUnreadableValueSwitchesNothingOn(t *testing.T) {
 
 func TestModeActiveGauge(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	reg := prometheus.NewRegistry()
 	s := newStore(t, b, StoreDeps{Registry: reg})
 	labels := map[string]string{"mode": ModeReadOnly, "scope": "wechat/oa-main"}
@@ -399,7 +400,7 @@ func TestModeActiveGauge(t *testing.T) {
 
 func TestConcurrentChangesEachAuditedOnce(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	stores := []*Store{newStore(t, b, StoreDeps{}), newStore(t, b, StoreDeps{})}
 	const workers, each = 6, 5
 	results := make([][]error, workers)
@@ -451,7 +452,7 @@ func TestConcurrentChangesEachAuditedOnce(t *testing.T) {
 
 func TestNewStoreWithEndedContext(t *testing.T) {
 	t.Parallel()
-	b := openBus(t)
+	b := bustest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if s, err := NewStore(ctx, b, StoreDeps{}); err == nil {

@@ -1,8 +1,6 @@
 package telegram
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"hotline/envelope/envelopetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -54,21 +54,7 @@ func TestInboundGolden(t *testing.T) {
 			if handle != (m != nil) {
 				t.Fatalf("handle %v with message %v", handle, m)
 			}
-			got, _ := json.MarshalIndent(m, "", "  ")
-			got = append(got, '\n')
-			golden := strings.TrimSuffix(f, ".json") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update and review the file)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("envelope changed:\ngot:\n%s\nwant:\n%s", got, want)
-			}
+			envelopetest.Golden(t, f, m, *update)
 		})
 	}
 }

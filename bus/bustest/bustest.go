@@ -4,8 +4,11 @@ package bustest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"hotline/bus"
 )
@@ -23,7 +26,9 @@ func Open(t testing.TB) *bus.Bus {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = b.Close(ctx)
+		if err := b.Close(ctx); err != nil {
+			t.Errorf("bus close: %v", err)
+		}
 	})
 	return b
 }
@@ -44,8 +49,11 @@ func Messages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
 	var out [][]byte
 	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
 		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue // deleted or aged out
+		}
 		if err != nil {
-			continue // deleted
+			t.Fatalf("stream %s get %d: %v", stream, seq, err)
 		}
 		if len(m.Subject) >= len(prefix) && m.Subject[:len(prefix)] == prefix {
 			out = append(out, m.Data)

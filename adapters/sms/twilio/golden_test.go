@@ -1,8 +1,6 @@
 package twilio
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"net/url"
 	"os"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hotline/envelope/envelopetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -36,21 +36,7 @@ func TestInboundGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ToMessage: %v", err)
 			}
-			got, _ := json.MarshalIndent(m, "", "  ")
-			got = append(got, '\n')
-			golden := strings.TrimSuffix(f, ".form") + ".golden.json"
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update and review the file)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("envelope changed:\ngot:\n%s\nwant:\n%s", got, want)
-			}
+			envelopetest.Golden(t, f, m, *update)
 		})
 	}
 }
