@@ -126,3 +126,51 @@ func Forward(ctx context.Context, b *bus.Bus, salt string, replies ...envelope.R
 	}
 	return errors.Join(errs...)
 }
+
+// Result is how an Exchange ended.
+type Result struct {
+	// Replies the router handed over for the response (none: answer
+	// empty and let the API carry whatever comes later).
+	Replies []envelope.Reply
+	// Duplicate: the platform retried a message already stored; its
+	// replies go (or went) the other way, never in this response.
+	Duplicate bool
+	// Gone: the platform hung up while we waited; anything accepted was
+	// forwarded through the API and nothing is to be written.
+	Gone bool
+}
+
+// Exchange is the webhook side of a passive reply: it stores m on
+// HOTLINE_IN with a window open until deadline (at most maxReplies), and
+// waits for the router. An error without Gone means m was not stored and
+// the platform must hear a failure (so it retries): nothing is
+// acknowledged that is not on the stream. Replies accepted for a request
+// that has ended go through the API under ids derived with salt; with
+// Gone set, an error says that forwarding failed.
+func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline time.Time, maxReplies int, salt string) (Result, error) {
+	win, err := Open(b.Conn(), deadline, maxReplies)
+	if err != nil {
+		return Result{}, err
+	}
+	ack, err := b.PublishInbound(ctx, m, win.Header())
+	if err != nil {
+		win.Close()
+		return Result{}, fmt.Errorf("passive: store inbound: %w", err)
+	}
+	if ack.Duplicate {
+		win.Close()
+		return Result{Duplicate: true}, nil
+	}
+	replies := win.Wait(ctx)
+	if ctx.Err() != nil {
+		if len(replies) > 0 {
+			// Nobody will read this response: the router already
+			// counts these replies as sent, so they must go another way.
+			if err := Forward(ctx, b, salt, replies...); err != nil {
+				return Result{Gone: true}, err
+			}
+		}
+		return Result{Gone: true}, nil
+	}
+	return Result{Replies: replies}, nil
+}

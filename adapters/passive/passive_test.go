@@ -68,3 +68,30 @@ func TestDeadlineClosesTheWindow(t *testing.T) {
 		t.Fatalf("deadline header: %v", err)
 	}
 }
+
+func TestExchange(t *testing.T) {
+	b := bustest.Open(t)
+	nc := b.Conn()
+	// A stand-in for the router: offer one reply to every inbound's window.
+	sub, err := nc.Subscribe("hotline.in.>", func(msg *nats.Msg) {
+		if inbox := msg.Header.Get(envelope.HeaderReplyInbox); inbox != "" {
+			data, _ := json.Marshal(envelope.PassiveOffer{Replies: []envelope.Reply{{ID: envelope.NewID(time.Now()), Text: "hello"}}})
+			_, _ = nc.Request(inbox, data, time.Second)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	now := time.Now().UTC()
+	m := &envelope.Message{ID: envelope.NewID(now), Platform: "webchat", Account: "demo", PlatformMsgID: "p-1",
+		Conversation: "webchat:demo:v1", From: envelope.Party{ID: "v1"}, Kind: envelope.KindText, Text: "hi", ReceivedAt: now}
+	res, err := Exchange(context.Background(), b, m, time.Now().Add(2*time.Second), 1, "test-api")
+	if err != nil || res.Duplicate || res.Gone || len(res.Replies) != 1 || res.Replies[0].Text != "hello" {
+		t.Fatalf("first exchange: %+v, %v; want the offered reply", res, err)
+	}
+	res, err = Exchange(context.Background(), b, m, time.Now().Add(2*time.Second), 1, "test-api")
+	if err != nil || !res.Duplicate || len(res.Replies) != 0 {
+		t.Fatalf("retried message: %+v, %v; want a duplicate with no replies", res, err)
+	}
+}

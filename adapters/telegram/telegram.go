@@ -229,40 +229,27 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	win, err := passive.Open(a.bus.Conn(), now.Add(a.cfg.ReplyWindow), 1)
-	if err != nil {
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	// Stored before we answer: if this fails Telegram hears an error
-	// and sends the update again.
-	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
-	if err != nil {
-		win.Close()
-		a.log.Error("inbound not stored", "update_id", u.UpdateID, "err", a.redact(err))
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
-	}
 	cqID := ""
 	if u.CallbackQuery != nil {
 		cqID = u.CallbackQuery.ID
 	}
-	if ack.Duplicate {
-		// A retry of an update we hold: its reply, if any, went (or
-		// goes) the other way already.
-		win.Close()
-		writeMethod(w, answerCallbackBody(cqID))
-		return
-	}
-	replies := win.Wait(ctx)
-	if ctx.Err() != nil && len(replies) > 0 {
-		// The platform hung up while the router answered: nobody will
-		// read this response, so the replies go through the API.
-		if err := passive.Forward(ctx, a.bus, "telegram-api", replies...); err != nil {
-			a.log.Error("replies accepted for a closed request were not queued", "err", err)
+	// Stored before we answer: if this fails Telegram hears an error
+	// and sends the update again.
+	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 1, "telegram-api")
+	switch {
+	case res.Gone:
+		if err != nil {
+			a.log.Error("replies accepted for a closed request were not queued", "err", a.redact(err))
 		}
 		return
+	case err != nil:
+		a.log.Error("inbound not stored", "update_id", u.UpdateID, "err", a.redact(err))
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return
 	}
+	// A retry of an update we hold gets no replies: they went (or go)
+	// the other way already.
+	replies := res.Replies
 	if len(replies) != 1 {
 		writeMethod(w, answerCallbackBody(cqID))
 		return

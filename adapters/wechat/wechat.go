@@ -299,37 +299,23 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	win, err := passive.Open(a.bus.Conn(), now.Add(a.cfg.ReplyWindow), 1)
-	if err != nil {
-		a.log.Error("passive window", "err", err)
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
-	}
 	// Stored before we answer: if this fails WeChat hears an error and
 	// tries again, and nothing was acknowledged that we do not have.
-	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
-	if err != nil {
-		win.Close()
+	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 1, "wechat-api")
+	switch {
+	case res.Gone:
+		if err != nil {
+			a.log.Error("replies accepted for a closed request were not queued", "err", err)
+		}
+		return
+	case err != nil:
 		a.log.Error("inbound not stored", "msg_id", m.PlatformMsgID, "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	if ack.Duplicate {
-		// A retry of a push already stored: the first copy's reply goes
-		// passively or through the API, never here as well.
-		win.Close()
-		success(w)
-		return
-	}
-	replies := win.Wait(ctx)
-	if ctx.Err() != nil && len(replies) > 0 {
-		// The platform hung up while the router answered: nobody will
-		// read this response, so the replies go through the API.
-		if err := passive.Forward(ctx, a.bus, "wechat-api", replies...); err != nil {
-			a.log.Error("replies accepted for a closed request were not queued", "err", err)
-		}
-		return
-	}
+	// A retry of a stored push gets no replies: the first copy's go
+	// passively or through the API, never here as well.
+	replies := res.Replies
 	if len(replies) == 0 {
 		success(w)
 		return

@@ -219,38 +219,23 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	win, err := passive.Open(a.bus.Conn(), now.Add(a.cfg.ReplyWindow), 1)
-	if err != nil {
-		a.log.Error("passive window", "err", err)
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
-	}
 	// Stored before we answer: if this fails Weibo hears an error and
 	// tries again, and nothing was acknowledged that we do not have.
-	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
-	if err != nil {
-		win.Close()
+	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 1, "weibo-api")
+	switch {
+	case res.Gone:
+		if err != nil {
+			a.log.Error("replies accepted for a closed request were not queued", "err", err)
+		}
+		return
+	case err != nil:
 		a.log.Error("inbound not stored", "msg_id", m.ID, "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	if ack.Duplicate {
-		// A retry of a push already stored: the router handled (or is
-		// handling) the first copy and answers it through the API if the
-		// first request's window is gone. Nothing will be offered here.
-		win.Close()
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	replies := win.Wait(ctx)
-	if ctx.Err() != nil && len(replies) > 0 {
-		// The platform hung up while the router answered: nobody will
-		// read this response, so the replies go through the API.
-		if err := passive.Forward(ctx, a.bus, "weibo-api", replies...); err != nil {
-			a.log.Error("replies accepted for a closed request were not queued", "err", err)
-		}
-		return
-	}
+	// A retry of a stored push gets no replies: the router answers the
+	// first copy through the API if its window is gone.
+	replies := res.Replies
 	if len(replies) == 0 {
 		// An empty body is Weibo's "no reply, do not retry".
 		w.WriteHeader(http.StatusOK)

@@ -200,33 +200,28 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	win, err := passive.Open(a.bus.Conn(), now.Add(a.cfg.ReplyWindow), 5)
-	if err != nil {
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
-		return
-	}
 	// Stored before we answer: if this fails Twilio hears an error, and
 	// nothing was acknowledged that we do not have.
-	ack, err := a.bus.PublishInbound(ctx, m, win.Header())
-	if err != nil {
-		win.Close()
+	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 5, "twilio-api")
+	switch {
+	case res.Gone:
+		if err != nil {
+			a.log.Error("replies accepted for a closed request were not queued", "err", err)
+		}
+		return
+	case err != nil:
 		a.log.Error("inbound not stored", "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	if ack.Duplicate {
-		// A retry of a message we hold: its replies went the other way.
-		win.Close()
-		writeTwiML(w)
-		return
-	}
-	replies := win.Wait(ctx)
+	// A retry of a message we hold gets no replies: they went the other way.
+	replies := res.Replies
 	var texts []string
 	var viaAPI []envelope.Reply
 	for _, rep := range replies {
 		// TwiML carries plain text up to Twilio's 1,600 characters;
 		// media and longer texts go through the API.
-		if ctx.Err() == nil && len(rep.Media) == 0 && rep.Text != "" && utf8.RuneCountInString(rep.Text) <= maxTwiMLText {
+		if len(rep.Media) == 0 && rep.Text != "" && utf8.RuneCountInString(rep.Text) <= maxTwiMLText {
 			texts = append(texts, rep.Text)
 		} else {
 			viaAPI = append(viaAPI, rep)
@@ -236,9 +231,6 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 		if err := passive.Forward(ctx, a.bus, "twilio-api", viaAPI...); err != nil {
 			a.log.Error("replies TwiML cannot carry were not queued", "err", err)
 		}
-	}
-	if ctx.Err() != nil {
-		return
 	}
 	writeTwiML(w, texts...)
 }
