@@ -320,6 +320,23 @@ func TestShutdownHandsBackUnstartedMessages(t *testing.T) {
 	})
 }
 
+// A shutdown that lands while the consumer is still being created is a
+// stop, not a failure: serve must exit cleanly when stopped at once.
+func TestConsumeStoppedBeforeStartIsClean(t *testing.T) {
+	b := openTestBus(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	noop := func(context.Context, *Delivery) error { return nil }
+	if err := b.Consume(ctx, ConsumerConfig{Stream: StreamOut, Durable: "early-stop"}, noop); err != nil {
+		t.Errorf("Consume with a stopped context = %v, want nil", err)
+	}
+	// A real set-up failure still surfaces while the context is live.
+	err := b.Consume(context.Background(), ConsumerConfig{Stream: "NO_SUCH_STREAM", Durable: "lost"}, noop)
+	if err == nil {
+		t.Error("Consume on a missing stream returned nil, want an error")
+	}
+}
+
 func readDead(t *testing.T, b *Bus) envelope.DeadLetter {
 	t.Helper()
 	ctx := context.Background()

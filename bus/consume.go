@@ -141,6 +141,11 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		MaxAckPending: max(1000, cfg.Workers*(queueDepth+2)),
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before it started: a shutdown right after start-up
+			// is not a failure, and nothing was pulled yet.
+			return nil
+		}
 		return fmt.Errorf("bus: consumer %s on %s: %w", cfg.Durable, cfg.Stream, err)
 	}
 	log := b.log.With("consumer", cfg.Durable, "stream", cfg.Stream)
