@@ -41,6 +41,10 @@ const (
 	// It has no TTL: a binding lasts until "unbind", however long the
 	// user stays quiet (sessions expire, bindings must not).
 	BucketBindings = "hotline_bindings"
+	// BucketWebChat keeps each web chat visitor's transcript, so a
+	// reload or a reconnect shows what was said and every reply that
+	// arrived while the socket was closed. It expires with sessions.
+	BucketWebChat = "hotline_webchat"
 )
 
 // StreamLimits bounds how much one stream keeps. Zero values take the
@@ -149,6 +153,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		// As long as HOTLINE_OUT keeps a reply, its sent mark must stay.
 		{Bucket: BucketSent, Description: "delivered reply ids", History: 1, TTL: 8 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketWebChat, Description: "web chat transcripts", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
 	}
 }
 
