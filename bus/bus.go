@@ -242,9 +242,13 @@ type StreamStat struct {
 	Messages  uint64 `json:"messages"`
 	Bytes     uint64 `json:"bytes"`
 	Consumers int    `json:"consumers"`
+	// Backlog is the queue depth: for each durable consumer, what it has
+	// not been handed yet plus what it holds unacknowledged. Streams keep
+	// messages after they are handled, so Messages is not the queue.
+	Backlog map[string]uint64 `json:"backlog,omitempty"`
 }
 
-// Stats reports every hotline stream's size.
+// Stats reports every hotline stream's size and its consumers' backlog.
 func (b *Bus) Stats(ctx context.Context) ([]StreamStat, error) {
 	var out []StreamStat
 	for _, s := range streamSpecs() {
@@ -256,7 +260,18 @@ func (b *Bus) Stats(ctx context.Context) ([]StreamStat, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bus: stream %s info: %w", s.name, err)
 		}
-		out = append(out, StreamStat{Name: s.name, Messages: info.State.Msgs, Bytes: info.State.Bytes, Consumers: info.State.Consumers})
+		stat := StreamStat{Name: s.name, Messages: info.State.Msgs, Bytes: info.State.Bytes, Consumers: info.State.Consumers}
+		if info.State.Consumers > 0 {
+			stat.Backlog = map[string]uint64{}
+			consumers := st.ListConsumers(ctx)
+			for ci := range consumers.Info() {
+				stat.Backlog[ci.Name] = ci.NumPending + uint64(ci.NumAckPending)
+			}
+			if err := consumers.Err(); err != nil {
+				return nil, fmt.Errorf("bus: stream %s consumers: %w", s.name, err)
+			}
+		}
+		out = append(out, stat)
 	}
 	return out, nil
 }

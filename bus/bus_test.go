@@ -337,6 +337,35 @@ func TestConsumeStoppedBeforeStartIsClean(t *testing.T) {
 	}
 }
 
+func TestStatsReportConsumerBacklog(t *testing.T) {
+	b := openTestBus(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := b.JetStream().CreateOrUpdateConsumer(ctx, StreamIn, jetstream.ConsumerConfig{Durable: "router", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := b.Publish(ctx, "hotline.in.sms.sms-main", []byte("x"), fmt.Sprint("backlog-", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stats, err := b.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stats {
+		switch s.Name {
+		case StreamIn:
+			if s.Messages != 3 || s.Backlog["router"] != 3 {
+				t.Errorf("HOTLINE_IN stats %+v, want 3 messages and a backlog of 3 for router", s)
+			}
+		case StreamOut:
+			if len(s.Backlog) != 0 {
+				t.Errorf("HOTLINE_OUT has no consumer but reports backlog %v", s.Backlog)
+			}
+		}
+	}
+}
+
 func readDead(t *testing.T, b *Bus) envelope.DeadLetter {
 	t.Helper()
 	ctx := context.Background()
