@@ -19,7 +19,21 @@ type Config struct {
 	Router   Router   `mapstructure:"router"`
 	Fallback Fallback `mapstructure:"fallback"`
 	Outbound Outbound `mapstructure:"outbound"`
+	WebChat  WebChat  `mapstructure:"webchat"`
 	Accounts Accounts `mapstructure:"accounts"`
+}
+
+// WebChat configures the web chat channel served at /chat/ on the public
+// listener: the credential-free way to talk to the bot, and a real
+// channel for a support site.
+type WebChat struct {
+	Enabled bool   `mapstructure:"enabled"`
+	Account string `mapstructure:"account"`
+	// RatePerMinute and Burst bound what one visitor may send.
+	RatePerMinute int `mapstructure:"rate_per_minute"`
+	Burst         int `mapstructure:"burst"`
+	// MaxText is the longest message a visitor may send, in characters.
+	MaxText int `mapstructure:"max_text"`
 }
 
 // HTTP configures the public and the admin listener.
@@ -227,6 +241,7 @@ func Default() Config {
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,
 		}},
 		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second, HoldRecheck: 30 * time.Second},
+		WebChat:  WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000},
 	}
 }
 

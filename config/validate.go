@@ -131,6 +131,20 @@ func (c *Config) validate() []error {
 	if c.Outbound.BreakerOpen < time.Second {
 		bad("outbound.breaker_open", "%s is too short; at least 1s", c.Outbound.BreakerOpen)
 	}
+	if c.WebChat.Enabled {
+		if err := envelope.ValidToken(c.WebChat.Account); err != nil {
+			bad("webchat.account", "%v", err)
+		}
+		if c.WebChat.RatePerMinute < 1 {
+			bad("webchat.rate_per_minute", "must be at least 1")
+		}
+		if c.WebChat.Burst < 1 {
+			bad("webchat.burst", "must be at least 1")
+		}
+		if c.WebChat.MaxText < 1 || c.WebChat.MaxText > envelope.MaxTextLen/4 {
+			bad("webchat.max_text", "%d is outside 1..%d", c.WebChat.MaxText, envelope.MaxTextLen/4)
+		}
+	}
 	errs = append(errs, c.Accounts.validate(c.HTTP.PublicURL)...)
 	if c.Fallback.SMSAccount != "" && len(c.Accounts.SMS) > 0 && !c.Accounts.hasSMS(c.Fallback.SMSAccount) {
 		bad("fallback.sms_account", "%q is not one of accounts.sms", c.Fallback.SMSAccount)
