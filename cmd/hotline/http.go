@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hotline/bus"
-	"hotline/envelope"
 )
 
 // httpMetrics counts requests on both listeners.
@@ -124,40 +121,6 @@ func readyz(ready readiness) http.HandlerFunc {
 
 func metricsHandler(reg *prometheus.Registry) http.Handler {
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
-}
-
-// requireAdmin guards the admin API. With a token, every request must
-// carry it as a bearer token (compared in constant time). Without one,
-// which config allows only on a loopback listener, only loopback callers
-// get through, so a misconfigured proxy in front cannot open it up.
-func requireAdmin(token envelope.Secret, next http.Handler) http.Handler {
-	want := []byte(token.Reveal())
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(want) == 0 {
-			if !loopbackRemote(r.RemoteAddr) || r.Header.Get("X-Forwarded-For") != "" {
-				jsonError(w, http.StatusForbidden, "admin API: no admin token configured; local callers only")
-				return
-			}
-			next.ServeHTTP(w, r)
-			return
-		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="hotline admin"`)
-			jsonError(w, http.StatusUnauthorized, "admin API: missing or wrong bearer token")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func loopbackRemote(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newHTTPServer sets the timeouts every hotline listener needs: short

@@ -28,6 +28,8 @@ func TestPackageLayering(t *testing.T) {
 		"hotline/adapters/telegram":   {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
 		"hotline/adapters/weibo":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
 		"hotline/adapters/wechat":     {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/adapters/passive"},
+		"hotline/adapters/webchat":    {"hotline/envelope", "hotline/bus", "hotline/outbound"},
+		"hotline/console":             {"hotline/envelope"},
 		"hotline/phone":               {},
 	}
 	for pkg, may := range allowed {

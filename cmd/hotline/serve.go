@@ -17,6 +17,7 @@ import (
 
 	"hotline/bus"
 	"hotline/config"
+	"hotline/console"
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/outbound"
@@ -123,21 +124,33 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	admin.HandleFunc("GET /healthz", healthz)
 	admin.Handle("GET /readyz", readyz(b))
 	admin.Handle("GET /metrics", metricsHandler(reg))
+	auth := console.NewAuth(console.AuthConfig{Token: cfg.HTTP.AdminToken})
 	report := statusSources{bus: b, router: rt, modes: modes, review: review, loops: loops, adapters: adapters.ready, started: started}
-	admin.Handle("GET /admin/v1/status", requireAdmin(cfg.HTTP.AdminToken, report.handler()))
-	modesAPI := requireAdmin(cfg.HTTP.AdminToken, fallback.AdminHandler(modes, review, b))
+	admin.Handle("GET /admin/v1/status", auth.Require(report.handler()))
+	modesAPI := auth.Require(fallback.AdminHandler(modes, review, b))
 	for _, path := range []string{"/admin/v1/modes", "/admin/v1/modes/", "/admin/v1/audit", "/admin/v1/review", "/admin/v1/review/"} {
 		admin.Handle(path, modesAPI)
 	}
-	admin.Handle("POST /admin/v1/simulate", requireAdmin(cfg.HTTP.AdminToken, simulateHandler(b)))
-	admin.Handle("/admin/v1/handoffs", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
-	admin.Handle("/admin/v1/handoffs/", requireAdmin(cfg.HTTP.AdminToken, rt.AdminHandler()))
+	admin.Handle("POST /admin/v1/simulate", auth.Require(simulateHandler(b)))
+	admin.Handle("/admin/v1/handoffs", auth.Require(rt.AdminHandler()))
+	admin.Handle("/admin/v1/handoffs/", auth.Require(rt.AdminHandler()))
+	meter, err := startTrafficMeter(consumersCtx, b.Conn(), time.Second)
+	if err != nil {
+		publicLn.Close()
+		adminLn.Close()
+		return errors.Join(err, closeBus())
+	}
+	operatorConsole := console.New(console.Config{}, console.Deps{Auth: auth, Source: liveView{status: report, meter: meter}, Logger: log})
+	for pattern, h := range operatorConsole.Routes() {
+		admin.Handle(pattern, h)
+	}
 	if cfg.HTTP.AdminToken.IsZero() {
 		log.Warn("admin API has no token; it answers loopback callers only", "admin_listen", cfg.HTTP.AdminListen)
 	}
 
 	publicSrv := newHTTPServer(instrument("public", cfg.HTTP.MaxBodyBytes, log, hm, public), log)
 	adminSrv := newHTTPServer(instrument("admin", cfg.HTTP.MaxBodyBytes, log, hm, admin), log)
+	adminSrv.RegisterOnShutdown(operatorConsole.Shutdown)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(publicSrv, publicLn) })
