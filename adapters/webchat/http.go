@@ -1,0 +1,329 @@
+package webchat
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"hotline/envelope"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// indexHTML is the chat page.
+var indexHTML = func() []byte {
+	b, err := staticFiles.ReadFile("static/index.html")
+	if err != nil {
+		panic("webchat: static/index.html is not embedded: " + err.Error()) // a build mistake, caught by every test
+	}
+	return b
+}()
+
+// contentSecurityPolicy allows the page's own files and its own socket
+// only: no inline script or style, no other origin. connect-src 'self'
+// covers ws: and wss: to the same host in CSP Level 3 browsers.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+
+// publishTimeout bounds storing one visitor message.
+const publishTimeout = 5 * time.Second
+
+// Routes are the page, its files and its socket, as http.ServeMux
+// patterns.
+func (a *Adapter) Routes() map[string]http.Handler {
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic("webchat: static files: " + err.Error()) // fs.Sub fails only for an invalid name
+	}
+	files := http.StripPrefix("/chat/static/", http.FileServerFS(static))
+	return map[string]http.Handler{
+		"GET /chat/{$}": http.HandlerFunc(a.servePage),
+		"GET /chat/static/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasSuffix(r.URL.Path, "/") {
+				http.NotFound(w, r) // no directory listings
+				return
+			}
+			securityHeaders(w.Header())
+			w.Header().Set("Cache-Control", "no-cache")
+			files.ServeHTTP(w, r)
+		}),
+		"GET /chat/ws": http.HandlerFunc(a.serveSocket),
+		"GET /chat": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			target := "/chat/"
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+		}),
+	}
+}
+
+func securityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// servePage serves the chat page, giving a visitor without a valid cookie
+// a new one.
+func (a *Adapter) servePage(w http.ResponseWriter, r *http.Request) {
+	a.visitor(w, r)
+	h := w.Header()
+	securityHeaders(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	_, _ = w.Write(indexHTML)
+}
+
+// serveSocket runs one visitor socket: hello, then frames from the page
+// in order, while a writer goroutine sends what is queued for it.
+func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
+	// The cookie must be on the handshake response, so before Accept.
+	visitor := a.visitor(w, r)
+	lang := cleanLang(r.URL.Query().Get("lang"))
+	ws, err := websocket.Accept(w, r, nil) // default: same origin only
+	if err != nil {
+		a.log.Info("websocket handshake refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		return
+	}
+	ws.SetReadLimit(a.cfg.MaxFrameBytes)
+	c := newConn(ws, visitor, lang)
+	if !a.hub.add(c) {
+		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer a.hub.remove(c)
+	// The request's context must not be used after Accept (see
+	// websocket.Accept); the socket's life is its own.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := a.log.With("visitor", visitor)
+	log.Debug("socket open", "lang", lang)
+
+	// Registered before the history is read, so an entry stored
+	// meanwhile is queued behind hello rather than missed; the page
+	// skips entries it already has.
+	lctx, lcancel := context.WithTimeout(ctx, publishTimeout)
+	t, _, err := a.loadTranscript(lctx, visitor)
+	lcancel()
+	if err != nil {
+		log.Warn("reading the transcript for hello", "err", err)
+		c.close(websocket.StatusTryAgainLater, "history unavailable")
+		c.finish()
+		return
+	}
+	ann := a.announcement(lang)
+	c.setShown(ann)
+	wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
+	err = ws.Write(wctx, websocket.MessageText, helloFrameJSON(visitor, t.Entries, ann))
+	wcancel()
+	if err != nil {
+		log.Debug("writing hello", "err", err)
+		c.finish()
+		return
+	}
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		if err := c.writeLoop(ctx); err != nil && ctx.Err() == nil {
+			log.Debug("socket write", "err", err)
+			_ = ws.CloseNow()
+		}
+	}()
+	defer func() {
+		cancel()
+		<-writerDone
+		c.finish()
+	}()
+
+	for {
+		typ, data, err := ws.Read(ctx)
+		if err != nil {
+			switch {
+			case errors.Is(err, websocket.ErrMessageTooBig):
+				// The library has sent 1009 already.
+				log.Info("frame over the size limit; socket closed", "limit", a.cfg.MaxFrameBytes)
+			case websocket.CloseStatus(err) == websocket.StatusNormalClosure || websocket.CloseStatus(err) == websocket.StatusGoingAway:
+				log.Debug("socket closed by the page")
+			default:
+				log.Debug("socket read", "err", err)
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			log.Info("binary frame; socket closed")
+			c.close(websocket.StatusUnsupportedData, "text frames only")
+			return
+		}
+		a.handleFrame(ctx, c, data)
+	}
+}
+
+// handleFrame answers one frame from the page: an error frame, or the
+// message stored in JetStream and acknowledged.
+func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
+	f, err := parseClientFrame(data)
+	if err == nil && utf8.RuneCountInString(f.Text) > a.cfg.MaxTextRunes {
+		err = &frameError{code: codeTooLong, msg: fmt.Sprintf("over %d characters", a.cfg.MaxTextRunes)}
+	}
+	if err != nil {
+		var fe *frameError
+		if !errors.As(err, &fe) {
+			fe = &frameError{code: codeBadFrame, msg: err.Error()}
+		}
+		a.log.Debug("frame refused", "visitor", c.visitor, "code", fe.code, "err", err)
+		c.push(errorFrame(f.ID, fe.code, a.humanMessage(fe)))
+		return
+	}
+	now := a.now().UTC()
+	if !a.allow(c.visitor, now) {
+		a.log.Info("visitor over the rate limit", "visitor", c.visitor)
+		c.push(errorFrame(f.ID, codeRateLimited, "You are sending messages too quickly. Please wait a moment and try again."))
+		return
+	}
+	m := &envelope.Message{
+		ID:            envelope.NewID(now),
+		Platform:      envelope.PlatformWebChat,
+		Account:       a.cfg.Account,
+		PlatformMsgID: c.visitor + "-" + f.ID,
+		Conversation:  envelope.ConversationKey(envelope.PlatformWebChat, a.cfg.Account, c.visitor),
+		From:          envelope.Party{ID: c.visitor},
+		Kind:          envelope.KindText,
+		Text:          f.Text,
+		LangHint:      c.lang,
+		ReceivedAt:    now,
+	}
+	if err := m.Validate(); err != nil {
+		a.log.Error("built an invalid message", "visitor", c.visitor, "err", err)
+		c.push(errorFrame(f.ID, codeUnavailable, unavailableMessage))
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	ack, err := a.bus.PublishInbound(pctx, m, nil)
+	cancel()
+	if err != nil {
+		// Not acknowledged: the page keeps the message and sends it
+		// again under the same client id.
+		a.log.Warn("inbound not stored", "visitor", c.visitor, "msg_id", m.ID, "err", err)
+		c.push(errorFrame(f.ID, codeUnavailable, unavailableMessage))
+		return
+	}
+	a.log.Debug("inbound stored", "visitor", c.visitor, "msg_id", m.ID, "duplicate", ack.Duplicate, "text", m.Text)
+	e := entry{ID: m.ID, Role: roleUser, Text: m.Text, Lang: c.lang, At: now, ClientID: f.ID}
+	actx, cancel := context.WithTimeout(ctx, publishTimeout)
+	if _, err := a.appendEntry(actx, c.visitor, e); err != nil {
+		// The message is stored and will be answered; only the
+		// transcript misses it.
+		a.log.Warn("visitor message not added to the transcript", "visitor", c.visitor, "msg_id", m.ID, "err", err)
+	}
+	cancel()
+	c.push(ackFrameJSON(f.ID))
+}
+
+const unavailableMessage = "The message could not be sent right now; it will be sent again shortly."
+
+// humanMessage is the English text of an error frame.
+func (a *Adapter) humanMessage(fe *frameError) string {
+	switch fe.code {
+	case codeEmpty:
+		return "The message is empty."
+	case codeTooLong:
+		return fmt.Sprintf("The message is too long: at most %d characters.", a.cfg.MaxTextRunes)
+	}
+	return "The message could not be read: " + fe.msg + "."
+}
+
+// allow takes one message from the visitor's budget.
+func (a *Adapter) allow(visitor string, now time.Time) bool {
+	a.limMu.Lock()
+	defer a.limMu.Unlock()
+	a.pruneLocked(now)
+	vl := a.limiters[visitor]
+	if vl == nil {
+		vl = &visitorLimiter{lim: rateLimiter(a.cfg.RatePerMinute, a.cfg.Burst)}
+		a.limiters[visitor] = vl
+	}
+	vl.last = now
+	return vl.lim.AllowN(now, 1)
+}
+
+// pruneLimiters forgets visitors whose budget is full again: a new
+// limiter would behave the same.
+func (a *Adapter) pruneLimiters(now time.Time) {
+	a.limMu.Lock()
+	defer a.limMu.Unlock()
+	a.pruneLocked(now)
+}
+
+func (a *Adapter) pruneLocked(now time.Time) {
+	if now.Sub(a.lastPrune) < time.Minute {
+		return
+	}
+	a.lastPrune = now
+	refill := time.Duration(float64(a.cfg.Burst) * float64(time.Minute) / float64(a.cfg.RatePerMinute))
+	for v, vl := range a.limiters {
+		if now.Sub(vl.last) > refill {
+			delete(a.limiters, v)
+		}
+	}
+}
+
+// announcement asks the Announcer for the banner in lang.
+func (a *Adapter) announcement(lang string) announcement {
+	if a.ann == nil {
+		return announcement{}
+	}
+	text, dir := a.ann.Announcement(a.cfg.Account, lang)
+	if text == "" {
+		return announcement{}
+	}
+	if dir != "rtl" {
+		dir = ""
+	}
+	return announcement{Text: text, Dir: dir}
+}
+
+// pushAnnouncements sends the banner to every socket whose banner
+// changed, asking the Announcer once per language.
+func (a *Adapter) pushAnnouncements() {
+	if a.ann == nil {
+		return
+	}
+	byLang := map[string]announcement{}
+	for _, c := range a.hub.conns("") {
+		ann, ok := byLang[c.lang]
+		if !ok {
+			ann = a.announcement(c.lang)
+			byLang[c.lang] = ann
+		}
+		if c.setShown(ann) {
+			c.push(announcementFrameJSON(ann))
+		}
+	}
+}
+
+// cleanLang keeps a BCP 47-looking tag (letters, digits and hyphens, at
+// most 35 characters, starting with a letter) and drops anything else.
+func cleanLang(s string) string {
+	if s == "" || len(s) > 35 {
+		return ""
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !(letter || i > 0 && (c == '-' || c >= '0' && c <= '9')) {
+			return ""
+		}
+	}
+	return s
+}

@@ -1,0 +1,349 @@
+package webchat
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/time/rate"
+
+	"hotline/bus"
+	"hotline/envelope"
+	"hotline/outbound"
+)
+
+var _ outbound.Sender = (*Adapter)(nil)
+
+// Defaults of Config.
+const (
+	DefaultAccount       = "demo"
+	DefaultMaxTextRunes  = 2000
+	DefaultMaxFrameBytes = 16 << 10
+	DefaultRatePerMinute = 30
+	DefaultBurst         = 10
+	DefaultHistoryLimit  = 50
+)
+
+// MinCookieKeyLen is the shortest HMAC key New accepts.
+const MinCookieKeyLen = 32
+
+// Timings of a socket.
+const (
+	writeTimeout = 5 * time.Second
+	pingInterval = 30 * time.Second
+	pingTimeout  = 10 * time.Second
+	// outboxSize bounds the frames waiting for one socket; a socket that
+	// falls this far behind is closed and catches up with its next hello.
+	outboxSize = 64
+	// announceEvery is how often Run asks the Announcer for changes.
+	announceEvery = time.Second
+)
+
+// ErrNotReady is what Ready returns while Run is not subscribed to the
+// other instances' notifications.
+var ErrNotReady = errors.New("webchat: not ready: Run is not subscribed")
+
+// Config is one web chat account.
+type Config struct {
+	Account       string // subject-safe account name (envelope.ValidToken); default "demo"
+	CookieKey     []byte // HMAC-SHA256 key for the visitor cookie; required, at least 32 bytes
+	SecureCookie  bool   // mark the visitor cookie Secure (public URL is https)
+	MaxTextRunes  int    // default 2000: longer texts get an error frame "too_long"
+	MaxFrameBytes int64  // default 16 KiB: conn.SetReadLimit; a bigger frame closes the socket with 1009
+	RatePerMinute int    // default 30 messages per visitor per minute ...
+	Burst         int    // ... with this burst, default 10
+	HistoryLimit  int    // default 50 entries kept per visitor transcript
+}
+
+// withDefaults fills the zero values.
+func (c Config) withDefaults() Config {
+	if c.Account == "" {
+		c.Account = DefaultAccount
+	}
+	if c.MaxTextRunes == 0 {
+		c.MaxTextRunes = DefaultMaxTextRunes
+	}
+	if c.MaxFrameBytes == 0 {
+		c.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if c.RatePerMinute == 0 {
+		c.RatePerMinute = DefaultRatePerMinute
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.HistoryLimit == 0 {
+		c.HistoryLimit = DefaultHistoryLimit
+	}
+	return c
+}
+
+// Validate reports the first setting that is wrong. New calls it after
+// filling defaults, so zero values are fine there.
+func (c *Config) Validate() error {
+	if err := envelope.ValidToken(c.Account); err != nil {
+		return fmt.Errorf("webchat: account: %w", err)
+	}
+	if len(c.CookieKey) < MinCookieKeyLen {
+		return fmt.Errorf("webchat %s: cookie_key: %d bytes, at least %d required", c.Account, len(c.CookieKey), MinCookieKeyLen)
+	}
+	switch {
+	case c.MaxTextRunes < 1:
+		return fmt.Errorf("webchat %s: max_text_runes must be positive, got %d", c.Account, c.MaxTextRunes)
+	case c.MaxFrameBytes < 256:
+		return fmt.Errorf("webchat %s: max_frame_bytes must be at least 256, got %d", c.Account, c.MaxFrameBytes)
+	case c.RatePerMinute < 1:
+		return fmt.Errorf("webchat %s: rate_per_minute must be positive, got %d", c.Account, c.RatePerMinute)
+	case c.Burst < 1:
+		return fmt.Errorf("webchat %s: burst must be positive, got %d", c.Account, c.Burst)
+	case c.HistoryLimit < 1:
+		return fmt.Errorf("webchat %s: history_limit must be positive, got %d", c.Account, c.HistoryLimit)
+	}
+	return nil
+}
+
+// Announcer is where the banner text comes from.
+type Announcer interface {
+	// Announcement returns the active announcement for the web chat account in lang (BCP 47, may be ""), and its direction ("rtl" or ""), or "" when none.
+	Announcement(account, lang string) (text, dir string)
+}
+
+// Deps are the adapter's collaborators.
+type Deps struct {
+	Bus       *bus.Bus
+	Announcer Announcer // may be nil: no banner
+	Logger    *slog.Logger
+	Now       func() time.Time // nil: time.Now
+}
+
+// Adapter serves the chat page and its sockets for one account, and
+// delivers replies to them.
+type Adapter struct {
+	cfg      Config
+	bus      *bus.Bus
+	kv       jetstream.KeyValue // the transcripts
+	ann      Announcer
+	log      *slog.Logger
+	now      func() time.Time
+	instance string // tells this instance's notifications from others'
+	hub      *hub
+	ready    atomic.Bool
+
+	limMu     sync.Mutex
+	limiters  map[string]*visitorLimiter
+	lastPrune time.Time
+}
+
+type visitorLimiter struct {
+	lim  *rate.Limiter
+	last time.Time
+}
+
+// New checks cfg and builds the adapter.
+func New(cfg Config, deps Deps) (*Adapter, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Bus == nil {
+		return nil, fmt.Errorf("webchat %s: a bus is required", cfg.Account)
+	}
+	kv := deps.Bus.KV(bus.BucketWebChat)
+	if kv == nil {
+		return nil, fmt.Errorf("webchat %s: bucket %s is missing", cfg.Account, bus.BucketWebChat)
+	}
+	cfg.CookieKey = append([]byte(nil), cfg.CookieKey...)
+	a := &Adapter{cfg: cfg, bus: deps.Bus, kv: kv, ann: deps.Announcer, log: deps.Logger, now: deps.Now,
+		instance: strings.ToLower(envelope.NewID(time.Now())), hub: newHub(), limiters: map[string]*visitorLimiter{}}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	a.log = a.log.With("platform", envelope.PlatformWebChat, "account", cfg.Account)
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a, nil
+}
+
+// Ready reports ErrNotReady until Run has subscribed to notifications.
+func (a *Adapter) Ready() error {
+	if !a.ready.Load() {
+		return ErrNotReady
+	}
+	return nil
+}
+
+// notifySubject is where entries of one visitor are announced to every
+// instance. No stream captures hotline.webchat.>: these are core NATS
+// messages, at most once, and the transcript is what counts.
+func notifySubject(account, visitor string) string {
+	return "hotline.webchat.notify." + account + "." + visitor
+}
+
+// headerOrigin names the instance that published a notification; it
+// already pushed the entry to its own sockets.
+const headerOrigin = "Hotline-Webchat-Origin"
+
+// Run subscribes to the other instances' notifications, pushes
+// announcement changes to the sockets (checking every second), and when
+// ctx ends closes every socket with StatusGoingAway and returns nil.
+func (a *Adapter) Run(ctx context.Context) error {
+	sub, err := a.bus.Conn().Subscribe(notifySubject(a.cfg.Account, "*"), a.onNotify)
+	if err != nil {
+		return fmt.Errorf("webchat %s: subscribe: %w", a.cfg.Account, err)
+	}
+	if err := a.bus.Conn().FlushTimeout(5 * time.Second); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("webchat %s: subscribe: %w", a.cfg.Account, err)
+	}
+	a.ready.Store(true)
+	a.log.Info("web chat ready")
+
+	tick := time.NewTicker(announceEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			a.pushAnnouncements()
+			a.pruneLimiters(a.now())
+		case <-ctx.Done():
+			a.ready.Store(false)
+			if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) &&
+				!errors.Is(err, nats.ErrConnectionDraining) && !errors.Is(err, nats.ErrBadSubscription) {
+				a.log.Warn("unsubscribing notifications", "err", err)
+			}
+			n := a.hub.shutdown(websocket.StatusGoingAway, "server shutting down")
+			a.log.Info("web chat stopped", "sockets_closed", n)
+			return nil
+		}
+	}
+}
+
+// onNotify hands an entry another instance stored to this instance's
+// sockets of the visitor.
+func (a *Adapter) onNotify(msg *nats.Msg) {
+	if msg.Header.Get(headerOrigin) == a.instance {
+		return
+	}
+	visitor := msg.Subject[strings.LastIndexByte(msg.Subject, '.')+1:]
+	e, err := decodeEntry(msg.Data)
+	if err != nil {
+		a.log.Warn("malformed notification", "subject", msg.Subject, "err", err)
+		return
+	}
+	a.hub.broadcast(visitor, messageFrame(e))
+}
+
+// Send appends r to its visitor's transcript (so it is durable before
+// Send returns) and pushes it to the visitor's open sockets, here and on
+// other instances. A reply already in the transcript is not added twice.
+func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
+	visitor := r.To.ID
+	if !validVisitorID(visitor) {
+		return envelope.Receipt{}, outbound.PermanentError("bad_recipient",
+			fmt.Errorf("webchat: recipient %q is not a visitor id", visitor))
+	}
+	if r.Account != "" && r.Account != a.cfg.Account {
+		return envelope.Receipt{}, outbound.PermanentError("wrong_account",
+			fmt.Errorf("webchat: reply %s is for account %q, this adapter serves %q", r.ID, r.Account, a.cfg.Account))
+	}
+	if r.ID == "" {
+		return envelope.Receipt{}, outbound.PermanentError("bad_reply", errors.New("webchat: reply without an id"))
+	}
+	text := replyText(r)
+	if strings.TrimSpace(text) == "" {
+		return envelope.Receipt{}, outbound.PermanentError("empty_reply", fmt.Errorf("webchat: reply %s has nothing to show", r.ID))
+	}
+	now := a.now().UTC()
+	role := roleBot
+	if r.Source == envelope.SourceAgent || r.Agent != "" {
+		role = roleAgent
+	}
+	dir := ""
+	if r.Dir == "rtl" {
+		dir = "rtl"
+	}
+	e := entry{ID: r.ID, Role: role, Text: text, Lang: r.Lang, Dir: dir, Buttons: r.Buttons, At: now}
+	if _, err := a.appendEntry(ctx, visitor, e); err != nil {
+		return envelope.Receipt{}, fmt.Errorf("webchat: storing reply %s: %w", r.ID, err)
+	}
+	return envelope.Receipt{PlatformMsgID: r.ID, SentAt: now}, nil
+}
+
+// replyText is what the page shows of a reply: its text, and a line per
+// attachment the page cannot render (its caption and link).
+func replyText(r envelope.Reply) string {
+	lines := []string{}
+	if r.Text != "" {
+		lines = append(lines, r.Text)
+	}
+	for _, m := range r.Media {
+		l := strings.TrimSpace(strings.Join(nonEmpty(m.Caption, m.URL), " "))
+		if l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// cookieKeyName is the hotline_tokens key of an account's cookie key.
+func cookieKeyName(account string) string { return "webchat." + account + ".cookie-key" }
+
+// CookieKey returns the account's visitor cookie key, creating a random
+// 32-byte one in the hotline_tokens bucket the first time, so every
+// instance and every restart sign and check cookies with the same key.
+func CookieKey(ctx context.Context, b *bus.Bus, account string) ([]byte, error) {
+	if err := envelope.ValidToken(account); err != nil {
+		return nil, fmt.Errorf("webchat: cookie key: account: %w", err)
+	}
+	kv := b.KV(bus.BucketTokens)
+	if kv == nil {
+		return nil, fmt.Errorf("webchat: cookie key: bucket %s is missing", bus.BucketTokens)
+	}
+	name := cookieKeyName(account)
+	for attempt := 0; attempt < 3; attempt++ {
+		key := make([]byte, MinCookieKeyLen)
+		_, _ = rand.Read(key) // never fails (it panics instead)
+		if _, err := kv.Create(ctx, name, key); err == nil {
+			return key, nil
+		} else if !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, fmt.Errorf("webchat: cookie key: create: %w", err)
+		}
+		e, err := kv.Get(ctx, name)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // deleted between our Create and Get
+		}
+		if err != nil {
+			return nil, fmt.Errorf("webchat: cookie key: get: %w", err)
+		}
+		if len(e.Value()) < MinCookieKeyLen {
+			return nil, fmt.Errorf("webchat: cookie key: stored key is %d bytes, want at least %d", len(e.Value()), MinCookieKeyLen)
+		}
+		return e.Value(), nil
+	}
+	return nil, errors.New("webchat: cookie key: key keeps disappearing")
+}
+
+// rateLimiter allows perMinute messages a minute with bursts of burst.
+func rateLimiter(perMinute, burst int) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(float64(perMinute)/60), burst)
+}
