@@ -178,7 +178,7 @@ func (c *client) send(t *testing.T, id, text string) {
 	c.sendRaw(t, string(b))
 }
 
-// ack sends a message and waits for its ack.
+// sendAcked sends a message and waits for its ack.
 func (c *client) sendAcked(t *testing.T, id, text string) {
 	t.Helper()
 	c.send(t, id, text)

@@ -134,6 +134,7 @@
   // confirm turns a local message into the stored entry.
   function confirm(el, e) {
     el.setAttribute('data-id', e.id);
+    if (e.lang) { el.setAttribute('lang', e.lang); }
     el.classList.remove('pending', 'failed');
     var err = el.querySelector('.error'); if (err) { el.removeChild(err); }
     var retry = el.querySelector('.retry'); if (retry) { el.removeChild(retry); }
