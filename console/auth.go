@@ -146,10 +146,17 @@ func changes(r *http.Request) bool {
 }
 
 // crossSite reports whether a browser says the request comes from another
-// site. Browsers send Origin with every cross-origin POST, PUT and DELETE,
-// and Sec-Fetch-Site with every request; the CLI sends neither.
+// site. Sec-Fetch-Site, which every current browser sends, decides; without
+// it, an Origin header (sent with every cross-origin POST, PUT and DELETE)
+// must name this host. A page with Referrer-Policy no-referrer, like the
+// console, sends "Origin: null" with its own form posts, so Origin alone
+// cannot tell. The CLI and scripts send neither header.
 func crossSite(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return false
+	case "":
+	default: // cross-site, or same-site: another port or subdomain
 		return true
 	}
 	origin := r.Header.Get("Origin")

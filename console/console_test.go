@@ -116,6 +116,9 @@ func TestRequireBearerOrLoopback(t *testing.T) {
 		{"no token, cross-site change", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "https://evil.example"}, 403},
 		{"no token, cross-site fetch metadata", "", "POST", "127.0.0.1:1234", "", [2]string{"Sec-Fetch-Site", "cross-site"}, 403},
 		{"no token, same-origin change", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "http://example.com"}, 204},
+		{"no token, same-origin fetch metadata", "", "PUT", "127.0.0.1:1234", "", [2]string{"Sec-Fetch-Site", "same-origin"}, 204},
+		{"no token, another port of the host", "", "PUT", "127.0.0.1:1234", "", [2]string{"Sec-Fetch-Site", "same-site"}, 403},
+		{"no token, opaque origin, no metadata", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "null"}, 403},
 		{"no token, cross-site read", "", "GET", "127.0.0.1:1234", "", [2]string{"Origin", "https://evil.example"}, 204},
 	}
 	for _, tc := range tests {

@@ -4,17 +4,22 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/adapters/sms/twilio"
 	"hotline/adapters/telegram"
+	"hotline/adapters/webchat"
 	"hotline/adapters/wechat"
 	"hotline/adapters/weibo"
 	"hotline/bus"
 	"hotline/config"
 	"hotline/envelope"
+	"hotline/fallback"
 	"hotline/outbound"
 )
 
@@ -99,4 +104,62 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 			"safe_mode", !a.EncodingAESKey.IsZero())
 	}
 	return set, nil
+}
+
+// mountWebChat adds the web chat channel: its page and socket on the
+// public mux, its sender and its notification loop.
+func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux, b *bus.Bus, ann webchat.Announcer, log *slog.Logger, set *adapterSet) error {
+	if !cfg.WebChat.Enabled {
+		return nil
+	}
+	key, err := webchat.CookieKey(ctx, b, cfg.WebChat.Account)
+	if err != nil {
+		return fmt.Errorf("webchat: %w", err)
+	}
+	ad, err := webchat.New(webchat.Config{
+		Account: cfg.WebChat.Account, CookieKey: key, SecureCookie: strings.HasPrefix(cfg.HTTP.PublicURL, "https://"),
+		MaxTextRunes: cfg.WebChat.MaxText, RatePerMinute: cfg.WebChat.RatePerMinute, Burst: cfg.WebChat.Burst,
+	}, webchat.Deps{Bus: b, Announcer: ann, Logger: log})
+	if err != nil {
+		return fmt.Errorf("webchat: %w", err)
+	}
+	for pattern, h := range ad.Routes() {
+		public.Handle(pattern, h)
+	}
+	set.senders[accountKey{envelope.PlatformWebChat, cfg.WebChat.Account}] = ad
+	set.runs = append(set.runs, ad.Run)
+	set.ready["webchat/"+cfg.WebChat.Account] = ad.Ready
+	return nil
+}
+
+// announcer picks the web chat banner from the announcement mode in force
+// for the account, in the visitor's language when there is a text for it.
+type announcer struct {
+	modes       *fallback.Store
+	defaultLang string
+}
+
+func (a announcer) Announcement(account, lang string) (text, dir string) {
+	set := a.modes.Active(envelope.PlatformWebChat, account).Announcement
+	if set == nil || len(set.Announce) == 0 {
+		return "", ""
+	}
+	base, _, _ := strings.Cut(lang, "-")
+	for _, code := range []string{lang, base, "en", a.defaultLang} {
+		if t := set.Announce[code]; t != "" {
+			return t, textDir(code)
+		}
+	}
+	codes := slices.Sorted(maps.Keys(set.Announce))
+	return set.Announce[codes[0]], textDir(codes[0])
+}
+
+// textDir is "rtl" for the right-to-left scripts announcements come in.
+func textDir(lang string) string {
+	base, _, _ := strings.Cut(strings.ToLower(lang), "-")
+	switch base {
+	case "ar", "he", "fa", "ur":
+		return "rtl"
+	}
+	return ""
 }

@@ -100,6 +100,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return errors.Join(usageError{err}, closeBus())
 	}
+	if err := mountWebChat(ctx, cfg, public, b, announcer{modes: modes, defaultLang: cfg.Router.DefaultLang}, log, &adapters); err != nil {
+		return errors.Join(err, closeBus())
+	}
 	loops, err := newLoops(cfg, adapters.senders, outbound.Deps{Bus: b, Modes: autoModes{modes}, Phones: bindings,
 		Metrics: outbound.NewMetrics(reg), Logger: log})
 	if err != nil {
@@ -172,6 +175,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	for _, run := range runs {
 		runConsumer(run)
 	}
+	if cfg.WebChat.Enabled {
+		log.Info("web chat: open this in a browser", "url", browseURL(publicLn.Addr(), "/chat/"))
+	}
+	log.Info("operator console", "url", browseURL(adminLn.Addr(), "/console/"), "login", loginHint(cfg))
 	log.Info("hotline serving",
 		"public", "http://"+publicLn.Addr().String(),
 		"admin", "http://"+adminLn.Addr().String(),
@@ -208,6 +215,26 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	}
 	log.Info("stopped cleanly", "uptime", time.Since(started).Round(time.Second))
 	return nil
+}
+
+// browseURL is an address a person can open: a wildcard listener is
+// reached through localhost.
+func browseURL(addr net.Addr, path string) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String() + path
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + path
+}
+
+func loginHint(cfg config.Config) string {
+	if cfg.HTTP.AdminToken.IsZero() {
+		return "none (no admin token: local browsers only)"
+	}
+	return "the admin token (http.admin_token)"
 }
 
 func busConfig(cfg config.Config) bus.Config {

@@ -18,7 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/config"
+	"hotline/console"
 	"hotline/envelope"
 )
 
@@ -127,6 +129,11 @@ func TestServeEndpointsAndRestartKeepsMessages(t *testing.T) {
 		{"http://" + admin + "/admin/v1/status", "", 401, "bearer token"},
 		{"http://" + admin + "/admin/v1/status", "wrong-token-0123456789", 401, ""},
 		{"http://" + admin + "/admin/v1/status", testAdminToken, 200, `"name":"HOTLINE_IN"`},
+		{"http://" + admin + "/console/", "", 200, `id="login-form"`}, // the page itself asks for the token
+		{"http://" + admin + "/console/snapshot", "", 401, ""},
+		{"http://" + admin + "/console/snapshot", testAdminToken, 200, `"traffic"`},
+		{"http://" + public + "/console/", "", 404, ""}, // never on the public listener
+		{"http://" + public + "/chat/", "", 200, `id="log"`},
 	} {
 		code, body := get(t, tc.url, tc.token)
 		if code != tc.code || !strings.Contains(body, tc.contains) {
@@ -145,6 +152,12 @@ func TestServeEndpointsAndRestartKeepsMessages(t *testing.T) {
 		t.Fatalf("publish: %v", err)
 	}
 	nc.Close()
+	// The console's live view counts it (as one message in its second).
+	bustest.WaitFor(t, "the console to count the message", func() bool {
+		_, body := get(t, "http://"+admin+"/console/snapshot", testAdminToken)
+		var snap console.Snapshot
+		return json.Unmarshal([]byte(body), &snap) == nil && snap.Traffic["sms"].In > 0
+	})
 	stop()
 
 	_, admin2, _ := startServe(t, cfg)

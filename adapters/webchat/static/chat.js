@@ -97,8 +97,10 @@
     el.className = 'msg msg-' + role;
     el.setAttribute('data-id', e.id);
     if (e.client_id) { el.setAttribute('data-cid', e.client_id); }
-    el.setAttribute('dir', e.dir === 'rtl' ? 'rtl' : 'auto');
-    if (e.lang) { el.setAttribute('lang', e.lang); }
+    // An agent writes in whatever language they write in, whatever the
+    // conversation's: let the text itself decide its direction.
+    el.setAttribute('dir', e.dir === 'rtl' && role !== 'agent' ? 'rtl' : 'auto');
+    if (e.lang && role !== 'agent') { el.setAttribute('lang', e.lang); }
     if (role === 'agent') {
       var who = document.createElement('div');
       who.className = 'who';

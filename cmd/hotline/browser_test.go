@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"hotline/router"
+)
+
+// findBrowser returns a Chromium to drive. In CI (.ci/run sets CI and
+// installs Debian's chromium) a missing browser fails the test; elsewhere
+// the test skips and says how to get one.
+func findBrowser(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("HOTLINE_CHROME"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium found; .ci/run installs Debian's chromium, or set HOTLINE_CHROME to a Chrome binary")
+	}
+	t.Skip("browser tests skipped: no Chromium found (apt-get install chromium, or set HOTLINE_CHROME)")
+	return ""
+}
+
+// newBrowser starts a headless Chromium for the test with the flags this
+// sandboxed, offline machine needs, and returns its first tab.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(findBrowser(t)),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1100, 900),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	tab, cancelTab := chromedp.NewContext(alloc)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	// The first Run starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return tab
+}
+
+// page is one browser tab in the test, with the screenshots it saves.
+type page struct {
+	t    *testing.T
+	ctx  context.Context
+	name string
+}
+
+func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		p.t.Fatalf("%s: %s: %v", p.name, what, err)
+	}
+}
+
+// waitFor polls a JavaScript condition until it holds. A poll does not
+// survive a navigation (a form post and its redirect), so it starts again
+// on the new document until the deadline.
+func (p *page) waitFor(what, js string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	// A page still loading has no elements yet: that is "not yet".
+	guarded := "(() => { try { return (" + js + "); } catch (e) { return false; } })()"
+	for {
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](guarded, chromedp.WithPollingInterval(50*time.Millisecond),
+			chromedp.WithPollingTimeout(20*time.Second)))
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "navigated") && !strings.Contains(err.Error(), "context was destroyed") {
+			p.shot("failed-wait-for-" + strings.ReplaceAll(what, " ", "-"))
+			p.t.Fatalf("%s: wait for %s: %v", p.name, what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *page) eval(js string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		p.t.Fatalf("%s: eval %s: %v", p.name, js, err)
+	}
+	return v
+}
+
+// shot saves a screenshot of the whole page under the test's artifact
+// directory (kept with go test -artifacts).
+func (p *page) shot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	path := filepath.Join(p.t.ArtifactDir(), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Errorf("save screenshot: %v", err)
+	}
+}
+
+// jsString quotes s for a JavaScript expression.
+func jsString(s string) string { return strconv.Quote(s) }
+
+// TestBrowserVisitorAndOperator is the product demo as a test: a visitor
+// in the web chat and an operator in the console, in one real browser.
+func TestBrowserVisitorAndOperator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	tab := newBrowser(t)
+	cfg := testConfig(t, t.TempDir())
+	public, admin, _ := startServe(t, cfg)
+	texts, err := router.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstLine := func(s string) string { return strings.TrimSpace(strings.SplitN(s, "\n", 2)[0]) }
+
+	visitor := &page{t: t, ctx: tab, name: "visitor"}
+	operatorTab, cancel := chromedp.NewContext(tab)
+	t.Cleanup(cancel)
+	// Like the browser, a tab lives as long as the context of its first
+	// Run: open it without a timeout.
+	if err := chromedp.Do(operatorTab); err != nil {
+		t.Fatalf("open a second tab: %v", err)
+	}
+	operator := &page{t: t, ctx: operatorTab, name: "operator"}
+
+	say := func(text string) {
+		t.Helper()
+		visitor.do("send "+text,
+			chromedp.SendKeys(chromedp.CSS("#text"), text),
+			chromedp.Click(chromedp.CSS("#send")))
+	}
+	// botSaid waits for a bot (or agent) message containing want.
+	botSaid := func(class, want string) {
+		t.Helper()
+		visitor.waitFor(class+" says "+want, fmt.Sprintf(
+			`[...document.querySelectorAll("#log .msg.%s .text")].some(e => e.textContent.includes(%s))`, class, jsString(want)))
+	}
+
+	// 1. help+ar comes back in Arabic, laid out right to left.
+	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))
+	visitor.waitFor("the socket", `document.querySelector("#state").dataset.state === "online"`)
+	say("help+ar")
+	arHelp := firstLine(texts.Text("ar", "help"))
+	botSaid("msg-bot", arHelp)
+	dir := visitor.eval(fmt.Sprintf(`(() => {
+		const m = [...document.querySelectorAll("#log .msg.msg-bot")].find(e => e.textContent.includes(%s));
+		return m.getAttribute("dir") + " " + getComputedStyle(m.querySelector(".text")).direction;
+	})()`, jsString(arHelp)))
+	if dir != "rtl rtl" {
+		t.Fatalf("Arabic help: dir attribute and computed direction %q, want rtl rtl", dir)
+	}
+	visitor.shot("01-visitor-help-ar")
+
+	// 2. The operator signs in and switches read_only on.
+	operator.do("open the console", chromedp.Navigate("http://"+admin+"/console/"))
+	operator.waitFor("the login form", `!document.querySelector("#login-panel").hidden`)
+	operator.do("sign in",
+		chromedp.SendKeys(chromedp.CSS("#token"), testAdminToken),
+		chromedp.Click(chromedp.CSS("#login-button")))
+	operator.waitFor("the console", `!document.querySelector("#app").hidden && document.querySelector("#live-state").dataset.state === "live"`)
+	operator.do("set read_only",
+		chromedp.SetValue(chromedp.CSS("#mode-name"), "read_only"),
+		chromedp.SendKeys(chromedp.CSS("#mode-reason"), "payments database failover"),
+		chromedp.SendKeys(chromedp.CSS("#operator"), "alice"),
+		chromedp.Click(chromedp.CSS("#mode-submit")))
+	operator.waitFor("read_only in the table", `!!document.querySelector('#modes-body tr[data-mode="read_only"][data-scope="global"]')`)
+	if who := operator.eval(`document.querySelector('#modes-body tr[data-mode="read_only"]').textContent`); !strings.Contains(who, "alice") || !strings.Contains(who, "payments database failover") {
+		t.Errorf("read_only row %q does not say who and why", who)
+	}
+	operator.shot("02-console-read-only")
+
+	// 3. The visitor's next question gets the read-only text.
+	say("my order was charged twice, why?")
+	botSaid("msg-bot", firstLine(texts.Text("ar", "read_only")))
+	visitor.shot("03-visitor-read-only")
+
+	// 4. An announcement for the web chat shows as the banner.
+	const notice = "Payments are delayed; nothing you send is lost."
+	operator.do("set an announcement",
+		chromedp.SetValue(chromedp.CSS("#mode-name"), "announcement"),
+		chromedp.SetValue(chromedp.CSS("#mode-scope"), "webchat"),
+		chromedp.SendKeys(chromedp.CSS("#mode-reason"), "payments incident"),
+		chromedp.SendKeys(chromedp.CSS("#mode-announce"), "en="+notice+"\nar=المدفوعات متأخرة؛ لن يضيع شيء مما ترسله."),
+		chromedp.Click(chromedp.CSS("#mode-submit")))
+	operator.waitFor("the announcement row", `!!document.querySelector('#modes-body tr[data-mode="announcement"][data-scope="webchat"]')`)
+	visitor.waitFor("the banner", `(() => { const b = document.querySelector("#banner");
+		return !b.hidden && b.textContent.length > 0; })()`)
+	if banner := visitor.eval(`document.querySelector("#banner").textContent`); !strings.Contains(banner, notice) && !strings.Contains(banner, "المدفوعات متأخرة") {
+		t.Errorf("banner %q is not the announcement", banner)
+	}
+	visitor.shot("04-visitor-banner")
+
+	// 5. With read_only cleared, an account theft goes to a p1 handoff;
+	// the operator claims it and answers, and the visitor sees the answer.
+	operator.do("clear read_only", chromedp.Click(chromedp.CSS(`#modes-body tr[data-mode="read_only"] button.clear-mode`)))
+	operator.waitFor("read_only gone", `!document.querySelector('#modes-body tr[data-mode="read_only"]')`)
+	say("someone hacked my account and changed my password")
+	const p1 = `article.handoff[data-priority="p1"]`
+	operator.waitFor("the p1 handoff", fmt.Sprintf(`!!document.querySelector(%s)`, jsString(p1)))
+	if hist := operator.eval(fmt.Sprintf(`document.querySelector(%s).querySelector(".history").textContent`, jsString(p1+""))); !strings.Contains(hist, "hacked my account") {
+		t.Errorf("handoff history %q lacks the visitor's message", hist)
+	}
+	if sla := operator.eval(fmt.Sprintf(`document.querySelector(%s + " .sla").textContent`, jsString(p1))); !strings.Contains(sla, "SLA") {
+		t.Errorf("no SLA countdown: %q", sla)
+	}
+	operator.do("claim", chromedp.Click(chromedp.CSS(p1+" button.claim")))
+	operator.waitFor("claimed", fmt.Sprintf(`document.querySelector(%s).dataset.state === "claimed"`, jsString(p1)))
+	const answer = "This is Alice from the security team: I have locked your account; check your SMS."
+	operator.do("reply",
+		chromedp.SendKeys(chromedp.CSS(p1+" .reply-text"), answer),
+		chromedp.Click(chromedp.CSS(p1+" button.reply")))
+	operator.shot("05-console-handoff")
+	botSaid("msg-agent", answer)
+	// The conversation is in Arabic, the agent wrote English: the text
+	// decides its direction, not the conversation.
+	if dir := visitor.eval(`getComputedStyle(document.querySelector("#log .msg.msg-agent .text")).direction`); dir != "ltr" {
+		t.Errorf("an English agent answer in an Arabic conversation is laid out %s, want ltr", dir)
+	}
+	visitor.shot("06-visitor-agent-reply")
+
+	// 6. A reload keeps the conversation.
+	visitor.do("reload", chromedp.Reload())
+	visitor.waitFor("the history after a reload", fmt.Sprintf(
+		`document.querySelector("#state").dataset.state === "online" && [...document.querySelectorAll("#log .msg.msg-agent")].some(e => e.textContent.includes(%s))`, jsString(answer)))
+	visitor.shot("07-visitor-after-reload")
+	t.Logf("screenshots in %s", t.ArtifactDir())
+}
