@@ -127,6 +127,21 @@ func (p *page) shot(name string) {
 	}
 }
 
+// shotViewport saves what is on screen, as a phone user sees it.
+func (p *page) shotViewport(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(p.t.ArtifactDir(), name+".png"), png, 0o644); err != nil {
+		p.t.Errorf("save screenshot: %v", err)
+	}
+}
+
 // jsString quotes s for a JavaScript expression.
 func jsString(s string) string { return strconv.Quote(s) }
 
@@ -255,5 +270,67 @@ func TestBrowserVisitorAndOperator(t *testing.T) {
 	visitor.waitFor("the history after a reload", fmt.Sprintf(
 		`document.querySelector("#state").dataset.state === "online" && [...document.querySelectorAll("#log .msg.msg-agent")].some(e => e.textContent.includes(%s))`, jsString(answer)))
 	visitor.shot("07-visitor-after-reload")
+
+	// 7. On a phone: the composer is on screen and nothing scrolls sideways.
+	visitor.do("phone viewport",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Reload())
+	visitor.waitFor("the chat on a phone", `document.querySelector("#state").dataset.state === "online"`)
+	fits := visitor.eval(`(() => {
+		const c = document.querySelector("#composer").getBoundingClientRect();
+		return [c.bottom <= innerHeight, c.right <= innerWidth, document.documentElement.scrollWidth <= innerWidth].join(" ");
+	})()`)
+	if fits != "true true true" {
+		t.Errorf("on a 390×844 phone: composer inside the screen height, width, no sideways scroll = %q, want all true", fits)
+	}
+	visitor.shotViewport("08-visitor-phone")
 	t.Logf("screenshots in %s", t.ArtifactDir())
+}
+
+// TestBrowserConsoleReviewQueue drives the review queue from the console
+// of a gateway without an admin token (loopback only, no login).
+func TestBrowserConsoleReviewQueue(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	tab := newBrowser(t)
+	cfg := testConfig(t, t.TempDir())
+	cfg.HTTP.AdminToken = ""
+	public, admin, _ := startServe(t, cfg)
+	visitor := &page{t: t, ctx: tab, name: "visitor"}
+	operatorTab, cancel := chromedp.NewContext(tab)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(operatorTab); err != nil {
+		t.Fatalf("open a second tab: %v", err)
+	}
+	operator := &page{t: t, ctx: operatorTab, name: "operator"}
+
+	operator.do("open the console", chromedp.Navigate("http://"+admin+"/console/"))
+	operator.waitFor("the console without a login", `!document.querySelector("#app").hidden && document.querySelector("#login-panel").hidden && document.querySelector("#logout-form").hidden`)
+	operator.do("set review_first",
+		chromedp.SetValue(chromedp.CSS("#mode-name"), "review_first"),
+		chromedp.SendKeys(chromedp.CSS("#mode-reason"), "new FAQ answers"),
+		chromedp.Click(chromedp.CSS("#mode-submit")))
+	operator.waitFor("review_first on", `!!document.querySelector('#modes-body tr[data-mode="review_first"]')`)
+
+	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))
+	visitor.waitFor("the socket", `document.querySelector("#state").dataset.state === "online"`)
+	visitor.do("ask", chromedp.SendKeys(chromedp.CSS("#text"), "I forgot my password"), chromedp.Click(chromedp.CSS("#send")))
+
+	const held = "#review-list article.held"
+	operator.waitFor("the held answer", fmt.Sprintf(`document.querySelector(%s + " .held-text").textContent.includes("Forgot password")`, jsString(held)))
+	operator.shot("01-console-review-queue")
+	const edited = "Tap \"Forgot password\" on the login screen; the code comes by SMS within a minute."
+	operator.do("edit and send",
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).value = ""`, jsString(held+" .edit-text"))),
+		chromedp.SendKeys(chromedp.CSS(held+" .edit-text"), edited),
+		chromedp.Click(chromedp.CSS(held+" button.edit")))
+	operator.waitFor("the queue empty", `!document.querySelector("#review-list article.held") && !document.querySelector("#review-none").hidden`)
+	visitor.waitFor("the edited answer", fmt.Sprintf(
+		`[...document.querySelectorAll("#log .msg.msg-bot .text")].some(e => e.textContent === %s)`, jsString(edited)))
+	if n := visitor.eval(`String([...document.querySelectorAll("#log .msg.msg-bot .text")].filter(e => e.textContent.includes("follow the steps to verify")).length)`); n != "0" {
+		t.Errorf("the visitor also got the unedited answer (%s times)", n)
+	}
+	operator.waitFor("the decision in the audit trail", `document.querySelector("#audit-list").textContent.includes("review.edit")`)
+	visitor.shot("02-visitor-edited-answer")
 }
