@@ -87,6 +87,10 @@ func instrument(listener string, maxBody int64, log *slog.Logger, m *httpMetrics
 			level = slog.LevelError
 		case route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics":
 			level = slog.LevelDebug
+		case listener == "admin" && r.Method == http.MethodGet && rec.status < 400:
+			// The console reads the admin API every two seconds per
+			// operator; what operators change is what the log is for.
+			level = slog.LevelDebug
 		}
 		log.Log(r.Context(), level, "http request", "listener", listener, "method", r.Method, "path", r.URL.Path,
 			"status", rec.status, "duration", elapsed, "remote", r.RemoteAddr)

@@ -219,3 +219,36 @@ func TestRequestLogOmitsQueryAndCapsBody(t *testing.T) {
 		t.Fatalf("request not logged: %s", logs.String())
 	}
 }
+
+func TestRequestLogLevels(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/boom" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	})
+	mux.HandleFunc("GET /healthz", healthz)
+	tests := []struct {
+		listener, method, path string
+		want                   slog.Level
+	}{
+		{"admin", "GET", "/admin/v1/modes", slog.LevelDebug}, // the console polls this
+		{"admin", "PUT", "/admin/v1/modes/read_only", slog.LevelInfo},
+		{"admin", "GET", "/boom", slog.LevelError},
+		{"public", "GET", "/chat/", slog.LevelInfo},
+		{"public", "GET", "/healthz", slog.LevelDebug},
+	}
+	for _, tc := range tests {
+		var logs bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		instrument(tc.listener, 1024, log, newHTTPMetrics(prometheus.NewRegistry()), mux).
+			ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path, nil))
+		var line struct{ Level string }
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatalf("%s %s: log %q: %v", tc.method, tc.path, logs.String(), err)
+		}
+		if line.Level != tc.want.String() {
+			t.Errorf("%s %s %s logged at %s, want %s", tc.listener, tc.method, tc.path, line.Level, tc.want)
+		}
+	}
+}
