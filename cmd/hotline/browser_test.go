@@ -334,3 +334,48 @@ func TestBrowserConsoleReviewQueue(t *testing.T) {
 	operator.waitFor("the decision in the audit trail", `document.querySelector("#audit-list").textContent.includes("review.edit")`)
 	visitor.shot("02-visitor-edited-answer")
 }
+
+// TestBrowserChatSurvivesRestart stops the gateway under an open chat:
+// the page says it is offline, keeps what the visitor sends meanwhile,
+// reconnects by itself when the gateway is back, and the message is
+// stored once and answered.
+func TestBrowserChatSurvivesRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	tab := newBrowser(t)
+	cfg := testConfig(t, t.TempDir())
+	// Fixed ports, so the page finds the gateway again after the restart.
+	cfg.HTTP.Listen, cfg.HTTP.AdminListen = freeAddr(t), freeAddr(t)
+	public, _, stop := startServe(t, cfg)
+	texts, err := router.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor := &page{t: t, ctx: tab, name: "visitor"}
+	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))
+	visitor.waitFor("the socket", `document.querySelector("#state").dataset.state === "online"`)
+
+	stop()
+	visitor.waitFor("the offline state", `document.querySelector("#state").dataset.state !== "online"`)
+	visitor.do("send while offline",
+		chromedp.SendKeys(chromedp.CSS("#text"), "status"),
+		chromedp.Click(chromedp.CSS("#send")))
+	visitor.waitFor("the message kept as pending", `!!document.querySelector("#log .msg.msg-user.pending")`)
+	visitor.shot("01-offline-pending")
+
+	_, admin, _ := startServe(t, cfg)
+	visitor.waitFor("the reconnect", `document.querySelector("#state").dataset.state === "online"`)
+	want := strings.TrimSpace(strings.SplitN(texts.Text("en", "status"), "\n", 2)[0])
+	visitor.waitFor("the answer to the message sent offline", fmt.Sprintf(
+		`!document.querySelector("#log .msg.pending") && [...document.querySelectorAll("#log .msg.msg-bot .text")].some(e => e.textContent.includes(%s))`,
+		jsString(want)))
+	visitor.shot("02-reconnected-answered")
+	if n := visitor.eval(`String(document.querySelectorAll("#log .msg.msg-user").length)`); n != "1" {
+		t.Errorf("the visitor's log shows %s messages of theirs, want 1", n)
+	}
+	code, body := get(t, "http://"+admin+"/admin/v1/status", testAdminToken)
+	if code != 200 || !strings.Contains(body, `{"name":"HOTLINE_IN","messages":1,`) {
+		t.Errorf("status %d %s: want HOTLINE_IN holding the one message", code, body)
+	}
+}
