@@ -28,12 +28,12 @@ type fixture struct {
 	srv *httptest.Server
 }
 
-func newFixture(t *testing.T, cfg Config, ann Announcer) *fixture {
+func newFixture(t testing.TB, cfg Config, ann Announcer) *fixture {
 	t.Helper()
 	return newFixtureOn(t, bustest.Open(t), cfg, ann)
 }
 
-func newFixtureOn(t *testing.T, b *bus.Bus, cfg Config, ann Announcer) *fixture {
+func newFixtureOn(t testing.TB, b *bus.Bus, cfg Config, ann Announcer) *fixture {
 	t.Helper()
 	if cfg.CookieKey == nil {
 		cfg.CookieKey = testKey
@@ -97,7 +97,7 @@ type client struct {
 	hello frame
 }
 
-func newJar(t *testing.T) http.CookieJar {
+func newJar(t testing.TB) http.CookieJar {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -107,7 +107,7 @@ func newJar(t *testing.T) http.CookieJar {
 }
 
 // dial opens a socket with jar's cookies and reads its hello.
-func (f *fixture) dial(t *testing.T, jar http.CookieJar, query string) *client {
+func (f *fixture) dial(t testing.TB, jar http.CookieJar, query string) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -129,7 +129,7 @@ func (f *fixture) dial(t *testing.T, jar http.CookieJar, query string) *client {
 }
 
 // next reads the next frame, failing after 10 s.
-func (c *client) next(t *testing.T) frame {
+func (c *client) next(t testing.TB) frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
