@@ -31,14 +31,14 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 	}
 	if m.Kind == envelope.KindEvent && m.Event.Name == envelope.EventUnsubscribe {
 		yes := true
-		out.optOut, out.result, out.explain = &yes, "unsubscribed", "platform unsubscribe event"
+		out.OptOut, out.result, out.explain = &yes, "unsubscribed", "platform unsubscribe event"
 		return nil
 	}
 	if opted && cmd.Kind == cmdWelcome {
 		// Following again (or /start) is opting back in: without this a
 		// user who once unfollowed would never be answered again.
 		no := false
-		out.optOut, opted = &no, false
+		out.OptOut, opted = &no, false
 	}
 	// The SMS adapter answered STOP and START itself (an opt-out must be
 	// confirmed even with the router down), and flags numbers texting
@@ -48,7 +48,7 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		// The adapter answered and recorded it; recording it here too
 		// repairs a failed write there.
 		yes := kw == "stop"
-		out.optOut = &yes
+		out.OptOut = &yes
 		out.result, out.explain = "carrier_keyword", "answered by the SMS adapter: "+kw
 		return nil
 	case m.Meta["rate_limited"] == "true":
@@ -79,7 +79,7 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		}
 		out.result, out.explain = "command", "command "+cmd.Kind.String()
 		yes := cmd.Kind == CmdStop
-		out.optOut = &yes
+		out.OptOut = &yes
 		a.confirmOptOut(map[bool]string{true: "stopped", false: "started"}[yes])
 		return nil
 	}
@@ -132,7 +132,7 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 	case CmdUnbind:
 		sess.Phone, sess.Bind = "", nil
 		none := ""
-		out.bind = &none
+		out.Bind = &none
 		a.say("unbind_ok")
 	case CmdCode:
 		if sess.Bind != nil {
@@ -205,15 +205,15 @@ func (a *answerer) sayText(text string, src envelope.Source, static bool) *envel
 	}
 	rep := a.newReply(text, src)
 	if a.dec.HoldForReview && !static && src == envelope.SourceBot {
-		a.out.review = append(a.out.review, rep)
+		a.out.Review = append(a.out.Review, rep)
 		pending := a.newReply(a.r.catalog.Text(a.lang, "review_pending"), envelope.SourceBot)
-		a.out.replies = append(a.out.replies, pending)
+		a.out.Replies = append(a.out.Replies, pending)
 		a.sess.addTurn("bot", pending.Text, a.now)
-		return &a.out.replies[len(a.out.replies)-1]
+		return &a.out.Replies[len(a.out.Replies)-1]
 	}
-	a.out.replies = append(a.out.replies, rep)
+	a.out.Replies = append(a.out.Replies, rep)
 	a.sess.addTurn("bot", text, a.now)
-	return &a.out.replies[len(a.out.replies)-1]
+	return &a.out.Replies[len(a.out.Replies)-1]
 }
 
 func (a *answerer) newReply(text string, src envelope.Source) envelope.Reply {
@@ -379,7 +379,7 @@ func (a *answerer) handoff(ctx context.Context, cls Classification, deferred boo
 	if a.sess.Phone != "" && h.User.Phone == "" {
 		h.User.Phone = a.sess.Phone
 	}
-	a.out.handoff = h
+	a.out.Handoff = h
 	a.out.explain = fmt.Sprintf("handoff %s: %s", cls.Priority, strings.Join(cls.Reasons, "; "))
 	if !deferred {
 		key := "handoff_ack"
@@ -470,7 +470,7 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 		Source:       envelope.SourceSystem,
 		CreatedAt:    a.now,
 	}
-	a.out.sms = append(a.out.sms, sms)
+	a.out.SMS = append(a.out.SMS, sms)
 	a.say("bind_sent", "phone", maskPhone(number))
 	return nil
 }
@@ -494,7 +494,7 @@ func (a *answerer) verifyCode(code string) {
 	}
 	a.sess.Phone, a.sess.Bind = b.Phone, nil
 	phone := b.Phone
-	a.out.bind = &phone
+	a.out.Bind = &phone
 	a.say("bind_ok", "phone", maskPhone(b.Phone))
 }
 

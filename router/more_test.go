@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -95,7 +96,7 @@ func TestConcurrentRoutersKeepEveryTurn(t *testing.T) {
 				m.Text = fmt.Sprintf("status %d %p", i, r) // free text: every one a handoff
 				for {
 					err := r.Process(context.Background(), &m)
-					if err == errConflict {
+					if errors.Is(err, errConflict) {
 						continue
 					}
 					errs <- err
@@ -224,11 +225,11 @@ func TestHoldForReviewSendsPendingNotice(t *testing.T) {
 	out := &outcome{}
 	a := answerer{r: r, m: &m, sess: &Session{}, lang: "en", now: time.Now(), out: out, dec: fallback.Decision{HoldForReview: true}}
 	a.sayText("a generated answer", envelope.SourceBot, false)
-	if len(out.review) != 1 || out.review[0].Text != "a generated answer" {
-		t.Fatalf("held: %+v, want the generated answer", out.review)
+	if len(out.Review) != 1 || out.Review[0].Text != "a generated answer" {
+		t.Fatalf("held: %+v, want the generated answer", out.Review)
 	}
-	if len(out.replies) != 1 || out.replies[0].Text != r.catalog.Text("en", "review_pending") {
-		t.Fatalf("sent: %+v, want only the review_pending notice", out.replies)
+	if len(out.Replies) != 1 || out.Replies[0].Text != r.catalog.Text("en", "review_pending") {
+		t.Fatalf("sent: %+v, want only the review_pending notice", out.Replies)
 	}
 }
 

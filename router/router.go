@@ -193,30 +193,50 @@ func (r *Router) handle(ctx context.Context, d *bus.Delivery) error {
 		}
 	}
 	start := time.Now()
+	err := r.processRetrying(ctx, &m, w)
+	r.metrics.latency.Observe(time.Since(start).Seconds())
+	return err
+}
+
+// processRetrying handles m, starting again on the session as it is now
+// whenever another instance changed it meanwhile.
+func (r *Router) processRetrying(ctx context.Context, m *envelope.Message, w passiveWindow) error {
 	for range 5 {
-		err := r.process(ctx, &m, w)
-		if errors.Is(err, errConflict) {
-			continue
+		if err := r.process(ctx, m, w); !errors.Is(err, errConflict) {
+			return err
 		}
-		r.metrics.latency.Observe(time.Since(start).Seconds())
-		return err
 	}
 	// The conversation key holds a phone number for SMS: the message id
 	// identifies the case without it.
-	return fmt.Errorf("router: session kept changing while handling %s", m.ID)
+	return fmt.Errorf("router: handling %s: %w", m.ID, errConflict)
 }
 
 // outcome collects what one message produces.
 type outcome struct {
-	replies  []envelope.Reply
-	review   []envelope.Reply
-	sms      []envelope.Reply // binding codes
-	handoff  *envelope.Handoff
-	optOut   *bool   // set: opt the conversation out (true) or back in (false)
-	bind     *string // set: bind the conversation to this phone ("" unbinds)
+	Effects
 	result   string
 	explain  string
 	replyIdx int
+}
+
+// Effects is what a message makes happen outside its session. They are
+// committed to the session (its outbox) before any is carried out, so a
+// decision taken on a stale copy of the session is never published, and a
+// crash between the commit and the publish loses nothing: the redelivery
+// finds them in the outbox and carries them out. Every one is idempotent
+// (ids derived from the inbound id, states set rather than toggled).
+type Effects struct {
+	InboundID string            `json:"inbound_id"`
+	Replies   []envelope.Reply  `json:"replies,omitempty"`
+	Review    []envelope.Reply  `json:"review,omitempty"`
+	SMS       []envelope.Reply  `json:"sms,omitempty"` // binding codes
+	Handoff   *envelope.Handoff `json:"handoff,omitempty"`
+	OptOut    *bool             `json:"opt_out,omitempty"` // set: opt the conversation out (true) or back in (false)
+	Bind      *string           `json:"bind,omitempty"`    // set: bind the conversation to this phone ("" unbinds)
+}
+
+func (e *Effects) empty() bool {
+	return len(e.Replies)+len(e.Review)+len(e.SMS) == 0 && e.Handoff == nil && e.OptOut == nil && e.Bind == nil
 }
 
 // passiveGuard mirrors passive.Guard (the router does not import
@@ -235,7 +255,7 @@ type passiveWindow struct {
 // handoff ids derive from the inbound id, so running it twice publishes
 // nothing new.
 func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
-	return r.process(ctx, m, passiveWindow{})
+	return r.processRetrying(ctx, m, passiveWindow{})
 }
 
 func (r *Router) process(ctx context.Context, m *envelope.Message, w passiveWindow) error {
@@ -243,47 +263,86 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passiveWind
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
+	if pending := sess.pendingEffects(m.ID); pending != nil {
+		// An earlier delivery committed this and did not finish.
+		r.metrics.messages.WithLabelValues("resumed").Inc()
+		if err := r.publish(ctx, m, pending, passiveWindow{}); err != nil {
+			return err
+		}
+		return r.settle(ctx, m.Conversation, m.ID)
+	}
 	if sess.processed(m.ID) {
 		r.metrics.messages.WithLabelValues("redelivered").Inc()
 		return nil
 	}
 	now := r.now().UTC()
-	out := &outcome{}
+	out := &outcome{Effects: Effects{InboundID: m.ID}}
 	if err := r.decide(ctx, m, sess, now, out); err != nil {
-		return err
-	}
-	if err := r.publish(ctx, m, out, w); err != nil {
 		return err
 	}
 	sess.markProcessed(m.ID)
 	sess.LastSeen = now
 	sess.LastChannel = m.Platform
+	if !out.empty() {
+		sess.Outbox = append(sess.Outbox, out.Effects)
+	}
+	// Commit first: if another instance changed the session since it
+	// was read, nothing decided here has left yet, and the caller starts
+	// again on the session as it is.
 	if err := r.sessions.store(ctx, sess, rev); err != nil {
 		return err
+	}
+	if !out.empty() {
+		if err := r.publish(ctx, m, &out.Effects, w); err != nil {
+			return err
+		}
+		if err := r.settle(ctx, m.Conversation, m.ID); err != nil {
+			return err
+		}
 	}
 	r.metrics.messages.WithLabelValues(out.result).Inc()
 	r.log.Debug("routed", "platform", m.Platform, "account", m.Account, "msg_id", m.ID, "result", out.result, "why", out.explain)
 	return nil
 }
 
-func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome, w passiveWindow) error {
-	if out.optOut != nil {
-		if err := r.optout.set(ctx, m.Conversation, *out.optOut, r.now()); err != nil {
+// settle removes a message's Effects from the outbox once they are all
+// out. Until it succeeds the message is not acknowledged, so a failure
+// here means one more (harmless) publish on the redelivery.
+func (r *Router) settle(ctx context.Context, conversation, inboundID string) error {
+	for range 5 {
+		sess, rev, err := r.sessions.load(ctx, conversation)
+		if err != nil {
+			return fmt.Errorf("router: settle: %w", err)
+		}
+		if !sess.dropEffects(inboundID) {
+			return nil
+		}
+		err = r.sessions.store(ctx, sess, rev)
+		if !errors.Is(err, errConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("router: settle %s: %w", inboundID, errConflict)
+}
+
+func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects, w passiveWindow) error {
+	if out.OptOut != nil {
+		if err := r.optout.set(ctx, m.Conversation, *out.OptOut, r.now()); err != nil {
 			return fmt.Errorf("router: %w", err)
 		}
 	}
-	if out.bind != nil && r.binder != nil {
+	if out.Bind != nil && r.binder != nil {
 		var err error
-		if *out.bind == "" {
+		if *out.Bind == "" {
 			err = r.binder.Unbind(ctx, m.Conversation)
 		} else {
-			err = r.binder.Bind(ctx, m.Conversation, *out.bind)
+			err = r.binder.Bind(ctx, m.Conversation, *out.Bind)
 		}
 		if err != nil {
 			return fmt.Errorf("router: binding: %w", err)
 		}
 	}
-	if h := out.handoff; h != nil {
+	if h := out.Handoff; h != nil {
 		subject, err := envelope.HandoffSubject(h.Priority)
 		if err != nil {
 			return err
@@ -296,15 +355,15 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *outcome,
 		}
 		r.metrics.handoffs.WithLabelValues(string(h.Priority)).Inc()
 	}
-	for i := range out.review {
-		if _, err := r.bus.PublishJSON(ctx, envelope.SubjectReview, &out.review[i], out.review[i].ID, nil); err != nil {
+	for i := range out.Review {
+		if _, err := r.bus.PublishJSON(ctx, envelope.SubjectReview, &out.Review[i], out.Review[i].ID, nil); err != nil {
 			return fmt.Errorf("router: review: %w", err)
 		}
 	}
-	if r.offerPassive(ctx, m, out.replies, w) {
-		out.replies = nil
+	if r.offerPassive(ctx, m, out.Replies, w) {
+		out.Replies = nil
 	}
-	for _, group := range [][]envelope.Reply{out.sms, out.replies} {
+	for _, group := range [][]envelope.Reply{out.SMS, out.Replies} {
 		for i := range group {
 			if _, err := r.bus.PublishReply(ctx, &group[i]); err != nil {
 				return fmt.Errorf("router: reply: %w", err)

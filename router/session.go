@@ -47,6 +47,31 @@ type Session struct {
 	Bind          *PendingBind    `json:"bind,omitempty"`
 	BindRequests  []time.Time     `json:"bind_requests,omitempty"` // for the per-conversation code limit
 	Processed     []string        `json:"processed,omitempty"`     // recent inbound ids
+	// Outbox holds what a message decided until all of it is published.
+	Outbox []Effects `json:"outbox,omitempty"`
+}
+
+// pendingEffects returns what the message with inboundID committed and
+// has not yet carried out, or nil.
+func (s *Session) pendingEffects(inboundID string) *Effects {
+	for i := range s.Outbox {
+		if s.Outbox[i].InboundID == inboundID {
+			return &s.Outbox[i]
+		}
+	}
+	return nil
+}
+
+// dropEffects removes the message's entry from the outbox and reports
+// whether there was one.
+func (s *Session) dropEffects(inboundID string) bool {
+	for i := range s.Outbox {
+		if s.Outbox[i].InboundID == inboundID {
+			s.Outbox = append(s.Outbox[:i], s.Outbox[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Session) addTurn(role, text string, at time.Time) {
