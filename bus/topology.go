@@ -45,6 +45,10 @@ const (
 	// reload or a reconnect shows what was said and every reply that
 	// arrived while the socket was closed. It expires with sessions.
 	BucketWebChat = "hotline_webchat"
+	// BucketSignatures remembers, per key for twice the replay window,
+	// the body each signed webhook request came with, for platforms whose
+	// signature does not cover the body.
+	BucketSignatures = "hotline_signatures"
 )
 
 // StreamLimits bounds how much one stream keeps. Zero values take the
@@ -154,6 +158,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		{Bucket: BucketSent, Description: "delivered reply ids", History: 1, TTL: 8 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketWebChat, Description: "web chat transcripts", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketSignatures, Description: "signed webhook requests seen", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
 	}
 }
 

@@ -695,3 +695,24 @@ func TestLongPassiveReplyGoesByAPI(t *testing.T) {
 		t.Fatalf("HOTLINE_OUT holds %d, want 1", n)
 	}
 }
+
+// Plain mode signs the query, not the body: a signed query read from a
+// log must not carry another body while its timestamp is fresh.
+func TestPlainCapturedQueryWithAnotherBodyRefused(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{plain: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	user := newUser()
+	q, genuine := plainRequest(testToken, time.Now(), textPush(user, "hello", newMsgID(), time.Now()))
+	for i := range 2 { // the push and WeChat's retry of it
+		if code, body := g.post(t, q, genuine); code != 200 {
+			t.Fatalf("attempt %d of the genuine push: %d %q", i+1, code, body)
+		}
+	}
+	forged := textPush(user, "unbind", newMsgID(), time.Now())
+	if code, body := g.post(t, q, forged); code != http.StatusUnauthorized {
+		t.Fatalf("captured query with another body: %d %q, want 401", code, body)
+	}
+	if n := inCount(t, g.b); n != 1 {
+		t.Fatalf("HOTLINE_IN holds %d messages, want the genuine one only", n)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"hotline/adapters/passive"
+	"hotline/adapters/replay"
 	"hotline/bus"
 	"hotline/envelope"
 )
@@ -128,6 +130,9 @@ type Adapter struct {
 	log  *slog.Logger
 	http *http.Client
 	now  func() time.Time
+	// replays refuses a plain-mode query (whose signature does not cover
+	// the body) seen before with another body.
+	replays *replay.Guard
 
 	// progress remembers how many parts of a split reply went out, so a
 	// retried reply does not send them again. Best effort, per process.
@@ -150,7 +155,8 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if cfg.ReplyWindow == 0 {
 		cfg.ReplyWindow = DefaultReplyWindow
 	}
-	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now, progress: map[string]int{}}
+	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now, progress: map[string]int{},
+		replays: replay.New(deps.Bus.KV(bus.BucketSignatures), cfg.ReplayWindow)}
 	if !cfg.EncodingAESKey.IsZero() {
 		a.key, _ = AESKey(cfg.EncodingAESKey.Reveal())
 	}
@@ -216,7 +222,7 @@ type errStatus struct {
 // open verifies and, in safe mode, decrypts a push body. It returns the
 // plaintext push and the key that opened it, with which the reply must be
 // encrypted (nil in plain mode).
-func (a *Adapter) open(q map[string][]string, body []byte) (*push, []byte, *errStatus) {
+func (a *Adapter) open(ctx context.Context, q map[string][]string, body []byte) (*push, []byte, *errStatus) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -237,6 +243,12 @@ func (a *Adapter) open(q map[string][]string, body []byte) (*push, []byte, *errS
 		}
 		if !a.fresh(ts) {
 			return nil, nil, &errStatus{http.StatusUnauthorized, "stale timestamp"}
+		}
+		if err := a.replays.Check(ctx, "wechat."+a.cfg.Account, get("signature"), body); errors.Is(err, replay.ErrReplayed) {
+			return nil, nil, &errStatus{http.StatusUnauthorized, "signed query reused with another body"}
+		} else if err != nil {
+			a.log.Error("replay check", "err", err)
+			return nil, nil, &errStatus{http.StatusServiceUnavailable, "temporarily unavailable"}
 		}
 		p, err := parsePush(body)
 		if err != nil {
@@ -285,7 +297,7 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	p, key, bad := a.open(q, body)
+	p, key, bad := a.open(r.Context(), q, body)
 	if bad != nil {
 		a.log.Warn("push refused", "status", bad.code, "reason", bad.msg, "remote", r.RemoteAddr)
 		http.Error(w, bad.msg, bad.code)

@@ -659,3 +659,26 @@ func TestPassiveMediaGoesByAPI(t *testing.T) {
 		t.Fatalf("active text: got %q, want the media link", got)
 	}
 }
+
+// Weibo's signature covers the query, not the body: a signed query read
+// from a log must not carry another body while its timestamp is fresh.
+func TestCapturedQueryWithAnotherBodyRefused(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	user := newUser()
+	q := g.signedQuery()
+	genuine := textPush(user, "hello", time.Now())
+	for i := range 2 { // the push and Weibo's retry of it
+		if code, body := g.post(t, q, genuine); code != 200 {
+			t.Fatalf("attempt %d of the genuine push: %d %q", i+1, code, body)
+		}
+	}
+	forged := textPush(user, "please change my phone to +15550100", time.Now())
+	if code, body := g.post(t, q, forged); code != http.StatusUnauthorized {
+		t.Fatalf("captured query with another body: %d %q, want 401", code, body)
+	}
+	msgs := bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.weibo."+testAccount)
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0]), `"text":"hello"`) {
+		t.Fatalf("HOTLINE_IN holds %d messages (%q), want the genuine one only", len(msgs), msgs)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/adapters/passive"
+	"hotline/adapters/replay"
 	"hotline/bus"
 	"hotline/envelope"
 )
@@ -93,6 +94,9 @@ type Adapter struct {
 	http        *http.Client
 	now         func() time.Time
 	tokenErrors prometheus.Counter
+	// replays refuses a signed query (the signature does not cover the
+	// body) seen before with another body.
+	replays *replay.Guard
 
 	// progress remembers how many parts of a split reply went out, so
 	// that the outbound loop's retry of a reply that failed half-way
@@ -123,7 +127,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		cfg.ReplyWindow = DefaultReplyWindow
 	}
 	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now,
-		progress: map[string]sentParts{}}
+		progress: map[string]sentParts{}, replays: replay.New(deps.Bus.KV(bus.BucketSignatures), cfg.ReplayWindow)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -209,6 +213,15 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		http.Error(w, "body too large or unreadable", http.StatusBadRequest)
+		return
+	}
+	if err := a.replays.Check(r.Context(), "weibo."+a.cfg.Account, strings.ToLower(r.URL.Query().Get("signature")), body); errors.Is(err, replay.ErrReplayed) {
+		a.log.Warn("push refused: signed query reused with another body", "remote", r.RemoteAddr)
+		http.Error(w, "signed query reused with another body", http.StatusUnauthorized)
+		return
+	} else if err != nil {
+		a.log.Error("replay check", "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
 	now := a.now().UTC()
