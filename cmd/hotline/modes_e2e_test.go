@@ -48,7 +48,7 @@ func TestOperatorCLI(t *testing.T) {
 		t.Fatalf("STATUS during an announcement:\n%s", out)
 	}
 	status := cli(0, "status")
-	for _, want := range []string{"read_only", "HOTLINE_IN", "p2", "REVIEW QUEUE"} {
+	for _, want := range []string{"read_only", "HOTLINE_IN", "router=", "p2", "REVIEW QUEUE"} {
 		if !strings.Contains(status, want) {
 			t.Fatalf("status lacks %q:\n%s", want, status)
 		}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -68,9 +71,9 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 				fmt.Fprintf(w, "  %s\t%s\n", n, rep.Circuits[n])
 			}
 
-			fmt.Fprintln(w, "\nSTREAMS\tMESSAGES\tBYTES\tCONSUMERS")
+			fmt.Fprintln(w, "\nSTREAMS\tMESSAGES\tBYTES\tBACKLOG")
 			for _, s := range rep.Streams {
-				fmt.Fprintf(w, "  %s\t%d\t%d\t%d\n", s.Name, s.Messages, s.Bytes, s.Consumers)
+				fmt.Fprintf(w, "  %s\t%d\t%d\t%s\n", s.Name, s.Messages, s.Bytes, backlogText(s.Backlog))
 			}
 
 			fmt.Fprintln(w, "\nHANDOFFS\tOPEN\tCLAIMED\tPAST SLA")
@@ -83,4 +86,16 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 	}
 	adminFlags(cmd, client)
 	return cmd
+}
+
+// backlogText lists each consumer's queue depth, or "-" without consumers.
+func backlogText(backlog map[string]uint64) string {
+	if len(backlog) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(backlog))
+	for _, name := range slices.Sorted(maps.Keys(backlog)) {
+		parts = append(parts, fmt.Sprintf("%s=%d", name, backlog[name]))
+	}
+	return strings.Join(parts, " ")
 }
