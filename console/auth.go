@@ -109,14 +109,20 @@ func (a *Auth) authorize(r *http.Request) *authError {
 		if !loopbackRemote(r.RemoteAddr) || r.Header.Get("X-Forwarded-For") != "" {
 			return &authError{http.StatusForbidden, "admin API: no admin token configured; local callers only"}
 		}
+		// A page whose name was re-pointed at 127.0.0.1 (DNS rebinding)
+		// reaches a loopback listener from the operator's own browser,
+		// as a same-origin caller; only its Host header gives it away.
+		if !loopbackHost(r.Host) {
+			return &authError{http.StatusForbidden, "admin API: no admin token configured; open it as localhost or 127.0.0.1"}
+		}
 		if changes(r) && crossSite(r) {
 			return &authError{http.StatusForbidden, "admin API: cross-site request refused"}
 		}
 		return nil
 	}
 	if authz := r.Header.Get("Authorization"); authz != "" {
-		got, ok := strings.CutPrefix(authz, "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), a.token) != 1 {
+		scheme, got, ok := strings.Cut(authz, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), a.token) != 1 {
 			return &authError{http.StatusUnauthorized, "admin API: missing or wrong bearer token"}
 		}
 		return nil
@@ -165,6 +171,20 @@ func crossSite(r *http.Request) bool {
 	}
 	u, err := url.Parse(origin)
 	return err != nil || u.Host != r.Host
+}
+
+// loopbackHost reports whether a Host header names this machine by a
+// loopback name or address.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func loopbackRemote(remote string) bool {
@@ -264,33 +284,52 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "console: cross-site login refused")
 		return
 	}
-	if !a.logins.allow() {
+	token := r.PostFormValue("token")
+	// Every attempt spends from the budget before the comparison, so
+	// guesses sent at once are throttled like guesses sent in turn.
+	if !a.logins.take(clientIP(r.RemoteAddr)) {
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusTooManyRequests, "console: too many failed logins; wait a few seconds")
+		writeError(w, http.StatusTooManyRequests, "console: too many login attempts; wait a few seconds")
 		return
 	}
-	token := r.PostFormValue("token")
 	if subtle.ConstantTimeCompare([]byte(token), a.token) != 1 {
-		a.logins.failed()
 		http.Redirect(w, r, "/console/?login=failed", http.StatusSeeOther)
 		return
 	}
 	value, expires := a.newSession()
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: value, Path: "/", Expires: expires, MaxAge: int(a.ttl / time.Second),
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: a.secure || overHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
 }
 
+// logout drops the browser's session cookie. Sessions are stateless: a
+// copy of the cookie taken elsewhere stays valid until it expires or the
+// admin token is rotated.
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	if crossSite(r) {
 		writeError(w, http.StatusForbidden, "console: cross-site logout refused")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: a.secure || overHTTPS(r), SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+// overHTTPS reports whether the browser reached us over https, directly or
+// through a proxy that says so. Trusting the header can only make the
+// cookie stricter.
+func overHTTPS(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// clientIP is the caller's address without the port.
+func clientIP(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

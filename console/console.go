@@ -192,26 +192,43 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// loginThrottle slows down guessing: a few failed logins, then one
-// every two seconds for the whole listener.
+// loginThrottle slows down guessing: per client address a few attempts,
+// then one every two seconds; for the whole listener a larger budget, so
+// that many addresses cannot guess fast either. One client over its
+// budget does not lock out the others.
 type loginThrottle struct {
-	mu  sync.Mutex
-	lim *rate.Limiter
-	now func() time.Time
+	mu      sync.Mutex
+	now     func() time.Time
+	all     *rate.Limiter
+	clients map[string]*rate.Limiter
+	pruned  time.Time
 }
 
 func newLoginThrottle(now func() time.Time) *loginThrottle {
-	return &loginThrottle{lim: rate.NewLimiter(rate.Every(2*time.Second), 5), now: now}
+	return &loginThrottle{now: now, all: rate.NewLimiter(rate.Every(200*time.Millisecond), 20), clients: map[string]*rate.Limiter{}}
 }
 
-func (l *loginThrottle) allow() bool {
+// take spends one attempt for client, or reports that it must wait.
+func (l *loginThrottle) take(client string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.lim.TokensAt(l.now()) >= 1
-}
-
-func (l *loginThrottle) failed() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lim.AllowN(l.now(), 1)
+	now := l.now()
+	if now.Sub(l.pruned) > time.Minute {
+		// A limiter that has refilled is the same as a new one.
+		for c, lim := range l.clients {
+			if lim.TokensAt(now) >= float64(lim.Burst()) {
+				delete(l.clients, c)
+			}
+		}
+		l.pruned = now
+	}
+	lim := l.clients[client]
+	if lim == nil {
+		lim = rate.NewLimiter(rate.Every(2*time.Second), 5)
+		l.clients[client] = lim
+	}
+	if lim.TokensAt(now) < 1 || !l.all.AllowN(now, 1) {
+		return false
+	}
+	return lim.AllowN(now, 1)
 }

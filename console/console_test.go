@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,7 +117,14 @@ func TestRequireBearerOrLoopback(t *testing.T) {
 		// through the operator's browser.
 		{"no token, cross-site change", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "https://evil.example"}, 403},
 		{"no token, cross-site fetch metadata", "", "POST", "127.0.0.1:1234", "", [2]string{"Sec-Fetch-Site", "cross-site"}, 403},
-		{"no token, same-origin change", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "http://example.com"}, 204},
+		{"no token, same-origin change", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "http://127.0.0.1:8081"}, 204},
+		{"token, lower-case scheme", testToken, "GET", "10.0.0.5:1234", "bearer " + testToken.Reveal(), [2]string{}, 204},
+		// DNS rebinding: evil.example now resolves to 127.0.0.1, so its
+		// page is a same-origin, loopback caller; the Host header is not.
+		{"no token, rebound name", "", "PUT", "127.0.0.1:1234", "", [2]string{"Host", "evil.example:8081"}, 403},
+		{"no token, rebound name, read", "", "GET", "127.0.0.1:1234", "", [2]string{"Host", "evil.example:8081"}, 403},
+		{"no token, localhost name", "", "GET", "127.0.0.1:1234", "", [2]string{"Host", "localhost:8081"}, 204},
+		{"no token, ipv6 host", "", "GET", "[::1]:1234", "", [2]string{"Host", "[::1]:8081"}, 204},
 		{"no token, same-origin fetch metadata", "", "PUT", "127.0.0.1:1234", "", [2]string{"Sec-Fetch-Site", "same-origin"}, 204},
 		{"no token, another port of the host", "", "PUT", "127.0.0.1:1234", "", [2]string{"Sec-Fetch-Site", "same-site"}, 403},
 		{"no token, opaque origin, no metadata", "", "PUT", "127.0.0.1:1234", "", [2]string{"Origin", "null"}, 403},
@@ -125,10 +134,15 @@ func TestRequireBearerOrLoopback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(tc.method, "/admin/v1/modes", nil)
 			req.RemoteAddr = tc.remote
+			req.Host = "127.0.0.1:8081"
 			if tc.authz != "" {
 				req.Header.Set("Authorization", tc.authz)
 			}
-			if tc.header[0] != "" {
+			switch tc.header[0] {
+			case "":
+			case "Host":
+				req.Host = tc.header[1]
+			default:
 				req.Header.Set(tc.header[0], tc.header[1])
 			}
 			rec := httptest.NewRecorder()
@@ -269,6 +283,39 @@ func TestWrongLoginIsThrottled(t *testing.T) {
 	}
 	if info := session(t, c, srv); !info.Authenticated {
 		t.Fatal("the right token after the wait did not sign in")
+	}
+}
+
+func TestLoginThrottlePerClientAndConcurrent(t *testing.T) {
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	l := newLoginThrottle(func() time.Time { return now })
+	// Guesses sent at once spend the budget before any is compared.
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if l.take("198.51.100.7") {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := granted.Load(); n != 5 {
+		t.Fatalf("40 concurrent attempts from one client: %d granted, want 5", n)
+	}
+	// Another operator is not locked out by them.
+	if !l.take("203.0.113.9") {
+		t.Fatal("a second client was throttled by the first one's guesses")
+	}
+	// Many clients together still meet the listener's budget.
+	granted.Store(0)
+	for i := range 100 {
+		if l.take(fmt.Sprint("192.0.2.", i)) {
+			granted.Add(1)
+		}
+	}
+	if n := granted.Load(); n >= 20 {
+		t.Fatalf("100 clients at once: %d attempts granted, want fewer than the listener's burst of 20", n)
 	}
 }
 

@@ -141,6 +141,9 @@ type announcer struct {
 	defaultLang string
 }
 
+// Announcement returns the banner text for account in lang and its
+// direction: the exact language, its base, English, the default
+// language, or else the first text there is.
 func (a announcer) Announcement(account, lang string) (text, dir string) {
 	set := a.modes.Active(envelope.PlatformWebChat, account).Announcement
 	if set == nil || len(set.Announce) == 0 {

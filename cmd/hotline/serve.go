@@ -143,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		adminLn.Close()
 		return errors.Join(err, closeBus())
 	}
-	operatorConsole := console.New(console.Config{}, console.Deps{Auth: auth, Source: liveView{status: report, meter: meter}, Logger: log})
+	operatorConsole := console.New(console.Config{}, console.Deps{Auth: auth, Source: &liveView{status: report, meter: meter}, Logger: log})
 	for pattern, h := range operatorConsole.Routes() {
 		admin.Handle(pattern, h)
 	}

@@ -124,12 +124,26 @@ func (m *trafficMeter) rates() map[string]console.Traffic {
 	return out
 }
 
-// liveView is the console's Source: the status report plus traffic.
+// liveView is the console's Source: the status report plus traffic. The
+// report lists handoffs and reads every stream; it is made at most once
+// per second and shared by every open console.
 type liveView struct {
 	status statusSources
 	meter  *trafficMeter
+
+	mu   sync.Mutex
+	at   time.Time
+	last console.Snapshot
 }
 
-func (v liveView) Snapshot(ctx context.Context) (console.Snapshot, error) {
-	return console.Snapshot{At: time.Now().UTC(), Traffic: v.meter.rates(), Status: v.status.report(ctx)}, nil
+// Snapshot returns the live view, reusing one made within the last second.
+func (v *liveView) Snapshot(ctx context.Context) (console.Snapshot, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if time.Since(v.at) < 900*time.Millisecond {
+		return v.last, nil
+	}
+	v.last = console.Snapshot{At: time.Now().UTC(), Traffic: v.meter.rates(), Status: v.status.report(ctx)}
+	v.at = time.Now()
+	return v.last, nil
 }

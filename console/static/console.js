@@ -87,9 +87,12 @@ function connectLive() {
   const es = new EventSource("/console/events");
   state.events = es;
   es.addEventListener("live", (ev) => {
-    live.dataset.state = "live";
-    live.textContent = "live";
-    renderLive(JSON.parse(ev.data));
+    const snap = JSON.parse(ev.data);
+    const st = snap.status || {};
+    // Live, but the gateway itself may be unwell: say so.
+    live.dataset.state = st.ready === false ? "offline" : "live";
+    live.textContent = st.ready === false ? "live · not ready: " + (st.error || "unknown") : "live";
+    renderLive(snap);
   });
   es.addEventListener("trouble", (ev) => {
     live.dataset.state = "offline";
@@ -245,11 +248,16 @@ function newHandoff(id) {
     const box = $(".reply-text", node);
     const text = box.value.trim();
     if (!text) { showError(err, "Write a reply first."); return; }
-    // One key per reply typed, so a double click or a retry sends it once.
-    box.dataset.key = box.dataset.key || crypto.randomUUID();
+    // One key per reply text, so a double click or a retry sends it
+    // once, and an edited text is a new reply.
+    if (box.dataset.keyText !== text) {
+      box.dataset.key = crypto.randomUUID();
+      box.dataset.keyText = text;
+    }
     if (await act("reply", { text, idempotency_key: box.dataset.key })) {
       box.value = "";
       delete box.dataset.key;
+      delete box.dataset.keyText;
       poll();
     }
   });
