@@ -29,7 +29,7 @@
 //
 // The server sends:
 //
-//	{"type":"hello","visitor":"<id>","history":[entry...],"announcement":{"text":"...","dir":"rtl"}}
+//	{"type":"hello","visitor":"<id>","history":[entry...],"announcement":{"text":"...","dir":"rtl"},"max_text":2000}
 //	{"type":"ack","id":"<client id>"}
 //	{"type":"message","entry":entry}
 //	{"type":"announcement","text":"...","dir":""}
@@ -37,7 +37,8 @@
 //
 // hello comes first on every connection and carries the transcript (the
 // last Config.HistoryLimit entries), so a page replaces what it shows with
-// it; announcement is left out when there is none. ack means the message
+// it; announcement is left out when there is none; max_text is the
+// longest text accepted, in characters (Unicode code points). ack means the message
 // is stored in JetStream and the page may forget it; until then the page
 // keeps it and sends it again after a reconnect. message carries every
 // new transcript entry, the visitor's own messages included (from this tab

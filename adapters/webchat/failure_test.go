@@ -3,6 +3,7 @@ package webchat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -285,6 +286,29 @@ func TestRunClosesSocketsWhenItEnds(t *testing.T) {
 	}
 }
 
+// A page that never answers the close handshake (a phone that lost its
+// network) must not hold up the gateway's stop for the library's 5 s
+// handshake timeout.
+func TestRunDropsSilentSocketsOnStop(t *testing.T) {
+	f := newFixture(t, Config{}, nil)
+	cancel, done := f.run(t)
+	silent := f.dial(t, newJar(t), "") // read its hello, then never read again
+	_ = silent
+	stopped := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if waited := time.Since(stopped); waited >= 4*time.Second {
+		t.Fatalf("Run waited %v for a silent page; it should drop it after %v", waited.Round(time.Millisecond), closeGrace)
+	}
+}
+
 func TestNotificationsAreNotStored(t *testing.T) {
 	b := bustest.Open(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -341,6 +365,54 @@ func TestTranscriptIsCapped(t *testing.T) {
 	tr := f.transcript(t, "visitor1")
 	if len(tr) != 3 || tr[0].ID != ids[2] || tr[2].ID != ids[4] {
 		t.Errorf("got %+v, want the newest 3", tr)
+	}
+}
+
+// Long texts full of characters JSON likes to escape must not grow a
+// transcript past what NATS stores: replies would then fail for good.
+func TestTranscriptStaysUnderTheMessageLimit(t *testing.T) {
+	f := newFixture(t, Config{}, nil)
+	long := strings.Repeat("<&>", 16384/3)
+	for i := range 20 { // 20 × 16 KiB: past the cap even unescaped
+		r := reply("visitor2", fmt.Sprint(i, long))
+		if _, err := f.a.Send(context.Background(), r); err != nil {
+			t.Fatalf("reply %d: %v", i, err)
+		}
+	}
+	last := reply("visitor2", "the newest")
+	if _, err := f.a.Send(context.Background(), last); err != nil {
+		t.Fatalf("a short reply after the long ones: %v", err)
+	}
+	tr := f.transcript(t, "visitor2")
+	if len(tr) == 0 || tr[len(tr)-1].ID != last.ID {
+		t.Fatalf("the newest reply is not last in the transcript")
+	}
+	e, err := f.b.KV(bus.BucketWebChat).Get(context.Background(), "demo.visitor2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.Value()); n > maxTranscriptBytes {
+		t.Fatalf("transcript is %d bytes, over the %d cap", n, maxTranscriptBytes)
+	}
+}
+
+// The bot may answer before the visitor's own message is added to the
+// transcript; on reload the question must still come first.
+func TestTranscriptKeepsTimeOrder(t *testing.T) {
+	f := newFixture(t, Config{}, nil)
+	ctx := context.Background()
+	asked := time.Now().UTC()
+	answer := reply("visitor3", "the answer")
+	answer.CreatedAt = asked.Add(time.Millisecond)
+	if _, err := f.a.appendEntry(ctx, "visitor3", entry{ID: answer.ID, Role: roleBot, Text: answer.Text, At: asked.Add(time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.appendEntry(ctx, "visitor3", entry{ID: "q1", Role: roleUser, Text: "the question", At: asked}); err != nil {
+		t.Fatal(err)
+	}
+	tr := f.transcript(t, "visitor3")
+	if len(tr) != 2 || tr[0].Text != "the question" || tr[1].Text != "the answer" {
+		t.Fatalf("transcript %+v, want the question before the answer", tr)
 	}
 }
 

@@ -139,6 +139,7 @@ type helloFrame struct {
 	Visitor      string        `json:"visitor"`
 	History      []entry       `json:"history"`
 	Announcement *announcement `json:"announcement,omitempty"`
+	MaxText      int           `json:"max_text"` // the longest text accepted, in characters
 }
 
 type ackFrame struct {
@@ -177,11 +178,11 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func helloFrameJSON(visitor string, history []entry, ann announcement) []byte {
+func helloFrameJSON(visitor string, history []entry, ann announcement, maxText int) []byte {
 	if history == nil {
 		history = []entry{}
 	}
-	f := helloFrame{Type: "hello", Visitor: visitor, History: history}
+	f := helloFrame{Type: "hello", Visitor: visitor, History: history, MaxText: maxText}
 	if ann.Text != "" {
 		f.Announcement = &ann
 	}

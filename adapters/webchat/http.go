@@ -92,20 +92,20 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 	lang := cleanLang(r.URL.Query().Get("lang"))
 	ws, err := websocket.Accept(w, r, nil) // default: same origin only
 	if err != nil {
-		a.log.Info("websocket handshake refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		a.log.Debug("websocket handshake refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		return
 	}
 	ws.SetReadLimit(a.cfg.MaxFrameBytes)
-	c := newConn(ws, visitor, lang)
+	// The request's context must not be used after Accept (see
+	// websocket.Accept); the socket's life is its own.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := newConn(ws, visitor, lang, cancel)
 	if !a.hub.add(c) {
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	defer a.hub.remove(c)
-	// The request's context must not be used after Accept (see
-	// websocket.Accept); the socket's life is its own.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	log := a.log.With("visitor", visitor)
 	log.Debug("socket open", "lang", lang)
 
@@ -124,7 +124,7 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 	ann := a.announcement(lang)
 	c.setShown(ann)
 	wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
-	err = ws.Write(wctx, websocket.MessageText, helloFrameJSON(visitor, t.Entries, ann))
+	err = ws.Write(wctx, websocket.MessageText, helloFrameJSON(visitor, t.Entries, ann, a.cfg.MaxTextRunes))
 	wcancel()
 	if err != nil {
 		log.Debug("writing hello", "err", err)
@@ -152,7 +152,7 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 			switch {
 			case errors.Is(err, websocket.ErrMessageTooBig):
 				// The library has sent 1009 already.
-				log.Info("frame over the size limit; socket closed", "limit", a.cfg.MaxFrameBytes)
+				log.Debug("frame over the size limit; socket closed", "limit", a.cfg.MaxFrameBytes)
 			case websocket.CloseStatus(err) == websocket.StatusNormalClosure || websocket.CloseStatus(err) == websocket.StatusGoingAway:
 				log.Debug("socket closed by the page")
 			default:
@@ -161,7 +161,7 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if typ != websocket.MessageText {
-			log.Info("binary frame; socket closed")
+			log.Debug("binary frame; socket closed")
 			c.close(websocket.StatusUnsupportedData, "text frames only")
 			return
 		}
@@ -187,7 +187,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 	}
 	now := a.now().UTC()
 	if !a.allow(c.visitor, now) {
-		a.log.Info("visitor over the rate limit", "visitor", c.visitor)
+		a.log.Debug("visitor over the rate limit", "visitor", c.visitor)
 		c.push(errorFrame(f.ID, codeRateLimited, "You are sending messages too quickly. Please wait a moment and try again."))
 		return
 	}
@@ -218,7 +218,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 		c.push(errorFrame(f.ID, codeUnavailable, unavailableMessage))
 		return
 	}
-	a.log.Debug("inbound stored", "visitor", c.visitor, "msg_id", m.ID, "duplicate", ack.Duplicate, "text", m.Text)
+	a.log.Debug("inbound stored", "visitor", c.visitor, "msg_id", m.ID, "duplicate", ack.Duplicate)
 	e := entry{ID: m.ID, Role: roleUser, Text: m.Text, Lang: c.lang, At: now, ClientID: f.ID}
 	actx, cancel := context.WithTimeout(ctx, publishTimeout)
 	if _, err := a.appendEntry(actx, c.visitor, e); err != nil {

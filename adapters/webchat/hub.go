@@ -17,15 +17,18 @@ type conn struct {
 	out     chan []byte
 	gone    chan struct{} // closed when the socket is being closed
 	closed  chan struct{} // closed when close's handshake is over
+	// drop cancels the handler's context, which makes the library close
+	// the connection at once, close handshake or not.
+	drop context.CancelFunc
 
 	goneOnce sync.Once
 	mu       sync.Mutex
 	shown    announcement // the banner the page shows
 }
 
-func newConn(ws *websocket.Conn, visitor, lang string) *conn {
+func newConn(ws *websocket.Conn, visitor, lang string, drop context.CancelFunc) *conn {
 	return &conn{ws: ws, visitor: visitor, lang: lang, out: make(chan []byte, outboxSize),
-		gone: make(chan struct{}), closed: make(chan struct{})}
+		gone: make(chan struct{}), closed: make(chan struct{}), drop: drop}
 }
 
 // push queues a frame without blocking. A socket whose outbox is full is
@@ -189,6 +192,21 @@ func (h *hub) shutdown(code websocket.StatusCode, reason string) int {
 	for _, c := range all {
 		c.close(code, reason)
 	}
-	h.wg.Wait()
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		// A peer that does not answer the close handshake (a phone
+		// gone off the network) is dropped rather than waited for: the
+		// whole gateway's stop is waiting on this.
+		for _, c := range all {
+			c.drop()
+		}
+		<-done
+	}
 	return len(all)
 }

@@ -1,10 +1,12 @@
 package webchat
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,6 +26,42 @@ func (t *transcript) has(e entry) bool {
 		}
 	}
 	return false
+}
+
+// insert adds e in time order. A visitor's message is stamped before it
+// is stored on HOTLINE_IN, and the bot may answer before the message is
+// added here: the answer must still come after the question on reload.
+func (t *transcript) insert(e entry) {
+	i := len(t.Entries)
+	for i > 0 && t.Entries[i-1].At.After(e.At) {
+		i--
+	}
+	t.Entries = slices.Insert(t.Entries, i, e)
+}
+
+// maxTranscriptBytes keeps a transcript well inside NATS's 1 MB message
+// limit, whatever the texts: past it the oldest entries go first.
+const maxTranscriptBytes = 256 << 10
+
+// encode writes the transcript as JSON of at most maxTranscriptBytes,
+// dropping the oldest entries as needed (always keeping the newest).
+// HTML characters are not escaped: the page sets text, never markup, and
+// escaping would make "<" cost six bytes.
+func (t *transcript) encode() ([]byte, error) {
+	for {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(t); err != nil {
+			return nil, err
+		}
+		if buf.Len() <= maxTranscriptBytes || len(t.Entries) <= 1 {
+			return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+		}
+		// Drop about as many entries as the excess needs, at least one.
+		drop := max(1, len(t.Entries)*(buf.Len()-maxTranscriptBytes)/buf.Len())
+		t.Entries = t.Entries[min(drop, len(t.Entries)-1):]
+	}
 }
 
 // casAttempts bounds the optimistic-concurrency retries of one append.
@@ -65,11 +103,11 @@ func (a *Adapter) appendEntry(ctx context.Context, visitor string, e entry) (add
 		if t.has(e) {
 			return false, nil
 		}
-		t.Entries = append(t.Entries, e)
+		t.insert(e)
 		if n := len(t.Entries) - a.cfg.HistoryLimit; n > 0 {
 			t.Entries = append([]entry(nil), t.Entries[n:]...)
 		}
-		data, err := json.Marshal(t)
+		data, err := t.encode()
 		if err != nil {
 			return false, fmt.Errorf("webchat: transcript: encode: %w", err)
 		}

@@ -46,6 +46,9 @@ const (
 	outboxSize = 64
 	// announceEvery is how often Run asks the Announcer for changes.
 	announceEvery = time.Second
+	// closeGrace is how long a stop waits for pages to answer the close
+	// handshake before it drops their connections.
+	closeGrace = time.Second
 )
 
 // ErrNotReady is what Ready returns while Run is not subscribed to the

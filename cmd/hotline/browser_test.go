@@ -379,3 +379,32 @@ func TestBrowserChatSurvivesRestart(t *testing.T) {
 		t.Errorf("status %d %s: want HOTLINE_IN holding the one message", code, body)
 	}
 }
+
+// TestBrowserRateLimitedMessagesAreKept: a visitor typing faster than the
+// per-visitor limit sees "sending too fast", and every message still
+// goes, once, when the budget allows; a reload in between loses nothing.
+func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	tab := newBrowser(t)
+	cfg := testConfig(t, t.TempDir())
+	cfg.WebChat.Burst, cfg.WebChat.RatePerMinute = 2, 60
+	public, admin, _ := startServe(t, cfg)
+	visitor := &page{t: t, ctx: tab, name: "visitor"}
+	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))
+	visitor.waitFor("the socket", `document.querySelector("#state").dataset.state === "online"`)
+	for _, text := range []string{"one", "two", "three", "four"} {
+		visitor.do("send "+text, chromedp.SendKeys(chromedp.CSS("#text"), text), chromedp.Click(chromedp.CSS("#send")))
+	}
+	visitor.waitFor("the too-fast notice", `[...document.querySelectorAll("#log .msg.msg-user.pending .error")].some(e => e.textContent.includes("too fast"))`)
+	visitor.shot("01-too-fast")
+	visitor.do("reload while some wait", chromedp.Reload())
+	visitor.waitFor("every message stored", `document.querySelector("#state").dataset.state === "online" &&
+		document.querySelectorAll("#log .msg.msg-user").length === 4 && !document.querySelector("#log .msg.pending, #log .msg.failed")`)
+	visitor.shot("02-all-sent")
+	code, body := get(t, "http://"+admin+"/admin/v1/status", testAdminToken)
+	if code != 200 || !strings.Contains(body, `{"name":"HOTLINE_IN","messages":4,`) {
+		t.Errorf("status %d %s: want HOTLINE_IN holding the 4 messages once each", code, body)
+	}
+}

@@ -5,7 +5,7 @@
   'use strict';
 
   var PENDING_KEY = 'hotline_chat_pending';
-  var MAX_TEXT = 2000;
+  var maxText = 2000; // the server's limit arrives with hello
   var QUICK = ['menu', 'help', 'human'];
   var STATE_LABELS = {
     connecting: 'Connecting…',
@@ -25,7 +25,8 @@
   var attempt = 0;
   var reconnectTimer = null;
   var resendTimer = null;
-  var sentThisSocket = {}; // client id -> true, sent on the current socket
+  var sentThisSocket = {}; // client id -> true: sent on this socket, no answer yet
+  var visitor = ''; // from hello; pending messages belong to one visitor
 
   // ---- pending messages, kept until the server acknowledges them ----
 
@@ -44,7 +45,7 @@
     memoryPending = list;
     try { localStorage.setItem(PENDING_KEY, JSON.stringify(list)); } catch (e) { /* private mode: memory only */ }
   }
-  function addPending(p) { var l = loadPending(); l.push(p); savePending(l); }
+  function addPending(p) { p.visitor = visitor; var l = loadPending(); l.push(p); savePending(l); }
   function dropPending(id) {
     savePending(loadPending().filter(function (p) { return p.id !== id; }));
   }
@@ -279,6 +280,9 @@
 
   function transmit(p) {
     if (!ws || !online || ws.readyState !== WebSocket.OPEN) { return false; }
+    // Sent and not answered yet: sending again would only spend the
+    // visitor's rate budget (the server stores it once anyway).
+    if (sentThisSocket[p.id]) { return true; }
     ws.send(JSON.stringify({ type: 'send', id: p.id, text: p.text }));
     sentThisSocket[p.id] = true;
     return true;
@@ -295,6 +299,7 @@
         onHello(f);
         break;
       case 'ack': {
+        delete sentThisSocket[f.id];
         dropPending(f.id);
         var el = findByClientID(f.id);
         if (el) {
@@ -320,6 +325,11 @@
     online = true;
     setState('online');
     setBanner(f.announcement && f.announcement.text, f.announcement && f.announcement.dir);
+    if (f.max_text > 0) {
+      maxText = f.max_text;
+      input.setAttribute('maxlength', String(maxText * 2)); // UTF-16 units; the count below is exact
+    }
+    visitor = typeof f.visitor === 'string' ? f.visitor : '';
     while (log.firstChild) { log.removeChild(log.firstChild); }
     var history = Array.isArray(f.history) ? f.history : [];
     var stored = {};
@@ -335,6 +345,9 @@
     // again with the same id; the server stores each once.
     loadPending().forEach(function (p) {
       if (stored[p.id]) { dropPending(p.id); return; }
+      // Written as someone else on this browser (the cookie changed):
+      // never send it as this visitor.
+      if (p.visitor && p.visitor !== visitor) { dropPending(p.id); return; }
       addLocal(p);
       transmit(p);
     });
@@ -342,17 +355,19 @@
   }
 
   function onError(f) {
+    if (f.id) { delete sentThisSocket[f.id]; }
     var el = f.id ? findByClientID(f.id) : null;
     if (!el) {
       if (f.message) { notice(f.message); }
       return;
     }
-    if (f.code === 'unavailable') {
-      // Not stored: keep it pending and try again shortly.
+    if (f.code === 'unavailable' || f.code === 'rate_limited') {
+      // Not stored, but not wrong either: keep it pending (across a
+      // reload too) and try again in a while.
       var err = el.querySelector('.error');
       if (!err) { err = document.createElement('div'); err.className = 'error'; el.appendChild(err); }
-      err.textContent = f.message || 'Not sent yet — retrying.';
-      if (!resendTimer) { resendTimer = setTimeout(resendPending, 3000); }
+      err.textContent = f.code === 'rate_limited' ? 'Sending too fast — it will go in a few seconds.' : (f.message || 'Not sent yet — retrying.');
+      if (!resendTimer) { resendTimer = setTimeout(resendPending, f.code === 'rate_limited' ? 6000 : 3000); }
       return;
     }
     var text = el.querySelector('.text').textContent;
@@ -367,8 +382,8 @@
     if (!text) { return; }
     var p = { id: newClientID(), text: text, at: new Date().toISOString() };
     var el = addLocal(p);
-    if (text.length > MAX_TEXT) {
-      markFailed(el, 'The message is too long: at most ' + MAX_TEXT + ' characters.', text);
+    if (Array.from(text).length > maxText) {
+      markFailed(el, 'The message is too long: at most ' + maxText + ' characters.', text);
       return;
     }
     addPending(p);
