@@ -173,23 +173,12 @@ func (a *Adapter) scrub(s string) string {
 	return s
 }
 
-// progress is what a multi-part send has delivered so far, kept in
-// hotline_sent under partsKey so a retry resumes after the last part that
-// left instead of sending the first parts again.
-type progress struct {
-	Sent int   `json:"sent"`
-	IDs  []int `json:"ids"`
-}
-
-func partsKey(replyID string) string { return "tgparts." + replyID }
-
 // Send delivers a reply with sendMessage: text longer than one message is
 // split (see Split) and sent in order, the buttons go with the last part.
 //
 // A failure midway returns the error for that part; the parts already
-// sent are recorded (in hotline_sent under "tgparts.<reply id>", which
-// expires with the sent marks), so the outbound loop's retry sends only
-// the rest, and a retry after the last part went sends nothing. If
+// sent are recorded (outbound.Parts, in hotline_sent), so the outbound
+// loop's retry sends only the rest, and a retry after the last part went sends nothing. If
 // recording fails a retry may repeat earlier parts: a repeated line beats
 // a lost one. The receipt's PlatformMsgID lists the parts' message ids,
 // comma-separated.
@@ -202,16 +191,10 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 	if len(parts) == 0 {
 		return envelope.Receipt{}, outbound.PermanentError("empty", errors.New("telegram: reply has no text"))
 	}
-	var done progress
-	kv := a.sentKV()
-	if kv != nil && len(parts) > 1 {
-		if e, err := kv.Get(ctx, partsKey(r.ID)); err == nil {
-			_ = json.Unmarshal(e.Value(), &done)
-		}
-	}
+	done := outbound.LoadParts(ctx, a.sentKV(), envelope.PlatformTelegram, r.ID, len(parts))
 	// A record of every part means an earlier attempt finished but its
 	// sent mark was not stored: nothing is sent again.
-	for i := done.Sent; i < len(parts); i++ {
+	for i := done.Sent(); i < len(parts); i++ {
 		params := tgbotapi.Params{"chat_id": strconv.FormatInt(chatID, 10), "text": parts[i]}
 		if i == len(parts)-1 && len(r.Buttons) > 0 {
 			kb, _ := json.Marshal(keyboard(r.Buttons))
@@ -229,19 +212,11 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 			MessageID int `json:"message_id"`
 		}
 		_ = json.Unmarshal(res, &sent)
-		done.Sent, done.IDs = i+1, append(done.IDs, sent.MessageID)
-		if kv != nil && len(parts) > 1 {
-			rec, _ := json.Marshal(done)
-			if _, err := kv.Put(ctx, partsKey(r.ID), rec); err != nil {
-				a.log.Warn("recording a partial send; a retry may repeat parts", "reply", r.ID, "err", err)
-			}
+		if err := done.Record(ctx, strconv.Itoa(sent.MessageID)); err != nil {
+			a.log.Warn("recording a partial send; a retry may repeat parts", "reply", r.ID, "err", err)
 		}
 	}
-	ids := make([]string, len(done.IDs))
-	for i, id := range done.IDs {
-		ids[i] = strconv.Itoa(id)
-	}
-	return envelope.Receipt{PlatformMsgID: strings.Join(ids, ","), SentAt: a.now().UTC(), Segments: len(parts)}, nil
+	return envelope.Receipt{PlatformMsgID: strings.Join(done.IDs(), ","), SentAt: a.now().UTC(), Segments: len(parts)}, nil
 }
 
 func (a *Adapter) sentKV() jetstream.KeyValue {

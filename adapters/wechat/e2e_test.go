@@ -91,9 +91,11 @@ func newFakeWeChat(t *testing.T) *fakeWeChat {
 			if len(f.failures) > 0 {
 				fl := f.failures[0]
 				f.failures = f.failures[1:]
-				w.WriteHeader(fl.status)
-				fmt.Fprint(w, fl.body)
-				return
+				if fl.status != 0 { // a zero failure lets this call through
+					w.WriteHeader(fl.status)
+					fmt.Fprint(w, fl.body)
+					return
+				}
 			}
 			f.sent = append(f.sent, sentMsg{body.ToUser, body.Text.Content})
 			fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
@@ -665,6 +667,33 @@ func TestLongReplySplitInOrder(t *testing.T) {
 	got := g.api.sentTo(user)
 	if len(got) != 3 || rc.Segments != 3 || strings.Join(got, "") != long {
 		t.Fatalf("got %d parts (receipt %d), want 3 that join to the text", len(got), rc.Segments)
+	}
+}
+
+// A send that failed after its first part resumes after it, even on
+// another adapter (another instance, or this one after a restart): the
+// user never gets the first part twice.
+func TestSplitReplyResumesOnAnotherInstance(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{})
+	user := newUser()
+	long := strings.Repeat("一二三四五六七八九十", 130) // 1300 runes: 3 parts
+	rep := testReply(user, long)
+	g.api.fail(failure{}, failure{http.StatusOK, `{"errcode":-1,"errmsg":"system error"}`}) // part 1 goes, part 2 fails
+	if _, err := g.a.Send(context.Background(), rep); err == nil {
+		t.Fatal("the send whose second part failed reported success")
+	}
+	other, err := New(testConfig(g.api.srv.URL, time.Second, 0), Deps{Bus: g.b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := other.Send(context.Background(), rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := g.api.sentTo(user)
+	if len(got) != 3 || strings.Join(got, "") != long || rc.Segments != 3 {
+		t.Fatalf("the user got %d parts (%d runes), want the 3 parts once each", len(got), len([]rune(strings.Join(got, ""))))
 	}
 }
 

@@ -167,25 +167,16 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 		return envelope.Receipt{}, outbound.PermanentError("empty_reply", errors.New("wechat: nothing to send"))
 	}
 	parts := Split(text, TextLimit)
-	a.mu.Lock()
-	done := a.progress[r.ID]
-	a.mu.Unlock()
-	for i := done; i < len(parts); i++ {
+	done := outbound.LoadParts(ctx, a.bus.KV(bus.BucketSent), envelope.PlatformWeChat, r.ID, len(parts))
+	for i := done.Sent(); i < len(parts); i++ {
 		if err := a.sendText(ctx, r.To.ID, parts[i]); err != nil {
-			var se *outbound.SendError
-			a.mu.Lock()
-			if errors.As(err, &se) && se.Kind == outbound.Permanent || i == 0 {
-				delete(a.progress, r.ID)
-			} else {
-				a.progress[r.ID] = i
-			}
-			a.mu.Unlock()
 			return envelope.Receipt{}, err
 		}
+		// The customer-service API answers without a message id.
+		if err := done.Record(ctx, ""); err != nil {
+			a.log.Warn("recording a partial send; a retry may repeat parts", "reply", r.ID, "err", err)
+		}
 	}
-	a.mu.Lock()
-	delete(a.progress, r.ID)
-	a.mu.Unlock()
 	rc := envelope.Receipt{SentAt: a.now().UTC()}
 	if len(parts) > 1 {
 		rc.Segments = len(parts)

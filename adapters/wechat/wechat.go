@@ -23,7 +23,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -133,11 +132,6 @@ type Adapter struct {
 	// replays refuses a plain-mode query (whose signature does not cover
 	// the body) seen before with another body.
 	replays *replay.Guard
-
-	// progress remembers how many parts of a split reply went out, so a
-	// retried reply does not send them again. Best effort, per process.
-	mu       sync.Mutex
-	progress map[string]int
 }
 
 // New checks cfg and builds the adapter.
@@ -155,7 +149,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if cfg.ReplyWindow == 0 {
 		cfg.ReplyWindow = DefaultReplyWindow
 	}
-	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now, progress: map[string]int{},
+	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now,
 		replays: replay.New(deps.Bus.KV(bus.BucketSignatures), cfg.ReplayWindow)}
 	if !cfg.EncodingAESKey.IsZero() {
 		a.key, _ = AESKey(cfg.EncodingAESKey.Reveal())

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
 )
@@ -82,31 +83,20 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 		return envelope.Receipt{}, outbound.PermanentError("empty_reply", errors.New("weibo: nothing to send"))
 	}
 	parts := splitAll(text, ActiveTextLimit)
-	a.mu.Lock()
-	done := a.progress[r.ID]
-	a.mu.Unlock()
-	for i := done.n; i < len(parts); i++ {
+	done := outbound.LoadParts(ctx, a.bus.KV(bus.BucketSent), envelope.PlatformWeibo, r.ID, len(parts))
+	for i := done.Sent(); i < len(parts); i++ {
 		id, err := a.post(ctx, r, receiver, parts[i])
 		if err != nil {
-			var se *outbound.SendError
-			a.mu.Lock()
-			if errors.As(err, &se) && se.Kind == outbound.Permanent || done.n == 0 {
-				delete(a.progress, r.ID)
-			} else {
-				a.progress[r.ID] = done
-			}
-			a.mu.Unlock()
 			return envelope.Receipt{}, err
 		}
-		if i == 0 {
-			done.first = id
+		if err := done.Record(ctx, id); err != nil {
+			a.log.Warn("recording a partial send; a retry may repeat parts", "reply", r.ID, "err", err)
 		}
-		done.n = i + 1
 	}
-	a.mu.Lock()
-	delete(a.progress, r.ID)
-	a.mu.Unlock()
-	rc := envelope.Receipt{PlatformMsgID: done.first, SentAt: a.now().UTC()}
+	rc := envelope.Receipt{SentAt: a.now().UTC()}
+	if ids := done.IDs(); len(ids) > 0 {
+		rc.PlatformMsgID = ids[0]
+	}
 	if len(parts) > 1 {
 		rc.Segments = len(parts)
 	}

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,18 +96,6 @@ type Adapter struct {
 	// replays refuses a signed query (the signature does not cover the
 	// body) seen before with another body.
 	replays *replay.Guard
-
-	// progress remembers how many parts of a split reply went out, so
-	// that the outbound loop's retry of a reply that failed half-way
-	// does not send the first parts again. Best effort: it lives in
-	// this process only.
-	mu       sync.Mutex
-	progress map[string]sentParts
-}
-
-type sentParts struct {
-	n     int
-	first string // platform id of the first part
 }
 
 // New checks cfg and builds the adapter.
@@ -127,7 +114,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		cfg.ReplyWindow = DefaultReplyWindow
 	}
 	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now,
-		progress: map[string]sentParts{}, replays: replay.New(deps.Bus.KV(bus.BucketSignatures), cfg.ReplayWindow)}
+		replays: replay.New(deps.Bus.KV(bus.BucketSignatures), cfg.ReplayWindow)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

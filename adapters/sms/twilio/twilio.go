@@ -331,14 +331,8 @@ func writeTwiML(w http.ResponseWriter, texts ...string) {
 // sends only the rest.
 func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
 	parts := splitText(r.Text, maxTwiMLText)
-	progressKey := "twparts." + r.ID
-	sent := 0
-	kv := a.bus.KV(bus.BucketSent)
-	if len(parts) > 1 {
-		if e, err := kv.Get(ctx, progressKey); err == nil {
-			sent, _ = strconv.Atoi(string(e.Value()))
-		}
-	}
+	done := outbound.LoadParts(ctx, a.bus.KV(bus.BucketSent), envelope.PlatformSMS, r.ID, len(parts))
+	sent := done.Sent()
 	var receipt envelope.Receipt
 	for i := sent; i < len(parts); i++ {
 		part := r
@@ -355,10 +349,8 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 		} else {
 			receipt.Segments += rc.Segments
 		}
-		if len(parts) > 1 {
-			if _, err := kv.Put(ctx, progressKey, []byte(strconv.Itoa(i+1))); err != nil {
-				a.log.Warn("recording SMS parts sent; a retry may repeat some", "reply", r.ID, "err", err)
-			}
+		if err := done.Record(ctx, rc.PlatformMsgID); err != nil {
+			a.log.Warn("recording SMS parts sent; a retry may repeat some", "reply", r.ID, "err", err)
 		}
 	}
 	return receipt, nil
