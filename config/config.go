@@ -34,6 +34,11 @@ type WebChat struct {
 	Burst         int `mapstructure:"burst"`
 	// MaxText is the longest message a visitor may send, in characters.
 	MaxText int `mapstructure:"max_text"`
+	// MaxSockets caps the open chats one instance holds.
+	MaxSockets int `mapstructure:"max_sockets"`
+	// ClientIPHeader is the header a proxy in front sets to the client's
+	// address (X-Forwarded-For, X-Real-IP); empty: the remote address.
+	ClientIPHeader string `mapstructure:"client_ip_header"`
 }
 
 // HTTP configures the public and the admin listener.
@@ -241,7 +246,7 @@ func Default() Config {
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,
 		}},
 		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second, HoldRecheck: 30 * time.Second},
-		WebChat:  WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000},
+		WebChat:  WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000, MaxSockets: 10000},
 	}
 }
 

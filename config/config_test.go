@@ -174,6 +174,7 @@ accounts: {sms: [{name: m, provider: modem, device: /dev/x}]}`, `fallback.sms_ac
 		{"default lang", `router: {default_lang: "中文"}`, "router.default_lang"},
 		{"webchat account", `webchat: {account: "demo site"}`, "webchat.account: envelope: not a safe subject token"},
 		{"webchat max text", `webchat: {max_text: 0}`, "webchat.max_text: 0 is outside 1..16384"},
+		{"webchat ip header", `webchat: {client_ip_header: "X Forwarded For"}`, `webchat.client_ip_header: "X Forwarded For" is not a header name`},
 		{"unknown key", `nats: {urll: "nats://x:4222"}`, "urll"},
 		{"wrong type", `nats: {replicas: many}`, "replicas"},
 		{"env reference unset", `accounts: {weibo: [{name: wb, app_secret: "${NOPE_SECRET}", access_token: t}]}`, "accounts.weibo[0].app_secret: environment variable NOPE_SECRET is not set"},

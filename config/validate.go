@@ -144,6 +144,12 @@ func (c *Config) validate() []error {
 		if c.WebChat.MaxText < 1 || c.WebChat.MaxText > envelope.MaxTextLen/4 {
 			bad("webchat.max_text", "%d is outside 1..%d", c.WebChat.MaxText, envelope.MaxTextLen/4)
 		}
+		if c.WebChat.MaxSockets < 1 {
+			bad("webchat.max_sockets", "must be at least 1")
+		}
+		if h := c.WebChat.ClientIPHeader; h != "" && !validHeaderName(h) {
+			bad("webchat.client_ip_header", "%q is not a header name", h)
+		}
 	}
 	errs = append(errs, c.Accounts.validate(c.HTTP.PublicURL)...)
 	if c.Fallback.SMSAccount != "" && len(c.Accounts.SMS) > 0 && !c.Accounts.hasSMS(c.Fallback.SMSAccount) {
@@ -329,4 +335,15 @@ func redactURL(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "redacted")
 	}
 	return u.String()
+}
+
+// validHeaderName reports whether h is an HTTP header field name (RFC 9110
+// token characters).
+func validHeaderName(h string) bool {
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return h != ""
 }

@@ -100,8 +100,13 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 	// websocket.Accept); the socket's life is its own.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := newConn(ws, visitor, lang, cancel)
-	if !a.hub.add(c) {
+	c := newConn(ws, visitor, clientAddress(r, a.cfg.ClientIPHeader), lang, cancel)
+	switch err := a.hub.add(c); {
+	case errors.Is(err, errHubFull):
+		a.log.Warn("socket refused: this instance holds its maximum", "max_sockets", a.cfg.MaxSockets)
+		_ = ws.Close(websocket.StatusTryAgainLater, "too many connections; try again later")
+		return
+	case err != nil:
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
@@ -186,7 +191,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 		return
 	}
 	now := a.now().UTC()
-	if !a.allow(c.visitor, now) {
+	if !a.allow(c, now) {
 		a.log.Debug("visitor over the rate limit", "visitor", c.visitor)
 		c.push(errorFrame(f.ID, codeRateLimited, "You are sending messages too quickly. Please wait a moment and try again."))
 		return
@@ -243,39 +248,16 @@ func (a *Adapter) humanMessage(fe *frameError) string {
 	return "The message could not be read: " + fe.msg + "."
 }
 
-// allow takes one message from the visitor's budget.
-func (a *Adapter) allow(visitor string, now time.Time) bool {
-	a.limMu.Lock()
-	defer a.limMu.Unlock()
-	a.pruneLocked(now)
-	vl := a.limiters[visitor]
-	if vl == nil {
-		vl = &visitorLimiter{lim: rateLimiter(a.cfg.RatePerMinute, a.cfg.Burst)}
-		a.limiters[visitor] = vl
+// allow takes one message from the visitor's budget and from their
+// address's, or neither when either is spent.
+func (a *Adapter) allow(c *conn, now time.Time) bool {
+	if !a.addresses.has(c.address, now) {
+		return false
 	}
-	vl.last = now
-	return vl.lim.AllowN(now, 1)
-}
-
-// pruneLimiters forgets visitors whose budget is full again: a new
-// limiter would behave the same.
-func (a *Adapter) pruneLimiters(now time.Time) {
-	a.limMu.Lock()
-	defer a.limMu.Unlock()
-	a.pruneLocked(now)
-}
-
-func (a *Adapter) pruneLocked(now time.Time) {
-	if now.Sub(a.lastPrune) < time.Minute {
-		return
+	if !a.visitors.allow(c.visitor, now) {
+		return false
 	}
-	a.lastPrune = now
-	refill := time.Duration(float64(a.cfg.Burst) * float64(time.Minute) / float64(a.cfg.RatePerMinute))
-	for v, vl := range a.limiters {
-		if now.Sub(vl.last) > refill {
-			delete(a.limiters, v)
-		}
-	}
+	return a.addresses.allow(c.address, now)
 }
 
 // announcement asks the Announcer for the banner in lang.

@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 type conn struct {
 	ws      *websocket.Conn
 	visitor string
+	address string // where the socket comes from, for the address limit
 	lang    string
 	out     chan []byte
 	gone    chan struct{} // closed when the socket is being closed
@@ -26,8 +28,8 @@ type conn struct {
 	shown    announcement // the banner the page shows
 }
 
-func newConn(ws *websocket.Conn, visitor, lang string, drop context.CancelFunc) *conn {
-	return &conn{ws: ws, visitor: visitor, lang: lang, out: make(chan []byte, outboxSize),
+func newConn(ws *websocket.Conn, visitor, address, lang string, drop context.CancelFunc) *conn {
+	return &conn{ws: ws, visitor: visitor, address: address, lang: lang, out: make(chan []byte, outboxSize),
 		gone: make(chan struct{}), closed: make(chan struct{}), drop: drop}
 }
 
@@ -119,19 +121,33 @@ func (c *conn) writeLoop(ctx context.Context) error {
 type hub struct {
 	mu       sync.Mutex
 	visitors map[string]map[*conn]struct{}
+	count    int // sockets registered
+	max      int
 	closed   bool
 	wg       sync.WaitGroup // sockets being served
 }
 
-func newHub() *hub { return &hub{visitors: map[string]map[*conn]struct{}{}} }
+func newHub(maxSockets int) *hub {
+	return &hub{visitors: map[string]map[*conn]struct{}{}, max: maxSockets}
+}
 
-// add registers c; false once the hub is shut down.
-func (h *hub) add(c *conn) bool {
+// errHubFull and errHubClosed say why add refused a socket.
+var (
+	errHubClosed = errors.New("webchat: shutting down")
+	errHubFull   = errors.New("webchat: too many sockets")
+)
+
+// add registers c, unless the hub is shut down or holds its maximum.
+func (h *hub) add(c *conn) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return errHubClosed
 	}
+	if h.count >= h.max {
+		return errHubFull
+	}
+	h.count++
 	set := h.visitors[c.visitor]
 	if set == nil {
 		set = map[*conn]struct{}{}
@@ -139,7 +155,7 @@ func (h *hub) add(c *conn) bool {
 	}
 	set[c] = struct{}{}
 	h.wg.Add(1)
-	return true
+	return nil
 }
 
 func (h *hub) remove(c *conn) {
@@ -156,6 +172,7 @@ func (h *hub) remove(c *conn) {
 	if len(set) == 0 {
 		delete(h.visitors, c.visitor)
 	}
+	h.count--
 	h.wg.Done()
 }
 

@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"golang.org/x/time/rate"
 
 	"hotline/bus"
 	"hotline/envelope"
@@ -31,6 +29,7 @@ const (
 	DefaultRatePerMinute = 30
 	DefaultBurst         = 10
 	DefaultHistoryLimit  = 50
+	DefaultMaxSockets    = 10000
 )
 
 // MinCookieKeyLen is the shortest HMAC key New accepts.
@@ -65,6 +64,13 @@ type Config struct {
 	RatePerMinute int    // default 30 messages per visitor per minute ...
 	Burst         int    // ... with this burst, default 10
 	HistoryLimit  int    // default 50 entries kept per visitor transcript
+	// MaxSockets caps the sockets one instance holds; past it new ones
+	// are refused with 1013 (try again later). Default 10,000.
+	MaxSockets int
+	// ClientIPHeader names the header a proxy in front sets to the
+	// client's address (X-Forwarded-For, X-Real-IP); empty: the remote
+	// address. Each address may send addressShare visitors' worth.
+	ClientIPHeader string
 }
 
 // withDefaults fills the zero values.
@@ -86,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HistoryLimit == 0 {
 		c.HistoryLimit = DefaultHistoryLimit
+	}
+	if c.MaxSockets == 0 {
+		c.MaxSockets = DefaultMaxSockets
 	}
 	return c
 }
@@ -110,6 +119,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("webchat %s: burst must be positive, got %d", c.Account, c.Burst)
 	case c.HistoryLimit < 1:
 		return fmt.Errorf("webchat %s: history_limit must be positive, got %d", c.Account, c.HistoryLimit)
+	case c.MaxSockets < 1:
+		return fmt.Errorf("webchat %s: max_sockets must be positive, got %d", c.Account, c.MaxSockets)
 	}
 	return nil
 }
@@ -141,14 +152,8 @@ type Adapter struct {
 	hub      *hub
 	ready    atomic.Bool
 
-	limMu     sync.Mutex
-	limiters  map[string]*visitorLimiter
-	lastPrune time.Time
-}
-
-type visitorLimiter struct {
-	lim  *rate.Limiter
-	last time.Time
+	visitors  *keyedLimits // messages per visitor
+	addresses *keyedLimits // messages per client address
 }
 
 // New checks cfg and builds the adapter.
@@ -166,7 +171,8 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	}
 	cfg.CookieKey = append([]byte(nil), cfg.CookieKey...)
 	a := &Adapter{cfg: cfg, bus: deps.Bus, kv: kv, ann: deps.Announcer, log: deps.Logger, now: deps.Now,
-		instance: strings.ToLower(envelope.NewID(time.Now())), hub: newHub(), limiters: map[string]*visitorLimiter{}}
+		instance: strings.ToLower(envelope.NewID(time.Now())), hub: newHub(cfg.MaxSockets),
+		visitors: newKeyedLimits(cfg.RatePerMinute, cfg.Burst), addresses: newKeyedLimits(cfg.RatePerMinute*addressShare, cfg.Burst*addressShare)}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -217,7 +223,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		select {
 		case <-tick.C:
 			a.pushAnnouncements()
-			a.pruneLimiters(a.now())
+			now := a.now()
+			a.visitors.prune(now)
+			a.addresses.prune(now)
 		case <-ctx.Done():
 			a.ready.Store(false)
 			if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) &&
@@ -344,9 +352,4 @@ func CookieKey(ctx context.Context, b *bus.Bus, account string) ([]byte, error) 
 		return e.Value(), nil
 	}
 	return nil, errors.New("webchat: cookie key: key keeps disappearing")
-}
-
-// rateLimiter allows perMinute messages a minute with bursts of burst.
-func rateLimiter(perMinute, burst int) *rate.Limiter {
-	return rate.NewLimiter(rate.Limit(float64(perMinute)/60), burst)
 }

@@ -109,10 +109,16 @@ func newJar(t testing.TB) http.CookieJar {
 // dial opens a socket with jar's cookies and reads its hello.
 func (f *fixture) dial(t testing.TB, jar http.CookieJar, query string) *client {
 	t.Helper()
+	return f.dialHeader(t, jar, query, nil)
+}
+
+// dialHeader is dial with extra handshake headers.
+func (f *fixture) dialHeader(t testing.TB, jar http.CookieJar, query string, header http.Header) *client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	u := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/chat/ws" + query
-	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Jar: jar}})
+	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: &http.Client{Jar: jar}, HTTPHeader: header})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}

@@ -119,6 +119,7 @@ func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux,
 	ad, err := webchat.New(webchat.Config{
 		Account: cfg.WebChat.Account, CookieKey: key, SecureCookie: strings.HasPrefix(cfg.HTTP.PublicURL, "https://"),
 		MaxTextRunes: cfg.WebChat.MaxText, RatePerMinute: cfg.WebChat.RatePerMinute, Burst: cfg.WebChat.Burst,
+		MaxSockets: cfg.WebChat.MaxSockets, ClientIPHeader: cfg.WebChat.ClientIPHeader,
 		// Room for the longest text in a four-byte script, escaped.
 		MaxFrameBytes: max(webchat.DefaultMaxFrameBytes, int64(cfg.WebChat.MaxText)*6+1024),
 	}, webchat.Deps{Bus: b, Announcer: ann, Logger: log})
