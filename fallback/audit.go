@@ -49,9 +49,10 @@ type AuditRecord struct {
 // be written. The change stands; the caller should report the failure.
 var ErrAudit = errors.New("fallback: audit record not written")
 
-// writeAudit appends rec. dedupID must be unique per change (action, key
-// and KV revision), so a change retried by the caller is recorded once.
-func writeAudit(ctx context.Context, b *bus.Bus, rec AuditRecord, dedupID string) error {
+// WriteAudit appends rec to the audit trail (hotline.audit). dedupID must
+// be unique per change (action, key and KV revision, say), so a change
+// retried by the caller is recorded once.
+func WriteAudit(ctx context.Context, b *bus.Bus, rec AuditRecord, dedupID string) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("%w: %s: encode: %w", ErrAudit, rec.Action, err)

@@ -250,7 +250,7 @@ func (r *Review) decide(ctx context.Context, id string, d ReviewDecision) (envel
 	case DecisionRejected:
 		rec.Action = ActionReviewReject
 	}
-	if err := writeAudit(ctx, r.b, rec, rec.Action+":"+id); err != nil {
+	if err := WriteAudit(ctx, r.b, rec, rec.Action+":"+id); err != nil {
 		return send, err
 	}
 	if d.Decision == DecisionRejected {

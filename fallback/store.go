@@ -276,7 +276,7 @@ func (s *Store) Set(ctx context.Context, set Setting) (Setting, error) {
 			"reason", set.Reason, "expires_at", set.ExpiresAt)
 		rec := AuditRecord{Action: ActionModeSet, Mode: set.Mode, Scope: set.Scope.String(), By: set.SetBy,
 			Reason: set.Reason, At: set.SetAt, Setting: &set}
-		if err := writeAudit(ctx, s.b, rec, auditID(ActionModeSet, key, newRev)); err != nil {
+		if err := WriteAudit(ctx, s.b, rec, auditID(ActionModeSet, key, newRev)); err != nil {
 			return set, err
 		}
 		return set, nil
@@ -342,7 +342,7 @@ func (s *Store) clear(ctx context.Context, mode string, scope Scope, by string, 
 		if cur != nil {
 			rec.Reason = cur.Reason
 		}
-		return writeAudit(ctx, s.b, rec, auditID(ActionModeClear, key, rev))
+		return WriteAudit(ctx, s.b, rec, auditID(ActionModeClear, key, rev))
 	}
 	return fmt.Errorf("fallback: clear %s: still contended after %d attempts", key, maxCASAttempts)
 }
@@ -460,7 +460,7 @@ func (s *Store) expire(ctx context.Context) {
 		s.log.Info("fallback: mode expired", "mode", set.Mode, "scope", set.Scope.String(), "set_by", set.SetBy)
 		rec := AuditRecord{Action: ActionModeExpire, Mode: set.Mode, Scope: set.Scope.String(), By: ByExpiry,
 			Reason: set.Reason, At: now.UTC(), Setting: &set}
-		if err := writeAudit(ctx, s.b, rec, auditID(ActionModeExpire, d.key, d.e.rev)); err != nil {
+		if err := WriteAudit(ctx, s.b, rec, auditID(ActionModeExpire, d.key, d.e.rev)); err != nil {
 			s.log.Error("fallback: audit expiry", "key", d.key, "err", err)
 		}
 	}

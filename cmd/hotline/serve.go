@@ -135,6 +135,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		admin.Handle(path, modesAPI)
 	}
 	admin.Handle("POST /admin/v1/simulate", auth.Require(simulateHandler(b)))
+	admin.Handle("POST /admin/v1/send", auth.Require(sendHandler(b, func(platform, account string) bool {
+		_, ok := adapters.senders[accountKey{platform, account}]
+		return ok
+	})))
 	admin.Handle("/admin/v1/handoffs", auth.Require(rt.AdminHandler()))
 	admin.Handle("/admin/v1/handoffs/", auth.Require(rt.AdminHandler()))
 	meter, err := startTrafficMeter(consumersCtx, b.Conn(), time.Second)
