@@ -37,26 +37,36 @@ func findBrowser(t *testing.T) string {
 }
 
 // newBrowser starts a headless Chromium for the test with the flags this
-// sandboxed, offline machine needs, and returns its first tab.
+// sandboxed, offline machine needs, and returns its first tab. A browser
+// that dies while starting (seen now and then on a loaded 2-core machine)
+// is started again, twice at most.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(findBrowser(t)),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	tab, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
-	// The first Run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(tab); err != nil {
-		t.Fatalf("start Chromium: %v", err)
+	exe := findBrowser(t)
+	var err error
+	for attempt := range 3 {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(exe),
+			chromedp.NoSandbox, // CI runs as root
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.UserDataDir(t.TempDir()),
+			chromedp.WindowSize(1100, 900),
+		)
+		alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		tab, cancelTab := chromedp.NewContext(alloc)
+		// The first Run starts the browser; it must not carry a timeout.
+		if err = chromedp.Do(tab); err == nil {
+			t.Cleanup(func() { cancelTab(); cancelAlloc() })
+			return tab
+		}
+		cancelTab()
+		cancelAlloc()
+		t.Logf("Chromium did not start (attempt %d): %.300s", attempt+1, err)
 	}
-	return tab
+	t.Fatalf("start Chromium: %v", err)
+	return nil
 }
 
 // page is one browser tab in the test, with the screenshots it saves.

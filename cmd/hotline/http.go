@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,8 +131,8 @@ func metricsHandler(reg *prometheus.Registry) http.Handler {
 // newHTTPServer sets the timeouts every hotline listener needs: short
 // header reads against slow clients, and writes long enough for a
 // webhook that waits up to 5 s for a passive reply.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
+func newHTTPServer(h http.Handler, log *slog.Logger) *httpServer {
+	s := &httpServer{Server: &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
@@ -139,11 +140,56 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}, active: map[net.Conn]struct{}{}}
+	s.ConnState = s.track
+	return s
+}
+
+// httpServer is an http.Server that knows how many requests are being
+// served, so a stop can tell requests still running from connections
+// that merely stay open.
+type httpServer struct {
+	*http.Server
+	mu     sync.Mutex
+	active map[net.Conn]struct{} // connections serving a request now
+}
+
+func (s *httpServer) track(c net.Conn, state http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if state == http.StateActive {
+		s.active[c] = struct{}{}
+		return
 	}
+	delete(s.active, c) // idle, hijacked or closed
+}
+
+func (s *httpServer) busy() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.active)
+}
+
+// stop shuts the server down gracefully within ctx. What is still open
+// when ctx ends is closed; that is an error only if requests were still
+// being served. A connection a browser opened ahead of time and never
+// used (Chrome does) counts as new for 5 s, which the graceful shutdown
+// waits out; dropping it loses nothing.
+func (s *httpServer) stop(ctx context.Context) error {
+	err := s.Shutdown(ctx)
+	if err == nil {
+		return nil
+	}
+	busy := s.busy()
+	_ = s.Close()
+	if busy > 0 {
+		return fmt.Errorf("%d requests still running: %w", busy, err)
+	}
+	return nil
 }
 
 // serveHTTP runs srv on ln until it is shut down.
-func serveHTTP(srv *http.Server, ln net.Listener) error {
+func serveHTTP(srv *httpServer, ln net.Listener) error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -203,7 +203,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		defer cancel()
 		// Stop taking requests first, then stop the consumers (they hand
 		// back what they had not started), then drain the connection.
-		herr := errors.Join(publicSrv.Shutdown(hctx), adminSrv.Shutdown(hctx))
+		herr := errors.Join(publicSrv.stop(hctx), adminSrv.stop(hctx))
 		stopConsumers()
 		cctx, cancelC := context.WithTimeout(base, phase)
 		defer cancelC()

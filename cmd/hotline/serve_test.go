@@ -252,3 +252,53 @@ func TestRequestLogLevels(t *testing.T) {
 		}
 	}
 }
+
+// A stop must not wait out a connection a browser opened ahead of time and
+// never used, and must report a request it had to cut.
+func TestHTTPStopTellsUnusedConnectionsFromRequests(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	})
+	newServer := func() (*httpServer, string) {
+		t.Helper()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := newHTTPServer(mux, slog.New(slog.DiscardHandler))
+		go func() { _ = serveHTTP(srv, ln) }()
+		return srv, ln.Addr().String()
+	}
+
+	srv, addr := newServer()
+	preconnect, err := net.Dial("tcp", addr) // like Chrome's: no request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer preconnect.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := srv.stop(ctx); err != nil {
+		t.Fatalf("stop with only an unused connection open: %v", err)
+	}
+
+	srv, addr = newServer()
+	go func() {
+		resp, err := http.Get("http://" + addr + "/slow")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	err = srv.stop(ctx2)
+	close(release)
+	if err == nil || !strings.Contains(err.Error(), "1 requests still running") {
+		t.Fatalf("stop with a request running: %v, want it reported", err)
+	}
+}
