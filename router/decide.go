@@ -435,7 +435,7 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 	}
 	// A number gets a limited number of codes whoever asks, so the
 	// gateway cannot be used to flood a stranger's number.
-	allowed, err := a.r.sessions.countBindRequest(ctx, number, a.now, time.Hour, bindPerNumberHour)
+	allowed, err := a.r.sessions.countBindRequest(ctx, number, a.m.ID, a.now, time.Hour, bindPerNumberHour)
 	if err != nil {
 		return err
 	}

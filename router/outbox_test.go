@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/bus"
 	"hotline/bus/bustest"
@@ -80,5 +81,22 @@ func TestCommittedOutcomeSurvivesFailedPublish(t *testing.T) {
 	}
 	if len(sess.Outbox) != 0 {
 		t.Fatalf("outbox not settled: %+v", sess.Outbox)
+	}
+}
+
+// A message decided twice (its session changed under it) asks for one
+// binding code, not two, against the number's hourly budget.
+func TestBindRequestCountedOncePerMessage(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	ctx := context.Background()
+	for range 3 {
+		ok, err := r.sessions.countBindRequest(ctx, "+8613800138000", "01JSAMEMESSAGE", time.Now(), time.Hour, 1)
+		if err != nil || !ok {
+			t.Fatalf("the same message again: allowed=%v err=%v, want allowed", ok, err)
+		}
+	}
+	if ok, _ := r.sessions.countBindRequest(ctx, "+8613800138000", "01JOTHERMESSAGE", time.Now(), time.Hour, 1); ok {
+		t.Fatal("a second message went past a limit of 1")
 	}
 }

@@ -313,22 +313,35 @@ func casJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, chan
 	return fmt.Errorf("%s: %w", key, errConflict)
 }
 
-// countBindRequest records a binding code for phone at now and reports
-// whether it is within limit codes per window.
-func (s Sessions) countBindRequest(ctx context.Context, phone string, now time.Time, window time.Duration, limit int) (bool, error) {
+// bindRequest is one code sent to a number, by the message that asked.
+type bindRequest struct {
+	At        time.Time `json:"at"`
+	InboundID string    `json:"inbound_id"`
+}
+
+// countBindRequest records a binding code for phone at now, asked by the
+// message inboundID, and reports whether it is within limit codes per
+// window. The same message counts once: a message decided again (its
+// session changed meanwhile, or it was redelivered) does not spend the
+// number's budget twice.
+func (s Sessions) countBindRequest(ctx context.Context, phone, inboundID string, now time.Time, window time.Duration, limit int) (bool, error) {
 	allowed := false
-	err := casJSON(ctx, s.kv, "n."+base64.RawURLEncoding.EncodeToString([]byte(phone)), func(times *[]time.Time) error {
-		var recent []time.Time
-		for _, t := range *times {
-			if now.Sub(t) < window {
-				recent = append(recent, t)
+	err := casJSON(ctx, s.kv, "n."+base64.RawURLEncoding.EncodeToString([]byte(phone)), func(reqs *[]bindRequest) error {
+		var recent []bindRequest
+		for _, r := range *reqs {
+			if r.InboundID == inboundID {
+				allowed = true // counted already, so it was allowed
+				return nil
+			}
+			if now.Sub(r.At) < window {
+				recent = append(recent, r)
 			}
 		}
 		allowed = len(recent) < limit
 		if allowed {
-			recent = append(recent, now)
+			recent = append(recent, bindRequest{At: now, InboundID: inboundID})
 		}
-		*times = recent
+		*reqs = recent
 		return nil
 	})
 	return allowed, err
