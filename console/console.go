@@ -189,6 +189,12 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-tick.C:
 		}
+		// A stream outlives the check that opened it: end it when the
+		// session it was opened with expires.
+		if c.deps.Auth.authorize(r) != nil {
+			send("signed-out", map[string]string{"error": "session expired; sign in again"})
+			return
+		}
 	}
 }
 

@@ -334,6 +334,39 @@ func TestCrossSiteLoginRefused(t *testing.T) {
 	}
 }
 
+func TestEventsStreamEndsWhenTheSessionExpires(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv, _, _ := newServer(t, testToken, clock)
+	c := browser(t)
+	login(t, c, srv, testToken.Reveal())
+	res, err := c.Get(srv.URL + "/console/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	r := bufio.NewReader(res.Body)
+	if event, _ := readEvent(t, r); event != "live" {
+		t.Fatalf("first event %q, want live", event)
+	}
+	mu.Lock()
+	now = now.Add(DefaultSessionTTL + time.Minute)
+	mu.Unlock()
+	for {
+		event, _ := readEvent(t, r)
+		if event == "signed-out" {
+			break
+		}
+		if event != "live" {
+			t.Fatalf("event %q, want live until signed-out", event)
+		}
+	}
+	if _, err := r.ReadString('\n'); err == nil {
+		t.Fatal("the stream went on after signed-out")
+	}
+}
+
 func TestPageAndAssets(t *testing.T) {
 	srv, _, _ := newServer(t, "", nil)
 	tests := []struct {

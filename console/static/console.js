@@ -98,6 +98,7 @@ function connectLive() {
     live.dataset.state = "offline";
     live.textContent = "status unavailable: " + JSON.parse(ev.data).error;
   });
+  es.addEventListener("signed-out", () => { es.close(); showLogin(); });
   es.onerror = () => { live.dataset.state = "offline"; live.textContent = "reconnecting…"; };
 }
 
