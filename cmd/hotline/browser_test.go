@@ -274,6 +274,8 @@ func TestBrowserVisitorAndOperator(t *testing.T) {
 		t.Errorf("an English agent answer in an Arabic conversation is laid out %s, want ltr", dir)
 	}
 	visitor.shot("06-visitor-agent-reply")
+	operator.do("close the handoff", chromedp.Click(chromedp.CSS(p1+" button.close-handoff")))
+	operator.waitFor("the p1 handoff gone from the queue", fmt.Sprintf(`!document.querySelector(%s)`, jsString(p1)))
 
 	// 6. A reload keeps the conversation.
 	visitor.do("reload", chromedp.Reload())
@@ -343,6 +345,27 @@ func TestBrowserConsoleReviewQueue(t *testing.T) {
 	}
 	operator.waitFor("the decision in the audit trail", `document.querySelector("#audit-list").textContent.includes("review.edit")`)
 	visitor.shot("02-visitor-edited-answer")
+
+	// Approve one held answer as it is, reject another.
+	visitor.do("ask two more",
+		chromedp.SendKeys(chromedp.CSS("#text"), "what are your opening hours"), chromedp.Click(chromedp.CSS("#send")),
+		chromedp.SendKeys(chromedp.CSS("#text"), "where is my refund"), chromedp.Click(chromedp.CSS("#send")))
+	heldWith := func(phrase string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#review-list article.held")].find(a => a.querySelector(".held-text").textContent.includes(%s))`, jsString(phrase))
+	}
+	operator.waitFor("both held", heldWith("24/7")+` && `+heldWith("business days"))
+	operator.do("approve the hours, reject the refund answer",
+		chromedp.Evaluate[chromedp.Void](heldWith("24/7")+`.querySelector("button.approve").click()`),
+		chromedp.Evaluate[chromedp.Void](heldWith("business days")+`.querySelector(".reject-reason").value = "refund policy is changing"`),
+		chromedp.Evaluate[chromedp.Void](heldWith("business days")+`.querySelector("button.reject").click()`))
+	operator.waitFor("the queue empty again", `!document.querySelector("#review-list article.held")`)
+	visitor.waitFor("the approved answer", `[...document.querySelectorAll("#log .msg.msg-bot .text")].some(e => e.textContent.includes("24/7"))`)
+	operator.waitFor("both decisions audited", `document.querySelector("#audit-list").textContent.includes("review.approve") &&
+		document.querySelector("#audit-list").textContent.includes("review.reject")`)
+	if n := visitor.eval(`String([...document.querySelectorAll("#log .msg.msg-bot .text")].filter(e => e.textContent.includes("business days")).length)`); n != "0" {
+		t.Errorf("the rejected answer reached the visitor (%s times)", n)
+	}
+	visitor.shot("03-visitor-approved-not-rejected")
 }
 
 // TestBrowserChatSurvivesRestart stops the gateway under an open chat:
