@@ -12,7 +12,10 @@ build:
 bench:
 	go test -run '^$$' -bench . -benchtime 3s ./bus
 	go test -run '^$$' -bench . -benchtime 20000x ./router
+	go test -run '^$$' -bench SocketIntake -benchtime 3s ./adapters/webchat
+	go run ./cmd/hotline bench
 
 fuzz:
 	go test -run '^$$' -fuzz FuzzDecodeMessage -fuzztime 30s ./envelope
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./router
+	go test -run '^$$' -fuzz FuzzParseClientFrame -fuzztime 30s ./adapters/webchat
