@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -115,9 +116,31 @@ func (r *rig) bindPhone(user, phone, masked string) {
 	bustest.WaitFor(r.t, "the binding confirmation", received(r.telegram, user, masked+" is now linked"))
 }
 
-// accountFor checks that every reply on HOTLINE_OUT was delivered exactly
-// once or rerouted, and that nothing was dead-lettered.
+// accountForEveryReply checks that every reply on HOTLINE_OUT was
+// delivered exactly once or rerouted, and that nothing was dead-lettered.
+// A reroute's status event follows the SMS it queued, so the check is
+// given a few seconds to settle before it reports.
 func (r *rig) accountForEveryReply() {
+	t := r.t
+	t.Helper()
+	var problems []string
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		problems = r.unaccountedReplies()
+		if len(problems) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if dead := len(bustest.Messages(t, r.b, bus.StreamDead, "hotline.dead")); dead != 0 {
+		t.Errorf("%d dead letters; every reply in this drill can be delivered", dead)
+	}
+}
+
+func (r *rig) unaccountedReplies() []string {
 	t := r.t
 	t.Helper()
 	rerouted := map[string]bool{}
@@ -127,6 +150,7 @@ func (r *rig) accountForEveryReply() {
 			rerouted[st.ReplyID] = true
 		}
 	}
+	var problems []string
 	for _, data := range bustest.Messages(t, r.b, bus.StreamOut, "hotline.out.") {
 		var rep envelope.Reply
 		if err := envelope.Decode(data, &rep); err != nil {
@@ -138,16 +162,14 @@ func (r *rig) accountForEveryReply() {
 		}
 		switch n := p.Count(rep.ID); {
 		case n > 1:
-			t.Errorf("reply %s delivered %d times", rep.ID, n)
+			problems = append(problems, fmt.Sprintf("reply %s delivered %d times", rep.ID, n))
 		case n == 0 && !rerouted[rep.ID]:
-			t.Errorf("reply %s (%s to %s: %q) neither delivered nor rerouted", rep.ID, rep.Platform, rep.To.ID, rep.Text)
+			problems = append(problems, fmt.Sprintf("reply %s (%s to %s: %q) neither delivered nor rerouted", rep.ID, rep.Platform, rep.To.ID, rep.Text))
 		case n == 1 && rerouted[rep.ID]:
-			t.Errorf("reply %s both delivered and rerouted", rep.ID)
+			problems = append(problems, fmt.Sprintf("reply %s both delivered and rerouted", rep.ID))
 		}
 	}
-	if dead := len(bustest.Messages(t, r.b, bus.StreamDead, "hotline.dead")); dead != 0 {
-		t.Errorf("%d dead letters; every reply in this drill can be delivered", dead)
-	}
+	return problems
 }
 
 func (r *rig) auditTrail() string {
