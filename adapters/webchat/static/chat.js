@@ -30,24 +30,41 @@
 
   // ---- pending messages, kept until the server acknowledges them ----
 
+  // One localStorage key per message: two tabs adding and dropping at
+  // once never overwrite each other's list. Without storage (private
+  // mode) they live in memory for this page only.
+  var memoryPending = {};
+  function storage() {
+    try { return window.localStorage; } catch (e) { return null; }
+  }
   function loadPending() {
-    try {
-      var list = JSON.parse(localStorage.getItem(PENDING_KEY) || '[]');
-      return Array.isArray(list) ? list.filter(function (p) {
-        return p && typeof p.id === 'string' && typeof p.text === 'string';
-      }) : [];
-    } catch (e) {
-      return memoryPending;
+    var list = Object.keys(memoryPending).map(function (k) { return memoryPending[k]; });
+    var ls = storage();
+    if (ls) {
+      for (var i = 0; i < ls.length; i++) {
+        var k = ls.key(i);
+        if (!k || k.indexOf(PENDING_KEY + ':') !== 0) { continue; }
+        try {
+          var p = JSON.parse(ls.getItem(k));
+          if (p && typeof p.id === 'string' && typeof p.text === 'string') { list.push(p); }
+        } catch (e) { /* not ours to read */ }
+      }
     }
+    // In the order they were written.
+    return list.sort(function (a, b) { return (a.at || '') < (b.at || '') ? -1 : 1; });
   }
-  var memoryPending = [];
-  function savePending(list) {
-    memoryPending = list;
-    try { localStorage.setItem(PENDING_KEY, JSON.stringify(list)); } catch (e) { /* private mode: memory only */ }
+  function addPending(p) {
+    p.visitor = visitor;
+    var ls = storage();
+    try {
+      if (ls) { ls.setItem(PENDING_KEY + ':' + p.id, JSON.stringify(p)); return; }
+    } catch (e) { /* full or private: memory */ }
+    memoryPending[p.id] = p;
   }
-  function addPending(p) { p.visitor = visitor; var l = loadPending(); l.push(p); savePending(l); }
   function dropPending(id) {
-    savePending(loadPending().filter(function (p) { return p.id !== id; }));
+    delete memoryPending[id];
+    var ls = storage();
+    try { if (ls) { ls.removeItem(PENDING_KEY + ':' + id); } } catch (e) { /* nothing to drop */ }
   }
 
   function newClientID() {
