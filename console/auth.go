@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -43,12 +44,21 @@ const DefaultSessionTTL = 12 * time.Hour
 // they survive restarts and are shared by every instance, and rotating
 // the token ends them all.
 type Auth struct {
-	token  []byte
-	key    []byte
-	secure bool
-	ttl    time.Duration
-	now    func() time.Time
-	logins *loginThrottle
+	token   []byte
+	key     []byte
+	secure  bool
+	ttl     time.Duration
+	now     func() time.Time
+	logins  *loginThrottle
+	revoked Revocations
+}
+
+// Revocations remembers sessions ended before they expire (a logout), so
+// a copy of the cookie is refused too, by every instance. Check errors
+// count as revoked: the admin API fails closed.
+type Revocations interface {
+	Revoke(ctx context.Context, session string, until time.Time) error
+	Revoked(ctx context.Context, session string) (bool, error)
 }
 
 // AuthConfig configures Auth. A zero TTL takes DefaultSessionTTL; a nil Now
@@ -60,11 +70,14 @@ type AuthConfig struct {
 	SecureCookie bool
 	TTL          time.Duration
 	Now          func() time.Time
+	// Revocations makes logout end the session everywhere; nil: logout
+	// only drops the browser's cookie.
+	Revocations Revocations
 }
 
 // NewAuth returns the guard for cfg.
 func NewAuth(cfg AuthConfig) *Auth {
-	a := &Auth{token: []byte(cfg.Token.Reveal()), secure: cfg.SecureCookie, ttl: cfg.TTL, now: cfg.Now}
+	a := &Auth{token: []byte(cfg.Token.Reveal()), secure: cfg.SecureCookie, ttl: cfg.TTL, now: cfg.Now, revoked: cfg.Revocations}
 	if a.ttl <= 0 {
 		a.ttl = DefaultSessionTTL
 	}
@@ -127,7 +140,7 @@ func (a *Auth) authorize(r *http.Request) *authError {
 		}
 		return nil
 	}
-	nonce, ok := a.session(r)
+	nonce, _, ok := a.session(r)
 	if !ok {
 		return &authError{http.StatusUnauthorized, "admin API: missing or wrong bearer token, or no console login"}
 	}
@@ -206,25 +219,31 @@ func (a *Auth) newSession() (value string, expires time.Time) {
 	return body + "." + a.sign(body), expires
 }
 
-// session returns the nonce of a valid, unexpired session cookie.
-func (a *Auth) session(r *http.Request) (nonce string, ok bool) {
+// session returns the nonce and expiry of a valid, unexpired, unrevoked
+// session cookie.
+func (a *Auth) session(r *http.Request) (nonce string, expires time.Time, ok bool) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return "", false
+		return "", time.Time{}, false
 	}
 	body, mac, found := cutLast(c.Value, ".")
 	if !found || !hmac.Equal([]byte(mac), []byte(a.sign(body))) {
-		return "", false
+		return "", time.Time{}, false
 	}
 	parts := strings.Split(body, ".")
 	if len(parts) != 3 || parts[0] != "v1" {
-		return "", false
+		return "", time.Time{}, false
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || !a.now().Before(time.Unix(exp, 0)) {
-		return "", false
+		return "", time.Time{}, false
 	}
-	return parts[2], true
+	if a.revoked != nil {
+		if gone, err := a.revoked.Revoked(r.Context(), parts[2]); gone || err != nil {
+			return "", time.Time{}, false
+		}
+	}
+	return parts[2], time.Unix(exp, 0).UTC(), true
 }
 
 func (a *Auth) sign(body string) string {
@@ -261,12 +280,8 @@ func (a *Auth) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	case !a.TokenRequired():
 		info.Authenticated = a.authorize(r) == nil
 	default:
-		if nonce, ok := a.session(r); ok {
-			info.Authenticated, info.CSRF = true, a.csrf(nonce)
-			c, _ := r.Cookie(SessionCookie)
-			if exp, err := strconv.ParseInt(strings.Split(c.Value, ".")[1], 10, 64); err == nil {
-				info.ExpiresAt = time.Unix(exp, 0).UTC()
-			}
+		if nonce, expires, ok := a.session(r); ok {
+			info.Authenticated, info.CSRF, info.ExpiresAt = true, a.csrf(nonce), expires
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -304,13 +319,18 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/console/", http.StatusSeeOther)
 }
 
-// logout drops the browser's session cookie. Sessions are stateless: a
-// copy of the cookie taken elsewhere stays valid until it expires or the
-// admin token is rotated.
+// logout drops the browser's session cookie and, with Revocations, ends
+// the session for every copy of the cookie.
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	if crossSite(r) {
 		writeError(w, http.StatusForbidden, "console: cross-site logout refused")
 		return
+	}
+	if nonce, expires, ok := a.session(r); ok && a.revoked != nil {
+		if err := a.revoked.Revoke(r.Context(), nonce, expires); err != nil {
+			writeError(w, http.StatusServiceUnavailable, "console: logout not recorded, try again: "+err.Error())
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: a.secure || overHTTPS(r), SameSite: http.SameSiteStrictMode})

@@ -254,10 +254,95 @@ func TestSessionCookieRefusedWhenForgedOrExpired(t *testing.T) {
 			now = tc.at
 			req := httptest.NewRequest("GET", "/admin/v1/modes", nil)
 			req.AddCookie(&http.Cookie{Name: SessionCookie, Value: tc.value})
-			if _, ok := auth.session(req); ok != tc.want {
+			if _, _, ok := auth.session(req); ok != tc.want {
 				t.Fatalf("session ok = %v, want %v", ok, tc.want)
 			}
 		})
+	}
+}
+
+// memoryRevocations is Revocations in a map, failing on demand.
+type memoryRevocations struct {
+	mu   sync.Mutex
+	ids  map[string]time.Time
+	fail bool
+}
+
+func (m *memoryRevocations) Revoke(_ context.Context, id string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return errors.New("bucket unreachable")
+	}
+	m.ids[id] = until
+	return nil
+}
+
+func (m *memoryRevocations) Revoked(_ context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail {
+		return false, errors.New("bucket unreachable")
+	}
+	_, ok := m.ids[id]
+	return ok, nil
+}
+
+// With Revocations, logging out ends the session for a copy of the cookie
+// too; without reaching the record, cookies are refused (fail closed).
+func TestLogoutRevokesEveryCopy(t *testing.T) {
+	rev := &memoryRevocations{ids: map[string]time.Time{}}
+	auth := NewAuth(AuthConfig{Token: testToken, Revocations: rev})
+	c := New(Config{}, Deps{Auth: auth, Source: &fakeSource{}})
+	mux := http.NewServeMux()
+	for p, h := range c.Routes() {
+		mux.Handle(p, h)
+	}
+	mux.Handle("/admin/v1/modes", auth.Require(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	operator := browser(t)
+	res := login(t, operator, srv, testToken.Reveal())
+	var stolen *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == SessionCookie {
+			stolen = ck
+		}
+	}
+	withCookie := func(ck *http.Cookie) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/admin/v1/modes", nil)
+		req.AddCookie(ck)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := withCookie(stolen); got != 204 {
+		t.Fatalf("a copy of the cookie before logout: %d, want 204", got)
+	}
+	req, _ := http.NewRequest("POST", srv.URL+"/console/logout", nil)
+	req.Header.Set("Origin", srv.URL)
+	if res, err := operator.Do(req); err != nil {
+		t.Fatal(err)
+	} else if res.Body.Close(); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %d", res.StatusCode)
+	}
+	if got := withCookie(stolen); got != 401 {
+		t.Fatalf("a copy of the cookie after logout: %d, want 401", got)
+	}
+	// A fresh login works; with the record unreachable it is refused.
+	fresh := login(t, browser(t), srv, testToken.Reveal()).Cookies()[0]
+	if got := withCookie(fresh); got != 204 {
+		t.Fatalf("a new login: %d, want 204", got)
+	}
+	rev.mu.Lock()
+	rev.fail = true
+	rev.mu.Unlock()
+	if got := withCookie(fresh); got != 401 {
+		t.Fatalf("with revocations unreachable: %d, want 401 (fail closed)", got)
 	}
 }
 

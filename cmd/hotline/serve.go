@@ -127,7 +127,8 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	admin.HandleFunc("GET /healthz", healthz)
 	admin.Handle("GET /readyz", readyz(b))
 	admin.Handle("GET /metrics", metricsHandler(reg))
-	auth := console.NewAuth(console.AuthConfig{Token: cfg.HTTP.AdminToken})
+	auth := console.NewAuth(console.AuthConfig{Token: cfg.HTTP.AdminToken,
+		Revocations: revocations{kv: b.KV(bus.BucketTokens), now: time.Now}})
 	report := statusSources{bus: b, router: rt, modes: modes, review: review, loops: loops, adapters: adapters.ready, started: started}
 	admin.Handle("GET /admin/v1/status", auth.Require(report.handler()))
 	modesAPI := auth.Require(fallback.AdminHandler(modes, review, b))

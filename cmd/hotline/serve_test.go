@@ -302,3 +302,42 @@ func TestHTTPStopTellsUnusedConnectionsFromRequests(t *testing.T) {
 		t.Fatalf("stop with a request running: %v, want it reported", err)
 	}
 }
+
+// A logout ends the session for every copy of its cookie: the revocation
+// lives in the tokens bucket, which every instance reads.
+func TestConsoleLogoutRevokesTheCookie(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	_, admin, _ := startServe(t, cfg)
+	form := strings.NewReader("token=" + testAdminToken)
+	req, _ := http.NewRequest("POST", "http://"+admin+"/console/login", form)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if len(res.Cookies()) != 1 {
+		t.Fatalf("login set %d cookies", len(res.Cookies()))
+	}
+	cookie := res.Cookies()[0]
+	call := func(method, path string) int {
+		req, _ := http.NewRequest(method, "http://"+admin+path, nil)
+		req.AddCookie(cookie)
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := call("GET", "/admin/v1/modes"); got != 200 {
+		t.Fatalf("with the session: %d", got)
+	}
+	if got := call("POST", "/console/logout"); got != http.StatusSeeOther {
+		t.Fatalf("logout: %d", got)
+	}
+	if got := call("GET", "/admin/v1/modes"); got != 401 {
+		t.Fatalf("the same cookie after logout: %d, want 401", got)
+	}
+}
