@@ -348,10 +348,21 @@ func TestStatsReportConsumerBacklog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stats, err := b.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The server's consumer counts may trail the stream by a moment.
+	var stats []StreamStat
+	waitFor(t, "the backlog to show", func() bool {
+		var err error
+		stats, err = b.Stats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range stats {
+			if s.Name == StreamIn {
+				return s.Backlog["router"] == 3
+			}
+		}
+		return false
+	})
 	for _, s := range stats {
 		switch s.Name {
 		case StreamIn:
