@@ -101,12 +101,24 @@ func (p *page) waitFor(what, js string) {
 		if err == nil {
 			return
 		}
-		if ctx.Err() != nil || !strings.Contains(err.Error(), "navigated") && !strings.Contains(err.Error(), "context was destroyed") {
+		if ctx.Err() != nil || !navigationError(err) {
 			p.shot("failed-wait-for-" + strings.ReplaceAll(what, " ", "-"))
 			p.t.Fatalf("%s: wait for %s: %v", p.name, what, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// navigationError reports an error that only says the page changed under
+// the poll (a form post, a redirect, a reload): the poll starts again.
+func navigationError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"navigated", "context was destroyed", "Cannot find context with specified id"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *page) eval(js string) string {
