@@ -15,10 +15,10 @@ import (
 
 // TestOperatorCLI drives modes, the review queue and status through the
 // CLI against a running gateway, as an operator would during an outage.
-func TestOperatorCLI(t *testing.T) {
-	cfg := testConfig(t, t.TempDir())
-	_, admin, _ := startServe(t, cfg)
-	cli := func(wantCode int, args ...string) string {
+// adminCLI runs hotline commands against the gateway at admin, failing
+// the test on an unexpected exit code, and returns what they printed.
+func adminCLI(t *testing.T, admin string) func(wantCode int, args ...string) string {
+	return func(wantCode int, args ...string) string {
 		t.Helper()
 		var stdout, stderr bytes.Buffer
 		args = append(args, "--admin-url", "http://"+admin, "--token", testAdminToken)
@@ -27,6 +27,12 @@ func TestOperatorCLI(t *testing.T) {
 		}
 		return stdout.String() + stderr.String()
 	}
+}
+
+func TestOperatorCLI(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	_, admin, _ := startServe(t, cfg)
+	cli := adminCLI(t, admin)
 
 	if out := cli(0, "mode", "ls"); !strings.Contains(out, "no degraded mode is on") {
 		t.Fatalf("mode ls on a fresh gateway:\n%s", out)

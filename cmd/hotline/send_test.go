@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -17,15 +16,7 @@ import (
 func TestOperatorSend(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	_, admin, _ := startServe(t, cfg)
-	cli := func(wantCode int, args ...string) string {
-		t.Helper()
-		var stdout, stderr bytes.Buffer
-		args = append(args, "--admin-url", "http://"+admin, "--token", testAdminToken)
-		if code := run(context.Background(), args, &stdout, &stderr); code != wantCode {
-			t.Fatalf("hotline %v: exit %d, want %d: %s%s", args, code, wantCode, stdout.String(), stderr.String())
-		}
-		return stdout.String() + stderr.String()
-	}
+	cli := adminCLI(t, admin)
 	nc, err := nats.Connect("nats://" + cfg.NATS.Listen)
 	if err != nil {
 		t.Fatal(err)
