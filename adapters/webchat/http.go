@@ -190,6 +190,21 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 		c.push(errorFrame(f.ID, fe.code, a.humanMessage(fe)))
 		return
 	}
+	// A page resends what it has no ack for, possibly long after the
+	// stream's duplicate window: a message already in the transcript was
+	// stored, so it is acknowledged again, not stored twice, and costs
+	// no rate budget.
+	lctx, lcancel := context.WithTimeout(ctx, publishTimeout)
+	t, rev, terr := a.loadTranscript(lctx, c.visitor)
+	lcancel()
+	var seen *seenTranscript
+	if terr == nil {
+		if t.has(entry{Role: roleUser, ClientID: f.ID}) {
+			c.push(ackFrameJSON(f.ID))
+			return
+		}
+		seen = &seenTranscript{t: t, rev: rev}
+	}
 	now := a.now().UTC()
 	if !a.allow(c, now) {
 		a.log.Debug("visitor over the rate limit", "visitor", c.visitor)
@@ -226,7 +241,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 	a.log.Debug("inbound stored", "visitor", c.visitor, "msg_id", m.ID, "duplicate", ack.Duplicate)
 	e := entry{ID: m.ID, Role: roleUser, Text: m.Text, Lang: c.lang, At: now, ClientID: f.ID}
 	actx, cancel := context.WithTimeout(ctx, publishTimeout)
-	if _, err := a.appendEntry(actx, c.visitor, e); err != nil {
+	if _, err := a.appendEntryFrom(actx, c.visitor, e, seen); err != nil {
 		// The message is stored and will be answered; only the
 		// transcript misses it.
 		a.log.Warn("visitor message not added to the transcript", "visitor", c.visitor, "msg_id", m.ID, "err", err)

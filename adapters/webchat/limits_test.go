@@ -80,3 +80,26 @@ func TestSocketCap(t *testing.T) {
 	bustest.WaitFor(t, "the slot to free", func() bool { f.a.hub.mu.Lock(); defer f.a.hub.mu.Unlock(); return f.a.hub.count == 0 })
 	f.dial(t, newJar(t), "")
 }
+
+// A page resending a message it never got an ack for, after the stream's
+// duplicate window, must not store it twice nor spend rate budget on it.
+func TestResendOfAStoredMessageIsAckedOnly(t *testing.T) {
+	f := newFixture(t, Config{RatePerMinute: 1, Burst: 1}, nil)
+	jar := newJar(t)
+	c := f.dial(t, jar, "")
+	// Stored an hour ago, its ack lost with the connection.
+	old := entry{ID: "01JOLDMESSAGE00000000000000", Role: roleUser, Text: "hello", At: time.Now().Add(-time.Hour), ClientID: "old1"}
+	if _, err := f.a.appendEntry(context.Background(), c.hello.Visitor, old); err != nil {
+		t.Fatal(err)
+	}
+	c.sendAcked(t, "old1", "hello")
+	if n := len(f.inbound(t)); n != 0 {
+		t.Fatalf("the resend was stored again: HOTLINE_IN holds %d", n)
+	}
+	c.sendAcked(t, "new1", "a new message") // the one message the budget allows
+	c.send(t, "new2", "one too many")
+	fr, _ := c.until(t, "an answer", func(fr frame) bool { return fr.Type == "ack" || fr.Type == "error" })
+	if fr.Code != codeRateLimited {
+		t.Fatalf("after a free resend and one message: %+v, want rate_limited", fr)
+	}
+}

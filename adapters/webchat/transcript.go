@@ -94,10 +94,25 @@ func (a *Adapter) loadTranscript(ctx context.Context, visitor string) (transcrip
 // alone and pushed nowhere: added is false. Concurrent appends are
 // serialized by the value's revision.
 func (a *Adapter) appendEntry(ctx context.Context, visitor string, e entry) (added bool, err error) {
+	return a.appendEntryFrom(ctx, visitor, e, nil)
+}
+
+// seenTranscript is a transcript read earlier and the revision it had.
+type seenTranscript struct {
+	t   transcript
+	rev uint64
+}
+
+// appendEntryFrom is appendEntry starting from a transcript the caller
+// has just read (nil: read it now); a stale one costs one conflict.
+func (a *Adapter) appendEntryFrom(ctx context.Context, visitor string, e entry, seen *seenTranscript) (added bool, err error) {
 	key := a.transcriptKey(visitor)
 	for attempt := 0; attempt < casAttempts; attempt++ {
-		t, rev, err := a.loadTranscript(ctx, visitor)
-		if err != nil {
+		var t transcript
+		var rev uint64
+		if attempt == 0 && seen != nil {
+			t, rev = seen.t, seen.rev
+		} else if t, rev, err = a.loadTranscript(ctx, visitor); err != nil {
 			return false, err
 		}
 		if t.has(e) {
