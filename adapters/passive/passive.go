@@ -16,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -173,4 +175,25 @@ func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline tim
 		return Result{Gone: true}, nil
 	}
 	return Result{Replies: replies}, nil
+}
+
+// Settle handles the two ends of an Exchange every webhook treats alike
+// and reports whether the caller should answer with res.Replies. A
+// request the platform already dropped gets nothing written (a failure to
+// forward its replies is logged); a message that was not stored gets 503,
+// so the platform sends it again and nothing is acknowledged that the
+// stream does not hold.
+func Settle(w http.ResponseWriter, log *slog.Logger, m *envelope.Message, res Result, err error) bool {
+	switch {
+	case res.Gone:
+		if err != nil {
+			log.Error("replies accepted for a closed request were not queued", "msg_id", m.ID, "err", err)
+		}
+		return false
+	case err != nil:
+		log.Error("inbound not stored", "msg_id", m.ID, "platform_msg_id", m.PlatformMsgID, "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return false
+	}
+	return true
 }

@@ -236,15 +236,7 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 	// Stored before we answer: if this fails Telegram hears an error
 	// and sends the update again.
 	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 1, "telegram-api")
-	switch {
-	case res.Gone:
-		if err != nil {
-			a.log.Error("replies accepted for a closed request were not queued", "err", a.redact(err))
-		}
-		return
-	case err != nil:
-		a.log.Error("inbound not stored", "update_id", u.UpdateID, "err", a.redact(err))
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+	if !passive.Settle(w, a.log, m, res, a.redact(err)) {
 		return
 	}
 	// A retry of an update we hold gets no replies: they went (or go)

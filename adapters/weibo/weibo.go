@@ -222,15 +222,7 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 	// Stored before we answer: if this fails Weibo hears an error and
 	// tries again, and nothing was acknowledged that we do not have.
 	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 1, "weibo-api")
-	switch {
-	case res.Gone:
-		if err != nil {
-			a.log.Error("replies accepted for a closed request were not queued", "err", err)
-		}
-		return
-	case err != nil:
-		a.log.Error("inbound not stored", "msg_id", m.ID, "err", err)
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+	if !passive.Settle(w, a.log, m, res, err) {
 		return
 	}
 	// A retry of a stored push gets no replies: the router answers the

@@ -203,15 +203,7 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 	// Stored before we answer: if this fails Twilio hears an error, and
 	// nothing was acknowledged that we do not have.
 	res, err := passive.Exchange(ctx, a.bus, m, now.Add(a.cfg.ReplyWindow), 5, "twilio-api")
-	switch {
-	case res.Gone:
-		if err != nil {
-			a.log.Error("replies accepted for a closed request were not queued", "err", err)
-		}
-		return
-	case err != nil:
-		a.log.Error("inbound not stored", "err", err)
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+	if !passive.Settle(w, a.log, m, res, err) {
 		return
 	}
 	// A retry of a message we hold gets no replies: they went the other way.
