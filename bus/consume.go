@@ -23,6 +23,7 @@ type Delivery struct {
 	Data     []byte
 	Header   nats.Header
 	Attempt  int    // 1 on first delivery
+	Holds    int    // times this delivery was held (Hold) and handed back
 	Sequence uint64 // stream sequence
 	msg      jetstream.Msg
 }
@@ -92,6 +93,11 @@ type ConsumerConfig struct {
 	// Backoff gives the delay before attempt n+1 after attempt n failed
 	// without a Retry delay. Default: 1s doubling to 1m, with jitter.
 	Backoff func(attempt int) time.Duration
+	// Wake, for handlers that Hold deliveries, returns a channel closed
+	// at the next event that may end a hold (a circuit closing, a mode
+	// clearing); every held delivery is then handed back at once. Nil:
+	// holds end only when their time is up.
+	Wake func() <-chan struct{}
 }
 
 func (c *ConsumerConfig) setDefaults() {
@@ -128,6 +134,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		return fmt.Errorf("bus: consumer name: %w", err)
 	}
 	const queueDepth = 4
+	maxAckPending := max(1000, cfg.Workers*(queueDepth+2))
 	cons, err := b.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
 		Durable:        cfg.Durable,
 		AckPolicy:      jetstream.AckExplicitPolicy,
@@ -138,7 +145,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		// storing the dead letter fails it naks, so the message comes
 		// back instead of being stranded.
 		MaxDeliver:    -1,
-		MaxAckPending: max(1000, cfg.Workers*(queueDepth+2)),
+		MaxAckPending: maxAckPending,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -161,9 +168,19 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		}
 	}
 	var stopping atomic.Bool
-	var workers, callbacks sync.WaitGroup
+	var workers, callbacks, parker sync.WaitGroup
 	abort := make(chan struct{})
 	handlerCtx := context.WithoutCancel(ctx)
+	lot := newParking(maxAckPending/2, cfg.AckWait)
+	parker.Go(func() {
+		lot.run(cfg.Wake, func(q queued) {
+			select {
+			case queues[q.partition] <- q:
+			case <-abort:
+				_ = q.msg.Nak()
+			}
+		}, abort)
+	})
 	for i := range cfg.Workers {
 		workers.Go(func() {
 			for q := range queues[i] {
@@ -178,7 +195,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 					// that the work begins.
 					_ = q.msg.InProgress()
 				}
-				b.handle(handlerCtx, cfg, h, q.msg)
+				b.handle(handlerCtx, cfg, h, q, lot)
 			}
 		})
 	}
@@ -191,8 +208,9 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 			_ = msg.Nak()
 			return
 		}
+		p := partition(msg, cfg.PartitionHeader, cfg.Workers)
 		select {
-		case queues[partition(msg, cfg.PartitionHeader, cfg.Workers)] <- queued{msg, time.Now()}:
+		case queues[p] <- queued{msg: msg, at: time.Now(), partition: p}:
 		case <-abort:
 			_ = msg.Nak()
 		}
@@ -211,6 +229,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		stopping.Store(true)
 		close(abort)
 		callbacks.Wait()
+		parker.Wait()
 		close(shared)
 		if cfg.PartitionHeader != "" {
 			for _, q := range queues {
@@ -243,8 +262,10 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 
 // queued is a delivery waiting for a worker, with when it arrived.
 type queued struct {
-	msg jetstream.Msg
-	at  time.Time
+	msg       jetstream.Msg
+	at        time.Time
+	partition int // index of its worker's queue
+	holds     int // times it was held and handed back
 }
 
 // partition picks the worker for msg: by the hash of its partition
@@ -264,7 +285,8 @@ func partition(msg jetstream.Msg, header string, workers int) int {
 
 // handle runs the handler on one message and settles it: ack, nak with a
 // delay, or dead letter.
-func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, msg jetstream.Msg) {
+func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, q queued, lot *parking) {
+	msg := q.msg
 	md, err := msg.Metadata()
 	if err != nil {
 		// Not a JetStream message: nothing to settle.
@@ -272,7 +294,7 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, msg jet
 		return
 	}
 	attempt := int(md.NumDelivered)
-	d := &Delivery{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(), Attempt: attempt, Sequence: md.Sequence.Stream, msg: msg}
+	d := &Delivery{Subject: msg.Subject(), Data: msg.Data(), Header: msg.Headers(), Attempt: attempt, Holds: q.holds, Sequence: md.Sequence.Stream, msg: msg}
 	if cfg.MaxDeliver > 0 && attempt > cfg.MaxDeliver {
 		b.settleDead(ctx, cfg, msg, md, fmt.Sprintf("no answer after %d deliveries (handler timed out or crashed)", cfg.MaxDeliver))
 		return
@@ -286,9 +308,24 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, msg jet
 			b.log.Warn("consume: ack", "consumer", cfg.Durable, "seq", d.Sequence, "err", ackErr)
 		}
 		b.metrics.handled.WithLabelValues(cfg.Durable, "ack").Inc()
-	case IsPermanent(err) || (cfg.MaxDeliver > 0 && attempt >= cfg.MaxDeliver):
+	case IsPermanent(err):
 		b.settleDead(ctx, cfg, msg, md, err.Error())
 	default:
+		if hold, ok := asHold(err); ok {
+			// A hold waits for an event and uses up no delivery.
+			if lot.park(q, d.Sequence, hold.after) {
+				b.log.Debug("consume: held", "consumer", cfg.Durable, "seq", d.Sequence, "for", hold.after, "err", err)
+				b.metrics.handled.WithLabelValues(cfg.Durable, "hold").Inc()
+				return
+			}
+			_ = msg.NakWithDelay(hold.after)
+			b.metrics.handled.WithLabelValues(cfg.Durable, "retry").Inc()
+			return
+		}
+		if cfg.MaxDeliver > 0 && attempt >= cfg.MaxDeliver {
+			b.settleDead(ctx, cfg, msg, md, err.Error())
+			return
+		}
 		delay := cfg.Backoff(attempt)
 		var re *retryError
 		if errors.As(err, &re) && re.after > 0 {

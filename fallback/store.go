@@ -83,6 +83,9 @@ type Store struct {
 	// tombs holds the revision at which a key was deleted, so a late
 	// watch update older than a local delete cannot bring it back.
 	tombs map[string]uint64
+	// changed is closed and replaced whenever the view changes, so
+	// waiters (held replies) wake at once instead of polling.
+	changed chan struct{}
 
 	done chan struct{}
 }
@@ -108,6 +111,7 @@ func NewStore(ctx context.Context, b *bus.Bus, deps StoreDeps) (*Store, error) {
 		metrics: newMetrics(deps.Registry),
 		entries: map[string]viewEntry{},
 		tombs:   map[string]uint64{},
+		changed: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	if s.log == nil {
@@ -156,6 +160,15 @@ func NewStore(ctx context.Context, b *bus.Bus, deps StoreDeps) (*Store, error) {
 		cancel()
 		return nil, fmt.Errorf("fallback: store: no initial values after %s", loadTimeout)
 	}
+}
+
+// Changed returns a channel that is closed at the next change of the
+// view (a mode set, cleared or expired, here or on another instance).
+// Call it again after each wake-up for the change after that.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.changed
 }
 
 // Done is closed once the watch and the janitor have stopped (ctx ended or
@@ -212,6 +225,8 @@ func (s *Store) apply(key string, set *Setting, rev uint64) {
 		delete(s.tombs, key)
 	}
 	s.refreshGaugesLocked(s.now())
+	close(s.changed)
+	s.changed = make(chan struct{})
 }
 
 // refreshGaugesLocked sets hotline_mode_active for every key the view
