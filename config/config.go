@@ -138,9 +138,12 @@ type Outbound struct {
 	MaxAttempts int `mapstructure:"max_attempts"`
 	// MaxAge is how long a reply may wait in all, outages included.
 	MaxAge time.Duration `mapstructure:"max_age"`
-	// BreakerFailures consecutive failures open an account's circuit;
-	// after BreakerOpen one probe goes through.
+	// BreakerFailures consecutive failures open an account's circuit.
+	// A probe goes through BreakerProbe after it opened, and after each
+	// failed probe twice as long, up to BreakerOpen: the last held reply
+	// leaves at most BreakerOpen after the platform recovered.
 	BreakerFailures int           `mapstructure:"breaker_failures"`
+	BreakerProbe    time.Duration `mapstructure:"breaker_probe"`
 	BreakerOpen     time.Duration `mapstructure:"breaker_open"`
 	// HoldRecheck is how often a reply held by sms_fallback (its user
 	// has no bound phone) checks whether the mode has cleared.
@@ -245,7 +248,7 @@ func Default() Config {
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,
 		}},
-		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second, HoldRecheck: 30 * time.Second},
+		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerProbe: time.Second, BreakerOpen: 8 * time.Second, HoldRecheck: 30 * time.Second},
 		WebChat:  WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000, MaxSockets: 10000},
 	}
 }

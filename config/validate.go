@@ -131,6 +131,9 @@ func (c *Config) validate() []error {
 	if c.Outbound.BreakerOpen < time.Second {
 		bad("outbound.breaker_open", "%s is too short; at least 1s", c.Outbound.BreakerOpen)
 	}
+	if c.Outbound.BreakerProbe < 100*time.Millisecond || c.Outbound.BreakerProbe > c.Outbound.BreakerOpen {
+		bad("outbound.breaker_probe", "%s must be between 100ms and outbound.breaker_open (%s)", c.Outbound.BreakerProbe, c.Outbound.BreakerOpen)
+	}
 	if c.WebChat.Enabled {
 		if err := envelope.ValidToken(c.WebChat.Account); err != nil {
 			bad("webchat.account", "%v", err)

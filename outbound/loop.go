@@ -41,6 +41,9 @@ type Modes interface {
 	EngageAuto(ctx context.Context, platform, account, reason string) error
 	// ReleaseAuto turns it off again if it was engaged automatically.
 	ReleaseAuto(ctx context.Context, platform, account string) error
+	// Changed returns a channel closed at the next change of any mode,
+	// so replies held by sms_fallback are looked at again at once.
+	Changed() <-chan struct{}
 }
 
 // PhoneBook finds the phone bound to a conversation.
@@ -66,12 +69,15 @@ type Config struct {
 	MaxAge time.Duration
 	// Backoff gives the delay after failed attempt n.
 	Backoff func(attempt int) time.Duration
-	// BreakerFailures consecutive retryable failures open the circuit;
-	// after BreakerOpen it lets one probe through.
+	// BreakerFailures consecutive retryable failures open the circuit.
+	// The first probe goes BreakerProbe after it opened (default 2s),
+	// each failed probe doubles the wait, up to BreakerOpen.
 	BreakerFailures uint32
+	BreakerProbe    time.Duration
 	BreakerOpen     time.Duration
-	// HoldRecheck is how often a reply held for sms_fallback is looked
-	// at again.
+	// HoldRecheck is how often a reply held for sms_fallback (its user
+	// has no bound phone) is looked at again when no mode changes; a
+	// change of mode or circuit wakes it at once.
 	HoldRecheck time.Duration
 	Workers     int
 	AckWait     time.Duration
@@ -86,7 +92,7 @@ type Config struct {
 // keeps a number from being flagged as a spammer.
 func Defaults(platform string) Config {
 	c := Config{
-		MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerOpen: 30 * time.Second,
+		MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerProbe: time.Second, BreakerOpen: 8 * time.Second,
 		HoldRecheck: 30 * time.Second, Workers: 4, AckWait: time.Minute,
 	}
 	switch platform {
@@ -123,6 +129,9 @@ func (c *Config) fill() {
 	}
 	if c.BreakerOpen <= 0 {
 		c.BreakerOpen = d.BreakerOpen
+	}
+	if c.BreakerProbe <= 0 {
+		c.BreakerProbe = d.BreakerProbe
 	}
 	if c.HoldRecheck <= 0 {
 		c.HoldRecheck = d.HoldRecheck
@@ -163,10 +172,15 @@ type Loop struct {
 	log     *slog.Logger
 	now     func() time.Time
 	sent    jetstream.KeyValue
-	breaker *gobreaker.CircuitBreaker[envelope.Receipt]
+	breaker *circuit
 	account *rate.Limiter
 	m       *Metrics
 	changes chan stateChange
+
+	// woken is closed and replaced when the circuit or a mode changes:
+	// the consumer then hands every held reply back at once.
+	wakeMu sync.Mutex
+	woken  chan struct{}
 
 	mu         sync.Mutex
 	recipients map[string]*recipientLimiter
@@ -191,7 +205,7 @@ func New(cfg Config, deps Deps) (*Loop, error) {
 	}
 	cfg.fill()
 	l := &Loop{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now, m: deps.Metrics,
-		recipients: map[string]*recipientLimiter{}, changes: make(chan stateChange, 16)}
+		recipients: map[string]*recipientLimiter{}, changes: make(chan stateChange, 16), woken: make(chan struct{})}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -204,23 +218,20 @@ func New(cfg Config, deps Deps) (*Loop, error) {
 	}
 	l.sent = deps.Bus.KV(bus.BucketSent)
 	l.account = rate.NewLimiter(cfg.AccountRate, cfg.AccountBurst)
-	l.breaker = gobreaker.NewCircuitBreaker[envelope.Receipt](gobreaker.Settings{
-		Name:        cfg.Platform + "/" + cfg.Account,
-		MaxRequests: 1,
-		Timeout:     cfg.BreakerOpen,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= cfg.BreakerFailures },
+	l.breaker = newCircuit(cfg.Platform+"/"+cfg.Account, cfg.BreakerFailures, cfg.BreakerProbe, cfg.BreakerOpen,
 		// Only failures that say the platform is unwell count: a 429 or
 		// a bad recipient is a platform that answered.
-		IsSuccessful: func(err error) bool { return err == nil || classify(err).Kind != Retryable },
-		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+		func(err error) bool { return err == nil || classify(err).Kind != Retryable },
+		func(err error) bool { return errors.Is(err, context.Canceled) },
+		l.now,
 		// Called under the breaker's lock: hand the change to Run.
-		OnStateChange: func(_ string, from, to gobreaker.State) {
+		func(from, to gobreaker.State) {
 			select {
 			case l.changes <- stateChange{from, to}:
 			default:
 			}
-		},
-	})
+			l.wake()
+		})
 	l.m.circuit.WithLabelValues(cfg.Platform, cfg.Account).Set(0)
 	return l, nil
 }
@@ -238,6 +249,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		return err
 	}
 	go l.followCircuit(ctx)
+	if l.deps.Modes != nil {
+		go l.followModes(ctx)
+	}
 	return l.deps.Bus.Consume(ctx, bus.ConsumerConfig{
 		Stream:          bus.StreamOut,
 		Durable:         l.Durable(),
@@ -246,7 +260,37 @@ func (l *Loop) Run(ctx context.Context) error {
 		AckWait:         l.cfg.AckWait,
 		Workers:         l.cfg.Workers,
 		PartitionHeader: envelope.HeaderConversation,
+		Wake:            l.wakeup,
 	}, l.handle)
+}
+
+// wake hands every held reply back to the loop: the circuit or a mode
+// changed, so what they wait for may be over.
+func (l *Loop) wake() {
+	l.wakeMu.Lock()
+	defer l.wakeMu.Unlock()
+	close(l.woken)
+	l.woken = make(chan struct{})
+}
+
+// wakeup returns the channel the next wake closes.
+func (l *Loop) wakeup() <-chan struct{} {
+	l.wakeMu.Lock()
+	defer l.wakeMu.Unlock()
+	return l.woken
+}
+
+// followModes wakes held replies whenever a mode changes: an operator
+// clearing sms_fallback releases the replies it held at once.
+func (l *Loop) followModes(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.deps.Modes.Changed():
+			l.wake()
+		}
+	}
 }
 
 // followCircuit reports circuit changes and engages or releases the
@@ -349,17 +393,16 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 			if !auto {
 				// An operator switched the platform to SMS: a user
 				// without a phone gets the reply here once it clears.
-				if d.Attempt == 1 {
+				if d.Attempt == 1 && d.Holds == 0 {
 					l.status(ctx, &rep, envelope.StateHeld, 0, "", errHeld.Error())
 				}
-				return bus.Retry(errHeld, l.cfg.HoldRecheck)
+				return bus.Hold(errHeld, l.cfg.HoldRecheck)
 			}
 		}
 	}
 
 	if l.breaker.State() == gobreaker.StateOpen {
-		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "circuit_wait").Inc()
-		return bus.Retry(errCircuitOpen, min(l.cfg.BreakerOpen, l.cfg.HoldRecheck))
+		return l.waitCircuit()
 	}
 	if err := l.account.Wait(ctx); err != nil {
 		return bus.Retry(fmt.Errorf("outbound: rate limit: %w", err), time.Second)
@@ -379,7 +422,7 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	}
 
 	attempt := 1
-	if d.Attempt > 1 { // only a redelivery can have failed attempts behind it
+	if d.Attempt > 1 || d.Holds > 0 { // only a second look can have failed attempts behind it
 		attempt = l.attempts(ctx, rep.ID) + 1
 	}
 	start := time.Now()
@@ -390,8 +433,7 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	})
 	l.m.sendSeconds.WithLabelValues(l.cfg.Platform, l.cfg.Account).Observe(time.Since(start).Seconds())
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "circuit_wait").Inc()
-		return bus.Retry(errCircuitOpen, min(l.cfg.BreakerOpen, l.cfg.HoldRecheck))
+		return l.waitCircuit()
 	}
 	if err == nil {
 		l.markSent(ctx, rep.ID, sentMark{State: envelope.StateSent, PlatformMsgID: receipt.PlatformMsgID, At: l.now().UTC()})
@@ -438,7 +480,23 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	}
 	l.status(ctx, &rep, envelope.StateRetrying, attempt, "", se.Error())
 	l.log.Warn("send failed; will retry", "reply", rep.ID, "attempt", attempt, "delay", delay, "err", se)
-	return bus.Retry(se, delay)
+	if se.RetryAfter > 0 {
+		return bus.Retry(se, delay)
+	}
+	// Held rather than nak'ed: the circuit closing means the platform
+	// is back, and the reply should not sit out the rest of its backoff.
+	return bus.Hold(se, delay)
+}
+
+// waitCircuit holds a reply until the circuit changes or its probe is
+// due; while a probe is out (half-open) only its result can end the wait.
+func (l *Loop) waitCircuit() error {
+	l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "circuit_wait").Inc()
+	after := l.breaker.untilProbe()
+	if after <= 0 {
+		after = l.cfg.BreakerOpen
+	}
+	return bus.Hold(errCircuitOpen, after)
 }
 
 // giveUp reports the final state and hands the reply to dead letters

@@ -20,6 +20,7 @@ type smsFallbackOn struct{}
 func (smsFallbackOn) SMSFallback(string, string) (bool, bool)                  { return true, true }
 func (smsFallbackOn) EngageAuto(context.Context, string, string, string) error { return nil }
 func (smsFallbackOn) ReleaseAuto(context.Context, string, string) error        { return nil }
+func (smsFallbackOn) Changed() <-chan struct{}                                 { return nil }
 
 type phoneBook map[string]string
 

@@ -39,3 +39,5 @@ func (m autoModes) ReleaseAuto(ctx context.Context, platform, account string) er
 	}
 	return err
 }
+
+func (m autoModes) Changed() <-chan struct{} { return m.store.Changed() }

@@ -310,6 +310,7 @@ func newLoops(cfg config.Config, senders map[accountKey]outbound.Sender, deps ou
 			MaxAttempts:     cfg.Outbound.MaxAttempts,
 			MaxAge:          cfg.Outbound.MaxAge,
 			BreakerFailures: uint32(cfg.Outbound.BreakerFailures),
+			BreakerProbe:    cfg.Outbound.BreakerProbe,
 			BreakerOpen:     cfg.Outbound.BreakerOpen,
 			HoldRecheck:     cfg.Outbound.HoldRecheck,
 			SMSAccount:      cfg.Fallback.SMSAccount,
