@@ -2,7 +2,7 @@ package fallback
 
 import (
 	"context"
-	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -113,7 +113,13 @@ func (g *Gate) Check(_ context.Context, m *envelope.Message, static bool) Decisi
 		return Decision{}
 	}
 	eff := g.store.Active(m.Platform, m.Account)
-	var d Decision
+	if m.Platform == envelope.PlatformSMS {
+		// SMS users are already on the channel sms_fallback moves
+		// replies to (the outbound loop never reroutes SMS): for them
+		// the mode is not in force.
+		eff.SMSFallback = nil
+	}
+	d := Decision{SMSFallback: eff.SMSFallback != nil, InForce: Notices(eff)}
 	if eff.RateLimited != nil {
 		switch g.limit(m) {
 		case overNotice:
@@ -133,9 +139,6 @@ func (g *Gate) Check(_ context.Context, m *envelope.Message, static bool) Decisi
 	if eff.ReviewFirst != nil {
 		d.HoldForReview = true
 	}
-	if eff.Announcement != nil {
-		d.Announcement = maps.Clone(eff.Announcement.Announce)
-	}
 	g.store.metrics.decisions.WithLabelValues(outcome(d)).Inc()
 	return d
 }
@@ -150,7 +153,7 @@ func outcome(d Decision) string {
 		return outcomeReadOnly
 	case d.HoldForReview:
 		return outcomeReview
-	case d.Announcement != nil:
+	case slices.ContainsFunc(d.InForce, func(n Notice) bool { return n.Mode == ModeAnnouncement }):
 		return outcomeAnnounce
 	}
 	return outcomeNormal

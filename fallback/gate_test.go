@@ -17,43 +17,104 @@ func TestGateModes(t *testing.T) {
 	t.Parallel()
 	announce := map[string]string{"zh": "系统维护中", "en": "We are fixing an outage."}
 	tests := []struct {
-		name   string
-		modes  [][2]string // mode, scope
-		static bool
-		want   Decision
+		name    string
+		modes   [][2]string // mode, scope
+		static  bool
+		want    Decision    // without InForce
+		inForce [][2]string // mode, scope: the settings in force, most severe first
 	}{
 		{name: "no mode", want: Decision{}},
 		{name: "read_only refuses and defers the handoff", modes: [][2]string{{ModeReadOnly, "wechat"}},
-			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true}},
+			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true}, inForce: [][2]string{{ModeReadOnly, "wechat"}}},
 		{name: "read_only answers static help", modes: [][2]string{{ModeReadOnly, "global"}}, static: true,
-			want: Decision{}},
+			want: Decision{}, inForce: [][2]string{{ModeReadOnly, "global"}}},
 		{name: "read_only elsewhere", modes: [][2]string{{ModeReadOnly, "wechat/oa-other"}, {ModeReadOnly, "weibo"}},
 			want: Decision{}},
+		{name: "the most specific setting is the one in force", modes: [][2]string{{ModeReadOnly, "global"}, {ModeReadOnly, "wechat/oa-main"}},
+			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true}, inForce: [][2]string{{ModeReadOnly, "wechat/oa-main"}}},
 		{name: "review_first holds", modes: [][2]string{{ModeReviewFirst, "wechat/oa-main"}},
-			want: Decision{HoldForReview: true}},
+			want: Decision{HoldForReview: true}, inForce: [][2]string{{ModeReviewFirst, "wechat/oa-main"}}},
 		{name: "announcement carries texts", modes: [][2]string{{ModeAnnouncement, "global"}}, static: true,
-			want: Decision{Announcement: announce}},
-		{name: "read_only and announcement combine", modes: [][2]string{{ModeReadOnly, "global"}, {ModeAnnouncement, "wechat"}},
-			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true, Announcement: announce}},
+			want: Decision{}, inForce: [][2]string{{ModeAnnouncement, "global"}}},
+		{name: "read_only and announcement combine", modes: [][2]string{{ModeAnnouncement, "wechat"}, {ModeReadOnly, "global"}},
+			want:    Decision{Refuse: RefuseReadOnly, DeferHandoff: true},
+			inForce: [][2]string{{ModeReadOnly, "global"}, {ModeAnnouncement, "wechat"}}},
 		{name: "review_first and announcement combine", modes: [][2]string{{ModeReviewFirst, "wechat"}, {ModeAnnouncement, "wechat/oa-main"}},
-			want: Decision{HoldForReview: true, Announcement: announce}},
-		{name: "sms_fallback does not change the answer", modes: [][2]string{{ModeSMSFallback, "wechat"}},
+			want: Decision{HoldForReview: true}, inForce: [][2]string{{ModeReviewFirst, "wechat"}, {ModeAnnouncement, "wechat/oa-main"}}},
+		{name: "sms_fallback reroutes but does not change the answer", modes: [][2]string{{ModeSMSFallback, "wechat"}},
+			want: Decision{SMSFallback: true}, inForce: [][2]string{{ModeSMSFallback, "wechat"}}},
+		{name: "sms_fallback in every scope", modes: [][2]string{{ModeSMSFallback, "global"}},
+			want: Decision{SMSFallback: true}, inForce: [][2]string{{ModeSMSFallback, "global"}}},
+		{name: "sms_fallback for the account", modes: [][2]string{{ModeSMSFallback, "wechat/oa-main"}},
+			want: Decision{SMSFallback: true}, inForce: [][2]string{{ModeSMSFallback, "wechat/oa-main"}}},
+		{name: "sms_fallback elsewhere", modes: [][2]string{{ModeSMSFallback, "weibo"}, {ModeSMSFallback, "wechat/oa-other"}},
 			want: Decision{}},
+		{name: "every mode, most severe first",
+			modes: [][2]string{{ModeAnnouncement, "global"}, {ModeReviewFirst, "global"}, {ModeSMSFallback, "global"},
+				{ModeRateLimited, "global"}, {ModeReadOnly, "global"}},
+			want: Decision{Refuse: RefuseReadOnly, DeferHandoff: true, HoldForReview: true, SMSFallback: true},
+			inForce: [][2]string{{ModeReadOnly, "global"}, {ModeRateLimited, "global"}, {ModeSMSFallback, "global"},
+				{ModeReviewFirst, "global"}, {ModeAnnouncement, "global"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := bustest.Open(t)
 			s := newStore(t, b, StoreDeps{})
+			stored := map[[2]string]Setting{}
 			for _, m := range tc.modes {
-				mustSet(t, s, op(t, m[0], m[1]))
+				stored[m] = mustSet(t, s, op(t, m[0], m[1]))
+			}
+			want := tc.want
+			for _, m := range tc.inForce {
+				set := stored[m]
+				n := Notice{Mode: set.Mode, Scope: set.Scope, SetAt: set.SetAt}
+				if set.Mode == ModeAnnouncement {
+					n.Announce = announce
+				}
+				want.InForce = append(want.InForce, n)
 			}
 			g := NewGate(s, RateConfig{}, nil)
 			got := g.Check(context.Background(), message("wechat", "oa-main", "u1"), tc.static)
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Check: got %+v, want %+v", got, tc.want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Check: got %+v, want %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestGateNoSMSFallbackForSMS: SMS users already get their replies by
+// SMS, so a global sms_fallback is not in force for them.
+func TestGateNoSMSFallbackForSMS(t *testing.T) {
+	t.Parallel()
+	b := bustest.Open(t)
+	s := newStore(t, b, StoreDeps{})
+	mustSet(t, s, op(t, ModeSMSFallback, "global"))
+	g := NewGate(s, RateConfig{}, nil)
+	if got := g.Check(context.Background(), message("sms", "sms-main", "+15550100"), false); !reflect.DeepEqual(got, Decision{}) {
+		t.Errorf("Check for an SMS user: got %+v, want a normal answer with nothing in force", got)
+	}
+	if got := g.Check(context.Background(), message("telegram", "tg-main", "42"), false); !got.SMSFallback || len(got.InForce) != 1 {
+		t.Errorf("Check for a Telegram user: got %+v, want sms_fallback in force", got)
+	}
+}
+
+// TestGateAnnouncementOfAnyMode: an operator's text for a mode other
+// than announcement reaches the decision too.
+func TestGateAnnouncementOfAnyMode(t *testing.T) {
+	t.Parallel()
+	b := bustest.Open(t)
+	s := newStore(t, b, StoreDeps{})
+	set := op(t, ModeReadOnly, "wechat")
+	set.Announce = map[string]string{"en": "Payments database failover; answers resume at 14:00."}
+	stored := mustSet(t, s, set)
+	d := NewGate(s, RateConfig{}, nil).Check(context.Background(), message("wechat", "oa-main", "u1"), true)
+	want := []Notice{{Mode: ModeReadOnly, Scope: stored.Scope, SetAt: stored.SetAt, Announce: set.Announce}}
+	if !reflect.DeepEqual(d.InForce, want) {
+		t.Errorf("InForce: got %+v, want %+v", d.InForce, want)
+	}
+	if d.InForce[0].SetAt.IsZero() {
+		t.Errorf("a notice without the time its setting started cannot be told from a later one")
 	}
 }
 
@@ -78,7 +139,7 @@ func TestGateRateLimited(t *testing.T) {
 	clock := newFakeClock()
 	reg := prometheus.NewRegistry()
 	s := newStore(t, b, StoreDeps{Now: clock.Now, Registry: reg})
-	mustSet(t, s, op(t, ModeRateLimited, "wechat"))
+	limitedSet := mustSet(t, s, op(t, ModeRateLimited, "wechat"))
 	g := NewGate(s, RateConfig{PerSender: rate.Every(3 * time.Second), PerSenderBurst: 2, NoticeWindow: time.Minute}, clock.Now)
 	ctx := context.Background()
 	alice := message("wechat", "oa-main", "alice")
@@ -101,14 +162,16 @@ func TestGateRateLimited(t *testing.T) {
 		{want: Decision{Refuse: RefuseBusy}}, // a new window: one notice again
 		{want: Decision{Silent: true}},
 	}
+	limited := []Notice{{Mode: ModeRateLimited, Scope: limitedSet.Scope, SetAt: limitedSet.SetAt}}
 	for i, st := range steps {
 		clock.Add(st.advance)
+		st.want.InForce = limited
 		if got := g.Check(ctx, alice, st.static); !reflect.DeepEqual(got, st.want) {
 			t.Fatalf("step %d: got %+v, want %+v", i, got, st.want)
 		}
 	}
 	// Another user has their own bucket.
-	if got := g.Check(ctx, message("wechat", "oa-main", "bob"), false); !reflect.DeepEqual(got, Decision{}) {
+	if got := g.Check(ctx, message("wechat", "oa-main", "bob"), false); !reflect.DeepEqual(got, Decision{InForce: limited}) {
 		t.Errorf("bob: got %+v, want a normal answer", got)
 	}
 	// Outside the rate_limited scope nothing is limited or tracked.
@@ -140,8 +203,9 @@ func TestGateGlobalLimit(t *testing.T) {
 	b := bustest.Open(t)
 	clock := newFakeClock()
 	s := newStore(t, b, StoreDeps{Now: clock.Now})
-	mustSet(t, s, op(t, ModeRateLimited, "global"))
-	mustSet(t, s, op(t, ModeReadOnly, "global"))
+	limitedSet := mustSet(t, s, op(t, ModeRateLimited, "global"))
+	readOnlySet := mustSet(t, s, op(t, ModeReadOnly, "global"))
+	inForce := []Notice{{Mode: ModeReadOnly, Scope: Global, SetAt: readOnlySet.SetAt}, {Mode: ModeRateLimited, Scope: Global, SetAt: limitedSet.SetAt}}
 	g := NewGate(s, RateConfig{Global: 1, GlobalBurst: 3}, clock.Now)
 	ctx := context.Background()
 	users := []string{"u1", "u2", "u3", "u4", "u5"}
@@ -149,10 +213,10 @@ func TestGateGlobalLimit(t *testing.T) {
 	for _, u := range users {
 		got = append(got, g.Check(ctx, message("weibo", "weibo-main", u), false))
 	}
-	readOnly := Decision{Refuse: RefuseReadOnly, DeferHandoff: true}
+	readOnly := Decision{Refuse: RefuseReadOnly, DeferHandoff: true, InForce: inForce}
 	// Over the limit the busy notice wins over the read-only text, but
 	// the handoff is still queued.
-	busy := Decision{Refuse: RefuseBusy, DeferHandoff: true}
+	busy := Decision{Refuse: RefuseBusy, DeferHandoff: true, InForce: inForce}
 	want := []Decision{readOnly, readOnly, readOnly, busy, busy}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("five users at once on one account: got %+v, want %+v", got, want)
@@ -162,7 +226,7 @@ func TestGateGlobalLimit(t *testing.T) {
 		t.Errorf("other account: got %+v, want %+v", d, readOnly)
 	}
 	clock.Add(time.Second)
-	if d := g.Check(ctx, message("weibo", "weibo-main", "u6"), true); !reflect.DeepEqual(d, Decision{}) {
+	if d := g.Check(ctx, message("weibo", "weibo-main", "u6"), true); !reflect.DeepEqual(d, Decision{InForce: inForce}) {
 		t.Errorf("static after refill: got %+v, want a normal answer", d)
 	}
 }
@@ -195,7 +259,11 @@ func TestGateConcurrent(t *testing.T) {
 					counts[w]++
 				}
 				// Callers may change what they get back.
-				d.Announcement["en"] = "changed"
+				for _, n := range d.InForce {
+					if n.Announce != nil {
+						n.Announce["en"] = "changed"
+					}
+				}
 			}
 		})
 	}

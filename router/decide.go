@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,6 +89,8 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 	// 3. Degraded modes.
 	dec := r.gate.Check(ctx, m, static)
 	a := answerer{r: r, m: m, sess: sess, lang: lang, now: now, out: out, dec: dec}
+	out.smsFallback = dec.SMSFallback
+	sess.keepAnnounced(dec.InForce)
 	if dec.Silent {
 		out.result, out.explain = "silenced", "rate limited; stored, not answered"
 		if dec.DeferHandoff && !static {
@@ -174,6 +178,9 @@ type answerer struct {
 	now  time.Time
 	out  *outcome
 	dec  fallback.Decision
+	// told is set once the first reply to this message carried the
+	// announcements due (or STATUS, which lists every mode, was given).
+	told bool
 }
 
 func (a *answerer) say(key string, vars ...string) {
@@ -196,24 +203,79 @@ func isStaticKey(key string) bool {
 	return strings.HasPrefix(key, "menu_")
 }
 
-// sayText adds a reply. Announcements ride along on every reply; in
-// review-first mode, replies that are not static help wait for an
+// sayText adds a reply. The first reply to a message carries the
+// announcements of mode settings this conversation was not yet told of;
+// in review-first mode, replies that are not static help wait for an
 // operator and the user is told so.
 func (a *answerer) sayText(text string, src envelope.Source, static bool) *envelope.Reply {
-	if ann := a.announcement(); ann != "" && !strings.Contains(text, ann) {
-		text += "\n\n" + ann
-	}
-	rep := a.newReply(text, src)
 	if a.dec.HoldForReview && !static && src == envelope.SourceBot {
-		a.out.Review = append(a.out.Review, rep)
-		pending := a.newReply(a.r.catalog.Text(a.lang, "review_pending"), envelope.SourceBot)
+		a.out.Review = append(a.out.Review, a.newReply(text, src))
+		// The announcement goes with what the user gets now, not with
+		// the answer an operator may reject.
+		pending := a.newReply(a.withAnnouncements(a.r.catalog.Text(a.lang, "review_pending")), envelope.SourceBot)
 		a.out.Replies = append(a.out.Replies, pending)
 		a.sess.addTurn("bot", pending.Text, a.now)
 		return &a.out.Replies[len(a.out.Replies)-1]
 	}
+	rep := a.newReply(a.withAnnouncements(text), src)
 	a.out.Replies = append(a.out.Replies, rep)
-	a.sess.addTurn("bot", text, a.now)
+	a.sess.addTurn("bot", rep.Text, a.now)
 	return &a.out.Replies[len(a.out.Replies)-1]
+}
+
+// withAnnouncements adds to the first reply of a message the operator's
+// text of each setting in force this conversation has not had yet, most
+// severe first, and records them as told.
+func (a *answerer) withAnnouncements(text string) string {
+	if a.told {
+		return text
+	}
+	a.told = true
+	var add []string
+	for _, n := range a.dec.InForce {
+		t := a.noticeText(n)
+		if t == "" || a.sess.wasAnnounced(n.Key()) {
+			continue
+		}
+		a.sess.markAnnounced(n.Key())
+		if !strings.Contains(text, t) {
+			add = append(add, t)
+		}
+	}
+	if len(add) == 0 {
+		return text
+	}
+	return text + "\n\n" + strings.Join(add, "\n\n")
+}
+
+// noticeText is the operator's text for a mode in the reply's language:
+// that language, another variant of it, English; for the announcement
+// mode, whose text is all it is, also the default language or else any
+// text given. "" when there is none to give.
+func (a *answerer) noticeText(n fallback.Notice) string {
+	if len(n.Announce) == 0 {
+		return ""
+	}
+	if t := n.Announce[a.lang]; t != "" {
+		return t
+	}
+	codes := slices.Sorted(maps.Keys(n.Announce))
+	base, _, _ := strings.Cut(a.lang, "-")
+	for _, code := range codes {
+		if b, _, _ := strings.Cut(code, "-"); strings.EqualFold(b, base) && n.Announce[code] != "" {
+			return n.Announce[code]
+		}
+	}
+	if t := n.Announce["en"]; t != "" {
+		return t
+	}
+	if n.Mode != fallback.ModeAnnouncement {
+		return ""
+	}
+	if t := n.Announce[a.r.cfg.DefaultLang]; t != "" {
+		return t
+	}
+	return n.Announce[codes[0]]
 }
 
 func (a *answerer) newReply(text string, src envelope.Source) envelope.Reply {
@@ -231,16 +293,6 @@ func (a *answerer) newReply(text string, src envelope.Source) envelope.Reply {
 		Source:       src,
 		CreatedAt:    a.now,
 	}
-}
-
-func (a *answerer) announcement() string {
-	if len(a.dec.Announcement) == 0 {
-		return ""
-	}
-	if t := a.dec.Announcement[a.lang]; t != "" {
-		return t
-	}
-	return a.dec.Announcement["en"]
 }
 
 func (a *answerer) help(ctx context.Context, cmd Command) error {
@@ -315,12 +367,29 @@ func menuButtons(menuText string, menu map[string]string) []envelope.Button {
 	return buttons
 }
 
+// status lists every mode in force: its operator's text, else the
+// mode's built-in one. "Running normally" is only said when nothing is.
 func (a *answerer) status() {
-	if ann := a.announcement(); ann != "" {
-		a.say("status_incident", "announcement", ann)
+	if len(a.dec.InForce) == 0 {
+		a.say("status")
 		return
 	}
-	a.say("status")
+	var lines []string
+	for _, n := range a.dec.InForce {
+		t := a.noticeText(n)
+		if t == "" {
+			t = a.r.catalog.Text(a.lang, "mode_"+n.Mode)
+		}
+		if t != "" && !slices.Contains(lines, t) {
+			lines = append(lines, t)
+		}
+		// The list says it all: nothing is left to announce.
+		if a.noticeText(n) != "" {
+			a.sess.markAnnounced(n.Key())
+		}
+	}
+	a.told = true
+	a.say("status_incident", "announcement", strings.Join(lines, "\n\n"))
 }
 
 func (a *answerer) freeText(ctx context.Context, text string, faq FAQMatch, faqOK bool) error {

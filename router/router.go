@@ -44,6 +44,9 @@ type Config struct {
 type Binder interface {
 	Bind(ctx context.Context, conversation, phone string) error
 	Unbind(ctx context.Context, conversation string) error
+	// Phone is what the outbound loop reroutes to, so the router asks
+	// it too rather than the session, which expires.
+	Phone(ctx context.Context, conversation string) (phone string, ok bool, err error)
 }
 
 // Deps are the router's collaborators.
@@ -217,6 +220,8 @@ type outcome struct {
 	result   string
 	explain  string
 	replyIdx int
+	// smsFallback: sms_fallback is in force for the message's account.
+	smsFallback bool
 }
 
 // Effects is what a message makes happen outside its session. They are
@@ -233,6 +238,10 @@ type Effects struct {
 	Handoff   *envelope.Handoff `json:"handoff,omitempty"`
 	OptOut    *bool             `json:"opt_out,omitempty"` // set: opt the conversation out (true) or back in (false)
 	Bind      *string           `json:"bind,omitempty"`    // set: bind the conversation to this phone ("" unbinds)
+	// ViaSMS keeps the replies from the webhook waiting on the
+	// platform: sms_fallback is on and the user has a phone, so they go
+	// to HOTLINE_OUT, where the outbound loop reroutes them by SMS.
+	ViaSMS bool `json:"via_sms,omitempty"`
 }
 
 func (e *Effects) empty() bool {
@@ -279,6 +288,15 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passiveWind
 	out := &outcome{Effects: Effects{InboundID: m.ID}}
 	if err := r.decide(ctx, m, sess, now, out); err != nil {
 		return err
+	}
+	if out.smsFallback && len(out.Replies) > 0 {
+		// Only now is the bindings bucket read: without the mode nothing
+		// depends on it.
+		bound, err := r.boundAfter(ctx, m, sess, &out.Effects)
+		if err != nil {
+			return err
+		}
+		out.ViaSMS = bound
 	}
 	sess.markProcessed(m.ID)
 	sess.LastSeen = now
@@ -360,7 +378,7 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects,
 			return fmt.Errorf("router: review: %w", err)
 		}
 	}
-	if r.offerPassive(ctx, m, out.Replies, w) {
+	if !out.ViaSMS && r.offerPassive(ctx, m, out.Replies, w) {
 		out.Replies = nil
 	}
 	for _, group := range [][]envelope.Reply{out.SMS, out.Replies} {
@@ -371,6 +389,23 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects,
 		}
 	}
 	return nil
+}
+
+// boundAfter reports whether the conversation has a phone once this
+// message's effects are carried out: a code just confirmed binds one, an
+// unbind leaves none, whatever the bindings bucket says now.
+func (r *Router) boundAfter(ctx context.Context, m *envelope.Message, sess *Session, out *Effects) (bool, error) {
+	if out.Bind != nil {
+		return *out.Bind != "", nil
+	}
+	if r.binder == nil {
+		return sess.Phone != "", nil
+	}
+	_, ok, err := r.binder.Phone(ctx, m.Conversation)
+	if err != nil {
+		return false, fmt.Errorf("router: bound phone: %w", err)
+	}
+	return ok, nil
 }
 
 // offerPassive hands the replies to the webhook still holding the

@@ -441,17 +441,27 @@ func TestGateReadOnly(t *testing.T) {
 		fallback.Setting{Mode: fallback.ModeAnnouncement, Reason: "payments outage", Announce: map[string]string{"en": "Payments are delayed."}})
 	r := newRouter(t, b, testConfig(), Deps{Gate: gate})
 	process(t, r, inbound("ro", "lang en"))
+	// The announcement rides on the first reply after it started, once.
+	if got := lastReply(t, b).Text; got != r.catalog.Text("en", "lang_set", "lang_name", "English")+"\n\nPayments are delayed." {
+		t.Fatalf("first reply during the announcement: %q", got)
+	}
 	process(t, r, inbound("ro", "status"))
-	if got := lastReply(t, b).Text; got != r.catalog.Text("en", "status_incident", "announcement", "Payments are delayed.") {
-		t.Fatalf("status in read-only: %q", got)
+	// STATUS always lists every mode in force, most severe first.
+	if got, want := lastReply(t, b).Text, r.catalog.Text("en", "status_incident", "announcement",
+		r.catalog.Text("en", "mode_read_only")+"\n\nPayments are delayed."); got != want {
+		t.Fatalf("status in read-only: got %q, want %q", got, want)
 	}
 	process(t, r, inbound("ro", "my withdrawal never arrived"))
-	if got := lastReply(t, b).Text; !strings.HasPrefix(got, r.catalog.Text("en", "read_only")) || !strings.HasSuffix(got, "Payments are delayed.") {
-		t.Fatalf("question in read-only: %q", got)
+	if got := lastReply(t, b).Text; got != r.catalog.Text("en", "read_only") {
+		t.Fatalf("question in read-only, announcement already given: %q", got)
 	}
 	hs := handoffs(t, b)
 	if len(hs) != 1 || !hs[0].Deferred || hs[0].Priority != envelope.P2 {
 		t.Fatalf("deferred handoff: %+v", hs)
+	}
+	process(t, r, inbound("ro2", "my withdrawal never arrived"))
+	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "read_only")+"\n\nPayments are delayed." {
+		t.Fatalf("another conversation's first question in read-only: %q", got)
 	}
 }
 

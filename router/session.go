@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"hotline/envelope"
+	"hotline/fallback"
 )
 
 // MaxTurns is how much history a session keeps and a handoff carries.
@@ -47,6 +49,11 @@ type Session struct {
 	Bind          *PendingBind    `json:"bind,omitempty"`
 	BindRequests  []time.Time     `json:"bind_requests,omitempty"` // for the per-conversation code limit
 	Processed     []string        `json:"processed,omitempty"`     // recent inbound ids
+	// Announced holds the keys (fallback.Notice.Key) of the mode
+	// settings in force whose text this conversation was given, so it is
+	// given once per setting; committed with the outbox, so a
+	// redelivered message does not count twice.
+	Announced []string `json:"announced,omitempty"`
 	// Outbox holds what a message decided until all of it is published.
 	Outbox []Effects `json:"outbox,omitempty"`
 }
@@ -72,6 +79,26 @@ func (s *Session) dropEffects(inboundID string) bool {
 		}
 	}
 	return false
+}
+
+func (s *Session) wasAnnounced(key string) bool { return slices.Contains(s.Announced, key) }
+
+func (s *Session) markAnnounced(key string) {
+	if !s.wasAnnounced(key) {
+		s.Announced = append(s.Announced, key)
+	}
+}
+
+// keepAnnounced forgets settings no longer in force, which keeps the
+// record as small as the list of modes: a setting that comes back has a
+// new start and so a new key.
+func (s *Session) keepAnnounced(inForce []fallback.Notice) {
+	s.Announced = slices.DeleteFunc(s.Announced, func(key string) bool {
+		return !slices.ContainsFunc(inForce, func(n fallback.Notice) bool { return n.Key() == key })
+	})
+	if len(s.Announced) == 0 {
+		s.Announced = nil
+	}
 }
 
 func (s *Session) addTurn(role, text string, at time.Time) {
