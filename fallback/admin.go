@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"hotline/bus"
@@ -19,15 +21,19 @@ const maxAdminBody = 64 << 10
 
 // admin serves the degraded-mode part of the admin API.
 type admin struct {
-	store  *Store
-	review *Review
-	b      *bus.Bus
+	store    *Store
+	review   *Review
+	b        *bus.Bus
+	accounts func(platform string) []string
 }
 
 // AdminHandler serves the operators' API for modes, the audit trail and
 // the review queue under /admin/v1/. The caller mounts it behind the admin
 // listener's bearer-token check. review may be nil when the review queue
-// is not run; its routes then answer 503.
+// is not run; its routes then answer 503. accounts lists the accounts of
+// a platform this gateway runs: a mode set for any other account is
+// refused, since it would silently do nothing (nil: no check). Clearing
+// is never refused, so a setting left behind by a removed account can go.
 //
 //	GET    /admin/v1/modes                     settings in force
 //	PUT    /admin/v1/modes/{mode}              {"scope","reason","set_by","ttl","announce"}
@@ -39,8 +45,8 @@ type admin struct {
 // Errors are JSON {"error": "..."} naming the field at fault: 400 for bad
 // input, 404 for what does not exist, 409 for a reply already decided, 413
 // for a body over 64 KiB.
-func AdminHandler(store *Store, review *Review, b *bus.Bus) http.Handler {
-	a := &admin{store: store, review: review, b: b}
+func AdminHandler(store *Store, review *Review, b *bus.Bus, accounts func(platform string) []string) http.Handler {
+	a := &admin{store: store, review: review, b: b, accounts: accounts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/modes", a.listModes)
 	mux.HandleFunc("PUT /admin/v1/modes/{mode}", a.setMode)
@@ -81,6 +87,10 @@ func (a *admin) setMode(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
+	if err := a.knownAccount(scope); err != nil {
+		a.fail(w, err)
+		return
+	}
 	if req.SetBy == SetByAuto {
 		a.fail(w, invalid("set_by", "%q is reserved for changes hotline makes by itself", SetByAuto))
 		return
@@ -104,6 +114,23 @@ func (a *admin) setMode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, got)
+}
+
+// knownAccount refuses a scope naming an account this gateway does not
+// run, listing the ones it does.
+func (a *admin) knownAccount(scope Scope) error {
+	if a.accounts == nil || scope.Account == "" {
+		return nil
+	}
+	run := a.accounts(scope.Platform)
+	if slices.Contains(run, scope.Account) {
+		return nil
+	}
+	if len(run) == 0 {
+		return invalid("scope", "%q: this gateway runs no %s account", scope.String(), scope.Platform)
+	}
+	return invalid("scope", "%q: this gateway runs no %s account %q (it runs %s)", scope.String(), scope.Platform, scope.Account,
+		strings.Join(run, ", "))
 }
 
 func (a *admin) clearMode(w http.ResponseWriter, r *http.Request) {

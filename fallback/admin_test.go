@@ -32,7 +32,7 @@ func newAdminServer(t *testing.T) *adminServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(AdminHandler(s, r, b))
+	srv := httptest.NewServer(AdminHandler(s, r, b, testAccounts))
 	t.Cleanup(srv.Close)
 	return &adminServer{Server: srv, b: b, store: s, clock: clock, review: r}
 }
@@ -148,6 +148,8 @@ func TestAdminBadRequests(t *testing.T) {
 	}{
 		{"unknown mode", "PUT", "/admin/v1/modes/panic", `{"scope":"global","reason":"x","set_by":"a"}`, 400, `mode: unknown mode "panic"`},
 		{"bad scope", "PUT", "/admin/v1/modes/read_only", `{"scope":"wechat/oa.main","reason":"x","set_by":"a"}`, 400, `scope "wechat/oa.main": account: `},
+		{"account not run", "PUT", "/admin/v1/modes/read_only", `{"scope":"wechat/nope","reason":"x","set_by":"a"}`, 400, `scope: "wechat/nope": this gateway runs no wechat account "nope" (it runs oa-main, oa-2)`},
+		{"platform without accounts", "PUT", "/admin/v1/modes/sms_fallback", `{"scope":"weibo/wb-main","reason":"x","set_by":"a"}`, 400, `scope: "weibo/wb-main": this gateway runs no weibo account`},
 		{"unknown platform", "PUT", "/admin/v1/modes/read_only", `{"scope":"icq","reason":"x","set_by":"a"}`, 400, `platform "icq" is not one of`},
 		{"missing scope", "PUT", "/admin/v1/modes/read_only", `{"reason":"x","set_by":"a"}`, 400, "scope: required"},
 		{"bad ttl", "PUT", "/admin/v1/modes/read_only", `{"scope":"global","reason":"x","set_by":"a","ttl":"2 hours"}`, 400, `ttl: "2 hours" is not a duration`},
@@ -246,7 +248,7 @@ func TestAdminWithoutReview(t *testing.T) {
 	t.Parallel()
 	b := bustest.Open(t)
 	s := newStore(t, b, StoreDeps{})
-	srv := httptest.NewServer(AdminHandler(s, nil, b))
+	srv := httptest.NewServer(AdminHandler(s, nil, b, testAccounts))
 	t.Cleanup(srv.Close)
 	resp, err := srv.Client().Get(srv.URL + "/admin/v1/review")
 	if err != nil {
@@ -256,4 +258,9 @@ func TestAdminWithoutReview(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("GET review with no queue: got %d, want 503", resp.StatusCode)
 	}
+}
+
+// testAccounts is the gateway the admin tests pretend to run.
+func testAccounts(platform string) []string {
+	return map[string][]string{"wechat": {"oa-main", "oa-2"}, "telegram": {"tg-main"}}[platform]
 }

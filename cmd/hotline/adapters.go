@@ -31,6 +31,18 @@ type adapterSet struct {
 	ready   map[string]func() error
 }
 
+// accounts lists the accounts of platform this gateway runs, sorted.
+func (s adapterSet) accounts(platform string) []string {
+	var out []string
+	for key := range s.senders {
+		if key.platform == platform {
+			out = append(out, key.account)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // mountAdapters builds the adapter of every configured account, mounts
 // its webhooks on the public mux and collects its sender and loops.
 func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg prometheus.Registerer, log *slog.Logger) (adapterSet, error) {

@@ -55,11 +55,18 @@ func (c *adminClient) do(method, path string, body any, out any) error {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if resp.StatusCode >= 300 {
+		msg := strings.TrimSpace(string(data))
 		var e struct{ Error string }
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return fmt.Errorf("admin api: %s: %s", resp.Status, e.Error)
+			msg = e.Error
 		}
-		return fmt.Errorf("admin api: %s: %s", resp.Status, strings.TrimSpace(string(data)))
+		err := fmt.Errorf("admin api: %s: %s", resp.Status, msg)
+		if resp.StatusCode == http.StatusBadRequest {
+			// The gateway says the request is wrong: like a bad
+			// flag, that is the caller's to fix (exit 2).
+			return usageError{err}
+		}
+		return err
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {

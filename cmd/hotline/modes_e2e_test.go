@@ -37,6 +37,11 @@ func TestOperatorCLI(t *testing.T) {
 	if out := cli(0, "mode", "ls"); !strings.Contains(out, "no degraded mode is on") {
 		t.Fatalf("mode ls on a fresh gateway:\n%s", out)
 	}
+	// A scope naming an account this gateway does not run would do
+	// nothing: refused, with what it does run.
+	if out := cli(2, "mode", "set", "read_only", "--scope", "webchat/nope", "--reason", "typo", "--by", "alice"); !strings.Contains(out, `runs no webchat account "nope" (it runs demo)`) {
+		t.Fatalf("mode set for an account not run:\n%s", out)
+	}
 	cli(0, "mode", "set", "read_only", "--reason", "payments outage", "--ttl", "1h", "--by", "alice")
 	cli(0, "mode", "set", "announcement", "--scope", "webchat", "--reason", "payments outage", "--by", "alice",
 		"--announce", "en=Payments are delayed; nothing is lost.", "--announce", "zh=支付延迟，消息不会丢失。")
@@ -71,7 +76,7 @@ func TestOperatorCLI(t *testing.T) {
 	if out := cli(0, "simulate", "--user", "ops-2", "--lang-hint", "en", "where is my parcel"); strings.Contains(out, "temporarily limited") {
 		t.Fatalf("read_only still applied after clear:\n%s", out)
 	}
-	if out := cli(1, "mode", "set", "panic_mode", "--reason", "x"); !strings.Contains(out, "400") {
+	if out := cli(2, "mode", "set", "panic_mode", "--reason", "x"); !strings.Contains(out, "400") {
 		t.Fatalf("unknown mode: %s", out)
 	}
 	if out := cli(1, "mode", "clear", "read_only", "--by", "alice"); !strings.Contains(out, "404") {

@@ -61,7 +61,7 @@ func TestOperatorSend(t *testing.T) {
 	if out := cli(1, "send", "--platform", "webchat", "--account", "demo", "--user", "v-8", "--by", "alice", "hello"); !strings.Contains(out, "opted out") {
 		t.Fatalf("send to an opted-out user: %s", out)
 	}
-	if out := cli(1, "send", "--platform", "icq", "--account", "demo", "--user", "v-9", "--by", "alice", "hello"); !strings.Contains(out, `platform: "icq" is not one of`) {
+	if out := cli(2, "send", "--platform", "icq", "--account", "demo", "--user", "v-9", "--by", "alice", "hello"); !strings.Contains(out, `platform: "icq" is not one of`) {
 		t.Fatalf("send on an unknown platform: %s", out)
 	}
 	if out := cli(1, "send", "--platform", "telegram", "--account", "tg-main", "--user", "42", "--by", "alice", "hello"); !strings.Contains(out, `no telegram account "tg-main"`) {

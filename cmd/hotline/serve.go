@@ -131,7 +131,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 		Revocations: revocations{kv: b.KV(bus.BucketTokens), now: time.Now}})
 	report := statusSources{bus: b, router: rt, modes: modes, review: review, loops: loops, adapters: adapters.ready, started: started}
 	admin.Handle("GET /admin/v1/status", auth.Require(report.handler()))
-	modesAPI := auth.Require(fallback.AdminHandler(modes, review, b))
+	modesAPI := auth.Require(fallback.AdminHandler(modes, review, b, adapters.accounts))
 	for _, path := range []string{"/admin/v1/modes", "/admin/v1/modes/", "/admin/v1/audit", "/admin/v1/review", "/admin/v1/review/"} {
 		admin.Handle(path, modesAPI)
 	}
