@@ -147,29 +147,43 @@ func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux,
 	return nil
 }
 
-// announcer picks the web chat banner from the announcement mode in force
-// for the account, in the visitor's language when there is a text for it.
+// announcer picks the web chat banner from the modes in force for the
+// account: the announcement of each mode that has one, most severe first,
+// in the visitor's language when there is a text for it.
 type announcer struct {
 	modes       *fallback.Store
 	defaultLang string
 }
 
 // Announcement returns the banner text for account in lang and its
-// direction: the exact language, its base, English, the default
-// language, or else the first text there is.
+// direction (that of the first, most severe, text). Each mode's text is
+// in the exact language, its base, English, the default language, or
+// else the first text there is; several are a paragraph each.
 func (a announcer) Announcement(account, lang string) (text, dir string) {
-	set := a.modes.Active(envelope.PlatformWebChat, account).Announcement
-	if set == nil || len(set.Announce) == 0 {
-		return "", ""
+	var texts []string
+	for _, n := range fallback.Notices(a.modes.Active(envelope.PlatformWebChat, account)) {
+		if len(n.Announce) == 0 {
+			continue
+		}
+		t, code := a.pick(n.Announce, lang)
+		if len(texts) == 0 {
+			dir = textDir(code)
+		}
+		texts = append(texts, t)
 	}
+	return strings.Join(texts, "\n\n"), dir
+}
+
+// pick returns the text of announce for lang and the language it is in.
+func (a announcer) pick(announce map[string]string, lang string) (text, code string) {
 	base, _, _ := strings.Cut(lang, "-")
 	for _, code := range []string{lang, base, "en", a.defaultLang} {
-		if t := set.Announce[code]; t != "" {
-			return t, textDir(code)
+		if t := announce[code]; t != "" {
+			return t, code
 		}
 	}
-	codes := slices.Sorted(maps.Keys(set.Announce))
-	return set.Announce[codes[0]], textDir(codes[0])
+	codes := slices.Sorted(maps.Keys(announce))
+	return announce[codes[0]], codes[0]
 }
 
 // textDir is "rtl" for the right-to-left scripts announcements come in.

@@ -453,3 +453,51 @@ func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
 		t.Errorf("status %d %s: want HOTLINE_IN holding the 4 messages once each", code, body)
 	}
 }
+
+// TestBrowserReadOnlyAnnouncementBanner: an operator's announcement for
+// read_only (not the announcement mode) shows as the web chat banner,
+// rides on the visitor's next answer once, and goes when the mode is
+// cleared.
+func TestBrowserReadOnlyAnnouncementBanner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	tab := newBrowser(t)
+	cfg := testConfig(t, t.TempDir())
+	public, admin, _ := startServe(t, cfg)
+	cli := adminCLI(t, admin)
+	texts, err := router.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	visitor := &page{t: t, ctx: tab, name: "visitor"}
+	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))
+	visitor.waitFor("the socket", `document.querySelector("#state").dataset.state === "online"`)
+	if banner := visitor.eval(`document.querySelector("#banner").hidden ? "" : document.querySelector("#banner").textContent`); banner != "" {
+		t.Fatalf("banner %q before any mode is on", banner)
+	}
+
+	const notice = "Payments database failover: we answer HELP, the menu and STATUS until 14:00 UTC."
+	cli(0, "mode", "set", "read_only", "--scope", "webchat", "--reason", "payments database failover", "--by", "alice",
+		"--announce", "en="+notice)
+	visitor.waitFor("the banner", fmt.Sprintf(`(() => { const b = document.querySelector("#banner");
+		return !b.hidden && b.textContent === %s; })()`, jsString(notice)))
+	visitor.shot("01-read-only-banner")
+
+	visitor.do("ask", chromedp.SendKeys(chromedp.CSS("#text"), "lang en"), chromedp.Click(chromedp.CSS("#send")))
+	visitor.waitFor("the answer with the announcement", fmt.Sprintf(
+		`[...document.querySelectorAll("#log .msg.msg-bot .text")].some(e => e.textContent.includes(%s) && e.textContent.includes(%s))`,
+		jsString(strings.TrimSpace(texts.Text("en", "lang_set", "lang_name", "English"))), jsString(notice)))
+	visitor.do("ask for the status", chromedp.SendKeys(chromedp.CSS("#text"), "status"), chromedp.Click(chromedp.CSS("#send")))
+	visitor.waitFor("STATUS naming the mode", fmt.Sprintf(
+		`[...document.querySelectorAll("#log .msg.msg-bot .text")].some(e => e.textContent === %s)`,
+		jsString(texts.Text("en", "status_incident", "announcement", notice))))
+	if n := visitor.eval(fmt.Sprintf(`String([...document.querySelectorAll("#log .msg.msg-bot .text")].filter(e => e.textContent.includes(%s)).length)`,
+		jsString(texts.Text("en", "status")))); n != "0" {
+		t.Errorf("the web chat said all is well %s times while read_only was on", n)
+	}
+	visitor.shot("02-read-only-answers")
+
+	cli(0, "mode", "clear", "read_only", "--scope", "webchat", "--by", "alice")
+	visitor.waitFor("the banner gone", `document.querySelector("#banner").hidden`)
+}
