@@ -203,7 +203,7 @@ func TestOutageDrill(t *testing.T) {
 		return s != nil && s.Auto()
 	})
 	r.say("alice", "status")
-	bustest.WaitFor(t, "Alice's reply by SMS", received(r.sms, phone, "[Telegram] All services"))
+	bustest.WaitFor(t, "Alice's reply by SMS", received(r.sms, phone, "[Telegram] Service notice: While this app has problems, we send replies by SMS"))
 
 	r.telegram.SetMode("ok")
 	bustest.WaitFor(t, "Bob's three replies after recovery", func() bool { return countTo(r.telegram, "bob", "") == 3 })
@@ -230,7 +230,7 @@ func TestOperatorSMSFallback(t *testing.T) {
 	}
 	r.say("carol", "status")
 	r.say("dave", "menu")
-	bustest.WaitFor(t, "Carol's reply by SMS", received(r.sms, phone, "[Telegram] All services"))
+	bustest.WaitFor(t, "Carol's reply by SMS", received(r.sms, phone, "[Telegram] Service notice: While this app has problems, we send replies by SMS"))
 	if n := countTo(r.telegram, "dave", ""); n != 0 {
 		t.Fatalf("Dave got %d replies on Telegram while the operator's sms_fallback was on", n)
 	}
