@@ -85,7 +85,7 @@ func sourceName(file string) string {
 
 // applyAccountDefaults fills per-account defaults that viper cannot set on
 // list entries. A key present in the entry is kept even when zero, so
-// replay_window: 0 turns the replay check off.
+// replay_window: 0 turns the timestamp check off (the body-reuse guard stays).
 func applyAccountDefaults(v *viper.Viper, cfg *Config) {
 	has := func(platform string, i int, key string) bool {
 		list, _ := v.Get("accounts." + platform).([]any)

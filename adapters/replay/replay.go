@@ -30,17 +30,33 @@ type Guard struct {
 	ttl time.Duration
 }
 
+// NoWindowMemory is how long a guard remembers a signed query when
+// timestamps are not checked (replay_window 0). Nothing then bounds how
+// long a captured URL stays valid, so the guard keeps the body for a long
+// but bounded time: a URL read from a log can carry its own body again
+// (a retry, stored once by its dedup id) and no other for an hour.
+const NoWindowMemory = time.Hour
+
+// NoWindowWarning is what an adapter logs at start-up when it runs with
+// replay_window 0.
+const NoWindowWarning = "replay_window is 0: signed timestamps are not checked, so a captured signed request stays valid; " +
+	"only its body is pinned, for an hour"
+
 // New returns a guard for timestamps accepted within window of now. A
 // timestamp may be up to window in the past or the future, so a record
-// lives twice that long. A zero window means timestamps are not checked,
-// so nothing can bound how long to remember: New returns nil, whose
-// Check lets everything through (the adapter documents the risk).
+// lives twice that long. A zero window (timestamps not checked) still
+// guards bodies, for NoWindowMemory. A nil kv gives a nil guard, whose
+// Check lets everything through.
 func New(kv jetstream.KeyValue, window time.Duration) *Guard {
-	if kv == nil || window <= 0 {
+	if kv == nil {
 		return nil
 	}
+	ttl := 2 * window
+	if window <= 0 {
+		ttl = NoWindowMemory
+	}
 	// KV keys expire in whole seconds, with one second at least.
-	return &Guard{kv: kv, ttl: max(2*window, time.Second).Truncate(time.Second)}
+	return &Guard{kv: kv, ttl: max(ttl, time.Second).Truncate(time.Second)}
 }
 
 // Check records that the request signed with signature (its query's

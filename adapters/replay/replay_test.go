@@ -48,13 +48,26 @@ func TestGuardForgetsAfterTwiceTheWindow(t *testing.T) {
 	})
 }
 
-func TestNoWindowNoGuard(t *testing.T) {
+// replay_window 0 turns off the timestamp check only: a captured query
+// with another body is still refused, and remembered for NoWindowMemory.
+func TestNoWindowStillGuardsBodies(t *testing.T) {
 	b := bustest.Open(t)
-	if g := New(b.KV(bus.BucketSignatures), 0); g != nil {
-		t.Fatal("a guard without a replay window would have to remember forever")
+	ctx := context.Background()
+	g := New(b.KV(bus.BucketSignatures), 0)
+	if g == nil || g.ttl != NoWindowMemory {
+		t.Fatalf("guard without a replay window: %+v, want one remembering for %v", g, NoWindowMemory)
 	}
-	var g *Guard
-	if err := g.Check(context.Background(), "weibo.wb", "sig", nil); err != nil {
+	if err := g.Check(ctx, "weibo.wb", "sig", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Check(ctx, "weibo.wb", "sig", []byte("a")); err != nil {
+		t.Fatalf("the platform's retry: %v, want it to pass", err)
+	}
+	if err := g.Check(ctx, "weibo.wb", "sig", []byte("forged")); !errors.Is(err, ErrReplayed) {
+		t.Fatalf("another body on the same query: %v, want ErrReplayed", err)
+	}
+	var none *Guard
+	if err := none.Check(ctx, "weibo.wb", "sig", nil); err != nil {
 		t.Fatalf("nil guard: %v", err)
 	}
 }

@@ -167,6 +167,11 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if cfg.ReplayWindow == 0 {
+		// Said once at start-up: an operator who turned the check off
+		// should see what it costs.
+		a.log.Warn(replay.NoWindowWarning)
+	}
 	return a, nil
 }
 

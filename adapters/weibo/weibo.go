@@ -130,6 +130,11 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
 	}
 	a.tokenErrors = c.WithLabelValues(cfg.Account)
+	if cfg.ReplayWindow == 0 {
+		// Said once at start-up: an operator who turned the check off
+		// should see what it costs.
+		a.log.Warn(replay.NoWindowWarning)
+	}
 	return a, nil
 }
 
