@@ -21,7 +21,9 @@ import (
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
+	"hotline/fallback"
 	"hotline/outbound"
+	"hotline/outbound/outboundtest"
 	"hotline/router"
 )
 
@@ -297,6 +299,9 @@ type gwOpts struct {
 	publicURL bool
 	bus       *bus.Bus
 	api       *fakeBotAPI
+	// modes wires degraded modes as serve does: the mode store and its
+	// gate, phone bindings, and an SMS account with its own loop.
+	modes bool
 }
 
 // gateway runs the adapter (and optionally the router and the delivery
@@ -308,6 +313,11 @@ type gateway struct {
 	api   *fakeBotAPI
 	logs  *logBuffer
 	stop  func() // ends everything Run started and waits for it
+	// With gwOpts.modes: the mode store, the bindings and the fake SMS
+	// provider behind sms-main.
+	modes    *fallback.Store
+	bindings *fallback.Bindings
+	sms      *outboundtest.Platform
 }
 
 func newGateway(t *testing.T, o gwOpts) *gateway {
@@ -340,16 +350,25 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	runs := []func(context.Context) error{a.Run}
+	g := &gateway{b: o.bus, a: a, hooks: hooks, api: o.api, logs: logs}
+	rcfg := router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}}
+	rdeps := router.Deps{Bus: o.bus}
+	ocfg := outbound.Config{Platform: "telegram", Account: "tg-main", Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
+	odeps := outbound.Deps{Bus: o.bus, Sender: a, Logger: log}
+	if o.modes {
+		var smsLoop func(context.Context) error
+		g.modes, g.bindings, g.sms, smsLoop = withModes(ctx, t, o.bus, &rcfg, &rdeps, &ocfg, &odeps)
+		runs = append(runs, smsLoop)
+	}
 	if o.router {
-		rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}}, router.Deps{Bus: o.bus})
+		rt, err := router.New(ctx, rcfg, rdeps)
 		if err != nil {
 			t.Fatal(err)
 		}
 		runs = append(runs, rt.Run)
 	}
 	if o.outbound {
-		loop, err := outbound.New(outbound.Config{Platform: "telegram", Account: "tg-main",
-			Backoff: func(int) time.Duration { return 50 * time.Millisecond }}, outbound.Deps{Bus: o.bus, Sender: a, Logger: log})
+		loop, err := outbound.New(ocfg, odeps)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +388,7 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 		})
 	}
 	t.Cleanup(stop)
-	g := &gateway{b: o.bus, a: a, hooks: hooks, api: o.api, logs: logs, stop: stop}
+	g.stop = stop
 	bustest.WaitFor(t, "getMe", func() bool { return a.Ready() == nil })
 	t.Cleanup(func() {
 		if strings.Contains(logs.String(), testToken) {
