@@ -21,7 +21,9 @@ import (
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
+	"hotline/fallback"
 	"hotline/outbound"
+	"hotline/outbound/outboundtest"
 	"hotline/router"
 )
 
@@ -161,6 +163,9 @@ type gatewayOpts struct {
 	router      bool
 	replyWindow time.Duration
 	replay      time.Duration
+	// modes wires degraded modes as serve does: the mode store and its
+	// gate, phone bindings, and an SMS account with its own loop.
+	modes bool
 }
 
 // gateway runs the webhooks, optionally the router, and the WeChat
@@ -171,6 +176,11 @@ type gateway struct {
 	hooks *httptest.Server
 	api   *fakeWeChat
 	logs  *lockedBuffer
+	// With gatewayOpts.modes: the mode store, the bindings and the fake
+	// SMS provider behind sms-main.
+	modes    *fallback.Store
+	bindings *fallback.Bindings
+	sms      *outboundtest.Platform
 }
 
 func testConfig(apiBase string, replyWindow, replay time.Duration) Config {
@@ -206,15 +216,24 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	t.Cleanup(hooks.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	var runs []func(context.Context) error
+	g := &gateway{b: b, a: a, hooks: hooks, api: api, logs: logs}
+	rcfg := router.Config{DefaultLang: "zh", Menu: map[string]string{"1": "account_security"}, SMSAccount: "sms-main"}
+	rdeps := router.Deps{Bus: b}
+	ocfg := outbound.Config{Platform: "wechat", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
+	odeps := outbound.Deps{Bus: b, Sender: a}
+	if opts.modes {
+		var smsLoop func(context.Context) error
+		g.modes, g.bindings, g.sms, smsLoop = withModes(ctx, t, b, &rcfg, &rdeps, &ocfg, &odeps)
+		runs = append(runs, smsLoop)
+	}
 	if opts.router {
-		rt, err := router.New(ctx, router.Config{DefaultLang: "zh", Menu: map[string]string{"1": "account_security"}, SMSAccount: "sms-main"}, router.Deps{Bus: b})
+		rt, err := router.New(ctx, rcfg, rdeps)
 		if err != nil {
 			t.Fatal(err)
 		}
 		runs = append(runs, rt.Run)
 	}
-	loop, err := outbound.New(outbound.Config{Platform: "wechat", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }},
-		outbound.Deps{Bus: b, Sender: a})
+	loop, err := outbound.New(ocfg, odeps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +248,7 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 			<-done
 		}
 	})
-	return &gateway{b: b, a: a, hooks: hooks, api: api, logs: logs}
+	return g
 }
 
 var seq atomic.Int64
