@@ -25,7 +25,9 @@ import (
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
+	"hotline/fallback"
 	"hotline/outbound"
+	"hotline/outbound/outboundtest"
 	"hotline/router"
 )
 
@@ -160,6 +162,9 @@ type gatewayOpts struct {
 	router      bool
 	replyWindow time.Duration
 	faqFile     string
+	// modes wires degraded modes as serve does: the mode store and its
+	// gate, phone bindings, and an SMS account with its own loop.
+	modes bool
 }
 
 // gateway runs the adapter's webhooks, optionally the router, and the
@@ -172,6 +177,11 @@ type gateway struct {
 	reg   *prometheus.Registry
 	logs  *lockedBuffer
 	opts  gatewayOpts
+	// With gatewayOpts.modes: the mode store, the bindings and the fake
+	// SMS provider behind sms-main.
+	modes    *fallback.Store
+	bindings *fallback.Bindings
+	sms      *outboundtest.Platform
 }
 
 func newGateway(t *testing.T, opts gatewayOpts) *gateway {
@@ -200,15 +210,24 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 		mux.Handle(pattern, h)
 	}
 	var runs []func(context.Context) error
+	g := &gateway{b: b, a: a, hooks: hooks, api: api, reg: reg, logs: logs, opts: opts}
+	rcfg := router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}, FAQFile: opts.faqFile}
+	rdeps := router.Deps{Bus: b}
+	ocfg := outbound.Config{Platform: "weibo", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
+	odeps := outbound.Deps{Bus: b, Sender: a}
+	if opts.modes {
+		var smsLoop func(context.Context) error
+		g.modes, g.bindings, g.sms, smsLoop = withModes(ctx, t, b, &rcfg, &rdeps, &ocfg, &odeps)
+		runs = append(runs, smsLoop)
+	}
 	if opts.router {
-		rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}, FAQFile: opts.faqFile}, router.Deps{Bus: b})
+		rt, err := router.New(ctx, rcfg, rdeps)
 		if err != nil {
 			t.Fatal(err)
 		}
 		runs = append(runs, rt.Run)
 	}
-	loop, err := outbound.New(outbound.Config{Platform: "weibo", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }},
-		outbound.Deps{Bus: b, Sender: a})
+	loop, err := outbound.New(ocfg, odeps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +242,7 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 			<-done
 		}
 	})
-	return &gateway{b: b, a: a, hooks: hooks, api: api, reg: reg, logs: logs, opts: opts}
+	return g
 }
 
 var nonceSeq atomic.Int64

@@ -1,0 +1,157 @@
+package weibo
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"hotline/bus"
+	"hotline/bus/bustest"
+	"hotline/envelope"
+	"hotline/fallback"
+	"hotline/outbound"
+	"hotline/outbound/outboundtest"
+	"hotline/router"
+)
+
+const smsAccount = "sms-main"
+
+// storeModes is the mode store as the outbound loops see it, wired as
+// serve wires it: an operator's setting always wins over auto.
+type storeModes struct{ store *fallback.Store }
+
+func (m storeModes) SMSFallback(platform, account string) (on, auto bool) {
+	s := m.store.Active(platform, account).SMSFallback
+	return s != nil, s != nil && s.Auto()
+}
+
+func (m storeModes) EngageAuto(ctx context.Context, platform, account, reason string) error {
+	_, err := m.store.Set(ctx, fallback.Setting{Mode: fallback.ModeSMSFallback, Scope: fallback.Scope{Platform: platform, Account: account},
+		Reason: reason, SetBy: fallback.SetByAuto})
+	if errors.Is(err, fallback.ErrOperatorOwns) {
+		return nil
+	}
+	return err
+}
+
+func (m storeModes) ReleaseAuto(ctx context.Context, platform, account string) error {
+	err := m.store.ClearAuto(ctx, fallback.ModeSMSFallback, fallback.Scope{Platform: platform, Account: account})
+	if errors.Is(err, fallback.ErrNotSet) || errors.Is(err, fallback.ErrOperatorOwns) {
+		return nil
+	}
+	return err
+}
+
+func (m storeModes) Changed() <-chan struct{} { return m.store.Changed() }
+
+// withModes adds degraded modes to a gateway's router and delivery loop
+// as serve does, and returns the mode store, the bindings, the fake SMS
+// provider and the run of the SMS account's loop.
+func withModes(ctx context.Context, t *testing.T, b *bus.Bus, rcfg *router.Config, rdeps *router.Deps, ocfg *outbound.Config, odeps *outbound.Deps) (
+	*fallback.Store, *fallback.Bindings, *outboundtest.Platform, func(context.Context) error) {
+	t.Helper()
+	store, err := fallback.NewStore(ctx, b, fallback.StoreDeps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bindings := fallback.NewBindings(b.KV(bus.BucketBindings))
+	rcfg.SMSAccount = smsAccount
+	rdeps.Gate, rdeps.Binder = fallback.NewGate(store, fallback.RateConfig{}, nil), bindings
+	ocfg.SMSAccount = smsAccount
+	odeps.Modes, odeps.Phones = storeModes{store}, bindings
+	provider := outboundtest.NewPlatform(t)
+	loop, err := outbound.New(outbound.Config{Platform: envelope.PlatformSMS, Account: smsAccount, Backoff: ocfg.Backoff},
+		outbound.Deps{Bus: b, Sender: provider.Sender(), Logger: odeps.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, bindings, provider, loop.Run
+}
+
+// setMode switches mode on in scope and waits until it is in force for
+// the account.
+func (g *gateway) setMode(t *testing.T, mode, scope string) {
+	t.Helper()
+	sc, err := fallback.ParseScope(scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.modes.Set(context.Background(), fallback.Setting{Mode: mode, Scope: sc, Reason: "Weibo API outage", SetBy: "dana"}); err != nil {
+		t.Fatal(err)
+	}
+	bustest.WaitFor(t, mode+" in force", func() bool { return g.modes.Active("weibo", testAccount).On(mode) })
+}
+
+// smsTo returns the texts the SMS provider accepted for phone, and the
+// SMS replies queued for the SMS account.
+func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) {
+	t.Helper()
+	for _, got := range g.sms.Accepted() {
+		if got[0] == phone {
+			sent = append(sent, got[1])
+		}
+	}
+	for _, data := range bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.sms."+smsAccount) {
+		var rep envelope.Reply
+		if err := envelope.Decode(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.To.Phone == phone {
+			queued++
+		}
+	}
+	return sent, queued
+}
+
+// TestSMSFallbackRepliesSkipThePassiveReply: while sms_fallback is on
+// (here for every platform), a user with a bound phone gets the answer by
+// SMS only, never in the response to the push; a user without one still
+// gets it in the response, once.
+func TestSMSFallbackRepliesSkipThePassiveReply(t *testing.T) {
+	t.Parallel()
+	texts, err := router.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	help := texts.Text("en", "help")
+	g := newGateway(t, gatewayOpts{router: true, modes: true, replay: 5 * time.Minute})
+	bound, unbound := newUser(), newUser()
+	const phone = "+8613800138030"
+	if err := g.bindings.Bind(context.Background(), envelope.ConversationKey("weibo", testAccount, bound), phone); err != nil {
+		t.Fatal(err)
+	}
+	g.setMode(t, fallback.ModeSMSFallback, "global")
+
+	code, body := g.post(t, g.signedQuery(), textPush(bound, "help", time.Now()))
+	if code != 200 || body != "" {
+		t.Fatalf("bound user's push: got %d %q, want 200 and no passive reply", code, body)
+	}
+	bustest.WaitFor(t, "the answer by SMS", func() bool { sent, _ := g.smsTo(t, phone); return len(sent) > 0 })
+
+	code, body = g.post(t, g.signedQuery(), textPush(unbound, "help", time.Now()))
+	if code != 200 {
+		t.Fatalf("unbound user's push: got %d %s, want 200", code, body)
+	}
+	if got := passiveText(t, body, unbound); got != help {
+		t.Fatalf("unbound user's passive reply %q, want the help", got)
+	}
+
+	time.Sleep(500 * time.Millisecond) // a second copy of either would be quick to come
+	sent, queued := g.smsTo(t, phone)
+	if len(sent) != 1 || queued != 1 || sent[0] != "[Weibo] "+help {
+		t.Errorf("bound user: SMS sent %q, %d queued; want exactly one, the help prefixed with the channel", sent, queued)
+	}
+	if got := g.api.sentTo(bound); len(got) != 0 {
+		t.Errorf("bound user also got %q on Weibo", got)
+	}
+	if got := g.api.sentTo(unbound); len(got) != 0 {
+		t.Errorf("unbound user also got %q through the API, want only the passive reply", got)
+	}
+	if n := passiveStatuses(t, g.b); n != 1 {
+		t.Errorf("%d passive replies, want the unbound user's only", n)
+	}
+	if all := len(g.sms.Accepted()); all != 1 {
+		t.Errorf("the SMS provider took %d messages, want 1", all)
+	}
+}
