@@ -299,6 +299,10 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, q queue
 		b.settleDead(ctx, cfg, msg, md, fmt.Sprintf("no answer after %d deliveries (handler timed out or crashed)", cfg.MaxDeliver))
 		return
 	}
+	var woken <-chan struct{}
+	if cfg.Wake != nil {
+		woken = cfg.Wake()
+	}
 	hctx, cancel := context.WithTimeout(ctx, cfg.AckWait)
 	err = runHandler(hctx, h, d)
 	cancel()
@@ -313,7 +317,7 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, q queue
 	default:
 		if hold, ok := asHold(err); ok {
 			// A hold waits for an event and uses up no delivery.
-			if lot.park(q, d.Sequence, hold.after) {
+			if lot.park(q, d.Sequence, hold.after, woken) {
 				b.log.Debug("consume: held", "consumer", cfg.Durable, "seq", d.Sequence, "for", hold.after, "err", err)
 				b.metrics.handled.WithLabelValues(cfg.Durable, "hold").Inc()
 				return

@@ -63,9 +63,16 @@ func newParking(limit int, ackWait time.Duration) *parking {
 	return &parking{limit: limit, heartbeat: ackWait / 3, kick: make(chan struct{}, 1)}
 }
 
-// park keeps q until wake or after. It reports false when the lot is
-// full or closed; the caller naks then.
-func (p *parking) park(q queued, seq uint64, after time.Duration) bool {
+// park keeps q until wake or after. woken is the wake channel as it was
+// when the handler started: if it has fired since, the handler decided
+// on a state that is gone, so q is handed back at once. park reports
+// false when the lot is full or closed; the caller naks then.
+func (p *parking) park(q queued, seq uint64, after time.Duration, woken <-chan struct{}) bool {
+	select {
+	case <-woken:
+		after = 0
+	default:
+	}
 	now := time.Now()
 	p.mu.Lock()
 	if p.closed || len(p.cars) >= p.limit {
@@ -95,15 +102,16 @@ func (p *parking) size() int {
 func (p *parking) run(wake func() <-chan struct{}, release func(queued), stop <-chan struct{}) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	all := false
 	for {
 		var woken <-chan struct{}
 		if wake != nil {
 			// Asked before looking at the cars, so an event that
-			// comes while they are looked at is not missed.
+			// comes while they are handed back is not missed.
 			woken = wake()
 		}
-		now := time.Now()
-		due, beat, next := p.sweep(now, false)
+		due, beat, next := p.sweep(time.Now(), all)
+		all = false
 		p.handBack(due, release)
 		for _, c := range beat {
 			_ = c.q.msg.InProgress()
@@ -114,8 +122,7 @@ func (p *parking) run(wake func() <-chan struct{}, release func(queued), stop <-
 			p.close()
 			return
 		case <-woken:
-			due, _, _ := p.sweep(time.Now(), true)
-			p.handBack(due, release)
+			all = true
 		case <-timer.C:
 		case <-p.kick:
 		}

@@ -167,7 +167,7 @@ func TestStopHandsBackHeldMessages(t *testing.T) {
 func TestParkingLimit(t *testing.T) {
 	p := newParking(2, time.Minute)
 	for i := range 3 {
-		ok := p.park(queued{}, uint64(i), time.Hour)
+		ok := p.park(queued{}, uint64(i), time.Hour, nil)
 		if want := i < 2; ok != want {
 			t.Fatalf("park %d: %v, want %v", i, ok, want)
 		}
@@ -175,4 +175,28 @@ func TestParkingLimit(t *testing.T) {
 	if p.size() != 2 {
 		t.Fatalf("size %d, want 2", p.size())
 	}
+}
+
+// A wake that comes while the handler is still deciding to hold is not
+// lost: the handler decided on a state that is gone, so the delivery
+// comes straight back instead of waiting out its hold.
+func TestWakeDuringHandlingIsNotLost(t *testing.T) {
+	b := openTestBus(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := b.Publish(ctx, "hotline.out.sms.sms-main", []byte("x"), "r-race", nil); err != nil {
+		t.Fatal(err)
+	}
+	w := newWaker()
+	var calls atomic.Int32
+	go func() {
+		_ = b.Consume(ctx, ConsumerConfig{Stream: StreamOut, Durable: "race", Wake: w.wait}, func(context.Context, *Delivery) error {
+			if calls.Add(1) == 1 {
+				w.fire() // the circuit closes while this delivery is being decided
+				return Hold(errors.New("circuit open"), time.Hour)
+			}
+			return nil
+		})
+	}()
+	waitFor(t, "the held delivery to come back", func() bool { return calls.Load() == 2 })
 }
