@@ -377,15 +377,14 @@ func (a *answerer) status() {
 	var lines []string
 	for _, n := range a.dec.InForce {
 		t := a.noticeText(n)
-		if t == "" {
+		if t != "" {
+			// The list says it all: nothing is left to announce.
+			a.sess.markAnnounced(n.Key())
+		} else {
 			t = a.r.catalog.Text(a.lang, "mode_"+n.Mode)
 		}
 		if t != "" && !slices.Contains(lines, t) {
 			lines = append(lines, t)
-		}
-		// The list says it all: nothing is left to announce.
-		if a.noticeText(n) != "" {
-			a.sess.markAnnounced(n.Key())
 		}
 	}
 	a.told = true
