@@ -187,8 +187,9 @@ type Setting struct {
 	// ExpiresAt switches the setting off by itself; zero means never.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	// Announce is text per language (BCP 47 code: "zh", "en", "pt-BR").
-	// The announcement mode needs at least one; the gate uses only the
-	// announcement mode's texts.
+	// The announcement mode needs at least one; any mode's text is what
+	// users are told of it (STATUS, the first reply after it starts, the
+	// web chat banner).
 	Announce map[string]string `json:"announce,omitempty"`
 }
 
