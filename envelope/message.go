@@ -60,13 +60,34 @@ type Media struct {
 	PlatformID string `json:"platform_id,omitempty"` // WeChat MediaId, Telegram file_id
 	MIME       string `json:"mime,omitempty"`
 	Caption    string `json:"caption,omitempty"`
+	FileName   string `json:"file_name,omitempty"`
+	Size       int64  `json:"size,omitempty"` // bytes, when the platform says
 }
 
-// Location is a point a user shared.
+// Location is a point a user shared: a pin, or a venue with its name
+// (Label) and street address.
 type Location struct {
-	Lat   float64 `json:"lat"`
-	Lon   float64 `json:"lon"`
-	Label string  `json:"label,omitempty"`
+	Lat     float64 `json:"lat"`
+	Lon     float64 `json:"lon"`
+	Label   string  `json:"label,omitempty"`
+	Address string  `json:"address,omitempty"`
+}
+
+// Contact is a person's card a user shared.
+type Contact struct {
+	Name string `json:"name,omitempty"`
+	// Phone is E.164 when the adapter could normalize it (with the
+	// account's region for a national number), else exactly as sent:
+	// never a guess such as a bare "+" before a national number.
+	Phone  string `json:"phone,omitempty"`
+	UserID string `json:"user_id,omitempty"` // the platform's id, when the contact has one
+}
+
+// Link is a web page a user shared.
+type Link struct {
+	URL         string `json:"url"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // Event is a platform event such as a follow or a menu click.
@@ -89,6 +110,8 @@ type Message struct {
 	Text          string    `json:"text,omitempty"`
 	Media         []Media   `json:"media,omitempty"`
 	Location      *Location `json:"location,omitempty"`
+	Contact       *Contact  `json:"contact,omitempty"`
+	Link          *Link     `json:"link,omitempty"`
 	Event         *Event    `json:"event,omitempty"`
 	LangHint      string    `json:"lang_hint,omitempty"` // BCP 47 from the platform
 	ReceivedAt    time.Time `json:"received_at"`
