@@ -58,11 +58,14 @@ type Bus struct {
 	log     *slog.Logger
 	metrics *metrics
 	srv     *server.Server // nil when connected to a cluster
+	srvOpts *server.Options
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	kv      map[string]jetstream.KeyValue
 	closed  chan struct{}
+	storage *storage
 
+	stopWatch func() // stops the storage watchdog and waits for it
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -84,15 +87,16 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Bus, error) {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
 	b := &Bus{cfg: cfg, log: log.With("component", "bus"), metrics: m, closed: make(chan struct{})}
+	b.storage = newStorage(b.log, m, time.Now)
 
 	opts := b.connOptions()
 	url := cfg.URL
 	if url == "" {
-		srv, err := startEmbedded(cfg, log)
+		srv, srvOpts, err := startEmbedded(cfg, log, b.storage.kick)
 		if err != nil {
 			return nil, fmt.Errorf("bus: embedded server: %w", err)
 		}
-		b.srv = srv
+		b.srv, b.srvOpts = srv, srvOpts
 		opts = append(opts, nats.InProcessServer(srv))
 	}
 	b.nc, err = nats.Connect(url, opts...)
@@ -108,6 +112,13 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Bus, error) {
 	if err := b.ensureTopologyRetrying(ctx); err != nil {
 		b.abort()
 		return nil, fmt.Errorf("bus: topology: %w", err)
+	}
+	watchCtx, cancelWatch := context.WithCancel(context.WithoutCancel(ctx))
+	var watching sync.WaitGroup
+	watching.Go(func() { b.watch(watchCtx) })
+	b.stopWatch = func() {
+		cancelWatch()
+		watching.Wait()
 	}
 	b.log.Info("bus ready", "embedded", b.srv != nil, "streams", len(streamSpecs()), "buckets", len(b.kv))
 	return b, nil
@@ -208,6 +219,8 @@ func (b *Bus) Ready(ctx context.Context) error {
 // server. It returns when both are done or ctx ends.
 func (b *Bus) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
+		// First, so that no JetStream restart runs under the drain.
+		b.stopWatch()
 		if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			b.closeErr = fmt.Errorf("bus: drain: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -13,10 +14,12 @@ import (
 // startEmbedded runs a single JetStream-enabled nats-server inside this
 // process. Clients inside the process connect through an in-memory pipe;
 // a TCP port is opened only when cfg.Listen asks for one (so that
-// `nats sub 'hotline.>'` works while debugging).
-func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
+// `nats sub 'hotline.>'` works while debugging). onWriteError is called
+// for every failed write the server logs, so the storage watchdog looks
+// at once rather than at its next tick.
+func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.Server, *server.Options, error) {
 	if cfg.StoreDir == "" {
-		return nil, fmt.Errorf("store dir is required for the embedded server")
+		return nil, nil, fmt.Errorf("store dir is required for the embedded server")
 	}
 	opts := &server.Options{
 		ServerName: "hotline",
@@ -33,11 +36,11 @@ func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 	if cfg.Listen != "" {
 		host, portStr, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
-			return nil, fmt.Errorf("listen %q: %w", cfg.Listen, err)
+			return nil, nil, fmt.Errorf("listen %q: %w", cfg.Listen, err)
 		}
 		port, err := strconv.Atoi(portStr)
 		if err != nil {
-			return nil, fmt.Errorf("listen %q: port: %w", cfg.Listen, err)
+			return nil, nil, fmt.Errorf("listen %q: port: %w", cfg.Listen, err)
 		}
 		if port == 0 {
 			// Port 0 means 4222 to nats-server; -1 asks for a free one.
@@ -47,28 +50,69 @@ func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	srv.SetLoggerV2(serverLogger{log.With("component", "nats-server")}, false, false, false)
+	srv.SetLoggerV2(serverLogger{log: log.With("component", "nats-server"), onWriteError: onWriteError}, false, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("not ready for connections after 10s (store dir %s)", cfg.StoreDir)
+		return nil, nil, fmt.Errorf("not ready for connections after 10s (store dir %s)", cfg.StoreDir)
 	}
 	if cfg.Listen != "" {
 		log.Info("embedded nats listening", "addr", srv.Addr().String())
 	}
-	return srv, nil
+	return srv, opts, nil
+}
+
+// jetStreamConfig is the configuration the server starts JetStream with
+// from opts, for starting it again in the same server. MaxStore stays as
+// configured (0: derived from the free space, plus what the store holds).
+func jetStreamConfig(opts *server.Options) *server.JetStreamConfig {
+	return &server.JetStreamConfig{
+		StoreDir:     opts.StoreDir, // EnableJetStream appends "jetstream" itself
+		SyncInterval: opts.SyncInterval,
+		SyncAlways:   opts.SyncAlways,
+		Strict:       !opts.NoJetStreamStrict,
+		MaxMemory:    opts.JetStreamMaxMemory,
+		MaxStore:     opts.JetStreamMaxStore,
+		Domain:       opts.JetStreamDomain,
+		CompressOK:   true,
+		UniqueTag:    opts.JetStreamUniqueTag,
+	}
 }
 
 // serverLogger routes nats-server's printf-style logging into slog.
-type serverLogger struct{ log *slog.Logger }
+type serverLogger struct {
+	log          *slog.Logger
+	onWriteError func()
+}
+
+// writeError reports whether a server error line is about a failed
+// write. The server logs one for every write a broken stream refuses;
+// the bus's storage watchdog logs the fault once as an error, so these
+// go out as warnings and wake the watchdog.
+func (l serverLogger) writeError(msg string) bool {
+	if !strings.Contains(msg, "write error") && !strings.Contains(msg, "failed to store a msg") {
+		return false
+	}
+	if l.onWriteError != nil {
+		l.onWriteError()
+	}
+	return true
+}
 
 // Noticef goes to debug: the server's start-up banner is noise next to
 // hotline's own "bus ready" line.
 func (l serverLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l serverLogger) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if l.writeError(msg) {
+		l.log.Warn(msg)
+		return
+	}
+	l.log.Error(msg)
+}
+func (l serverLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Tracef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }

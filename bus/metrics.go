@@ -8,6 +8,8 @@ type metrics struct {
 	duplicates  *prometheus.CounterVec // by stream
 	publishErrs prometheus.Counter
 	handled     *prometheus.CounterVec // by consumer and outcome
+	storageOK   prometheus.Gauge
+	recoveries  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -27,8 +29,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_bus_handled_total", Help: "Consumed messages by consumer and outcome (ack, retry, dead).",
 		}, []string{"consumer", "outcome"}),
+		storageOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_storage_ok", Help: "1 while inbound messages can be stored; 0 while storage refuses them (disk full, a write error, HOTLINE_IN at its limit).",
+		}),
+		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_storage_recoveries_total", Help: "Automatic JetStream restarts that cleared a storage write error.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.published, m.duplicates, m.publishErrs, m.handled} {
+	for _, c := range []prometheus.Collector{m.connected, m.published, m.duplicates, m.publishErrs, m.handled, m.storageOK, m.recoveries} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

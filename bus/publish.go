@@ -82,7 +82,39 @@ func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.
 		h[k] = vs
 	}
 	h.Set(envelope.HeaderConversation, m.Conversation)
-	return b.PublishJSON(ctx, subject, m, InboundDedupID(m), h)
+	// While the store cannot write, a publish would only wait for an
+	// acknowledgement that never comes; the watchdog notices recovery.
+	if reason := b.storage.refusing(); reason != "" {
+		b.metrics.publishErrs.Inc()
+		return PubAck{}, fmt.Errorf("bus: publish inbound: %w: %s", ErrStorageUnavailable, reason)
+	}
+	data, err := envelope.Encode(m)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	ack, err := b.Publish(ctx, subject, data, InboundDedupID(m), h)
+	if err != nil {
+		if reason := b.storage.inboundFailed(err, storedSize(subject, data, h), b.srv != nil); reason != "" {
+			err = fmt.Errorf("bus: publish inbound: %w: %s (%w)", ErrStorageUnavailable, reason, err)
+		}
+		b.storage.kick()
+		return PubAck{}, err
+	}
+	b.storage.published()
+	return ack, nil
+}
+
+// storedSize estimates what a message takes in a stream: the file
+// store's record header and checksum, the subject, the headers (with the
+// Nats-Msg-Id the publish adds) and the payload.
+func storedSize(subject string, data []byte, h nats.Header) int64 {
+	n := 22 + 8 + len(subject) + len(data) + len("NATS/1.0\r\n\r\n") + len(jetstream.MsgIDHeader) + 4 + 64
+	for k, vs := range h {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return int64(n)
 }
 
 // InboundDedupID is the Nats-Msg-Id of an inbound message.

@@ -123,6 +123,13 @@ func (b *Bus) streamConfig(s streamSpec) jetstream.StreamConfig {
 	if dup > maxAge {
 		dup = maxAge
 	}
+	discard := jetstream.DiscardOld
+	if s.name == StreamIn {
+		// A full HOTLINE_IN refuses what comes (the webhook answers 503
+		// and the platform retries) rather than dropping its oldest
+		// messages, which were acknowledged and may not be routed yet.
+		discard = jetstream.DiscardNew
+	}
 	return jetstream.StreamConfig{
 		Name:        s.name,
 		Description: "hotline " + s.key,
@@ -134,7 +141,7 @@ func (b *Bus) streamConfig(s streamSpec) jetstream.StreamConfig {
 		Storage:    jetstream.FileStorage,
 		MaxAge:     maxAge,
 		MaxBytes:   maxBytes,
-		Discard:    jetstream.DiscardOld,
+		Discard:    discard,
 		Duplicates: dup,
 		Replicas:   b.cfg.replicas(),
 	}
@@ -166,8 +173,12 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 // idempotent, so every instance runs it at start-up.
 func (b *Bus) ensureTopology(ctx context.Context) error {
 	for _, s := range streamSpecs() {
-		if _, err := b.js.CreateOrUpdateStream(ctx, b.streamConfig(s)); err != nil {
+		st, err := b.js.CreateOrUpdateStream(ctx, b.streamConfig(s))
+		if err != nil {
 			return fmt.Errorf("stream %s: %w", s.name, err)
+		}
+		if s.name == StreamIn {
+			b.storage.inboundLimits(st.CachedInfo())
 		}
 	}
 	b.kv = make(map[string]jetstream.KeyValue)
