@@ -315,6 +315,14 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, q queue
 	case IsPermanent(err):
 		b.settleDead(ctx, cfg, msg, md, err.Error())
 	default:
+		if reason := b.storage.broken(); reason != "" {
+			if _, ok := asHold(err); !ok {
+				// A failure while the store cannot write says nothing
+				// about the message: keep it, using up no delivery, so
+				// a long outage does not send it to hotline.dead.
+				err = Hold(fmt.Errorf("%w (storage: %s)", err, reason), brokenHold)
+			}
+		}
 		if hold, ok := asHold(err); ok {
 			// A hold waits for an event and uses up no delivery.
 			if lot.park(q, d.Sequence, hold.after, woken) {
