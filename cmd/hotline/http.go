@@ -84,6 +84,11 @@ func instrument(listener string, maxBody int64, log *slog.Logger, m *httpMetrics
 		m.duration.WithLabelValues(listener, route).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		switch {
+		case rec.status == http.StatusServiceUnavailable:
+			// "Try again later", on purpose: whatever made it (storage
+			// refusing messages, a platform account not ready) logs its
+			// cause once, not once per request.
+			level = slog.LevelWarn
 		case rec.status >= 500:
 			level = slog.LevelError
 		case route == "GET /healthz" || route == "GET /readyz" || route == "GET /metrics":
@@ -101,6 +106,10 @@ func instrument(listener string, maxBody int64, log *slog.Logger, m *httpMetrics
 // readiness is what /readyz asks.
 type readiness interface {
 	Ready(ctx context.Context) error
+	// Storage is false while inbound messages cannot be stored: the
+	// instance answers webhooks with 503, so a load balancer should
+	// prefer another.
+	Storage() (ok bool, reason string)
 }
 
 var _ readiness = (*bus.Bus)(nil)
@@ -118,6 +127,11 @@ func readyz(ready readiness) http.HandlerFunc {
 		if err := ready.Ready(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprintln(w, "not ready:", err)
+			return
+		}
+		if ok, reason := ready.Storage(); !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not ready: storage:", reason)
 			return
 		}
 		fmt.Fprintln(w, "ready")
