@@ -210,9 +210,13 @@ type SMSAccount struct {
 	AccountSID    string          `mapstructure:"account_sid"`
 	AuthToken     envelope.Secret `mapstructure:"auth_token"`
 	From          string          `mapstructure:"from"`
-	Device        string          `mapstructure:"device"`
-	Baud          int             `mapstructure:"baud"`
-	DefaultRegion string          `mapstructure:"default_region"`
+	// WhatsAppFrom is the WhatsApp sender ("whatsapp:+15550100") for
+	// users who write on WhatsApp through the same Twilio account; empty
+	// means from on WhatsApp. Only for provider twilio.
+	WhatsAppFrom  string `mapstructure:"whatsapp_from"`
+	Device        string `mapstructure:"device"`
+	Baud          int    `mapstructure:"baud"`
+	DefaultRegion string `mapstructure:"default_region"`
 }
 
 // Default returns the configuration hotline runs with when nothing is set:

@@ -110,6 +110,7 @@ func TestYAMLValues(t *testing.T) {
 		{"telegram mode default", cfg.Accounts.Telegram[0].Mode, "webhook"},
 		{"telegram replay_window 0 kept", cfg.Accounts.Telegram[1].ReplayWindow, time.Duration(0)},
 		{"sms region", cfg.Accounts.SMS[0].DefaultRegion, "CN"},
+		{"sms whatsapp_from", cfg.Accounts.SMS[0].WhatsAppFrom, "whatsapp:+15550199"},
 		{"modem baud default", cfg.Accounts.SMS[1].Baud, DefaultBaud},
 	}
 	for _, c := range checks {
@@ -158,6 +159,9 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 		{"account name twice", `accounts: {sms: [{name: m, provider: modem, device: /dev/x}, {name: m, provider: modem, device: /dev/y}]}`, `accounts.sms[1].name: "m" is used twice`},
 		{"sms provider", `accounts: {sms: [{name: s, provider: nexmo}]}`, `accounts.sms[0].provider: "nexmo" is not twilio or modem`},
 		{"sms from", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "5550100"}]}`, `accounts.sms[0].from: "5550100" is not an E.164 number`},
+		{"whatsapp from", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "+15550100", whatsapp_from: "+15550101"}]}`, `accounts.sms[0].whatsapp_from: "+15550101" is not whatsapp: and an E.164 number`},
+		{"whatsapp from national", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "+15550100", whatsapp_from: "whatsapp:5550101"}]}`, `accounts.sms[0].whatsapp_from: "whatsapp:5550101" is not whatsapp: and an E.164 number`},
+		{"whatsapp from on a modem", `accounts: {sms: [{name: m, provider: modem, device: /dev/x, whatsapp_from: "whatsapp:+15550101"}]}`, "accounts.sms[0].whatsapp_from: only a twilio account reaches WhatsApp"},
 		{"wechat aes key", `accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, encoding_aes_key: short}]}`, "accounts.wechat[0].encoding_aes_key: must be 43 characters, got 5"},
 		{"wechat previous key alone", `accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, previous_encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}]}`, "accounts.wechat[0].previous_encoding_aes_key: must be 43 characters and come with encoding_aes_key"},
 		{"reply window", `accounts: {weibo: [{name: wb, app_secret: s, access_token: t, reply_window: 6s}]}`, "accounts.weibo[0].reply_window: 6s must be under 5s"},

@@ -256,8 +256,14 @@ func (a Accounts) validate(publicURL string) []error {
 			if !isE164(s.From) {
 				errs = append(errs, fmt.Errorf("%s.from: %q is not an E.164 number such as +15550100", key, s.From))
 			}
+			if s.WhatsAppFrom != "" && !isWhatsAppAddress(s.WhatsAppFrom) {
+				errs = append(errs, fmt.Errorf("%s.whatsapp_from: %q is not whatsapp: and an E.164 number such as whatsapp:+15550100", key, s.WhatsAppFrom))
+			}
 		case "modem":
 			required(key, "device", s.Device != "")
+			if s.WhatsAppFrom != "" {
+				errs = append(errs, fmt.Errorf("%s.whatsapp_from: only a twilio account reaches WhatsApp", key))
+			}
 			if s.Baud <= 0 {
 				errs = append(errs, fmt.Errorf("%s.baud: must be positive", key))
 			}
@@ -326,6 +332,13 @@ func isE164(s string) bool {
 		}
 	}
 	return true
+}
+
+// isWhatsAppAddress checks Twilio's WhatsApp sender form: the prefix
+// exactly as Twilio writes it, then an E.164 number.
+func isWhatsAppAddress(s string) bool {
+	rest, ok := strings.CutPrefix(s, "whatsapp:")
+	return ok && isE164(rest)
 }
 
 // redactURL hides a password in a NATS URL before it goes into an error.
