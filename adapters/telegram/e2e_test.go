@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/bus"
 	"hotline/bus/bustest"
@@ -302,6 +303,8 @@ type gwOpts struct {
 	// modes wires degraded modes as serve does: the mode store and its
 	// gate, phone bindings, and an SMS account with its own loop.
 	modes bool
+	// registry receives the adapter's metrics.
+	registry *prometheus.Registry
 }
 
 // gateway runs the adapter (and optionally the router and the delivery
@@ -341,7 +344,11 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 	if o.publicURL {
 		cfg.PublicURL = hooks.URL
 	}
-	a, err := New(cfg, Deps{Bus: o.bus, Logger: log})
+	deps := Deps{Bus: o.bus, Logger: log}
+	if o.registry != nil {
+		deps.Registry = o.registry
+	}
+	a, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,12 +47,12 @@ func TestInboundGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, handle, err := toMessage(u, raw, "tg-main", "hotline_bot", goldenID, now)
+			m, d, err := toMessage(u, raw, "tg-main", "hotline_bot", goldenID, now)
 			if err != nil {
 				t.Fatalf("toMessage: %v", err)
 			}
-			if handle != (m != nil) {
-				t.Fatalf("handle %v with message %v", handle, m)
+			if d.handling.stored() != (m != nil) {
+				t.Fatalf("handling %s with message %v", d.handling, m)
 			}
 			envelopetest.Golden(t, f, m, *update)
 		})
@@ -192,15 +192,18 @@ func FuzzToMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m, handle, err := toMessage(u, raw, "tg-main", "hotline_bot", goldenID, now)
+		m, d, err := toMessage(u, raw, "tg-main", "hotline_bot", goldenID, now)
 		if err != nil {
 			return
 		}
-		if !handle {
+		if !d.handling.stored() {
 			if m != nil {
 				t.Fatal("a message that is not handled")
 			}
 			return
+		}
+		if m == nil {
+			t.Fatalf("%s classified %s without a message", d.kind, d.handling)
 		}
 		if err := m.Validate(); err != nil {
 			t.Fatalf("invalid envelope: %v", err)

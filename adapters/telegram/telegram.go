@@ -8,6 +8,34 @@
 // getMe (so start-up would fail while Telegram is unreachable), it has no
 // secret_token, its polling loop ignores retry_after and cannot be
 // stopped, it takes no context, and its transport errors carry the token.
+// What v5.5.1 cannot decode (newer update kinds, web_app_data) is read
+// from the raw update.
+//
+// Every update is one of four things, decided by classify alone:
+//
+//   - a message (stored, the router answers): message and edited_message
+//     (Meta edited=true) in a private chat, or in a group when addressed
+//     to the bot, carrying text, a caption, a photo (the largest size), voice,
+//     audio, video, a video note, a document, a sticker (Meta sticker=its
+//     emoji), an animation, a location, a venue (title and address), a
+//     contact (Message.Contact), web_app_data (the data as text, Meta
+//     web_app_button), a dice ("[dice 🎲 4]") or a poll; anything else a
+//     user sent is kept as KindRaw. An inline keyboard press
+//     (callback_query) is a message too: its data is what the user chose.
+//   - a user event (stored as KindEvent): /start, and my_chat_member in a
+//     private chat, the user blocking (unsubscribe) or unblocking
+//     (subscribe) the bot.
+//   - a platform event (200, counted in hotline_platform_events_total,
+//     logged at debug, not stored): my_chat_member in groups, chat_member,
+//     poll, message_reaction_count, chat_boost, removed_chat_boost,
+//     business_connection, deleted_business_messages.
+//   - ignored (the same): channel_post and edited_channel_post (the bot
+//     never answers into channels), business messages, inline queries,
+//     payments, poll_answer, message_reaction, chat_join_request, service
+//     messages (members joining, pins, ...), games, group chatter not
+//     addressed to the bot, anything from a bot, any update without a
+//     chat and a user to answer, and an update with no payload or one
+//     this gateway does not know.
 package telegram
 
 import (
@@ -28,6 +56,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/adapters/passive"
 	"hotline/bus"
@@ -106,6 +135,9 @@ type Deps struct {
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Registry exports hotline_platform_events_total; nil keeps it
+	// private.
+	Registry prometheus.Registerer
 }
 
 // Adapter receives and sends for one bot.
@@ -117,6 +149,8 @@ type Adapter struct {
 	http     *http.Client // sends: bounded by its timeout
 	poll     *http.Client // long polls: bounded by a per-request context
 	now      func() time.Time
+	// skipped counts updates acknowledged and not stored, by kind.
+	skipped *prometheus.CounterVec
 
 	mu   sync.RWMutex
 	self *tgbotapi.User // set once getMe succeeded
@@ -155,7 +189,44 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	c, err := PlatformEventCounter(deps.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("telegram %s: metrics: %w", cfg.Account, err)
+	}
+	a.skipped = c
 	return a, nil
+}
+
+// PlatformEventCounter registers hotline_platform_events_total, or finds
+// the one another adapter registered on the same registry (the WeChat
+// and Weibo adapters declare it identically).
+func PlatformEventCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_platform_events_total",
+		Help: "Platform events and updates acknowledged to the platform and not stored, by platform, account and event.",
+	}, []string{"platform", "account", "event"})
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// skip records an update acknowledged and not stored. The counter's
+// label is the update's kind, from classify's fixed set, never a string
+// from the request.
+func (a *Adapter) skip(updateID int, d decision) {
+	a.log.Debug("update acknowledged, not stored", "update_id", updateID, "handling", d.handling.String(),
+		"event", d.kind, "reason", d.why)
+	a.skipped.WithLabelValues(envelope.PlatformTelegram, a.cfg.Account, d.kind).Inc()
 }
 
 // Ready reports ErrNotReady until getMe has succeeded.
@@ -218,13 +289,15 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now().UTC()
-	m, handle, err := toMessage(u, raw, a.cfg.Account, bot, envelope.NewID(now), now)
+	m, d, err := toMessage(u, raw, a.cfg.Account, bot, envelope.NewID(now), now)
 	if err != nil {
 		a.log.Warn("update refused", "update_id", u.UpdateID, "err", err)
 		http.Error(w, "malformed update", http.StatusBadRequest)
 		return
 	}
-	if !handle {
+	if m == nil {
+		// Acknowledged so Telegram does not retry it; nothing to store.
+		a.skip(u.UpdateID, d)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -529,10 +602,13 @@ func (a *Adapter) intake(ctx context.Context, raws []json.RawMessage, offset int
 			continue // already handled: Telegram confirmed it late
 		}
 		now := a.now().UTC()
-		m, handle, err := toMessage(u, raw, a.cfg.Account, bot, envelope.NewID(now), now)
-		if err != nil {
+		m, d, err := toMessage(u, raw, a.cfg.Account, bot, envelope.NewID(now), now)
+		switch {
+		case err != nil:
 			a.log.Warn("skipping an update that is not a valid message", "update_id", id, "err", err)
-		} else if handle {
+		case m == nil:
+			a.skip(u.UpdateID, d)
+		default:
 			if _, err := a.bus.PublishInbound(ctx, m, nil); err != nil {
 				return offset, fmt.Errorf("telegram: storing update %d: %w", id, err)
 			}

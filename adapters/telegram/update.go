@@ -15,20 +15,23 @@ import (
 )
 
 // ToMessage turns one Bot API update into an envelope. handle is false
-// for group chatter that is not addressed to the bot: such updates are
-// acknowledged and stored nowhere (the gateway keeps conversations with
-// the bot, not a copy of every group). It is pure so that testdata/
+// for an update hotline does not store (see classify): group chatter not
+// addressed to the bot, channel posts, service messages, updates about
+// others or without a user to answer. It is pure so that testdata/
 // golden files pin its behaviour.
-//
-// https://core.telegram.org/bots/api#update: at most one payload field
-// is set per update. A kind hotline does not understand becomes KindRaw
-// with Meta["update_kind"] instead of being dropped.
 func ToMessage(u tgbotapi.Update, account, botUsername, id string, now time.Time) (*envelope.Message, bool, error) {
-	return toMessage(u, nil, account, botUsername, id, now)
+	// The library's types marshal back with omitempty, so the fields
+	// that are set can be told the same way as from a raw update.
+	raw, err := json.Marshal(u)
+	if err != nil {
+		return nil, false, fmt.Errorf("telegram: update %d: %w", u.UpdateID, err)
+	}
+	m, d, err := toMessage(u, raw, account, botUsername, id, now)
+	return m, d.handling.stored() && m != nil, err
 }
 
-// decodeUpdate parses a raw update and keeps it alongside, so kinds the
-// library does not know still have a name and a user.
+// decodeUpdate parses a raw update; the raw bytes are kept by the caller
+// for what the library cannot decode (readExtra).
 func decodeUpdate(raw []byte) (tgbotapi.Update, error) {
 	var u tgbotapi.Update
 	if err := json.Unmarshal(raw, &u); err != nil {
@@ -40,40 +43,14 @@ func decodeUpdate(raw []byte) (tgbotapi.Update, error) {
 	return u, nil
 }
 
-// rawInfo names the payload field of an update the library could not
-// decode into a known field, and finds the chat or user it concerns.
-func rawInfo(raw []byte) (kind, userID string) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(raw, &top) != nil {
-		return "unknown", ""
+// toMessage classifies an update and, when it is stored, builds its
+// envelope. m is nil for everything classify keeps out of HOTLINE_IN.
+func toMessage(u tgbotapi.Update, raw []byte, account, botUsername, id string, now time.Time) (*envelope.Message, decision, error) {
+	x := readExtra(raw)
+	d := classify(u, x, botUsername)
+	if !d.handling.stored() {
+		return nil, d, nil
 	}
-	keys := make([]string, 0, len(top))
-	for k := range top {
-		if k != "update_id" {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return "unknown", ""
-	}
-	slices.Sort(keys)
-	kind = keys[0]
-	var payload map[string]json.RawMessage
-	if json.Unmarshal(top[kind], &payload) != nil {
-		return kind, ""
-	}
-	for _, field := range []string{"chat", "from", "user"} {
-		var p struct {
-			ID int64 `json:"id"`
-		}
-		if json.Unmarshal(payload[field], &p) == nil && p.ID != 0 {
-			return kind, strconv.FormatInt(p.ID, 10)
-		}
-	}
-	return kind, ""
-}
-
-func toMessage(u tgbotapi.Update, raw []byte, account, botUsername, id string, now time.Time) (*envelope.Message, bool, error) {
 	m := &envelope.Message{
 		ID:            id,
 		Platform:      envelope.PlatformTelegram,
@@ -86,34 +63,31 @@ func toMessage(u tgbotapi.Update, raw []byte, account, botUsername, id string, n
 	if botUsername != "" {
 		m.To.Name = "@" + botUsername
 	}
-	handle := true
 	switch {
 	case u.Message != nil:
-		handle = fromMessage(m, u.Message, botUsername)
+		fromMessage(m, u.Message, x, botUsername)
 	case u.EditedMessage != nil:
-		handle = fromMessage(m, u.EditedMessage, botUsername)
+		// A user correcting themselves: answered like a message, marked
+		// so agents see it replaces an earlier one.
+		fromMessage(m, u.EditedMessage, x, botUsername)
 		m.Meta["edited"] = "true"
 	case u.CallbackQuery != nil:
 		fromCallback(m, u.CallbackQuery)
 	case u.MyChatMember != nil:
 		fromChatMember(m, u.MyChatMember)
-	default:
-		fromOther(m, u, raw)
-	}
-	if !handle {
-		return nil, false, nil
 	}
 	if m.From.ID == "" {
-		m.From.ID = "unknown"
+		// classify checked the sender; this is a bug, not input.
+		return nil, d, fmt.Errorf("telegram: update %d: %s without a sender", u.UpdateID, d.kind)
 	}
 	m.Conversation = envelope.ConversationKey(envelope.PlatformTelegram, account, m.From.ID)
 	if len(m.Meta) == 0 {
 		m.Meta = nil
 	}
 	if err := m.Validate(); err != nil {
-		return nil, false, fmt.Errorf("telegram: update %d: %w", u.UpdateID, err)
+		return nil, d, fmt.Errorf("telegram: update %d: %w", u.UpdateID, err)
 	}
-	return m, true, nil
+	return m, d, nil
 }
 
 // sender fills From with the chat (the conversation is the chat, so a
@@ -145,28 +119,11 @@ func isGroup(chat *tgbotapi.Chat) bool {
 	return chat != nil && (chat.Type == "group" || chat.Type == "supergroup")
 }
 
-// fromMessage fills m from a message and reports whether hotline should
-// handle it: in groups only what is addressed to the bot.
-func fromMessage(m *envelope.Message, msg *tgbotapi.Message, bot string) bool {
+// fromMessage fills m from a message classify accepted.
+func fromMessage(m *envelope.Message, msg *tgbotapi.Message, x extra, bot string) {
 	sender(m, msg.Chat, msg.From)
 	m.Meta["message_id"] = strconv.Itoa(msg.MessageID)
-	text, entities := msg.Text, msg.Entities
-	if text == "" && msg.Caption != "" {
-		text, entities = msg.Caption, msg.CaptionEntities
-	}
-	group := isGroup(msg.Chat)
-	addressed := !group
-	if group && bot != "" {
-		if r := msg.ReplyToMessage; r != nil && r.From != nil && r.From.IsBot && strings.EqualFold(r.From.UserName, bot) {
-			addressed = true
-		}
-		if stripped, ok := stripMention(text, entities, bot); ok {
-			text, addressed = stripped, true
-		}
-	}
-	if !addressed {
-		return false
-	}
+	text, _ := addressed(msg, bot)
 	m.Kind = envelope.KindText
 	m.Text = text
 
@@ -177,75 +134,169 @@ func fromMessage(m *envelope.Message, msg *tgbotapi.Message, bot string) bool {
 		if cmd == "start" {
 			m.Kind, m.Text = envelope.KindEvent, ""
 			m.Event = &envelope.Event{Name: envelope.EventSubscribe, Key: arg}
-			return true
+			return
 		}
 		m.Text = strings.TrimSpace(cmd + " " + arg)
 	}
 
-	switch {
-	case len(msg.Photo) > 0:
+	media := func(kind envelope.Kind, fileID, mime, name string, size int) {
+		m.Kind = kind
+		m.Media = []envelope.Media{{Kind: kind, PlatformID: fileID, MIME: mime, Caption: msg.Caption, FileName: name, Size: int64(max(size, 0))}}
+	}
+	switch messageContent(msg, x) {
+	case "web_app_data":
+		// The data a Web App sent with the button's label: what the user
+		// submitted, so it is the text.
+		m.Kind, m.Text = envelope.KindText, x.webApp.Data
+		if x.webApp.ButtonText != "" {
+			m.Meta["web_app_button"] = x.webApp.ButtonText
+		}
+	case "animation":
+		a := msg.Animation
+		media(envelope.KindVideo, a.FileID, a.MimeType, a.FileName, a.FileSize)
+		m.Meta["animation"] = "true"
+	case "photo":
 		best := msg.Photo[0]
 		for _, p := range msg.Photo[1:] {
 			if p.Width*p.Height > best.Width*best.Height || (p.Width*p.Height == best.Width*best.Height && p.FileSize > best.FileSize) {
 				best = p
 			}
 		}
-		m.Kind = envelope.KindImage
-		m.Media = []envelope.Media{{Kind: envelope.KindImage, PlatformID: best.FileID, Caption: msg.Caption}}
-	case msg.Voice != nil:
-		m.Kind = envelope.KindVoice
-		m.Media = []envelope.Media{{Kind: envelope.KindVoice, PlatformID: msg.Voice.FileID, MIME: msg.Voice.MimeType}}
-	case msg.Audio != nil:
-		m.Kind = envelope.KindVoice
-		m.Media = []envelope.Media{{Kind: envelope.KindVoice, PlatformID: msg.Audio.FileID, MIME: msg.Audio.MimeType, Caption: msg.Caption}}
-	case msg.Video != nil:
-		m.Kind = envelope.KindVideo
-		m.Media = []envelope.Media{{Kind: envelope.KindVideo, PlatformID: msg.Video.FileID, MIME: msg.Video.MimeType, Caption: msg.Caption}}
-	case msg.VideoNote != nil:
-		m.Kind = envelope.KindVideo
-		m.Media = []envelope.Media{{Kind: envelope.KindVideo, PlatformID: msg.VideoNote.FileID}}
-	case msg.Document != nil:
-		m.Kind = envelope.KindFile
-		m.Media = []envelope.Media{{Kind: envelope.KindFile, PlatformID: msg.Document.FileID, MIME: msg.Document.MimeType, Caption: msg.Caption}}
-		if msg.Document.FileName != "" {
-			m.Meta["file_name"] = msg.Document.FileName
+		media(envelope.KindImage, best.FileID, "", "", best.FileSize)
+	case "voice":
+		media(envelope.KindVoice, msg.Voice.FileID, msg.Voice.MimeType, "", msg.Voice.FileSize)
+	case "audio":
+		a := msg.Audio
+		media(envelope.KindVoice, a.FileID, a.MimeType, a.FileName, a.FileSize)
+		if t := strings.TrimSpace(strings.TrimSpace(a.Performer) + " - " + strings.TrimSpace(a.Title)); t != "-" {
+			m.Meta["audio_title"] = strings.Trim(t, " -")
 		}
-	case msg.Sticker != nil:
-		m.Kind = envelope.KindImage
-		m.Media = []envelope.Media{{Kind: envelope.KindImage, PlatformID: msg.Sticker.FileID}}
-		if msg.Sticker.Emoji != "" {
-			m.Meta["sticker_emoji"] = msg.Sticker.Emoji
+	case "video":
+		v := msg.Video
+		media(envelope.KindVideo, v.FileID, v.MimeType, v.FileName, v.FileSize)
+	case "video_note":
+		media(envelope.KindVideo, msg.VideoNote.FileID, "", "", msg.VideoNote.FileSize)
+		m.Meta["video_note"] = "true"
+	case "document":
+		d := msg.Document
+		media(envelope.KindFile, d.FileID, d.MimeType, d.FileName, d.FileSize)
+	case "sticker":
+		// A sticker is small talk, not a question: the router tells it
+		// by Meta["sticker"] (its emoji, or "sticker" when it has none).
+		media(envelope.KindImage, msg.Sticker.FileID, "", "", msg.Sticker.FileSize)
+		m.Meta["sticker"] = msg.Sticker.Emoji
+		if m.Meta["sticker"] == "" {
+			m.Meta["sticker"] = "sticker"
 		}
-	case msg.Location != nil:
+		if msg.Sticker.SetName != "" {
+			m.Meta["sticker_set"] = msg.Sticker.SetName
+		}
+	case "venue":
+		v := msg.Venue
+		m.Kind = envelope.KindLocation
+		m.Location = &envelope.Location{Lat: v.Location.Latitude, Lon: v.Location.Longitude, Label: v.Title, Address: v.Address}
+		if v.GooglePlaceID != "" {
+			m.Meta["google_place_id"] = v.GooglePlaceID
+		}
+		if v.FoursquareID != "" {
+			m.Meta["foursquare_id"] = v.FoursquareID
+		}
+	case "location":
 		m.Kind = envelope.KindLocation
 		m.Location = &envelope.Location{Lat: msg.Location.Latitude, Lon: msg.Location.Longitude}
-		if msg.Venue != nil {
-			m.Location.Label = msg.Venue.Title
+		if msg.Location.LivePeriod > 0 {
+			m.Meta["live_period"] = strconv.Itoa(msg.Location.LivePeriod)
 		}
-	case msg.Contact != nil:
-		m.Kind = envelope.KindContact
-		phone := normalizePhone(msg.Contact.PhoneNumber)
-		// The name goes to Meta, not Text, so that the router does not
-		// take it for something the user wrote.
-		m.Text = ""
-		if name := strings.TrimSpace(msg.Contact.FirstName + " " + msg.Contact.LastName); name != "" {
-			m.Meta["contact_name"] = name
+	case "contact":
+		fromContact(m, msg)
+	case "dice":
+		// A throw of the dice is play, not a question; kept short so an
+		// agent reading the history knows what happened.
+		m.Text = fmt.Sprintf("[dice %s %d]", msg.Dice.Emoji, msg.Dice.Value)
+		m.Meta["dice"] = strconv.Itoa(msg.Dice.Value)
+	case "poll":
+		var opts []string
+		for _, o := range msg.Poll.Options {
+			opts = append(opts, o.Text)
 		}
-		// A contact is the user's own only when Telegram says so (the
-		// "share my phone number" button fills user_id with the
-		// sender); only then can it bind the conversation.
-		if msg.From != nil && msg.Contact.UserID == msg.From.ID {
-			m.From.Phone = phone
-			m.Meta["contact_own"] = "true"
+		m.Text = "[poll] " + msg.Poll.Question
+		if len(opts) > 0 {
+			m.Text += ": " + strings.Join(opts, " / ")
 		}
-		m.Meta["contact_phone"] = phone
-	case text == "":
-		// A service message (pinned, new member, ...) or content hotline
-		// has no kind for: kept raw.
-		m.Kind = envelope.KindRaw
-		m.Meta["update_kind"] = "message"
+		m.Meta["poll"] = "true"
+	case "other":
+		if m.Text == "" {
+			// Content this gateway has no kind for: kept raw, never lost.
+			m.Kind = envelope.KindRaw
+			m.Meta["update_kind"] = "message"
+			if f := unusualFields(x.msgKeys); f != "" {
+				m.Meta["fields"] = f
+			}
+		}
 	}
-	return true
+	if len(m.Text) > envelope.MaxTextLen {
+		m.Text = truncate(m.Text, envelope.MaxTextLen)
+		m.Meta["truncated"] = "true"
+	}
+}
+
+// fromContact maps a shared contact card. Telegram sends the number as
+// the sharer's phone book has it: international (with or without '+')
+// for the user's own number, anything for someone else's.
+func fromContact(m *envelope.Message, msg *tgbotapi.Message) {
+	c := msg.Contact
+	m.Kind = envelope.KindContact
+	// The name goes to Contact, not Text, so that the router does not
+	// take it for something the user wrote.
+	m.Text = ""
+	// A contact is the user's own only when Telegram says so (the
+	// "share my phone number" button fills user_id with the sender);
+	// only then is its number known to be international, and only then
+	// can it bind the conversation.
+	own := msg.From != nil && c.UserID != 0 && c.UserID == msg.From.ID
+	m.Contact = &envelope.Contact{
+		Name:  strings.TrimSpace(c.FirstName + " " + c.LastName),
+		Phone: contactPhone(c.PhoneNumber, own),
+	}
+	if c.UserID != 0 {
+		m.Contact.UserID = strconv.FormatInt(c.UserID, 10)
+	}
+	if own {
+		m.Meta["contact_own"] = "true"
+		if strings.HasPrefix(m.Contact.Phone, "+") {
+			m.From.Phone = m.Contact.Phone
+		}
+	}
+}
+
+// contactPhone is a contact's number as E.164 when Telegram's number is
+// international (it starts with '+', or it is the user's own), else
+// exactly as sent: a national number such as 0788531373 cannot be read
+// without the country, and a '+' in front would make it another number.
+func contactPhone(raw string, own bool) string {
+	raw = strings.TrimSpace(raw)
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, raw)
+	if digits == "" {
+		return raw
+	}
+	intl := strings.HasPrefix(raw, "+") || (own && !strings.HasPrefix(digits, "0"))
+	if !intl || strings.HasPrefix(digits, "0") {
+		return raw
+	}
+	return "+" + digits
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:min(n, len(s))]
 }
 
 // stripMention finds @bot in text (as a mention entity, or as the
@@ -292,21 +343,6 @@ func command(text, bot string) (cmd, arg string, ok bool) {
 	return strings.ToLower(head), strings.TrimSpace(arg), true
 }
 
-// normalizePhone turns Telegram's digits ("79991234567" or "+7999...")
-// into E.164.
-func normalizePhone(p string) string {
-	p = strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, p)
-	if p == "" {
-		return ""
-	}
-	return "+" + p
-}
-
 // fromCallback maps an inline keyboard button press: the button's data
 // (a menu code) is what the user "said".
 func fromCallback(m *envelope.Message, cq *tgbotapi.CallbackQuery) {
@@ -319,71 +355,35 @@ func fromCallback(m *envelope.Message, cq *tgbotapi.CallbackQuery) {
 	m.Kind = envelope.KindText
 	m.Text = cq.Data
 	m.Meta["callback_query_id"] = cq.ID
-	if cq.Data == "" {
-		m.Kind = envelope.KindRaw
-		m.Meta["update_kind"] = "callback_query"
-	}
 }
 
-// fromChatMember maps the bot's own membership: a private chat's
-// "kicked" is the user blocking the bot, "member" unblocking it
+// fromChatMember maps the bot's own membership in a private chat
+// (classify lets no other through): "kicked" is the user blocking the
+// bot, "member" unblocking it
 // (https://core.telegram.org/bots/api#chatmemberupdated).
 func fromChatMember(m *envelope.Message, cm *tgbotapi.ChatMemberUpdated) {
 	sender(m, &cm.Chat, &cm.From)
 	status := cm.NewChatMember.Status
 	m.Meta["member_status"] = status
-	switch status {
-	case "kicked", "left":
-		m.Kind = envelope.KindEvent
-		m.Event = &envelope.Event{Name: envelope.EventUnsubscribe}
-	case "member", "administrator", "creator":
-		m.Kind = envelope.KindEvent
-		m.Event = &envelope.Event{Name: envelope.EventSubscribe}
-	default:
-		m.Kind = envelope.KindRaw
-		m.Meta["update_kind"] = "my_chat_member"
+	m.Kind = envelope.KindEvent
+	m.Event = &envelope.Event{Name: envelope.EventSubscribe}
+	if status == "kicked" || status == "left" {
+		m.Event.Name = envelope.EventUnsubscribe
 	}
 }
 
-// fromOther keeps any other update raw, with the chat or user it
-// concerns when the library or the raw JSON tells.
-func fromOther(m *envelope.Message, u tgbotapi.Update, raw []byte) {
-	m.Kind = envelope.KindRaw
-	kind := "unknown"
-	switch {
-	case u.ChannelPost != nil:
-		kind = "channel_post"
-		sender(m, u.ChannelPost.Chat, u.ChannelPost.From)
-	case u.EditedChannelPost != nil:
-		kind = "edited_channel_post"
-		sender(m, u.EditedChannelPost.Chat, u.EditedChannelPost.From)
-	case u.InlineQuery != nil:
-		kind = "inline_query"
-		sender(m, nil, u.InlineQuery.From)
-	case u.ChosenInlineResult != nil:
-		kind = "chosen_inline_result"
-		sender(m, nil, u.ChosenInlineResult.From)
-	case u.ShippingQuery != nil:
-		kind = "shipping_query"
-		sender(m, nil, u.ShippingQuery.From)
-	case u.PreCheckoutQuery != nil:
-		kind = "pre_checkout_query"
-		sender(m, nil, u.PreCheckoutQuery.From)
-	case u.Poll != nil:
-		kind = "poll"
-	case u.PollAnswer != nil:
-		kind = "poll_answer"
-		sender(m, nil, &u.PollAnswer.User)
-	case u.ChatMember != nil:
-		kind = "chat_member"
-		sender(m, &u.ChatMember.Chat, &u.ChatMember.From)
-	case u.ChatJoinRequest != nil:
-		kind = "chat_join_request"
-		sender(m, &u.ChatJoinRequest.Chat, &u.ChatJoinRequest.From)
-	case raw != nil:
-		var user string
-		kind, user = rawInfo(raw)
-		m.From.ID = user
+// commonFields are the fields every message has; unusualFields leaves
+// them out so Meta["fields"] names what the message carries.
+var commonFields = []string{"message_id", "from", "chat", "date", "sender_chat", "edit_date", "reply_to_message",
+	"message_thread_id", "is_topic_message", "forward_origin", "forward_from", "forward_date", "has_protected_content",
+	"entities", "caption_entities", "reply_markup", "via_bot", "author_signature", "media_group_id"}
+
+func unusualFields(keys []string) string {
+	var out []string
+	for _, k := range keys {
+		if !slices.Contains(commonFields, k) {
+			out = append(out, k)
+		}
 	}
-	m.Meta["update_kind"] = kind
+	return strings.Join(out, ",")
 }
