@@ -567,13 +567,22 @@ func (a *answerer) verifyCode(code string) {
 }
 
 // langFor picks the reply language: the user's explicit choice, then the
-// platform's hint, then the default.
+// platform's hint, then the language of the user's own words (this
+// message's, else the last one that left no doubt, kept in the session),
+// then the default.
 func (r *Router) langFor(m *envelope.Message, sess *Session) string {
 	if sess.Lang != "" && r.catalog.Has(sess.Lang) {
 		return sess.Lang
 	}
 	if l := r.catalog.LangFromHint(m.LangHint); l != "" {
 		return l
+	}
+	if l := detectLang(m.Text); l != "" && r.catalog.Has(l) {
+		sess.Detected = l
+		return l
+	}
+	if sess.Detected != "" && r.catalog.Has(sess.Detected) {
+		return sess.Detected
 	}
 	return r.cfg.DefaultLang
 }

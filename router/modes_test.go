@@ -215,11 +215,11 @@ func TestAnnouncementGoesWithWhatTheUserGets(t *testing.T) {
 	const notice = "New answers are checked by a person today."
 	b := bustest.Open(t)
 	store, gate := modeStore(t, b)
-	setMode(t, store, fallback.ModeReviewFirst, map[string]string{"zh": notice})
+	setMode(t, store, fallback.ModeReviewFirst, map[string]string{"en": notice})
 	r := newRouter(t, b, testConfig(), Deps{Gate: gate})
-	m := inbound("held", "I forgot my password")
+	m := inbound("held", "I forgot my password") // English words: answered in English
 	process(t, r, m)
-	if got := replyTo(t, b, m); got != r.catalog.Text("zh", "review_pending")+"\n\n"+notice {
+	if got := replyTo(t, b, m); got != r.catalog.Text("en", "review_pending")+"\n\n"+notice {
 		t.Errorf("pending notice: %q", got)
 	}
 	held := bustest.Messages(t, b, bus.StreamReview, envelope.SubjectReview)

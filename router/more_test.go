@@ -194,7 +194,7 @@ func TestReviewFirstHoldsFAQAnswers(t *testing.T) {
 	}
 	m := inbound("rv", "I forgot my password")
 	process(t, r, m)
-	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "review_pending") {
+	if got := lastReply(t, b).Text; got != r.catalog.Text("en", "review_pending") { // English words, English answer
 		t.Fatalf("user got %q, want the review_pending notice", got)
 	}
 	held := bustest.Messages(t, b, "HOTLINE_REVIEW", "hotline.review")
@@ -202,7 +202,7 @@ func TestReviewFirstHoldsFAQAnswers(t *testing.T) {
 		t.Fatalf("%d replies held, want the FAQ answer", len(held))
 	}
 	var rep envelope.Reply
-	if err := envelope.Decode(held[0], &rep); err != nil || rep.Text != r.faq.Answer("reset_password", "zh") || rep.InReplyTo != m.ID {
+	if err := envelope.Decode(held[0], &rep); err != nil || rep.Text != r.faq.Answer("reset_password", "en") || rep.InReplyTo != m.ID {
 		t.Fatalf("held reply %+v (%v), want the reset_password answer", rep, err)
 	}
 	// An operator approves it and it goes out like any reply.

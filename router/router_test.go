@@ -408,7 +408,7 @@ func TestHandoffDailyLimit(t *testing.T) {
 	if got := len(handoffs(t, b)); got != 2 {
 		t.Fatalf("%d handoffs, want the limit of 2", got)
 	}
-	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "handoff_limit") {
+	if got := lastReply(t, b).Text; got != r.catalog.Text("en", "handoff_limit") { // English words, English answer
 		t.Fatalf("third message: %q, want the limit text", got)
 	}
 }

@@ -38,8 +38,11 @@ type PendingBind struct {
 
 // Session is what the router remembers of one conversation.
 type Session struct {
-	Conversation  string          `json:"conversation"`
-	Lang          string          `json:"lang,omitempty"` // explicit choice (help+ar, lang ar)
+	Conversation string `json:"conversation"`
+	Lang         string `json:"lang,omitempty"` // explicit choice (help+ar, lang ar)
+	// Detected is the language of the user's last message that left no
+	// doubt, used when they chose none and the platform gave no hint.
+	Detected      string          `json:"detected,omitempty"`
 	Turns         []envelope.Turn `json:"turns,omitempty"`
 	Phone         string          `json:"phone,omitempty"` // bound E.164 number
 	HandoffDay    string          `json:"handoff_day,omitempty"`

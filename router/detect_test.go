@@ -1,0 +1,127 @@
+package router
+
+import (
+	"strings"
+	"testing"
+
+	"hotline/bus/bustest"
+)
+
+func TestDetectLang(t *testing.T) {
+	tests := []struct {
+		text, want string
+	}{
+		// The cases: a new user's own words, no hint.
+		{"مرحبا أحتاج مساعدة", "ar"},
+		{"สวัสดีครับ ช่วยด้วย", "th"},
+		{"Olá, preciso de ajuda com pagamento", "pt"},
+		{"hola necesito ayuda con mi pago", "es"},
+		{"¿Dónde está mi pedido?", "es"},
+		{"halo saya perlu bantuan pembayaran", "id"},
+		{"xin chào tôi cần giúp đỡ", "vi"},
+		{"Tài khoản của tôi bị khóa", "vi"},
+		{"I need help with my payment", "en"},
+		{"my withdrawal never arrived, please help", "en"},
+		{"здравствуйте, мне нужна помощь", "ru"},
+		{"我的账户被盗了，请帮忙", "zh"},
+		{"我的帳戶被盜了，請幫忙", "zh-Hant"},
+		{"這個問題怎麼辦", "zh-Hant"},
+		{"这个问题怎么办", "zh"},
+		{"Привет hello", "ru"},
+		// Too little to go on, or a language hotline has no texts for.
+		{"ok", ""},
+		{"hello", ""},
+		{"where is my parcel", "en"},
+		{"parcel", ""}, // no common word: not enough
+		{"1", ""},
+		{"", ""},
+		{"👍👍", ""},
+		{"こんにちは、助けてください", ""},
+		{"안녕하세요 도와주세요", ""},
+		{"Guten Tag, ich brauche Hilfe", ""},
+		{"de", ""},
+		{strings.Repeat("a", 10000), ""},
+	}
+	for _, tc := range tests {
+		if got := detectLang(tc.text); got != tc.want {
+			t.Errorf("detectLang(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
+// Every word list and letter set names a language the catalog has, so a
+// detection is always a language the router can answer in.
+func TestDetectedLanguagesHaveTexts(t *testing.T) {
+	c, err := LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for lang := range latinWords {
+		if !c.Has(lang) {
+			t.Errorf("latinWords has %q, which has no texts", lang)
+		}
+	}
+	for lang := range latinLetters {
+		if !c.Has(lang) {
+			t.Errorf("latinLetters has %q, which has no texts", lang)
+		}
+	}
+	for _, lang := range []string{"ar", "th", "ru", "zh", "zh-Hant"} {
+		if !c.Has(lang) {
+			t.Errorf("script language %q has no texts", lang)
+		}
+	}
+	for _, r := range traditionalOnly {
+		if strings.ContainsRune(simplifiedOnly, r) {
+			t.Errorf("%c is in both Chinese lists", r)
+		}
+	}
+}
+
+func FuzzDetectLang(f *testing.F) {
+	for _, s := range []string{"مرحبا", "hola necesito ayuda", "xin chào", "我的帳戶", "\xff\xfe", "ñ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := detectLang(s)
+		switch got {
+		case "", "ar", "th", "ru", "zh", "zh-Hant", "en", "pt", "es", "id", "vi":
+		default:
+			t.Fatalf("detectLang(%q) = %q, not one of the ten", s, got)
+		}
+	})
+}
+
+// A new user's own words choose the reply language when they chose none
+// and the platform gave no hint; the choice is remembered for messages
+// that carry no words (a menu digit); a hint or an explicit choice wins.
+func TestRouterAnswersInTheUsersLanguage(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{}) // default zh
+	first := inbound("amira", "مرحبا أحتاج مساعدة في حسابي")
+	process(t, r, first)
+	if got := lastReply(t, b); got.Lang != "ar" || got.Dir != "rtl" {
+		t.Fatalf("Arabic words, no hint: answered in %q (%s), want ar rtl: %q", got.Lang, got.Dir, got.Text)
+	}
+	process(t, r, inbound("amira", "1"))
+	if got := lastReply(t, b); got.Lang != "ar" || got.Text != r.catalog.Text("ar", "menu_account_security") {
+		t.Fatalf("menu digit after Arabic: %q in %q, want the Arabic topic", got.Text, got.Lang)
+	}
+
+	hinted := inbound("tom", "Olá, preciso de ajuda com pagamento")
+	hinted.LangHint = "en"
+	process(t, r, hinted)
+	if got := lastReply(t, b); got.Lang != "en" {
+		t.Fatalf("a platform hint must win over detection: answered in %q", got.Lang)
+	}
+
+	process(t, r, inbound("joana", "lang es"))
+	process(t, r, inbound("joana", "Olá, preciso de ajuda com pagamento"))
+	if got := lastReply(t, b); got.Lang != "es" {
+		t.Fatalf("an explicit choice must win over detection: answered in %q", got.Lang)
+	}
+	process(t, r, inbound("ana", "Olá, preciso de ajuda com pagamento"))
+	if got := lastReply(t, b); got.Lang != "pt" {
+		t.Fatalf("Portuguese words, no hint: answered in %q", got.Lang)
+	}
+}
