@@ -190,6 +190,12 @@ func Settle(w http.ResponseWriter, log *slog.Logger, m *envelope.Message, res Re
 			log.Error("replies accepted for a closed request were not queued", "msg_id", m.ID, "err", err)
 		}
 		return false
+	case errors.Is(err, bus.ErrStorageUnavailable):
+		// The bus logged the fault once when it began; a line per
+		// request would bury that line under thousands.
+		log.Debug("inbound not stored", "msg_id", m.ID, "platform_msg_id", m.PlatformMsgID, "err", err)
+		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		return false
 	case err != nil:
 		log.Error("inbound not stored", "msg_id", m.ID, "platform_msg_id", m.PlatformMsgID, "err", err)
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)

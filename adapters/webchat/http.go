@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"hotline/bus"
 	"hotline/envelope"
 )
 
@@ -234,7 +236,11 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 	if err != nil {
 		// Not acknowledged: the page keeps the message and sends it
 		// again under the same client id.
-		a.log.Warn("inbound not stored", "visitor", c.visitor, "msg_id", m.ID, "err", err)
+		level := slog.LevelWarn
+		if errors.Is(err, bus.ErrStorageUnavailable) {
+			level = slog.LevelDebug // the bus logged the fault once when it began
+		}
+		a.log.Log(ctx, level, "inbound not stored", "visitor", c.visitor, "msg_id", m.ID, "err", err)
 		c.push(errorFrame(f.ID, codeUnavailable, unavailableMessage))
 		return
 	}
