@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -166,6 +168,8 @@ type gatewayOpts struct {
 	// modes wires degraded modes as serve does: the mode store and its
 	// gate, phone bindings, and an SMS account with its own loop.
 	modes bool
+	// registry receives the adapter's metrics.
+	registry *prometheus.Registry
 }
 
 // gateway runs the webhooks, optionally the router, and the WeChat
@@ -203,8 +207,11 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	if opts.rotated {
 		cfg.EncodingAESKey, cfg.PreviousEncodingAESKey = rotatedKey, kaAESKey
 	}
-	a, err := New(cfg,
-		Deps{Bus: b, Logger: slog.New(slog.NewTextHandler(logs, nil)), HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+	deps := Deps{Bus: b, Logger: slog.New(slog.NewTextHandler(logs, nil)), HTTPClient: &http.Client{Timeout: 5 * time.Second}}
+	if opts.registry != nil {
+		deps.Registry = opts.registry
+	}
+	a, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,12 @@ func TestPushMapping(t *testing.T) {
 		{"event_click", envelope.KindEvent, "", envelope.EventMenu, "1", user + "-1409735684-CLICK", "", ""},
 		{"event_view", envelope.KindEvent, "", envelope.EventView, "https://example.com/help", user + "-1409735685-VIEW", "menu_id", "208379533"},
 		{"event_location", envelope.KindEvent, "", envelope.EventLocation, "", user + "-1409735686-LOCATION", "precision", "119.385040"},
-		{"event_unknown", envelope.KindRaw, "", "", "", user + "-1409735687-scancode_push", "event", "scancode_push"},
+		{"event_scancode_push", envelope.KindEvent, "", envelope.EventMenu, "rselfmenu_0_1", user + "-1409735687-scancode_push", "event", "scancode_push"},
+		{"event_scancode_waitmsg", envelope.KindEvent, "", envelope.EventMenu, "rselfmenu_0_0", user + "-1409735693-scancode_waitmsg", "scan_result", "SF1234567890"},
+		{"event_pic_sysphoto", envelope.KindEvent, "", envelope.EventMenu, "rselfmenu_1_0", user + "-1409735694-pic_sysphoto", "pic_count", "1"},
+		{"event_location_select", envelope.KindEvent, "", envelope.EventMenu, "rselfmenu_2_0", user + "-1409735697-location_select", "event", "location_select"},
+		{"event_view_miniprogram", envelope.KindEvent, "", envelope.EventView, "pages/order/index", user + "-1409735698-view_miniprogram", "menu_id", "208379534"},
+		{"file", envelope.KindFile, "", "", "", "6054768590064713742", "file_md5", "5d41402abc4b2a76b9719d911017c592"},
 		{"unknown_type", envelope.KindRaw, "", "", "", "6054768590064713736", "msg_type", "miniprogrampage"},
 	}
 	for _, tc := range tests {

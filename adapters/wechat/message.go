@@ -42,7 +42,26 @@ type push struct {
 	Longitude    string   `xml:"Longitude"`
 	Precision    string   `xml:"Precision"`
 	MenuID       string   `xml:"MenuId"`
-	Encrypt      string   `xml:"Encrypt"`
+	// file messages
+	FileKey      string `xml:"FileKey"`
+	FileMd5      string `xml:"FileMd5"`
+	FileTotalLen string `xml:"FileTotalLen"`
+	// custom-menu picks: what was scanned, how many photos, which place
+	ScanCodeInfo struct {
+		ScanType   string `xml:"ScanType"`
+		ScanResult string `xml:"ScanResult"`
+	} `xml:"ScanCodeInfo"`
+	SendPicsInfo struct {
+		Count string `xml:"Count"`
+	} `xml:"SendPicsInfo"`
+	SendLocationInfo struct {
+		LocationX string `xml:"Location_X"`
+		LocationY string `xml:"Location_Y"`
+		Scale     string `xml:"Scale"`
+		Label     string `xml:"Label"`
+		Poiname   string `xml:"Poiname"`
+	} `xml:"SendLocationInfo"`
+	Encrypt string `xml:"Encrypt"`
 }
 
 func parsePush(body []byte) (*push, error) {
@@ -53,38 +72,40 @@ func parsePush(body []byte) (*push, error) {
 	return &p, nil
 }
 
-// eventNames maps WeChat's event names to hotline's.
-var eventNames = map[string]string{
-	"subscribe":   envelope.EventSubscribe,
-	"unsubscribe": envelope.EventUnsubscribe,
-	"SCAN":        envelope.EventScan,
-	"CLICK":       envelope.EventMenu,
-	"VIEW":        envelope.EventView,
-	"LOCATION":    envelope.EventLocation,
-}
-
 // ToMessage turns a plaintext push (safe-mode pushes decrypted first)
-// into an envelope for account. It is pure, so testdata/ golden files pin
-// its behaviour. Message types and events it does not know become
-// KindRaw with the type in Meta instead of being dropped.
+// into an envelope for account, or nil for a platform event, which is
+// not stored (see classifyPush). It is pure, so testdata/ golden files pin
+// its behaviour. A message type it does not know becomes KindRaw with
+// the type in Meta instead of being dropped.
 func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Message, error) {
 	p, err := parsePush(body)
 	if err != nil {
 		return nil, err
 	}
-	return p.toMessage(account, id, now)
+	m, _, err := p.toMessage(account, id, now)
+	return m, err
 }
 
-func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, error) {
+// maxClockSkew is how far a push's CreateTime may be from the time it
+// arrived and still be believed. WeChat sends seconds; a value in
+// milliseconds, or a clock years off, would otherwise date a message in
+// the year 50098.
+const maxClockSkew = 24 * time.Hour
+
+func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, decision, error) {
 	if p.FromUserName == "" || strings.ContainsAny(p.FromUserName, "\r\n") {
-		return nil, errors.New("wechat: push: FromUserName is missing or malformed")
+		return nil, decision{}, errors.New("wechat: push: FromUserName is missing or malformed")
 	}
 	if p.MsgType == "" {
-		return nil, errors.New("wechat: push: MsgType is missing")
+		return nil, decision{}, errors.New("wechat: push: MsgType is missing")
 	}
 	created, err := strconv.ParseInt(strings.TrimSpace(p.CreateTime), 10, 64)
 	if err != nil || created <= 0 {
-		return nil, fmt.Errorf("wechat: push: CreateTime %.32q is not a Unix time", p.CreateTime)
+		return nil, decision{}, fmt.Errorf("wechat: push: CreateTime %.32q is not a Unix time", p.CreateTime)
+	}
+	d := classifyPush(p)
+	if !d.handling.stored() {
+		return nil, d, nil
 	}
 	m := &envelope.Message{
 		ID:           id,
@@ -94,7 +115,13 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 		From:         envelope.Party{ID: p.FromUserName},
 		To:           envelope.Party{ID: p.ToUserName},
 		ReceivedAt:   now,
-		Meta:         map[string]string{"created_at": time.Unix(created, 0).UTC().Format(time.RFC3339)},
+		Meta:         map[string]string{},
+	}
+	if at := time.Unix(min(created, 1<<40), 0); at.Sub(now).Abs() <= maxClockSkew {
+		m.Meta["created_at"] = at.UTC().Format(time.RFC3339)
+	} else {
+		m.Meta["created_at"] = now.UTC().Format(time.RFC3339)
+		m.Meta["create_time"] = strings.TrimSpace(p.CreateTime)
 	}
 	// Messages carry a 64-bit MsgId; events have none, and WeChat's
 	// advice is FromUserName+CreateTime, to which the event name is added
@@ -102,7 +129,7 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 	switch {
 	case p.MsgID != "":
 		if _, err := strconv.ParseUint(strings.TrimSpace(p.MsgID), 10, 64); err != nil {
-			return nil, fmt.Errorf("wechat: push: MsgId %.32q is not a 64-bit number", p.MsgID)
+			return nil, d, fmt.Errorf("wechat: push: MsgId %.32q is not a 64-bit number", p.MsgID)
 		}
 		m.PlatformMsgID = strings.TrimSpace(p.MsgID)
 	case p.MsgType == "event":
@@ -110,14 +137,21 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 	default:
 		m.PlatformMsgID = p.FromUserName + "-" + strconv.FormatInt(created, 10) + "-" + p.MsgType
 	}
-	raw := func(why string) {
-		m.Kind = envelope.KindRaw
-		m.Meta["msg_type"] = p.MsgType
-		if p.Event != "" {
-			m.Meta["event"] = p.Event
+	if d.handling == handleUserEvent {
+		if err := p.event(m, d); err != nil {
+			return nil, d, err
 		}
-		m.Meta["raw_reason"] = why
+	} else if err := p.message(m); err != nil {
+		return nil, d, err
 	}
+	if err := m.Validate(); err != nil {
+		return nil, d, fmt.Errorf("wechat: %w", err)
+	}
+	return m, d, nil
+}
+
+// message fills m from what a user sent.
+func (p *push) message(m *envelope.Message) error {
 	switch p.MsgType {
 	case "text":
 		m.Kind, m.Text = envelope.KindText, p.Content
@@ -142,7 +176,7 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 	case "location":
 		loc, err := point(p.LocationX, p.LocationY)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		loc.Label = p.Label
 		m.Kind, m.Location = envelope.KindLocation, loc
@@ -151,55 +185,95 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 		}
 	case "link":
 		m.Kind = envelope.KindLink
-		m.Media = []envelope.Media{{Kind: envelope.KindLink, URL: p.URL, Caption: p.Title}}
+		m.Link = &envelope.Link{URL: p.URL, Title: p.Title, Description: p.Description}
 		if p.Description != "" {
 			m.Meta["description"] = p.Description
 		}
-	case "event":
-		name, known := eventNames[p.Event]
-		if !known {
-			raw("unknown event")
-			break
+	case "file":
+		// A file sent from WeChat on a computer: FileKey names it, the
+		// Title is the file's name.
+		m.Kind = envelope.KindFile
+		md := envelope.Media{Kind: envelope.KindFile, PlatformID: p.FileKey, FileName: p.Title}
+		if n, err := strconv.ParseInt(strings.TrimSpace(p.FileTotalLen), 10, 64); err == nil && n > 0 {
+			md.Size = n
 		}
-		m.Kind = envelope.KindEvent
-		m.Event = &envelope.Event{Name: name}
-		switch p.Event {
-		case "subscribe":
-			// A follow through a parametric QR code carries qrscene_<scene>.
-			if scene, ok := strings.CutPrefix(p.EventKey, "qrscene_"); ok {
-				m.Event.Key = scene
-				m.Meta["scene"] = scene
-			}
-		case "SCAN":
-			m.Event.Key = p.EventKey
-			m.Meta["scene"] = p.EventKey
-		case "CLICK":
-			m.Event.Key = p.EventKey
-		case "VIEW":
-			m.Event.Key = p.EventKey
-			if p.MenuID != "" {
-				m.Meta["menu_id"] = p.MenuID
-			}
-		case "LOCATION":
-			loc, err := point(p.Latitude, p.Longitude)
-			if err != nil {
-				return nil, err
-			}
-			m.Location = loc
-			if p.Precision != "" {
-				m.Meta["precision"] = p.Precision
-			}
+		m.Media = []envelope.Media{md}
+		if p.FileMd5 != "" {
+			m.Meta["file_md5"] = p.FileMd5
 		}
-		if p.Ticket != "" {
-			m.Meta["ticket"] = p.Ticket
+		if p.Description != "" {
+			m.Meta["description"] = p.Description
 		}
 	default:
-		raw("unknown msg_type")
+		m.Kind = envelope.KindRaw
+		m.Meta["msg_type"] = p.MsgType
+		m.Meta["raw_reason"] = "unknown msg_type"
 	}
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("wechat: %w", err)
+	return nil
+}
+
+// event fills m from a user event classifyPush named.
+func (p *push) event(m *envelope.Message, d decision) error {
+	m.Kind = envelope.KindEvent
+	m.Event = &envelope.Event{Name: d.event}
+	switch p.Event {
+	case "subscribe":
+		// A follow through a parametric QR code carries qrscene_<scene>.
+		if scene, ok := strings.CutPrefix(p.EventKey, "qrscene_"); ok {
+			m.Event.Key = scene
+			m.Meta["scene"] = scene
+		}
+	case "unsubscribe":
+	case "SCAN":
+		m.Event.Key = p.EventKey
+		m.Meta["scene"] = p.EventKey
+	case "CLICK":
+		m.Event.Key = p.EventKey
+	case "VIEW", "view_miniprogram":
+		m.Event.Key = p.EventKey
+		if p.MenuID != "" {
+			m.Meta["menu_id"] = p.MenuID
+		}
+		if p.Event != "VIEW" {
+			m.Meta["event"] = p.Event
+		}
+	case "LOCATION":
+		loc, err := point(p.Latitude, p.Longitude)
+		if err != nil {
+			return err
+		}
+		m.Location = loc
+		if p.Precision != "" {
+			m.Meta["precision"] = p.Precision
+		}
+	default:
+		// The custom-menu picks: the key says which button.
+		m.Event.Key = p.EventKey
+		m.Meta["event"] = p.Event
+		if s := p.ScanCodeInfo; s.ScanResult != "" {
+			m.Meta["scan_type"] = s.ScanType
+			m.Meta["scan_result"] = s.ScanResult
+		}
+		if c := p.SendPicsInfo.Count; c != "" {
+			m.Meta["pic_count"] = c
+		}
+		if l := p.SendLocationInfo; l.LocationX != "" || l.LocationY != "" {
+			loc, err := point(l.LocationX, l.LocationY)
+			if err != nil {
+				return err
+			}
+			loc.Label = l.Label
+			if l.Poiname != "" {
+				loc.Label = l.Poiname
+				loc.Address = l.Label
+			}
+			m.Location = loc
+		}
 	}
-	return m, nil
+	if p.Ticket != "" {
+		m.Meta["ticket"] = p.Ticket
+	}
+	return nil
 }
 
 // point parses a latitude and a longitude.

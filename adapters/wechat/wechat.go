@@ -10,6 +10,29 @@
 // are process-wide globals that would keep tests from running in
 // parallel. The tests check this code against the library's
 // util.DecryptMsg, EncryptMsg and Signature.
+//
+// Every push is one of three things, decided by classifyPush alone:
+//
+//   - a message (stored, the router answers): text, image (PicUrl and
+//     MediaId), voice (its Recognition as text), video and shortvideo,
+//     location (Label kept), link (Message.Link), file (FileKey, the
+//     file's name and size); any other MsgType is kept as KindRaw, since
+//     nothing a user sent is dropped.
+//   - a user event (stored as KindEvent): subscribe (with qrscene_),
+//     unsubscribe, SCAN, LOCATION, CLICK, VIEW, view_miniprogram, and the
+//     custom-menu picks scancode_push, scancode_waitmsg, pic_sysphoto,
+//     pic_photo_or_album, pic_weixin and location_select as menu events
+//     with their key.
+//   - a platform event (answered "success", logged at debug, counted in
+//     hotline_platform_events_total, not stored): TEMPLATESENDJOBFINISH,
+//     MASSSENDJOBFINISH, customer-service sessions (kf_*), card events,
+//     qualification and naming verification, annual_renew,
+//     verify_expired, user_info_modified, user_authorization_revoke, the
+//     subscribe_msg_* events, and any event this gateway does not know.
+//
+// A CreateTime more than a day from the push's arrival (milliseconds, a
+// wrong clock) is not believed: Meta created_at is the arrival time and
+// Meta create_time keeps what WeChat sent.
 package wechat
 
 import (
@@ -25,6 +48,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"hotline/adapters/passive"
 	"hotline/adapters/replay"
@@ -118,6 +143,9 @@ type Deps struct {
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Registry exports hotline_platform_events_total; nil keeps it
+	// private.
+	Registry prometheus.Registerer
 }
 
 // Adapter receives pushes and sends replies for one account.
@@ -132,6 +160,8 @@ type Adapter struct {
 	// replays refuses a plain-mode query (whose signature does not cover
 	// the body) seen before with another body.
 	replays *replay.Guard
+	// platformEvents counts pushes acknowledged and not stored.
+	platformEvents *prometheus.CounterVec
 }
 
 // New checks cfg and builds the adapter.
@@ -167,12 +197,40 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	c, err := platformEventCounter(deps.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("wechat %s: metrics: %w", cfg.Account, err)
+	}
+	a.platformEvents = c
 	if cfg.ReplayWindow == 0 {
 		// Said once at start-up: an operator who turned the check off
 		// should see what it costs.
 		a.log.Warn(replay.NoWindowWarning)
 	}
 	return a, nil
+}
+
+// platformEventCounter registers hotline_platform_events_total, or finds
+// the one another adapter registered on the same registry (the Telegram
+// and Weibo adapters declare it identically).
+func platformEventCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_platform_events_total",
+		Help: "Platform events and updates acknowledged to the platform and not stored, by platform, account and event.",
+	}, []string{"platform", "account", "event"})
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
 }
 
 // Routes are the adapter's webhooks: GET verifies the callback URL, POST
@@ -303,10 +361,18 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now().UTC()
-	m, err := p.toMessage(a.cfg.Account, envelope.NewID(now), now)
+	m, d, err := p.toMessage(a.cfg.Account, envelope.NewID(now), now)
 	if err != nil {
 		a.log.Warn("push refused", "status", http.StatusBadRequest, "err", err)
 		http.Error(w, "malformed push", http.StatusBadRequest)
+		return
+	}
+	if m == nil {
+		// WeChat reporting on its own work: "success" stops its retries,
+		// and there is nobody to answer.
+		a.log.Debug("platform event acknowledged, not stored", "event", fmt.Sprintf("%.64s", p.Event), "kind", d.kind)
+		a.platformEvents.WithLabelValues(envelope.PlatformWeChat, a.cfg.Account, d.kind).Inc()
+		success(w)
 		return
 	}
 	ctx := r.Context()
