@@ -16,6 +16,7 @@ import (
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
+	"hotline/fallback"
 	"hotline/outbound"
 	"hotline/router"
 )
@@ -37,11 +38,15 @@ type fakeTwilio struct {
 	sent   []url.Values
 	// failAfter, when set, answers 500 once that many sends went through.
 	failAfter int
+	// senders are the account's From addresses, as Twilio knows them.
+	senders map[string]bool
+	// closed are WhatsApp users whose 24-hour window has closed.
+	closed map[string]bool
 }
 
 func newFakeTwilio(t *testing.T) *fakeTwilio {
 	t.Helper()
-	f := &fakeTwilio{}
+	f := &fakeTwilio{senders: map[string]bool{"+14155550100": true, "whatsapp:+14155550100": true}, closed: map[string]bool{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
 		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+testSID+"/Messages.json" {
@@ -73,12 +78,51 @@ func newFakeTwilio(t *testing.T) *fakeTwilio {
 			fmt.Fprint(w, `{"code":20500,"message":"Internal Server Error","status":500}`)
 			return
 		}
+		if code, msg := f.refuse(r.PostForm); code != 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"code":%d,"message":%q,"more_info":"https://www.twilio.com/docs/errors/%d","status":400}`, code, msg, code)
+			return
+		}
 		f.sent = append(f.sent, r.PostForm)
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"sid":"SM%032d","status":"queued","num_segments":"2","direction":"outbound-api","error_code":null}`, len(f.sent))
 	}))
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// refuse answers what Twilio checks of a message's addresses: both on
+// the same channel, a sender the account owns, a WhatsApp user inside
+// the 24-hour window. Callers hold f.mu.
+func (f *fakeTwilio) refuse(form url.Values) (int, string) {
+	to, from := form.Get("To"), form.Get("From")
+	toWA, fromWA := strings.HasPrefix(to, "whatsapp:"), strings.HasPrefix(from, "whatsapp:")
+	switch {
+	case to == "" || from == "":
+		return 21604, "A 'To' phone number is required."
+	case toWA != fromWA:
+		return 21910, "Invalid 'From' and 'To' pair. 'From' and 'To' should be of the same channel"
+	case !f.senders[from] && fromWA:
+		return 63007, "Twilio could not find a Channel with the specified From address"
+	case !f.senders[from]:
+		return 21606, "The From phone number " + from + " is not a valid, SMS-capable inbound phone number or short code for your account."
+	case f.closed[to]:
+		return 63016, "Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template."
+	}
+	return 0, ""
+}
+
+// sentFrom lists the From of every message that went to to.
+func (f *fakeTwilio) sentFrom(to string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, v := range f.sent {
+		if v.Get("To") == to {
+			out = append(out, v.Get("From"))
+		}
+	}
+	return out
 }
 
 func (f *fakeTwilio) fail(status int, body string, header http.Header) {
@@ -110,6 +154,20 @@ type gateway struct {
 
 func newGateway(t *testing.T, withRouter bool) *gateway {
 	t.Helper()
+	return newGatewayWith(t, gatewayOptions{router: withRouter})
+}
+
+// gatewayOptions vary the rig: a router, a WhatsApp sender of its own,
+// and sms_fallback with the phones bound in hotline_bindings.
+type gatewayOptions struct {
+	router       bool
+	whatsappFrom string
+	modes        outbound.Modes
+}
+
+func newGatewayWith(t *testing.T, opt gatewayOptions) *gateway {
+	t.Helper()
+	withRouter := opt.router
 	b := bustest.Open(t)
 	api := newFakeTwilio(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -117,7 +175,7 @@ func newGateway(t *testing.T, withRouter bool) *gateway {
 	hooks := httptest.NewServer(mux)
 	t.Cleanup(hooks.Close)
 	a, err := New(Config{Account: "sms-main", AccountSID: testSID, AuthToken: testToken, From: "+14155550100",
-		APIBase: api.srv.URL, PublicURL: hooks.URL, ReplyWindow: time.Second}, Deps{Bus: b})
+		WhatsAppFrom: opt.whatsappFrom, APIBase: api.srv.URL, PublicURL: hooks.URL, ReplyWindow: time.Second}, Deps{Bus: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +190,13 @@ func newGateway(t *testing.T, withRouter bool) *gateway {
 		}
 		runs = append(runs, rt.Run)
 	}
-	loop, err := outbound.New(outbound.Config{Platform: "sms", Account: "sms-main", Backoff: func(int) time.Duration { return 50 * time.Millisecond }}, outbound.Deps{Bus: b, Sender: a})
+	deps := outbound.Deps{Bus: b, Sender: a}
+	cfg := outbound.Config{Platform: "sms", Account: "sms-main", Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
+	if opt.modes != nil {
+		deps.Modes, deps.Phones = opt.modes, fallback.NewBindings(b.KV(bus.BucketBindings))
+		cfg.SMSAccount = "sms-main"
+	}
+	loop, err := outbound.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,6 +386,13 @@ func TestSendMapsTwilioAnswers(t *testing.T) {
 		{"html gateway error", 502, `<html><body>Bad Gateway</body></html>`, nil, outbound.Retryable, "http_502", 0},
 		{"bad credentials", 401, `{"code":20003,"message":"Authenticate","status":401}`, nil, outbound.Retryable, "auth_failed", 0},
 		{"other client error", 400, `{"code":21606,"message":"From is not SMS-capable","status":400}`, nil, outbound.Permanent, "twilio_21606", 0},
+		{"whatsapp window closed", 400, `{"code":63016,"message":"Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, please use a Message Template.","status":400}`, nil, outbound.Permanent, outbound.ReasonWindowClosed, 0},
+		{"whatsapp no such user", 400, `{"code":63003,"message":"Channel could not find To address","status":400}`, nil, outbound.Permanent, "invalid_number", 0},
+		{"whatsapp invalid recipient", 400, `{"code":63024,"message":"Invalid message recipient","status":400}`, nil, outbound.Permanent, "invalid_number", 0},
+		{"whatsapp blocked by the user", 400, `{"code":63014,"message":"Channel message blocked by user action","status":400}`, nil, outbound.Permanent, "blocked", 0},
+		{"whatsapp rate limit", 400, `{"code":63018,"message":"Rate limit exceeded for Channel","status":400}`, nil, outbound.Throttled, "throttled", 0},
+		{"whatsapp channel auth", 400, `{"code":63001,"message":"Channel could not authenticate the request","status":400}`, nil, outbound.Retryable, "auth_failed", 0},
+		{"whatsapp provider error", 500, `{"code":63012,"message":"Channel returned an internal service error","status":500}`, nil, outbound.Retryable, "channel_error", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

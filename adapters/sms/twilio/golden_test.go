@@ -1,6 +1,7 @@
 package twilio
 
 import (
+	"errors"
 	"flag"
 	"net/url"
 	"os"
@@ -53,14 +54,73 @@ func TestToMessageRejects(t *testing.T) {
 	}
 }
 
+func TestToMessageBase64(t *testing.T) {
+	now := time.Now()
+	for name, tc := range map[string]struct {
+		form url.Values
+		text string
+		ok   bool
+	}{
+		"plain body is never decoded": {url.Values{"Body": {"aGVsbG8="}}, "aGVsbG8=", true},
+		"Encoding=base64":             {url.Values{"Body": {"aGVsbG8="}, "Encoding": {"base64"}}, "hello", true},
+		"encoding in any case":        {url.Values{"Body": {"aGVsbG8="}, "Encoding": {"Base64"}}, "hello", true},
+		"MessageType=base64":          {url.Values{"Body": {"aGVsbG8="}, "MessageType": {"base64"}}, "hello", true},
+		"unpadded":                    {url.Values{"Body": {"aGVsbG8"}, "Encoding": {"base64"}}, "hello", true},
+		"line-wrapped":                {url.Values{"Body": {"aGVs\r\nbG8="}, "Encoding": {"base64"}}, "hello", true},
+		"not base64":                  {url.Values{"Body": {"hello!"}, "Encoding": {"base64"}}, "", false},
+		"whatsapp text type is text":  {url.Values{"Body": {"aGVsbG8="}, "MessageType": {"text"}}, "aGVsbG8=", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tc.form.Set("MessageSid", "SM1")
+			tc.form.Set("From", "+14155552671")
+			m, err := ToMessage(tc.form, "sms-main", "US", "01KAXQ5W2M3T7K9R2W6Y0B1CD0", now)
+			if !tc.ok {
+				if !errors.Is(err, ErrBadBody) {
+					t.Fatalf("got %v, want ErrBadBody", err)
+				}
+				return
+			}
+			if err != nil || m.Text != tc.text {
+				t.Fatalf("got %+v %v, want text %q", m, err, tc.text)
+			}
+		})
+	}
+}
+
+func TestParseAddress(t *testing.T) {
+	tests := []struct {
+		raw, region string
+		want        address
+	}{
+		{"+14137070066", "", address{ID: "+14137070066", Phone: "+14137070066"}},
+		{"(415) 555-2671", "US", address{ID: "+14155552671", Phone: "+14155552671"}},
+		{"whatsapp:+14137070066", "", address{ID: "whatsapp:+14137070066", Phone: "+14137070066", WhatsApp: true}},
+		{"WhatsApp:+14137070066", "CN", address{ID: "whatsapp:+14137070066", Phone: "+14137070066", WhatsApp: true}},
+		// A national number on WhatsApp is not guessed into a region.
+		{"whatsapp:4137070066", "US", address{ID: "whatsapp:4137070066", WhatsApp: true}},
+		{"whatsapp:US.1234", "US", address{ID: "whatsapp:US.1234", WhatsApp: true}},
+		{"22395", "US", address{ID: "22395", Phone: "22395"}},
+		{"ACME", "", address{ID: "ACME", Phone: "ACME"}},
+	}
+	for _, tc := range tests {
+		if got := parseAddress(tc.raw, tc.region); got != tc.want {
+			t.Errorf("parseAddress(%q, %q) = %+v, want %+v", tc.raw, tc.region, got, tc.want)
+		}
+	}
+}
+
 func FuzzToMessage(f *testing.F) {
 	forms, _ := filepath.Glob("testdata/*.form")
-	for _, p := range forms {
+	more, _ := filepath.Glob("testdata/*/*.form")
+	for _, p := range append(forms, more...) {
 		if raw, err := os.ReadFile(p); err == nil {
 			f.Add(string(raw))
 		}
 	}
 	f.Add("MessageSid=SM1&From=%2B1&Body=%FF%FE&NumMedia=99")
+	f.Add("MessageSid=SM1&From=whatsapp%3A&Latitude=NaN&Longitude=1e400")
+	f.Add("MessageSid=SM1&From=WHATSAPP%3A%2B1&Body=%3D%3D&Encoding=base64&ButtonPayload=STOP")
+	f.Add("MessageSid=SM1&From=whatsapp%3AUS.1&Latitude=-90&Longitude=180&OptOutType=start")
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body string) {
 		form, err := url.ParseQuery(body)
@@ -73,6 +133,12 @@ func FuzzToMessage(f *testing.F) {
 		}
 		if err := m.Validate(); err != nil {
 			t.Fatalf("ToMessage returned an invalid envelope: %v", err)
+		}
+		// A WhatsApp sender never loses its channel, and its
+		// conversation is never an SMS one.
+		if _, wa := cutPrefixFold(form.Get("From"), whatsappPrefix); wa != strings.HasPrefix(m.From.ID, whatsappPrefix) ||
+			m.Conversation != "sms:sms-main:"+m.From.ID {
+			t.Fatalf("From %q became %q in %q", form.Get("From"), m.From.ID, m.Conversation)
 		}
 	})
 }

@@ -5,7 +5,9 @@
 package twilio
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -35,7 +37,10 @@ type Config struct {
 	AccountSID string
 	AuthToken  envelope.Secret
 	From       string // E.164 sender
-	APIBase    string
+	// WhatsAppFrom is the sender for WhatsApp users ("whatsapp:+E164");
+	// empty means From on WhatsApp.
+	WhatsAppFrom string
+	APIBase      string
 	// PublicURL is how Twilio reaches hotline (https://hooks.example.com);
 	// signatures are checked against it, and status callbacks point to it.
 	PublicURL     string
@@ -80,6 +85,14 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		return nil, fmt.Errorf("twilio %s: from: %w", cfg.Account, err)
 	}
 	cfg.From = from
+	if cfg.WhatsAppFrom == "" {
+		cfg.WhatsAppFrom = whatsappPrefix + from
+	}
+	wa := parseAddress(cfg.WhatsAppFrom, "")
+	if !wa.WhatsApp || wa.Phone == "" {
+		return nil, fmt.Errorf("twilio %s: whatsapp_from: %q is not whatsapp: and an E.164 number", cfg.Account, cfg.WhatsAppFrom)
+	}
+	cfg.WhatsAppFrom = wa.ID
 	if cfg.APIBase == "" {
 		cfg.APIBase = DefaultAPIBase
 	}
@@ -241,24 +254,24 @@ func ToMessage(form url.Values, account, region, id string, now time.Time) (*env
 	if rawFrom == "" {
 		return nil, errors.New("twilio: From is missing")
 	}
-	from, err := sms.Normalize(rawFrom, region)
-	if err != nil {
-		// Short codes and alphanumeric senders are not E.164; keep them
-		// as they came so the conversation still has a stable key.
-		from = rawFrom
-	}
+	from, to := parseAddress(rawFrom, region), parseAddress(form.Get("To"), region)
 	m := &envelope.Message{
 		ID:            id,
 		Platform:      envelope.PlatformSMS,
 		Account:       account,
 		PlatformMsgID: sid,
-		Conversation:  envelope.ConversationKey(envelope.PlatformSMS, account, from),
-		From:          envelope.Party{ID: from, Phone: from},
-		To:            envelope.Party{ID: form.Get("To"), Phone: form.Get("To")},
+		Conversation:  envelope.ConversationKey(envelope.PlatformSMS, account, from.ID),
+		From:          envelope.Party{ID: from.ID, Phone: from.Phone, Name: form.Get("ProfileName")},
+		To:            envelope.Party{ID: to.ID, Phone: to.Phone},
 		Kind:          envelope.KindText,
-		Text:          form.Get("Body"),
 		ReceivedAt:    now,
 		Meta:          map[string]string{},
+	}
+	if from.WhatsApp {
+		m.Meta["channel"] = "whatsapp"
+	}
+	if err := setBody(m, form); err != nil {
+		return nil, err
 	}
 	if n, _ := strconv.Atoi(form.Get("NumMedia")); n > 0 {
 		for i := range min(n, 10) {
@@ -273,10 +286,34 @@ func ToMessage(form url.Values, account, region, id string, now time.Time) (*env
 			m.Kind = m.Media[0].Kind
 		}
 	}
-	if kw := sms.ParseKeyword(m.Text); kw != sms.KeywordNone {
+	if loc := location(form); loc != nil {
+		m.Kind, m.Location = envelope.KindLocation, loc
+	}
+	// A quick-reply button: its payload is what the user "said" (a menu
+	// code, as with Telegram's buttons), else the label they tapped.
+	if label, payload := form.Get("ButtonText"), form.Get("ButtonPayload"); label != "" || payload != "" {
+		m.Kind, m.Text = envelope.KindText, cmp.Or(payload, label)
+		if label != "" {
+			m.Meta["button_text"] = label
+		}
+		if payload != "" {
+			m.Meta["button_payload"] = payload
+		}
+	}
+	kw := sms.ParseKeyword(m.Text)
+	if kw == sms.KeywordNone {
+		kw = sms.ParseKeyword(form.Get("ButtonText"))
+	}
+	if kw == sms.KeywordNone {
+		// Twilio's Advanced Opt-Out matched one of the account's own
+		// keywords (any language); Twilio already acts on it, so must we.
+		kw = optOutTypes[strings.ToUpper(form.Get("OptOutType"))]
+	}
+	if kw != sms.KeywordNone {
 		m.Meta["carrier_keyword"] = string(kw)
 	}
-	for param, key := range map[string]string{"NumSegments": "num_segments", "FromCountry": "from_country", "OptOutType": "opt_out_type"} {
+	for param, key := range map[string]string{"NumSegments": "num_segments", "FromCountry": "from_country", "OptOutType": "opt_out_type",
+		"MessageType": "message_type", "WaId": "wa_id"} {
 		if v := form.Get(param); v != "" {
 			m.Meta[key] = v
 		}
@@ -288,6 +325,69 @@ func ToMessage(form url.Values, account, region, id string, now time.Time) (*env
 		return nil, fmt.Errorf("twilio: %w", err)
 	}
 	return m, nil
+}
+
+var optOutTypes = map[string]sms.Keyword{"STOP": sms.KeywordStop, "START": sms.KeywordStart, "HELP": sms.KeywordHelp}
+
+// ErrBadBody is wrapped by ToMessage's error for a Body that says it is
+// base64 and is not.
+var ErrBadBody = errors.New("twilio: Body is not valid base64")
+
+// setBody puts the message text in m. Twilio itself always sends Body as
+// UTF-8 text. Some Twilio-compatible providers send it base64-encoded
+// and say so with Encoding=base64, or with MessageType=base64 or binary
+// (a binary SMS); a body that then does not decode is refused, since
+// storing it as text would hand the router garbage. Decoded bytes that
+// are not UTF-8 text (binary SMS payloads) are kept, still encoded, in
+// Meta with the message marked raw.
+func setBody(m *envelope.Message, form url.Values) error {
+	body := form.Get("Body")
+	encoded := strings.EqualFold(form.Get("Encoding"), "base64")
+	switch strings.ToLower(form.Get("MessageType")) {
+	case "base64", "binary":
+		encoded = true
+	}
+	if !encoded {
+		m.Text = body
+		return nil
+	}
+	compact := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\n' || r == '\r' || r == '\t' {
+			return -1 // line-wrapped base64
+		}
+		return r
+	}, body)
+	raw, err := base64.StdEncoding.DecodeString(compact)
+	if err != nil {
+		raw, err = base64.RawStdEncoding.DecodeString(compact)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBody, err)
+	}
+	m.Meta["body_encoding"] = "base64"
+	if !utf8.Valid(raw) {
+		m.Kind = envelope.KindRaw
+		m.Meta["body_base64"] = compact
+		return nil
+	}
+	m.Text = string(raw)
+	return nil
+}
+
+// location reads a WhatsApp location message; nil when the form holds
+// no usable point (missing, unparsable or out of range).
+func location(form url.Values) *envelope.Location {
+	latS, lonS := form.Get("Latitude"), form.Get("Longitude")
+	if latS == "" || lonS == "" {
+		return nil
+	}
+	lat, err1 := strconv.ParseFloat(strings.TrimSpace(latS), 64)
+	lon, err2 := strconv.ParseFloat(strings.TrimSpace(lonS), 64)
+	// NaN fails both comparisons, so it is refused too.
+	if err1 != nil || err2 != nil || !(lat >= -90 && lat <= 90) || !(lon >= -180 && lon <= 180) {
+		return nil
+	}
+	return &envelope.Location{Lat: lat, Lon: lon, Label: form.Get("Label"), Address: form.Get("Address")}
 }
 
 func mediaKind(mime string) envelope.Kind {
@@ -367,12 +467,22 @@ func splitText(text string, limit int) []string {
 	return append(parts, string(runes))
 }
 
-func (a *Adapter) sendOne(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
-	to := r.To.Phone
-	if to == "" {
-		to = r.To.ID
+// route says where a reply goes and from which sender. A WhatsApp user
+// (the reply's To or, for a reply built from the conversation alone, the
+// conversation's user) gets it on WhatsApp from the WhatsApp sender:
+// without the prefix Twilio would text the number instead.
+func (a *Adapter) route(r envelope.Reply) (to, from string) {
+	for _, id := range []string{r.To.ID, conversationUser(r.Conversation)} {
+		if ad := parseAddress(id, a.cfg.DefaultRegion); ad.WhatsApp {
+			return ad.ID, a.cfg.WhatsAppFrom
+		}
 	}
-	form := url.Values{"To": {to}, "From": {a.cfg.From}, "Body": {r.Text}}
+	return cmp.Or(r.To.Phone, r.To.ID), a.cfg.From
+}
+
+func (a *Adapter) sendOne(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
+	to, from := a.route(r)
+	form := url.Values{"To": {to}, "From": {from}, "Body": {r.Text}}
 	for _, m := range r.Media {
 		if m.URL != "" {
 			form.Add("MediaUrl", m.URL)
@@ -408,8 +518,17 @@ func (a *Adapter) sendOne(ctx context.Context, r envelope.Reply) (envelope.Recei
 	return envelope.Receipt{}, a.classify(ctx, r, resp, body)
 }
 
+// optOutCodes are the errors that mean the recipient unsubscribed:
+// 21610, Twilio's "Attempt to send to unsubscribed recipient" after a
+// STOP (or an Advanced Opt-Out keyword) to the sender or its Messaging
+// Service. Only a START undoes it, so hotline records it like a STOP.
+// 63014 (WhatsApp: blocked by user action) is not one: a user who
+// unblocks and writes again expects answers, not silence until START.
+var optOutCodes = map[int]bool{21610: true}
+
 // classify maps Twilio's answer to what the delivery loop should do.
-// Codes: https://www.twilio.com/docs/api/errors.
+// Codes: https://www.twilio.com/docs/api/errors; WhatsApp's own map onto
+// 630xx (https://www.twilio.com/docs/whatsapp/api/error-code-mapping).
 func (a *Adapter) classify(ctx context.Context, r envelope.Reply, resp *http.Response, body []byte) error {
 	var e struct {
 		Code    int    `json:"code"`
@@ -418,23 +537,37 @@ func (a *Adapter) classify(ctx context.Context, r envelope.Reply, resp *http.Res
 	_ = json.Unmarshal(body, &e)
 	cause := fmt.Errorf("twilio: HTTP %d, code %d: %s", resp.StatusCode, e.Code, e.Message)
 	switch {
-	case e.Code == 21610:
-		// The user texted STOP to the carrier or Twilio: record it, so
-		// nothing else is even tried.
+	case optOutCodes[e.Code]:
+		// Record it, so nothing else is even tried.
 		if err := a.optouts.Set(ctx, r.Conversation, true, a.now()); err != nil {
 			a.log.Error("recording a carrier opt-out", "err", err)
 		}
 		return outbound.PermanentError("opted_out", cause)
-	case e.Code == 21211 || e.Code == 21612 || e.Code == 21614 || e.Code == 21635:
+	case e.Code == 63016:
+		// WhatsApp's 24-hour customer service window has closed: only an
+		// approved template may go now. The loop reroutes by SMS when it
+		// can, else dead-letters with this reason.
+		return outbound.PermanentError(outbound.ReasonWindowClosed, cause)
+	case e.Code == 21211 || e.Code == 21612 || e.Code == 21614 || e.Code == 21635 ||
+		e.Code == 63003 || e.Code == 63024:
+		// 63003: the channel could not find To (not on WhatsApp);
+		// 63024: invalid message recipient.
 		return outbound.PermanentError("invalid_number", cause)
-	case resp.StatusCode == http.StatusTooManyRequests || e.Code == 20429 || e.Code == 21611:
-		// 21611: the sender's queue of pending messages is full.
+	case e.Code == 63014:
+		return outbound.PermanentError("blocked", cause)
+	case resp.StatusCode == http.StatusTooManyRequests || e.Code == 20429 || e.Code == 21611 || e.Code == 63018:
+		// 21611: the sender's queue of pending messages is full;
+		// 63018: the channel's (WhatsApp's) rate limit.
 		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		return outbound.ThrottledError("throttled", time.Duration(after)*time.Second, cause)
-	case e.Code == 20003 || resp.StatusCode == http.StatusUnauthorized:
-		// Credentials are an operator's fix; keep retrying with backoff
-		// rather than dropping replies.
+	case e.Code == 20003 || e.Code == 63001 || resp.StatusCode == http.StatusUnauthorized:
+		// Credentials are an operator's fix (63001: the channel could not
+		// authenticate); keep retrying with backoff rather than dropping
+		// replies.
 		return outbound.RetryableError("auth_failed", cause)
+	case e.Code == 63010 || e.Code == 63012:
+		// Twilio's or the channel provider's internal error.
+		return outbound.RetryableError("channel_error", cause)
 	case resp.StatusCode >= 500:
 		return outbound.RetryableError("http_"+strconv.Itoa(resp.StatusCode), cause)
 	}
@@ -452,6 +585,13 @@ var statusStates = map[string]envelope.DeliveryState{
 	"canceled":    envelope.StateFailed,
 }
 
+// statusReasons name the codes a status callback's reader most needs
+// to tell apart.
+var statusReasons = map[string]string{"21610": "opted_out", "63016": outbound.ReasonWindowClosed}
+
+// status takes a delivery status callback. A malformed one is answered
+// 204 with a debug line: Twilio does not retry a callback usefully, and a
+// 4xx only fills its debugger. A bad signature is still 403.
 func (a *Adapter) status(w http.ResponseWriter, r *http.Request) {
 	form, ok := a.verifiedForm(w, r)
 	if !ok {
@@ -459,7 +599,8 @@ func (a *Adapter) status(w http.ResponseWriter, r *http.Request) {
 	}
 	sid, st := form.Get("MessageSid"), form.Get("MessageStatus")
 	if sid == "" || st == "" {
-		http.Error(w, "MessageSid and MessageStatus are required", http.StatusBadRequest)
+		a.log.Debug("status callback without MessageSid or MessageStatus ignored", "params", len(form))
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	state, known := statusStates[st]
@@ -467,19 +608,39 @@ func (a *Adapter) status(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
+	ctx := r.Context()
+	code := form.Get("ErrorCode")
+	if n, err := strconv.Atoi(code); err == nil && optOutCodes[n] && state == envelope.StateFailed {
+		// The opt-out Twilio holds for this recipient becomes ours, so the
+		// next reply is refused here instead of billed and refused there.
+		if to := parseAddress(form.Get("To"), a.cfg.DefaultRegion); to.ID != "" {
+			conv := envelope.ConversationKey(envelope.PlatformSMS, a.cfg.Account, to.ID)
+			if err := a.optouts.Set(ctx, conv, true, a.now()); err != nil {
+				a.log.Error("opt-out from a status callback not stored", "err", err)
+				http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			a.log.Info("recipient opted out (delivery callback)", "error_code", code)
+		} else {
+			a.log.Debug("opt-out status callback without To; nothing recorded", "sid", sid)
+		}
+	}
 	replyID := r.URL.Query().Get("reply")
 	if replyID == "" {
 		replyID = "twilio:" + sid
 	}
 	ev := envelope.Status{ReplyID: replyID, Platform: envelope.PlatformSMS, Account: a.cfg.Account, State: state,
 		PlatformMsgID: sid, At: a.now().UTC()}
-	if code := form.Get("ErrorCode"); code != "" && state == envelope.StateFailed {
+	if code != "" && state == envelope.StateFailed {
 		ev.Error = "twilio " + st + ", error " + code
+		if reason, ok := statusReasons[code]; ok {
+			ev.Error += " (" + reason + ")"
+		}
 	} else if state == envelope.StateFailed {
 		ev.Error = "twilio " + st
 	}
 	subject, _ := envelope.StatusSubject(envelope.PlatformSMS, a.cfg.Account)
-	if _, err := a.bus.PublishJSON(r.Context(), subject, &ev, "status:"+sid+":"+st, nil); err != nil {
+	if _, err := a.bus.PublishJSON(ctx, subject, &ev, "status:"+sid+":"+st, nil); err != nil {
 		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 		return
 	}
