@@ -52,7 +52,7 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 		switch a.Provider {
 		case "twilio":
 			ad, err := twilio.New(twilio.Config{
-				Account: a.Name, AccountSID: a.AccountSID, AuthToken: a.AuthToken, From: a.From, APIBase: a.APIBase,
+				Account: a.Name, AccountSID: a.AccountSID, AuthToken: a.AuthToken, From: a.From, WhatsAppFrom: a.WhatsAppFrom, APIBase: a.APIBase,
 				PublicURL: cfg.HTTP.PublicURL, DefaultRegion: a.DefaultRegion, ReplyWindow: a.ReplyWindow,
 			}, twilio.Deps{Bus: b, Logger: log})
 			if err != nil {
