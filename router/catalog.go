@@ -34,7 +34,10 @@ type Lang struct {
 	Dir         string              `yaml:"dir"`
 	Names       []string            `yaml:"names"`
 	Commands    map[string][]string `yaml:"commands"`
-	Texts       map[string]string   `yaml:"texts"`
+	// SmallTalk holds greetings and thanks ("greeting", "thanks"): a
+	// message made only of them gets a friendly answer, not a ticket.
+	SmallTalk map[string][]string `yaml:"smalltalk"`
+	Texts     map[string]string   `yaml:"texts"`
 }
 
 // Catalog holds every language hotline answers in.
@@ -44,6 +47,7 @@ type Catalog struct {
 	matcher language.Matcher
 	tags    []language.Tag
 	names   map[string]string // folded language name -> code
+	talk    smallTalkIndex
 }
 
 // LoadCatalog reads the built-in texts and, when overrideDir is set, the
@@ -112,6 +116,12 @@ func (c *Catalog) merge(file string, data []byte) error {
 	for k, v := range l.Commands {
 		base.Commands[k] = v
 	}
+	for k, v := range l.SmallTalk {
+		if base.SmallTalk == nil {
+			base.SmallTalk = map[string][]string{}
+		}
+		base.SmallTalk[k] = v
+	}
 	for k, v := range l.Texts {
 		base.Texts[k] = v
 	}
@@ -146,6 +156,7 @@ func (c *Catalog) finish() error {
 		}
 	}
 	c.matcher = language.NewMatcher(c.tags)
+	c.talk = indexSmallTalk(c)
 	return nil
 }
 

@@ -65,10 +65,22 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 	// 2. What would answer it, so the gate knows whether it is static.
 	var faq FAQMatch
 	var faqOK bool
-	if cmd.Kind == CmdNone && text != "" {
-		faq, faqOK = r.faq.Match(fold(text), lang)
+	var talk, talkLang string
+	if cmd.Kind == CmdNone {
+		if isSticker(m) {
+			talk = talkEmoji
+		} else if text != "" {
+			talk, talkLang = r.catalog.talk.classify(text)
+		}
+		if talk == "" && text != "" {
+			faq, faqOK = r.faq.Match(fold(text), lang)
+		}
 	}
-	static := faqOK || cmd.Kind == CmdHelp || cmd.Kind == CmdMenu || cmd.Kind == CmdStatus ||
+	if talkLang != "" && sess.Lang == "" && r.catalog.LangFromHint(m.LangHint) == "" && detectLang(text) == "" {
+		// "hola" says little, but it is all there is to go on.
+		lang, sess.Detected = talkLang, talkLang
+	}
+	static := faqOK || talk != "" || cmd.Kind == CmdHelp || cmd.Kind == CmdMenu || cmd.Kind == CmdStatus ||
 		cmd.Kind == CmdLang || cmd.Kind == CmdMenuCode || cmd.Kind == CmdStop || cmd.Kind == CmdStart ||
 		cmd.Kind == cmdWelcome || cmd.Kind == cmdIgnore
 
@@ -164,9 +176,22 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 		out.result = "handoff"
 		return a.handoff(ctx, cls, false, "")
 	default:
+		if talk != "" {
+			a.smallTalk(talk)
+			return nil
+		}
 		return a.freeText(ctx, text, faq, faqOK)
 	}
 	return nil
+}
+
+// smallTalk answers a greeting (with the menu), thanks or a sticker.
+func (a *answerer) smallTalk(kind string) {
+	a.out.result, a.out.explain = "smalltalk", "small talk: "+kind
+	rep := a.sayText(a.r.catalog.Text(a.lang, "smalltalk_"+kind), envelope.SourceBot, true)
+	if kind == talkGreeting {
+		rep.Buttons = menuButtons(a.r.catalog.Text(a.lang, "menu"), a.r.cfg.Menu)
+	}
 }
 
 // answerer builds the replies to one message.
@@ -200,7 +225,7 @@ func isStaticKey(key string) bool {
 		"unbind_ok", "bind_sent", "bind_ok", "bind_bad_code", "bind_expired", "bind_bad_phone", "bind_rate_limited", "handoff_limit", "error":
 		return true
 	}
-	return strings.HasPrefix(key, "menu_")
+	return strings.HasPrefix(key, "menu_") || strings.HasPrefix(key, "smalltalk_")
 }
 
 // sayText adds a reply. The first reply to a message carries the
