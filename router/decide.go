@@ -635,17 +635,6 @@ func (r *Router) eventCommand(m *envelope.Message) Command {
 	return Command{Kind: cmdIgnore}
 }
 
-func userTurnText(m *envelope.Message) string {
-	switch {
-	case m.Text != "":
-		return m.Text
-	case m.Kind == envelope.KindEvent:
-		return "[" + m.Event.Name + " " + m.Event.Key + "]"
-	default:
-		return "[" + string(m.Kind) + "]"
-	}
-}
-
 // recentUserText joins the user's last turns, so "human" after a
 // complaint keeps the complaint's priority.
 func recentUserText(s *Session) string {

@@ -1,0 +1,36 @@
+package router
+
+import (
+	"testing"
+
+	"hotline/envelope"
+)
+
+// What an agent reads of a message keeps what the user sent, not just
+// its kind.
+func TestUserTurnText(t *testing.T) {
+	tests := []struct {
+		name string
+		m    envelope.Message
+		want string
+	}{
+		{"text", envelope.Message{Kind: envelope.KindText, Text: "hello"}, "hello"},
+		{"venue", envelope.Message{Kind: envelope.KindLocation, Location: &envelope.Location{Lat: 31.2304, Lon: 121.4737, Label: "People's Square", Address: "120 Renmin Ave"}},
+			"[location 31.2304,121.4737 People's Square 120 Renmin Ave https://www.openstreetmap.org/?mlat=31.2304&mlon=121.4737#map=17/31.2304/121.4737]"},
+		{"contact", envelope.Message{Kind: envelope.KindContact, Contact: &envelope.Contact{Name: "Mei", Phone: "+8613800138000"}}, "[contact Mei +8613800138000]"},
+		{"link", envelope.Message{Kind: envelope.KindLink, Text: "https://example.com/order/1", Link: &envelope.Link{URL: "https://example.com/order/1", Title: "My order"}},
+			"[link My order https://example.com/order/1]"},
+		{"photo with caption", envelope.Message{Kind: envelope.KindImage, Text: "this charge", Media: []envelope.Media{{Kind: envelope.KindImage, PlatformID: "AgAC123", Size: 48213}}},
+			"[image 47 KB id:AgAC123] this charge"},
+		{"document", envelope.Message{Kind: envelope.KindFile, Media: []envelope.Media{{Kind: envelope.KindFile, FileName: "receipt.pdf", MIME: "application/pdf", URL: "https://api.example/media/1", Size: 3 << 20}}},
+			"[file receipt.pdf application/pdf 3.0 MB https://api.example/media/1]"},
+		{"sticker", envelope.Message{Kind: envelope.KindImage, Text: "😀", Meta: map[string]string{"sticker": "😀"}, Media: []envelope.Media{{Kind: envelope.KindImage, PlatformID: "CAAC"}}}, "[sticker 😀] 😀"},
+		{"event", envelope.Message{Kind: envelope.KindEvent, Event: &envelope.Event{Name: "menu", Key: "2"}}, "[menu 2]"},
+		{"nothing else", envelope.Message{Kind: envelope.KindVoice}, "[voice]"},
+	}
+	for _, tc := range tests {
+		if got := userTurnText(&tc.m); got != tc.want {
+			t.Errorf("%s: %q\n want %q", tc.name, got, tc.want)
+		}
+	}
+}
