@@ -81,7 +81,6 @@ func TestPushMapping(t *testing.T) {
 		{"event_click", envelope.KindEvent, envelope.EventMenu, "1", "2489518277-1342433371-event-", "", ""},
 		{"event_view", envelope.KindEvent, envelope.EventView, "http://weibo.com/help", "2489518277-1342433372-event-", "", ""},
 		{"event_mention", envelope.KindEvent, envelope.EventMention, "", "2489518277-1342433373-event-", "", ""},
-		{"event_unknown_subtype", envelope.KindRaw, "", "", "2489518277-1342433374-event-", "subtype", "vote"},
 		{"data_as_string", envelope.KindEvent, envelope.EventMenu, "2", "2489518277-1342433375-event-", "", ""},
 		{"position_data_as_string", envelope.KindLocation, "", "", "2489518277-1342433376-position-", "", ""},
 		{"unknown_type", envelope.KindRaw, "", "", "2489518277-1342433377-articles-", "type", "articles"},
@@ -152,8 +151,14 @@ func FuzzDecodePush(f *testing.F) {
 	f.Add([]byte(`{"type":"event","sender_id":"1","receiver_id":"2","created_at":"Mon Jul 16 18:09:20 +0800 2012","data":"\"{}\""}`))
 	f.Add([]byte(`{"type":"voice","sender_id":1,"receiver_id":2,"created_at":"Mon Jul 16 18:09:20 +0800 2012","data":{"vfid":1e400}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		m, err := ToMessage(body, "weibo-main", goldenID, goldenNow)
+		m, d, err := toMessage(body, "weibo-main", goldenID, goldenNow)
 		if err != nil {
+			return
+		}
+		if (m != nil) != d.handling.stored() {
+			t.Fatalf("%s %q with message %v", d.handling, d.kind, m != nil)
+		}
+		if m == nil {
 			return
 		}
 		if err := m.Validate(); err != nil {

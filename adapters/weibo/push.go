@@ -125,52 +125,50 @@ func decodeData(raw json.RawMessage) (pushData, json.RawMessage, error) {
 	return d, raw, nil
 }
 
-// eventNames maps Weibo's event subtypes to hotline's events. scan_follow
-// (a follow through a QR code) becomes a subscribe, not a scan: what the
-// user did that matters is following, which the router answers with the
-// welcome; the QR scene is kept as the event key and in Meta["scene"].
-var eventNames = map[string]string{
-	"follow":      envelope.EventSubscribe,
-	"subscribe":   envelope.EventSubscribe,
-	"scan_follow": envelope.EventSubscribe,
-	"unfollow":    envelope.EventUnsubscribe,
-	"unsubscribe": envelope.EventUnsubscribe,
-	"scan":        envelope.EventScan,
-	"click":       envelope.EventMenu,
-	"view":        envelope.EventView,
-	"mention":     envelope.EventMention,
+// maxClockSkew is how far a push's created_at may be from the time it
+// arrived and still be believed as the message's time.
+const maxClockSkew = 24 * time.Hour
+
+// ToMessage turns a push body into an envelope for account, or nil for a
+// platform event, which is not stored (see classifyPush). It is pure, so
+// testdata/ golden files pin its behaviour. A type it does not know
+// becomes KindRaw with the type and data in Meta: the wiki says to ignore
+// them, hotline keeps them instead of dropping them.
+func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Message, error) {
+	m, _, err := toMessage(body, account, id, now)
+	return m, err
 }
 
-// ToMessage turns a push body into an envelope for account. It is pure,
-// so testdata/ golden files pin its behaviour. Types and event subtypes
-// it does not know become KindRaw with the type and data in Meta: the
-// wiki says to ignore them, hotline keeps them instead of dropping them.
-func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Message, error) {
+func toMessage(body []byte, account, id string, now time.Time) (*envelope.Message, decision, error) {
 	var p push
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("weibo: push: %w", err)
+		return nil, decision{}, fmt.Errorf("weibo: push: %w", err)
 	}
 	if p.SenderID <= 0 {
-		return nil, errors.New("weibo: push: sender_id is missing")
+		return nil, decision{}, errors.New("weibo: push: sender_id is missing")
 	}
 	if p.ReceiverID <= 0 {
-		return nil, errors.New("weibo: push: receiver_id is missing")
+		return nil, decision{}, errors.New("weibo: push: receiver_id is missing")
 	}
 	if p.Type == "" {
-		return nil, errors.New("weibo: push: type is missing")
+		return nil, decision{}, errors.New("weibo: push: type is missing")
 	}
 	created, err := time.Parse(CreatedAtLayout, p.CreatedAt)
 	if err != nil {
-		return nil, fmt.Errorf("weibo: push: created_at %.40q is not %q", p.CreatedAt, CreatedAtLayout)
+		return nil, decision{}, fmt.Errorf("weibo: push: created_at %.40q is not %q", p.CreatedAt, CreatedAtLayout)
 	}
 	data, rawData, err := decodeData(p.Data)
 	if err != nil {
 		// Only the types that read data need it to be well formed.
 		switch p.Type {
 		case "position", "voice", "image", "event":
-			return nil, fmt.Errorf("weibo: push: %w", err)
+			return nil, decision{}, fmt.Errorf("weibo: push: %w", err)
 		}
 		rawData = nil
+	}
+	d := classifyPush(p.Type, data.Subtype)
+	if !d.handling.stored() {
+		return nil, d, nil
 	}
 	sender := strconv.FormatInt(int64(p.SenderID), 10)
 	m := &envelope.Message{
@@ -184,6 +182,12 @@ func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 		Text:          p.Text,
 		ReceivedAt:    now,
 		Meta:          map[string]string{"created_at": created.UTC().Format(time.RFC3339)},
+	}
+	if created.Sub(now).Abs() > maxClockSkew {
+		// A clock years off (or a look-alike sending another epoch):
+		// dated at arrival, what was sent kept.
+		m.Meta["created_at"] = now.UTC().Format(time.RFC3339)
+		m.Meta["create_time"] = p.CreatedAt
 	}
 	raw := func(why string) {
 		m.Kind = envelope.KindRaw
@@ -202,7 +206,7 @@ func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 	case "position":
 		loc, err := location(data)
 		if err != nil {
-			return nil, fmt.Errorf("weibo: push: %w", err)
+			return nil, d, fmt.Errorf("weibo: push: %w", err)
 		}
 		// The text is the place's name or the default "发送了一个位置"
 		// (sent a location): a label, not something to answer.
@@ -224,13 +228,8 @@ func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 		}
 	case "event":
 		m.Meta["subtype"] = data.Subtype
-		name, known := eventNames[data.Subtype]
-		if !known {
-			raw("unknown event subtype")
-			break
-		}
 		m.Kind = envelope.KindEvent
-		m.Event = &envelope.Event{Name: name}
+		m.Event = &envelope.Event{Name: d.event}
 		switch data.Subtype {
 		case "click", "view", "scan", "scan_follow":
 			m.Event.Key = string(data.Key)
@@ -247,9 +246,9 @@ func ToMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 		raw("unknown type")
 	}
 	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("weibo: %w", err)
+		return nil, d, fmt.Errorf("weibo: %w", err)
 	}
-	return m, nil
+	return m, d, nil
 }
 
 // location parses a position push's coordinates, which the wiki gives as

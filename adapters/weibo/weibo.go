@@ -3,6 +3,23 @@
 // passive JSON replies inside the 5 s window, and the messages/reply API
 // for everything else. The facts it relies on, and how sure they are,
 // are in PROTOCOLS.md section B; the official pages date from about 2014.
+//
+// Every push is one of three things, decided by classifyPush alone:
+//
+//   - a message (stored, the router answers): text, position (the place's
+//     name as Location.Label), voice and image (data.vfid); a type this
+//     gateway does not know is kept as KindRaw, since it may be something
+//     a user sent.
+//   - a user event (stored as KindEvent): the event subtypes follow,
+//     subscribe, scan_follow, unfollow, unsubscribe, scan, click, view and
+//     mention.
+//   - a platform event (an empty 200, logged at debug, counted in
+//     hotline_platform_events_total, not stored): any other event
+//     subtype.
+//
+// A created_at more than a day from the push's arrival is not believed:
+// Meta created_at is the arrival time and Meta create_time keeps what
+// Weibo sent.
 package weibo
 
 import (
@@ -93,6 +110,8 @@ type Adapter struct {
 	http        *http.Client
 	now         func() time.Time
 	tokenErrors prometheus.Counter
+	// platformEvents counts pushes acknowledged and not stored.
+	platformEvents *prometheus.CounterVec
 	// replays refuses a signed query (the signature does not cover the
 	// body) seen before with another body.
 	replays *replay.Guard
@@ -130,6 +149,9 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
 	}
 	a.tokenErrors = c.WithLabelValues(cfg.Account)
+	if a.platformEvents, err = platformEventCounter(deps.Registry); err != nil {
+		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
+	}
 	if cfg.ReplayWindow == 0 {
 		// Said once at start-up: an operator who turned the check off
 		// should see what it costs.
@@ -145,6 +167,29 @@ func tokenErrorCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error
 		Name: "hotline_weibo_token_errors_total",
 		Help: "Sends refused because the account's access token expired or is invalid; an operator must issue a new one.",
 	}, []string{"account"})
+	if reg == nil {
+		return c, nil
+	}
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing, nil
+			}
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// platformEventCounter registers hotline_platform_events_total, or finds
+// the one another adapter registered on the same registry (the Telegram
+// and WeChat adapters declare it identically).
+func platformEventCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_platform_events_total",
+		Help: "Platform events and updates acknowledged to the platform and not stored, by platform, account and event.",
+	}, []string{"platform", "account", "event"})
 	if reg == nil {
 		return c, nil
 	}
@@ -217,10 +262,18 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now().UTC()
-	m, err := ToMessage(body, a.cfg.Account, envelope.NewID(now), now)
+	m, d, err := toMessage(body, a.cfg.Account, envelope.NewID(now), now)
 	if err != nil {
 		a.log.Warn("push refused", "err", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if m == nil {
+		// An empty 200 is Weibo's "received, no reply"; there is nobody
+		// to answer.
+		a.log.Debug("platform event acknowledged, not stored", "kind", d.kind)
+		a.platformEvents.WithLabelValues(envelope.PlatformWeibo, a.cfg.Account, d.kind).Inc()
+		w.WriteHeader(http.StatusOK)
 		return
 	}
 	ctx := r.Context()

@@ -1,0 +1,192 @@
+package weibo
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/bus"
+	"hotline/bus/bustest"
+	"hotline/envelope"
+)
+
+// pushCase is one testdata push and what hotline must do with it.
+type pushCase struct {
+	file     string
+	handling handling
+	kind     string
+	check    func(t *testing.T, m *envelope.Message)
+}
+
+func kindText(kind envelope.Kind, text string) func(*testing.T, *envelope.Message) {
+	return func(t *testing.T, m *envelope.Message) {
+		t.Helper()
+		if m.Kind != kind || m.Text != text {
+			t.Errorf("got %s %q, want %s %q", m.Kind, m.Text, kind, text)
+		}
+	}
+}
+
+func eventKey(name, key string) func(*testing.T, *envelope.Message) {
+	return func(t *testing.T, m *envelope.Message) {
+		t.Helper()
+		if m.Kind != envelope.KindEvent || m.Event == nil || m.Event.Name != name || m.Event.Key != key {
+			t.Errorf("got %s %+v, want event %s key %q", m.Kind, m.Event, name, key)
+		}
+	}
+}
+
+func mediaID(kind envelope.Kind, id string) func(*testing.T, *envelope.Message) {
+	return func(t *testing.T, m *envelope.Message) {
+		t.Helper()
+		if m.Kind != kind || len(m.Media) != 1 || m.Media[0].PlatformID != id {
+			t.Errorf("got %s %+v, want %s %s", m.Kind, m.Media, kind, id)
+		}
+	}
+}
+
+var pushCases = []pushCase{
+	{"text", handleMessage, "text", kindText(envelope.KindText, "私信或留言内容")},
+	{"text_ids_as_strings", handleMessage, "text", nil},
+	{"text_recent", handleMessage, "text", kindText(envelope.KindText, "我的订单还没到")}, // its golden keeps created_at
+	{"text_clock_off", handleMessage, "text", func(t *testing.T, m *envelope.Message) {
+		if m.Meta["created_at"] != m.ReceivedAt.UTC().Format(time.RFC3339) || m.Meta["create_time"] != "Mon Jan 01 08:00:00 +0800 2035" {
+			t.Errorf("created_at %q create_time %q, want the receive time and the original", m.Meta["created_at"], m.Meta["create_time"])
+		}
+	}},
+	{"data_as_string", handleUserEvent, "click", eventKey(envelope.EventMenu, "2")},
+	{"position", handleMessage, "position", func(t *testing.T, m *envelope.Message) {
+		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Label == "" || m.Text != "" {
+			t.Errorf("got %s %+v text %q, want a labelled location", m.Kind, m.Location, m.Text)
+		}
+	}},
+	{"position_data_as_string", handleMessage, "position", nil},
+	{"voice", handleMessage, "voice", mediaID(envelope.KindVoice, "821804459")},
+	{"image", handleMessage, "image", mediaID(envelope.KindImage, "821804459")},
+	{"image_no_vfid", handleMessage, "image", kindText(envelope.KindRaw, "")},
+	{"unknown_type", handleMessage, "other", kindText(envelope.KindRaw, "分享了一篇文章")},
+	{"event_follow", handleUserEvent, "follow", eventKey(envelope.EventSubscribe, "")},
+	{"event_subscribe", handleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
+	{"event_scan_follow", handleUserEvent, "scan_follow", eventKey(envelope.EventSubscribe, "qrscene_1002")},
+	{"event_unfollow", handleUserEvent, "unfollow", eventKey(envelope.EventUnsubscribe, "")},
+	{"event_unsubscribe", handleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
+	{"event_scan", handleUserEvent, "scan", eventKey(envelope.EventScan, "qrscene_1001")},
+	{"event_click", handleUserEvent, "click", eventKey(envelope.EventMenu, "1")},
+	{"event_view", handleUserEvent, "view", eventKey(envelope.EventView, "http://weibo.com/help")},
+	{"event_mention", handleUserEvent, "mention", func(t *testing.T, m *envelope.Message) {
+		eventKey(envelope.EventMention, "")(t, m)
+		if m.Text != "@客服 我的账号被盗了" {
+			t.Errorf("text %q, want what the user wrote", m.Text)
+		}
+	}},
+	{"event_unknown_subtype", handlePlatformEvent, "other", nil},
+	{"event_msg_read", handlePlatformEvent, "other", nil},
+	{"event_no_subtype", handlePlatformEvent, "other", nil},
+}
+
+// TestClassifyEveryTestdataPush pins classifyPush for each sample, and
+// that every sample has a row.
+func TestClassifyEveryTestdataPush(t *testing.T) {
+	seen := map[string]bool{}
+	for _, tc := range pushCases {
+		seen[tc.file] = true
+		raw, err := os.ReadFile("testdata/" + tc.file + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, d, err := toMessage(raw, testAccount, goldenID, goldenNow)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if d.handling != tc.handling || d.kind != tc.kind || (m != nil) != tc.handling.stored() {
+			t.Errorf("%s: got %s %q with message %v, want %s %q", tc.file, d.handling, d.kind, m != nil, tc.handling, tc.kind)
+		}
+	}
+	for _, f := range pushFiles(t) {
+		if name := strings.TrimSuffix(filepath.Base(f), ".json"); !seen[name] {
+			t.Errorf("%s has no row in pushCases", f)
+		}
+	}
+}
+
+// TestWebhookEveryPushType posts every sample, signed, through the
+// webhook with the router running, each from its own user: messages and
+// user events are stored with their content; other events get an empty
+// 200, are not stored, get no reply and are counted.
+func TestWebhookEveryPushType(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, gatewayOpts{router: true, replyWindow: 500 * time.Millisecond})
+	var quiet []string
+	for _, tc := range pushCases {
+		t.Run(tc.file, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/" + tc.file + ".json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			user := newUser()
+			body := strings.ReplaceAll(string(raw), "2489518277", user)
+			before := platformEventCount(t, g, tc.kind)
+			code, resp := g.post(t, g.signedQuery(), body)
+			if code != 200 {
+				t.Fatalf("got %d %q, want 200", code, resp)
+			}
+			var stored []envelope.Message
+			for _, data := range bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.weibo."+testAccount) {
+				var m envelope.Message
+				if err := envelope.Decode(data, &m); err != nil {
+					t.Fatal(err)
+				}
+				if m.From.ID == user {
+					stored = append(stored, m)
+				}
+			}
+			if !tc.handling.stored() {
+				if len(stored) != 0 || resp != "" {
+					t.Fatalf("stored %d, answered %q; want nothing and an empty 200", len(stored), resp)
+				}
+				if got := platformEventCount(t, g, tc.kind); got != before+1 {
+					t.Fatalf("hotline_platform_events_total{event=%q}: got %v, want %v", tc.kind, got, before+1)
+				}
+				quiet = append(quiet, user)
+				return
+			}
+			if len(stored) != 1 {
+				t.Fatalf("stored %d messages, want 1", len(stored))
+			}
+			if tc.check != nil {
+				tc.check(t, &stored[0])
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	for _, user := range quiet {
+		if sent := g.api.sentTo(user); len(sent) != 0 {
+			t.Errorf("%s got %q after a platform event, want nothing", user, sent)
+		}
+	}
+}
+
+func platformEventCount(t *testing.T, g *gateway, event string) float64 {
+	t.Helper()
+	mfs, err := g.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hotline_platform_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			if l["platform"] == "weibo" && l["account"] == testAccount && l["event"] == event {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
