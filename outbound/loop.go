@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -524,7 +525,7 @@ func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
 	sms.Platform, sms.Account = envelope.PlatformSMS, l.cfg.SMSAccount
 	sms.Conversation = envelope.ConversationKey(envelope.PlatformSMS, l.cfg.SMSAccount, phone)
 	sms.To = envelope.Party{ID: phone, Phone: phone}
-	sms.Text = "[" + channelName(rep.Platform) + "] " + rep.Text
+	sms.Text = "[" + channelName(rep) + "] " + rep.Text
 	sms.Buttons, sms.Dir = nil, ""
 	sms.Rerouted = rep.Platform + "/" + rep.Account
 	// The phone may have opted out of SMS even if the chat did not: a
@@ -541,8 +542,12 @@ func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
 }
 
 // channelName is how an SMS names the channel a rerouted reply was for.
-func channelName(platform string) string {
-	switch platform {
+// WhatsApp rides on the SMS provider's account; its address says so.
+func channelName(rep *envelope.Reply) string {
+	if strings.HasPrefix(rep.To.ID, "whatsapp:") {
+		return "WhatsApp"
+	}
+	switch rep.Platform {
 	case envelope.PlatformWeChat:
 		return "WeChat"
 	case envelope.PlatformWeibo:
@@ -552,7 +557,7 @@ func channelName(platform string) string {
 	case envelope.PlatformWebChat:
 		return "Web chat"
 	}
-	return platform
+	return rep.Platform
 }
 
 // reserveRecipient takes a token from the recipient's bucket. The caller

@@ -248,7 +248,7 @@ func TestWhatsAppWindowClosed(t *testing.T) {
 			g.reply(t, conv, envelope.Party{ID: waUser, Phone: waSMS}, "Your refund is approved.", envelope.SourceAgent)
 			if tc.fallback && tc.bound {
 				bustest.WaitFor(t, "the SMS reroute", func() bool { return len(g.api.sentTo(bound)) == 1 })
-				if got := g.api.sentTo(bound)[0]; !strings.HasSuffix(got, "Your refund is approved.") {
+				if got := g.api.sentTo(bound)[0]; got != "[WhatsApp] Your refund is approved." {
 					t.Fatalf("rerouted text %q", got)
 				}
 				if dead := g.deadReasons(t); len(dead) != 0 {
