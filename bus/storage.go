@@ -424,13 +424,24 @@ func (b *Bus) heal(ctx context.Context, h *healer) {
 // restartJetStream reloads JetStream from disk in the running server and
 // waits until HOTLINE_IN answers again.
 func (b *Bus) restartJetStream(ctx context.Context) error {
-	if b.srv.JetStreamEnabled() {
-		if err := b.srv.ShutdownJetStream(); err != nil {
-			return fmt.Errorf("shut down jetstream: %w", err)
+	if !b.srv.JetStreamEnabled() {
+		// Switched off for the whole server (a permission error
+		// does that): start it again.
+		if err := b.srv.EnableJetStream(jetStreamConfig(b.srvOpts)); err != nil {
+			return fmt.Errorf("enable jetstream: %w", err)
 		}
-	}
-	if err := b.srv.EnableJetStream(jetStreamConfig(b.srvOpts)); err != nil {
-		return fmt.Errorf("enable jetstream: %w", err)
+	} else {
+		// A write error breaks the streams, not the server: reload the
+		// account's streams from disk. Restarting the server's
+		// JetStream instead races with API requests in flight inside
+		// nats-server (its API queues are replaced under them).
+		acc := b.srv.GlobalAccount()
+		if err := acc.DisableJetStream(); err != nil {
+			return fmt.Errorf("disable account jetstream: %w", err)
+		}
+		if err := acc.EnableJetStream(nil, nil); err != nil {
+			return fmt.Errorf("enable account jetstream: %w", err)
+		}
 	}
 	// A consumer's outstanding pull requests died with the old
 	// JetStream, and the client notices only after missed heartbeats
