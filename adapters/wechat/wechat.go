@@ -197,7 +197,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	c, err := platformEventCounter(deps.Registry)
+	c, err := passive.PlatformEventCounter(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("wechat %s: metrics: %w", cfg.Account, err)
 	}
@@ -208,29 +208,6 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		a.log.Warn(replay.NoWindowWarning)
 	}
 	return a, nil
-}
-
-// platformEventCounter registers hotline_platform_events_total, or finds
-// the one another adapter registered on the same registry (the Telegram
-// and Weibo adapters declare it identically).
-func platformEventCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "hotline_platform_events_total",
-		Help: "Platform events and updates acknowledged to the platform and not stored, by platform, account and event.",
-	}, []string{"platform", "account", "event"})
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return c, nil
 }
 
 // Routes are the adapter's webhooks: GET verifies the callback URL, POST

@@ -149,7 +149,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
 	}
 	a.tokenErrors = c.WithLabelValues(cfg.Account)
-	if a.platformEvents, err = platformEventCounter(deps.Registry); err != nil {
+	if a.platformEvents, err = passive.PlatformEventCounter(deps.Registry); err != nil {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
 	}
 	if cfg.ReplayWindow == 0 {
@@ -163,46 +163,10 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 // tokenErrorCounter registers hotline_weibo_token_errors_total, or finds
 // the one another account's adapter registered on the same registry.
 func tokenErrorCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+	return passive.RegisterCounterVec(reg, prometheus.CounterOpts{
 		Name: "hotline_weibo_token_errors_total",
 		Help: "Sends refused because the account's access token expired or is invalid; an operator must issue a new one.",
-	}, []string{"account"})
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return c, nil
-}
-
-// platformEventCounter registers hotline_platform_events_total, or finds
-// the one another adapter registered on the same registry (the Telegram
-// and WeChat adapters declare it identically).
-func platformEventCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "hotline_platform_events_total",
-		Help: "Platform events and updates acknowledged to the platform and not stored, by platform, account and event.",
-	}, []string{"platform", "account", "event"})
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-				return existing, nil
-			}
-		}
-		return nil, err
-	}
-	return c, nil
+	}, "account")
 }
 
 // Routes are the adapter's webhooks on the public listener: GET verifies

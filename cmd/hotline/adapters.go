@@ -73,7 +73,7 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 		ad, err := telegram.New(telegram.Config{
 			Account: a.Name, Token: a.Token, Mode: a.Mode, WebhookSecret: a.WebhookSecret, APIBase: a.APIBase,
 			PublicURL: cfg.HTTP.PublicURL, ReplyWindow: a.ReplyWindow,
-		}, telegram.Deps{Bus: b, Logger: log})
+		}, telegram.Deps{Bus: b, Logger: log, Registry: reg})
 		if err != nil {
 			return set, fmt.Errorf("accounts.telegram %s: %w", a.Name, err)
 		}
@@ -104,7 +104,7 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 			Account: a.Name, AppID: a.AppID, AppSecret: a.AppSecret, Token: a.Token, EncodingAESKey: a.EncodingAESKey,
 			PreviousEncodingAESKey: a.PreviousEncodingAESKey,
 			APIBase:                a.APIBase, ReplyWindow: a.ReplyWindow, ReplayWindow: a.ReplayWindow,
-		}, wechat.Deps{Bus: b, Logger: log})
+		}, wechat.Deps{Bus: b, Logger: log, Registry: reg})
 		if err != nil {
 			return set, fmt.Errorf("accounts.wechat %s: %w", a.Name, err)
 		}
