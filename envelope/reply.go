@@ -82,6 +82,10 @@ type Turn struct {
 	Role string    `json:"role"` // "user", "bot" or "agent"
 	Text string    `json:"text"`
 	At   time.Time `json:"at"`
+	// Media are the attachments of a user's turn, so an agent's view can
+	// show them (fetched through the admin media endpoint); Text already
+	// names them for views that cannot.
+	Media []Media `json:"media,omitempty"`
 }
 
 // Handoff asks a human agent to take over a conversation.

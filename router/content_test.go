@@ -3,6 +3,7 @@ package router
 import (
 	"testing"
 
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
@@ -33,4 +34,28 @@ func TestUserTurnText(t *testing.T) {
 			t.Errorf("%s: %q\n want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+// A user's attachments ride in the turn an agent reads, so the console
+// can show them.
+func TestTurnKeepsMedia(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	m := inbound("pic", "this charge is wrong")
+	m.Kind = envelope.KindImage
+	m.Media = []envelope.Media{{Kind: envelope.KindImage, PlatformID: "AgACphoto", MIME: "image/jpeg", Size: 48213}}
+	process(t, r, m)
+	hs := handoffs(t, b)
+	if len(hs) != 1 || len(hs[0].History) == 0 {
+		t.Fatalf("handoffs %+v", hs)
+	}
+	for _, turn := range hs[0].History {
+		if turn.Role == "user" {
+			if len(turn.Media) != 1 || turn.Media[0].PlatformID != "AgACphoto" {
+				t.Fatalf("user's turn %+v, want the photo", turn)
+			}
+			return
+		}
+	}
+	t.Fatalf("no user turn in %+v", hs[0].History)
 }

@@ -23,7 +23,7 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 	if m.Kind == envelope.KindEvent {
 		cmd = r.eventCommand(m)
 	}
-	sess.addTurn("user", userTurnText(m), now)
+	sess.addTurn("user", userTurnText(m), now, m.Media...)
 
 	// 1. Opt-out: an opted-out user gets nothing but the confirmation of
 	// opting back in.

@@ -104,7 +104,7 @@ func (s *Session) keepAnnounced(inForce []fallback.Notice) {
 	}
 }
 
-func (s *Session) addTurn(role, text string, at time.Time) {
+func (s *Session) addTurn(role, text string, at time.Time, media ...envelope.Media) {
 	if text == "" {
 		return
 	}
@@ -113,7 +113,7 @@ func (s *Session) addTurn(role, text string, at time.Time) {
 			text = string(r[:maxBotTurnRunes]) + "…"
 		}
 	}
-	s.Turns = append(s.Turns, envelope.Turn{Role: role, Text: text, At: at})
+	s.Turns = append(s.Turns, envelope.Turn{Role: role, Text: text, At: at, Media: media})
 	if len(s.Turns) > MaxTurns {
 		s.Turns = s.Turns[len(s.Turns)-MaxTurns:]
 	}
