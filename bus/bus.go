@@ -37,6 +37,9 @@ type Config struct {
 	SessionTTL time.Duration
 	// Name identifies this client to the server (shown by nats-server).
 	Name string
+	// MediaMaxBytes bounds the hotline_media object store: 0 takes
+	// DefaultMediaMaxBytes, < 0 means no byte limit.
+	MediaMaxBytes int64
 }
 
 func (c Config) replicas() int {
@@ -62,6 +65,7 @@ type Bus struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	kv      map[string]jetstream.KeyValue
+	objs    map[string]jetstream.ObjectStore
 	closed  chan struct{}
 	storage *storage
 
@@ -192,6 +196,10 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 // KV returns one of the buckets Open created (BucketModes, ...), or nil
 // for a name it did not create.
 func (b *Bus) KV(bucket string) jetstream.KeyValue { return b.kv[bucket] }
+
+// ObjectStore returns one of the object stores Open created
+// (BucketMedia), or nil for a name it did not create.
+func (b *Bus) ObjectStore(bucket string) jetstream.ObjectStore { return b.objs[bucket] }
 
 // Embedded reports whether this bus runs its own NATS server.
 func (b *Bus) Embedded() bool { return b.srv != nil }

@@ -51,6 +51,23 @@ const (
 	BucketSignatures = "hotline_signatures"
 )
 
+// Object store buckets.
+const (
+	// BucketMedia keeps the files web chat visitors attach (screenshots,
+	// short videos): unlike platforms, the web chat has no server of its
+	// own to keep them, and an agent needs the evidence after the fact.
+	BucketMedia = "hotline_media"
+)
+
+// Limits of BucketMedia. Evidence is needed for as long as a handoff is
+// (30 days); past that the bytes go and only the reference is left. The
+// size bound keeps uploads from filling the disk HOTLINE_IN needs: at it,
+// new uploads are refused (discard new) and what was stored is kept.
+const (
+	MediaTTL             = 30 * 24 * time.Hour
+	DefaultMediaMaxBytes = 2 << 30
+)
+
 // StreamLimits bounds how much one stream keeps. Zero values take the
 // stream's default; MaxBytes < 0 means no byte limit.
 type StreamLimits struct {
@@ -169,6 +186,20 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 	}
 }
 
+func (b *Bus) objectStoreConfigs() []jetstream.ObjectStoreConfig {
+	maxBytes := int64(DefaultMediaMaxBytes)
+	switch {
+	case b.cfg.MediaMaxBytes > 0:
+		maxBytes = b.cfg.MediaMaxBytes
+	case b.cfg.MediaMaxBytes < 0:
+		maxBytes = -1
+	}
+	return []jetstream.ObjectStoreConfig{
+		{Bucket: BucketMedia, Description: "files web chat visitors attached", TTL: MediaTTL, MaxBytes: maxBytes,
+			Replicas: b.cfg.replicas(), Storage: jetstream.FileStorage},
+	}
+}
+
 // ensureTopology creates or updates every stream and bucket. It is
 // idempotent, so every instance runs it at start-up.
 func (b *Bus) ensureTopology(ctx context.Context) error {
@@ -188,6 +219,14 @@ func (b *Bus) ensureTopology(ctx context.Context) error {
 			return fmt.Errorf("kv %s: %w", kc.Bucket, err)
 		}
 		b.kv[kc.Bucket] = kv
+	}
+	b.objs = make(map[string]jetstream.ObjectStore)
+	for _, oc := range b.objectStoreConfigs() {
+		obs, err := b.js.CreateOrUpdateObjectStore(ctx, oc)
+		if err != nil {
+			return fmt.Errorf("object store %s: %w", oc.Bucket, err)
+		}
+		b.objs[oc.Bucket] = obs
 	}
 	return nil
 }
