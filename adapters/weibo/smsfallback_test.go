@@ -2,7 +2,6 @@ package weibo
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -16,34 +15,6 @@ import (
 )
 
 const smsAccount = "sms-main"
-
-// storeModes is the mode store as the outbound loops see it, wired as
-// serve wires it: an operator's setting always wins over auto.
-type storeModes struct{ store *fallback.Store }
-
-func (m storeModes) SMSFallback(platform, account string) (on, auto bool) {
-	s := m.store.Active(platform, account).SMSFallback
-	return s != nil, s != nil && s.Auto()
-}
-
-func (m storeModes) EngageAuto(ctx context.Context, platform, account, reason string) error {
-	_, err := m.store.Set(ctx, fallback.Setting{Mode: fallback.ModeSMSFallback, Scope: fallback.Scope{Platform: platform, Account: account},
-		Reason: reason, SetBy: fallback.SetByAuto})
-	if errors.Is(err, fallback.ErrOperatorOwns) {
-		return nil
-	}
-	return err
-}
-
-func (m storeModes) ReleaseAuto(ctx context.Context, platform, account string) error {
-	err := m.store.ClearAuto(ctx, fallback.ModeSMSFallback, fallback.Scope{Platform: platform, Account: account})
-	if errors.Is(err, fallback.ErrNotSet) || errors.Is(err, fallback.ErrOperatorOwns) {
-		return nil
-	}
-	return err
-}
-
-func (m storeModes) Changed() <-chan struct{} { return m.store.Changed() }
 
 // withModes adds degraded modes to a gateway's router and delivery loop
 // as serve does, and returns the mode store, the bindings, the fake SMS
@@ -59,7 +30,7 @@ func withModes(ctx context.Context, t *testing.T, b *bus.Bus, rcfg *router.Confi
 	rcfg.SMSAccount = smsAccount
 	rdeps.Gate, rdeps.Binder = fallback.NewGate(store, fallback.RateConfig{}, nil), bindings
 	ocfg.SMSAccount = smsAccount
-	odeps.Modes, odeps.Phones = storeModes{store}, bindings
+	odeps.Modes, odeps.Phones = store, bindings
 	provider := outboundtest.NewPlatform(t)
 	loop, err := outbound.New(outbound.Config{Platform: envelope.PlatformSMS, Account: smsAccount, Backoff: ocfg.Backoff},
 		outbound.Deps{Bus: b, Sender: provider.Sender(), Logger: odeps.Logger})

@@ -58,7 +58,7 @@ func newRig(t *testing.T, tune ...func(*config.Outbound)) *rig {
 	loops, err := newLoops(cfg, map[accountKey]outbound.Sender{
 		{"telegram", "tg-main"}: r.telegram.Sender(),
 		{"sms", "sms-main"}:     r.sms.Sender(),
-	}, outbound.Deps{Bus: b, Modes: autoModes{store}, Phones: bindings})
+	}, outbound.Deps{Bus: b, Modes: store, Phones: bindings})
 	if err != nil {
 		t.Fatal(err)
 	}

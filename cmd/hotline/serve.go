@@ -103,7 +103,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err := mountWebChat(ctx, cfg, public, b, announcer{modes: modes, defaultLang: cfg.Router.DefaultLang}, log, &adapters); err != nil {
 		return errors.Join(err, closeBus())
 	}
-	loops, err := newLoops(cfg, adapters.senders, outbound.Deps{Bus: b, Modes: autoModes{modes}, Phones: bindings,
+	loops, err := newLoops(cfg, adapters.senders, outbound.Deps{Bus: b, Modes: modes, Phones: bindings,
 		Metrics: outbound.NewMetrics(reg), Logger: log})
 	if err != nil {
 		return errors.Join(err, closeBus())
@@ -291,6 +291,9 @@ func rateConfig(c config.RateLimit) fallback.RateConfig {
 		NoticeWindow:   c.NoticeWindow,
 	}
 }
+
+// The mode store is what the delivery loops ask about sms_fallback.
+var _ outbound.Modes = (*fallback.Store)(nil)
 
 // accountKey names one platform account.
 type accountKey struct{ platform, account string }
