@@ -1,10 +1,12 @@
 package router
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"hotline/bus/bustest"
+	"hotline/envelope"
 )
 
 func TestDetectLang(t *testing.T) {
@@ -123,5 +125,41 @@ func TestRouterAnswersInTheUsersLanguage(t *testing.T) {
 	process(t, r, inbound("ana", "Olá, preciso de ajuda com pagamento"))
 	if got := lastReply(t, b); got.Lang != "pt" {
 		t.Fatalf("Portuguese words, no hint: answered in %q", got.Lang)
+	}
+}
+
+// smsInbound is a text from a new SMS user: no platform hint, no choice.
+func smsInbound(phone, text string) envelope.Message {
+	m := inbound(phone, text)
+	m.Platform, m.Account = envelope.PlatformSMS, "sms-main"
+	m.Conversation = envelope.ConversationKey(envelope.PlatformSMS, "sms-main", phone)
+	m.From = envelope.Party{ID: phone, Phone: phone}
+	return m
+}
+
+// A new SMS user is answered in the language they write in; a short,
+// ambiguous text keeps the default.
+func TestNewSMSUserAnsweredInTheirLanguage(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{}) // default zh
+	for i, tc := range []struct{ text, lang string }{
+		{"مرحبا أحتاج مساعدة", "ar"},
+		{"สวัสดีครับ ช่วยด้วย", "th"},
+		{"Olá, preciso de ajuda com pagamento", "pt"},
+		{"Hola, necesito ayuda con mi pago", "es"},
+		{"ok", "zh"},
+		{"👍", "zh"},
+	} {
+		m := smsInbound(fmt.Sprintf("+861380013800%d", i), tc.text)
+		process(t, r, m)
+		var got envelope.Reply
+		for _, rep := range replies(t, b, "hotline.out.") {
+			if rep.InReplyTo == m.ID {
+				got = rep
+			}
+		}
+		if got.Lang != tc.lang {
+			t.Errorf("%q by SMS: answered in %q (%q), want %s", tc.text, got.Lang, got.Text, tc.lang)
+		}
 	}
 }
