@@ -102,8 +102,11 @@ func (a *Auth) TokenRequired() bool { return len(a.token) > 0 }
 func (a *Auth) Require(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := a.authorize(r); err != nil {
-			if err.status == http.StatusUnauthorized {
+			switch err.status {
+			case http.StatusUnauthorized:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="hotline admin"`)
+			case http.StatusTooManyRequests:
+				w.Header().Set("Retry-After", "5")
 			}
 			writeError(w, err.status, err.msg)
 			return
@@ -134,8 +137,16 @@ func (a *Auth) authorize(r *http.Request) *authError {
 		return nil
 	}
 	if authz := r.Header.Get("Authorization"); authz != "" {
+		// Wrong tokens spend the login budgets (per client address and
+		// listener-wide), so guessing here is no faster than at the
+		// login form. The token is compared first and the right one
+		// spends nothing: an operator's scripts keep working while a
+		// guesser, even one at the same address, gets 429s.
 		scheme, got, ok := strings.Cut(authz, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), a.token) != 1 {
+			if !a.logins.take(clientIP(r.RemoteAddr)) {
+				return &authError{http.StatusTooManyRequests, "admin API: too many wrong tokens; wait a few seconds"}
+			}
 			return &authError{http.StatusUnauthorized, "admin API: missing or wrong bearer token"}
 		}
 		return nil
