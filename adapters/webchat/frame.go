@@ -116,6 +116,7 @@ type entry struct {
 	Buttons  []envelope.Button `json:"buttons,omitempty"`
 	At       time.Time         `json:"at"`
 	ClientID string            `json:"client_id,omitempty"`
+	Media    *entryMedia       `json:"media,omitempty"` // an attachment the visitor sent
 }
 
 func decodeEntry(data []byte) (entry, error) {
@@ -140,6 +141,11 @@ type helloFrame struct {
 	History      []entry       `json:"history"`
 	Announcement *announcement `json:"announcement,omitempty"`
 	MaxText      int           `json:"max_text"` // the longest text accepted, in characters
+	// Lang is the language picked from the browser's for the page's
+	// labels until the conversation has one; Dir is "rtl" for it or "".
+	Lang      string `json:"lang"`
+	Dir       string `json:"dir"`
+	MaxUpload int64  `json:"max_upload"` // the largest attachment accepted, in bytes
 }
 
 type ackFrame struct {
@@ -178,11 +184,11 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func helloFrameJSON(visitor string, history []entry, ann announcement, maxText int) []byte {
+func helloFrameJSON(visitor string, history []entry, ann announcement, maxText int, lang, dir string) []byte {
 	if history == nil {
 		history = []entry{}
 	}
-	f := helloFrame{Type: "hello", Visitor: visitor, History: history, MaxText: maxText}
+	f := helloFrame{Type: "hello", Visitor: visitor, History: history, MaxText: maxText, Lang: lang, Dir: dir, MaxUpload: MaxUploadBytes}
 	if ann.Text != "" {
 		f.Announcement = &ann
 	}

@@ -33,7 +33,7 @@ var indexHTML = func() []byte {
 // contentSecurityPolicy allows the page's own files and its own socket
 // only: no inline script or style, no other origin. connect-src 'self'
 // covers ws: and wss: to the same host in CSP Level 3 browsers.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 
 // publishTimeout bounds storing one visitor message.
@@ -58,7 +58,9 @@ func (a *Adapter) Routes() map[string]http.Handler {
 			w.Header().Set("Cache-Control", "no-cache")
 			files.ServeHTTP(w, r)
 		}),
-		"GET /chat/ws": http.HandlerFunc(a.serveSocket),
+		"GET /chat/ws":           http.HandlerFunc(a.serveSocket),
+		"POST /chat/upload":      http.HandlerFunc(a.serveUpload),
+		"GET /chat/media/{name}": http.HandlerFunc(a.serveMedia),
 		"GET /chat": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			target := "/chat/"
 			if r.URL.RawQuery != "" {
@@ -83,7 +85,7 @@ func (a *Adapter) servePage(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(h)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
-	_, _ = w.Write(indexHTML)
+	_, _ = w.Write(a.page)
 }
 
 // serveSocket runs one visitor socket: hello, then frames from the page
@@ -91,7 +93,14 @@ func (a *Adapter) servePage(w http.ResponseWriter, r *http.Request) {
 func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 	// The cookie must be on the handshake response, so before Accept.
 	visitor := a.visitor(w, r)
-	lang := cleanLang(r.URL.Query().Get("lang"))
+	// langs is the browser's list (navigator.languages); lang, a single
+	// tag, is what pages before it sent.
+	q := r.URL.Query()
+	list := q.Get("langs")
+	if list == "" {
+		list = q.Get("lang")
+	}
+	lang := a.pickLang(list)
 	ws, err := websocket.Accept(w, r, nil) // default: same origin only
 	if err != nil {
 		a.log.Debug("websocket handshake refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
@@ -131,7 +140,7 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 	ann := a.announcement(lang)
 	c.setShown(ann)
 	wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
-	err = ws.Write(wctx, websocket.MessageText, helloFrameJSON(visitor, t.Entries, ann, a.cfg.MaxTextRunes))
+	err = ws.Write(wctx, websocket.MessageText, helloFrameJSON(visitor, t.Entries, ann, a.cfg.MaxTextRunes, lang, a.labelDir(lang)))
 	wcancel()
 	if err != nil {
 		log.Debug("writing hello", "err", err)

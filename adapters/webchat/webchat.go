@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -71,6 +72,18 @@ type Config struct {
 	// client's address (X-Forwarded-For, X-Real-IP); empty: the remote
 	// address. Each address may send addressShare visitors' worth.
 	ClientIPHeader string
+	// Labels are the page's own words (input placeholder, buttons,
+	// notices) by language code, each a map of webchat_* keys to texts,
+	// plus LabelDir "rtl" for a language written right to left. They come
+	// from the same catalog as the bot's answers; the languages listed
+	// are the ones a browser's preferences are matched against. nil: the
+	// page's built-in English.
+	Labels map[string]map[string]string
+	// UploadsPerMinute and UploadBurst are each visitor's budget of
+	// attachments (an address gets addressShare visitors' worth).
+	// Defaults DefaultUploadsPerMinute and DefaultUploadBurst.
+	UploadsPerMinute int
+	UploadBurst      int
 }
 
 // withDefaults fills the zero values.
@@ -95,6 +108,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSockets == 0 {
 		c.MaxSockets = DefaultMaxSockets
+	}
+	if c.UploadsPerMinute == 0 {
+		c.UploadsPerMinute = DefaultUploadsPerMinute
+	}
+	if c.UploadBurst == 0 {
+		c.UploadBurst = DefaultUploadBurst
 	}
 	return c
 }
@@ -121,6 +140,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("webchat %s: history_limit must be positive, got %d", c.Account, c.HistoryLimit)
 	case c.MaxSockets < 1:
 		return fmt.Errorf("webchat %s: max_sockets must be positive, got %d", c.Account, c.MaxSockets)
+	case c.UploadsPerMinute < 1 || c.UploadBurst < 1:
+		return fmt.Errorf("webchat %s: uploads per minute and upload burst must be positive, got %d and %d",
+			c.Account, c.UploadsPerMinute, c.UploadBurst)
 	}
 	return nil
 }
@@ -154,6 +176,14 @@ type Adapter struct {
 
 	visitors  *keyedLimits // messages per visitor
 	addresses *keyedLimits // messages per client address
+
+	media           jetstream.ObjectStore // the attachments
+	uploadVisitors  *keyedLimits          // attachments per visitor
+	uploadAddresses *keyedLimits          // attachments per client address
+	readers         chan struct{}         // attachments being read back at once
+	sameOrigin      *http.CrossOriginProtection
+	langs           *langPicker
+	page            []byte // index.html with the labels
 }
 
 // New checks cfg and builds the adapter.
@@ -169,10 +199,25 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if kv == nil {
 		return nil, fmt.Errorf("webchat %s: bucket %s is missing", cfg.Account, bus.BucketWebChat)
 	}
+	media := deps.Bus.ObjectStore(bus.BucketMedia)
+	if media == nil {
+		return nil, fmt.Errorf("webchat %s: object store %s is missing", cfg.Account, bus.BucketMedia)
+	}
+	langs, err := newLangPicker(cfg.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("webchat %s: %w", cfg.Account, err)
+	}
+	page, err := renderPage(cfg.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("webchat %s: %w", cfg.Account, err)
+	}
 	cfg.CookieKey = append([]byte(nil), cfg.CookieKey...)
 	a := &Adapter{cfg: cfg, bus: deps.Bus, kv: kv, ann: deps.Announcer, log: deps.Logger, now: deps.Now,
 		instance: strings.ToLower(envelope.NewID(time.Now())), hub: newHub(cfg.MaxSockets),
-		visitors: newKeyedLimits(cfg.RatePerMinute, cfg.Burst), addresses: newKeyedLimits(cfg.RatePerMinute*addressShare, cfg.Burst*addressShare)}
+		visitors: newKeyedLimits(cfg.RatePerMinute, cfg.Burst), addresses: newKeyedLimits(cfg.RatePerMinute*addressShare, cfg.Burst*addressShare),
+		media:          media,
+		uploadVisitors: newKeyedLimits(cfg.UploadsPerMinute, cfg.UploadBurst), uploadAddresses: newKeyedLimits(cfg.UploadsPerMinute*addressShare, cfg.UploadBurst*addressShare),
+		readers: make(chan struct{}, mediaReaders), sameOrigin: http.NewCrossOriginProtection(), langs: langs, page: page}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -226,6 +271,8 @@ func (a *Adapter) Run(ctx context.Context) error {
 			now := a.now()
 			a.visitors.prune(now)
 			a.addresses.prune(now)
+			a.uploadVisitors.prune(now)
+			a.uploadAddresses.prune(now)
 		case <-ctx.Done():
 			a.ready.Store(false)
 			if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) &&

@@ -90,6 +90,7 @@ type frame struct {
 	Text         string        `json:"text"`
 	Dir          string        `json:"dir"`
 	Entry        entry         `json:"entry"`
+	Lang         string        `json:"lang"`
 }
 
 type client struct {

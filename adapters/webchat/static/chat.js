@@ -6,12 +6,47 @@
 
   var PENDING_KEY = 'hotline_chat_pending';
   var maxText = 2000; // the server's limit arrives with hello
+  var maxUpload = 10 * 1024 * 1024; // likewise
   var QUICK = ['menu', 'help', 'human'];
-  var STATE_LABELS = {
-    connecting: 'Connecting…',
-    online: 'Online',
-    offline: 'Offline — reconnecting'
+  var STATE_KEYS = {
+    connecting: 'webchat_connecting',
+    online: 'webchat_online',
+    offline: 'webchat_offline'
   };
+  // The page's words when the gateway sent none for the language.
+  var BUILTIN = {
+    webchat_title: 'Customer service chat',
+    webchat_heading: 'Customer service',
+    webchat_subtitle: 'We usually reply in a few moments',
+    webchat_connecting: 'Connecting…',
+    webchat_online: 'Online',
+    webchat_offline: 'Offline — reconnecting',
+    webchat_placeholder: 'Type a message…',
+    webchat_message: 'Message',
+    webchat_send: 'Send',
+    webchat_attach: 'Attach a photo or video',
+    webchat_banner: 'Service notice',
+    webchat_conversation: 'Conversation',
+    webchat_quick_replies: 'Quick replies',
+    webchat_menu: 'Menu',
+    webchat_help: 'Help',
+    webchat_human: 'Talk to a person',
+    webchat_agent: 'Support agent',
+    webchat_retry: 'Retry',
+    webchat_retrying: 'Not sent yet — retrying.',
+    webchat_too_fast: 'Sending too fast — it will go in a few seconds.',
+    webchat_too_long: 'The message is too long: at most {max} characters.',
+    webchat_failed: 'This message could not be sent.',
+    webchat_uploading: 'Sending…',
+    webchat_upload_too_big: 'This file is too big: at most {max} MB.',
+    webchat_upload_type: 'Only photos (PNG, JPEG, GIF, WebP) and videos (MP4, WebM, MOV) can be sent.',
+    webchat_upload_failed: 'This file could not be sent.'
+  };
+  // Every language's labels, from the same catalog as the bot's answers
+  // (a JSON data block in the page, not a script).
+  var LABELS = {};
+  try { LABELS = JSON.parse(document.getElementById('labels').textContent) || {}; } catch (e) { LABELS = {}; }
+  var uiLang = '';
 
   var stateEl = document.getElementById('state');
   var banner = document.getElementById('banner');
@@ -19,6 +54,8 @@
   var menu = document.getElementById('menu');
   var form = document.getElementById('composer');
   var input = document.getElementById('text');
+  var attachButton = document.getElementById('attach');
+  var fileInput = document.getElementById('file');
 
   var ws = null;
   var online = false;
@@ -27,6 +64,59 @@
   var resendTimer = null;
   var sentThisSocket = {}; // client id -> true: sent on this socket, no answer yet
   var visitor = ''; // from hello; pending messages belong to one visitor
+  var lastButtons = null; // of the latest reply that had some
+  var uploads = {}; // client id -> attachment on its way (this page only)
+
+  // ---- labels ----
+
+  function label(key, vars) {
+    var l = LABELS[uiLang] || {};
+    var t = l[key] || (LABELS.en || {})[key] || BUILTIN[key] || key;
+    Object.keys(vars || {}).forEach(function (k) { t = t.split('{' + k + '}').join(String(vars[k])); });
+    return t;
+  }
+  function browserLangs() {
+    var list = Array.isArray(navigator.languages) && navigator.languages.length ? navigator.languages : [navigator.language || ''];
+    return list.filter(function (x) { return typeof x === 'string' && x; }).slice(0, 10);
+  }
+  // pickLocal finds the browser's best language among the labels' before
+  // the gateway answers (it picks again, and its choice wins).
+  function pickLocal(list) {
+    var codes = Object.keys(LABELS);
+    for (var i = 0; i < list.length; i++) {
+      var tag = list[i].toLowerCase();
+      var base = tag.split('-')[0];
+      var hant = base === 'zh' && /-(hant|tw|hk|mo)\b/.test(tag);
+      for (var j = 0; j < codes.length; j++) {
+        var c = codes[j].toLowerCase();
+        if (c === tag || (hant && c === 'zh-hant') || (!hant && c === base)) { return codes[j]; }
+      }
+    }
+    return '';
+  }
+  function setLang(code) {
+    if (typeof code !== 'string' || !LABELS[code] || code === uiLang) { return; }
+    uiLang = code;
+    applyLabels();
+  }
+  function applyLabels() {
+    var root = document.documentElement;
+    root.setAttribute('lang', uiLang || 'en');
+    root.setAttribute('dir', (LABELS[uiLang] || {}).dir === 'rtl' ? 'rtl' : 'ltr');
+    [['data-l10n', null], ['data-l10n-placeholder', 'placeholder'], ['data-l10n-aria-label', 'aria-label'], ['data-l10n-title', 'title']].forEach(function (a) {
+      var els = document.querySelectorAll('[' + a[0] + ']');
+      for (var i = 0; i < els.length; i++) {
+        var t = label(els[i].getAttribute(a[0]));
+        if (a[1]) { els[i].setAttribute(a[1], t); } else { els[i].textContent = t; }
+      }
+    });
+    var who = log.querySelectorAll('.msg-agent .who');
+    for (var i = 0; i < who.length; i++) { who[i].textContent = label('webchat_agent'); }
+    var retry = log.querySelectorAll('.retry');
+    for (var j = 0; j < retry.length; j++) { retry[j].textContent = label('webchat_retry'); }
+    setState(stateEl.getAttribute('data-state') || 'connecting');
+    setMenu(lastButtons);
+  }
 
   // ---- pending messages, kept until the server acknowledges them ----
 
@@ -79,7 +169,7 @@
 
   function setState(s) {
     stateEl.setAttribute('data-state', s);
-    stateEl.textContent = STATE_LABELS[s];
+    stateEl.textContent = label(STATE_KEYS[s]);
   }
 
   function setBanner(text, dir) {
@@ -122,18 +212,53 @@
     if (role === 'agent') {
       var who = document.createElement('div');
       who.className = 'who';
-      who.textContent = 'Support agent';
+      who.textContent = label('webchat_agent');
       el.appendChild(who);
     }
     var text = document.createElement('div');
     text.className = 'text';
-    text.textContent = e.text;
+    text.textContent = e.text || '';
     el.appendChild(text);
+    if (e.media && typeof e.media === 'object') { el.insertBefore(mediaEl(e.media), text); }
     var meta = document.createElement('div');
     meta.className = 'meta';
     meta.textContent = formatTime(e.at);
     el.appendChild(meta);
     return el;
+  }
+
+  // mediaEl shows an attachment: a thumbnail that opens the picture, or
+  // a player. Only our own media/ URLs and local previews are shown.
+  function mediaEl(m) {
+    var box = document.createElement('div');
+    box.className = 'media';
+    var url = typeof m.url === 'string' && (/^media\/[A-Za-z0-9._%-]+$/.test(m.url) || /^blob:/.test(m.url)) ? m.url : '';
+    if (m.kind === 'video') {
+      var v = document.createElement('video');
+      v.controls = true;
+      v.preload = 'metadata';
+      v.setAttribute('playsinline', '');
+      if (url) { v.src = url; }
+      box.appendChild(v);
+    } else {
+      var a = document.createElement('a');
+      if (url) { a.href = url; }
+      a.target = '_blank';
+      a.rel = 'noopener';
+      var img = document.createElement('img');
+      if (url) { img.src = url; }
+      img.alt = typeof m.name === 'string' ? m.name : '';
+      a.appendChild(img);
+      box.appendChild(a);
+    }
+    if (typeof m.name === 'string' && m.name) {
+      var n = document.createElement('div');
+      n.className = 'file-name';
+      n.setAttribute('dir', 'auto');
+      n.textContent = m.name;
+      box.appendChild(n);
+    }
+    return box;
   }
 
   function findByID(id) {
@@ -158,8 +283,14 @@
     el.classList.remove('pending', 'failed');
     var err = el.querySelector('.error'); if (err) { el.removeChild(err); }
     var retry = el.querySelector('.retry'); if (retry) { el.removeChild(retry); }
-    el.querySelector('.text').textContent = e.text;
+    el.querySelector('.text').textContent = e.text || '';
     el.querySelector('.meta').textContent = formatTime(e.at);
+    var bar = el.querySelector('progress'); if (bar) { el.removeChild(bar); }
+    var old = el.querySelector('.media');
+    if (e.media && typeof e.media === 'object') {
+      var fresh = mediaEl(e.media);
+      if (old) { el.replaceChild(fresh, old); } else { el.insertBefore(fresh, el.querySelector('.text')); }
+    }
   }
 
   function addEntry(e) {
@@ -174,6 +305,9 @@
       log.appendChild(messageEl(e));
     }
     if (e.role !== 'user' && e.buttons && e.buttons.length) { setMenu(e.buttons); }
+    // The bot answers in the conversation's language: when the visitor
+    // chooses another (help+ar, lang ar), the page follows.
+    if (e.role === 'bot' && e.lang) { setLang(e.lang); }
     if (stick || e.role === 'user') { scrollDown(); }
   }
 
@@ -185,7 +319,7 @@
     return el;
   }
 
-  function markFailed(el, message, text) {
+  function markFailed(el, message, text, retryFn) {
     el.classList.remove('pending');
     el.classList.add('failed');
     var err = el.querySelector('.error');
@@ -199,10 +333,10 @@
       var b = document.createElement('button');
       b.type = 'button';
       b.className = 'retry';
-      b.textContent = 'Retry';
+      b.textContent = label('webchat_retry');
       b.addEventListener('click', function () {
         if (el.parentNode) { el.parentNode.removeChild(el); }
-        send(text);
+        if (retryFn) { retryFn(); } else { send(text); }
       });
       el.appendChild(b);
     }
@@ -220,14 +354,15 @@
   // setMenu shows the buttons of the latest reply that had some, then the
   // quick buttons that are always there.
   function setMenu(buttons) {
+    lastButtons = buttons || null;
     while (menu.firstChild) { menu.removeChild(menu.firstChild); }
     (buttons || []).forEach(function (b) {
       if (!b || typeof b.data !== 'string' || !b.data || QUICK.indexOf(b.data) >= 0) { return; }
       menu.appendChild(chip(b.label || b.data, b.data, false));
     });
-    menu.appendChild(chip('Menu', 'menu', true));
-    menu.appendChild(chip('Help', 'help', true));
-    menu.appendChild(chip('Talk to a person', 'human', true));
+    menu.appendChild(chip(label('webchat_menu'), 'menu', true));
+    menu.appendChild(chip(label('webchat_help'), 'help', true));
+    menu.appendChild(chip(label('webchat_human'), 'human', true));
   }
   function chip(label, code, quick) {
     var b = document.createElement('button');
@@ -244,7 +379,8 @@
   function socketURL() {
     var proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     var base = location.pathname.replace(/[^/]*$/, '');
-    return proto + '//' + location.host + base + 'ws?lang=' + encodeURIComponent(navigator.language || '');
+    return proto + '//' + location.host + base + 'ws?langs=' + encodeURIComponent(browserLangs().join(',')) +
+      '&lang=' + encodeURIComponent(navigator.language || '');
   }
 
   function connect() {
@@ -280,7 +416,7 @@
         if (big) {
           dropPending(big.id);
           var el = findByClientID(big.id);
-          if (el) { markFailed(el, 'This message is too long.', big.text); }
+          if (el) { markFailed(el, label('webchat_too_long', { max: maxText }), big.text); }
         }
       }
       scheduleReconnect();
@@ -346,18 +482,29 @@
       maxText = f.max_text;
       input.setAttribute('maxlength', String(maxText * 2)); // UTF-16 units; the count below is exact
     }
+    if (f.max_upload > 0) { maxUpload = f.max_upload; }
     visitor = typeof f.visitor === 'string' ? f.visitor : '';
     while (log.firstChild) { log.removeChild(log.firstChild); }
     var history = Array.isArray(f.history) ? f.history : [];
     var stored = {};
-    var lastButtons = null;
+    var buttons = null;
+    var lang = typeof f.lang === 'string' ? f.lang : '';
     history.forEach(function (e) {
       if (!e || typeof e.id !== 'string') { return; }
       log.appendChild(messageEl(e));
       if (e.client_id) { stored[e.client_id] = true; }
-      if (e.role !== 'user' && e.buttons && e.buttons.length) { lastButtons = e.buttons; }
+      if (e.role !== 'user' && e.buttons && e.buttons.length) { buttons = e.buttons; }
+      if (e.role === 'bot' && e.lang) { lang = e.lang; }
     });
-    setMenu(lastButtons);
+    // The conversation's language once the bot has spoken, else the
+    // browser's as the gateway matched it.
+    setLang(lang);
+    setMenu(buttons);
+    // Attachments still on their way stay on screen; their own request
+    // goes on (or has just been stored: then the history shows them).
+    Object.keys(uploads).forEach(function (id) {
+      if (!stored[id]) { log.appendChild(uploads[id].el); }
+    });
     // Local messages not acknowledged yet go back on screen and out
     // again with the same id; the server stores each once.
     loadPending().forEach(function (p) {
@@ -383,13 +530,14 @@
       // reload too) and try again in a while.
       var err = el.querySelector('.error');
       if (!err) { err = document.createElement('div'); err.className = 'error'; el.appendChild(err); }
-      err.textContent = f.code === 'rate_limited' ? 'Sending too fast — it will go in a few seconds.' : (f.message || 'Not sent yet — retrying.');
+      err.textContent = f.code === 'rate_limited' ? label('webchat_too_fast') : label('webchat_retrying');
       if (!resendTimer) { resendTimer = setTimeout(resendPending, f.code === 'rate_limited' ? 6000 : 3000); }
       return;
     }
     var text = el.querySelector('.text').textContent;
     dropPending(f.id);
-    markFailed(el, f.message || 'This message could not be sent.', text);
+    var why = f.code === 'too_long' ? label('webchat_too_long', { max: maxText }) : (f.message || label('webchat_failed'));
+    markFailed(el, why, text);
   }
 
   // ---- composing ----
@@ -400,12 +548,112 @@
     var p = { id: newClientID(), text: text, at: new Date().toISOString() };
     var el = addLocal(p);
     if (Array.from(text).length > maxText) {
-      markFailed(el, 'The message is too long: at most ' + maxText + ' characters.', text);
+      markFailed(el, label('webchat_too_long', { max: maxText }), text);
       return;
     }
     addPending(p);
     transmit(p);
   }
+
+  // ---- attachments ----
+
+  // An attachment goes over HTTP, not the socket: POST upload with the
+  // file as the body, under a client id of its own. Like a message it
+  // stays pending until the gateway says it is stored, and goes again
+  // (same id, stored once) after a network error, a 5xx or a 429, for as
+  // long as the page is open. A reload forgets it: the file is not kept
+  // in the browser's storage.
+  function setError(el, message) {
+    var err = el.querySelector('.error');
+    if (!err) { err = document.createElement('div'); err.className = 'error'; el.appendChild(err); }
+    err.textContent = message;
+  }
+
+  function startUpload(file) {
+    var id = newClientID();
+    var url = '';
+    try { url = URL.createObjectURL(file); } catch (e) { url = ''; }
+    var u = { id: id, file: file, url: url, tries: 0 };
+    var kind = /^video\//.test(file.type) ? 'video' : 'image';
+    u.el = messageEl({ id: id, client_id: id, role: 'user', text: '', at: new Date().toISOString(),
+      media: { kind: kind, url: url, name: file.name } });
+    u.el.classList.add('pending');
+    log.appendChild(u.el);
+    scrollDown();
+    if (file.size > maxUpload) {
+      uploadFailed(u, label('webchat_upload_too_big', { max: Math.round(maxUpload / 1048576) }), false);
+      return;
+    }
+    uploads[id] = u;
+    sendUpload(u);
+  }
+
+  function sendUpload(u) {
+    u.timer = null;
+    var bar = u.el.querySelector('progress');
+    if (!bar) {
+      bar = document.createElement('progress');
+      bar.max = 1;
+      bar.value = 0;
+      bar.setAttribute('aria-label', label('webchat_uploading'));
+      u.el.appendChild(bar);
+    }
+    var base = location.pathname.replace(/[^/]*$/, '');
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', base + 'upload?id=' + encodeURIComponent(u.id) + '&name=' + encodeURIComponent(u.file.name || '') +
+      '&langs=' + encodeURIComponent(browserLangs().join(',')));
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable) { bar.max = ev.total; bar.value = ev.loaded; }
+    };
+    xhr.onload = function () {
+      var r = null;
+      try { r = JSON.parse(xhr.responseText); } catch (e) { r = null; }
+      if (xhr.status === 200 && r && r.type === 'ack') {
+        delete uploads[u.id];
+        if (r.entry) { addEntry(r.entry); }
+        var el = findByClientID(u.id) || u.el;
+        el.classList.remove('pending', 'failed');
+        var err = el.querySelector('.error'); if (err) { el.removeChild(err); }
+        var p = el.querySelector('progress'); if (p) { el.removeChild(p); }
+        if (u.url) { setTimeout(function () { URL.revokeObjectURL(u.url); }, 60000); }
+        return;
+      }
+      var code = r && r.code;
+      if (xhr.status === 429 || xhr.status >= 500) {
+        retryUpload(u, xhr.status === 429 ? label('webchat_too_fast') : label('webchat_retrying'));
+        return;
+      }
+      if (code === 'too_big') {
+        uploadFailed(u, label('webchat_upload_too_big', { max: Math.round(maxUpload / 1048576) }), false);
+      } else if (code === 'unsupported_type') {
+        uploadFailed(u, label('webchat_upload_type'), false);
+      } else {
+        uploadFailed(u, label('webchat_upload_failed'), true);
+      }
+    };
+    xhr.onerror = function () { retryUpload(u, label('webchat_retrying')); };
+    xhr.send(u.file);
+  }
+
+  function retryUpload(u, message) {
+    setError(u.el, message);
+    u.tries++;
+    u.timer = setTimeout(function () { sendUpload(u); }, Math.min(30000, 1000 * Math.pow(2, Math.min(u.tries, 5))));
+  }
+
+  function uploadFailed(u, message, canRetry) {
+    delete uploads[u.id];
+    var p = u.el.querySelector('progress'); if (p) { u.el.removeChild(p); }
+    markFailed(u.el, message, '', canRetry ? function () { startUpload(u.file); } : null);
+    if (!canRetry) { var b = u.el.querySelector('.retry'); if (b) { u.el.removeChild(b); } }
+  }
+
+  attachButton.addEventListener('click', function () { fileInput.click(); });
+  fileInput.addEventListener('change', function () {
+    var files = Array.prototype.slice.call(fileInput.files || []);
+    fileInput.value = '';
+    files.forEach(startUpload);
+  });
 
   function autosize() {
     input.style.height = 'auto';
@@ -436,6 +684,7 @@
     if (!ws && reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; attempt = 0; connect(); }
   });
 
-  setMenu(null);
+  uiLang = pickLocal(browserLangs());
+  applyLabels();
   connect();
 })();
