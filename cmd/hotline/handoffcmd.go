@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hotline/envelope"
+	"hotline/media"
 	"hotline/router"
 )
 
@@ -131,8 +134,19 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 			}
 			fmt.Fprintf(out, "\nuser %s on %s/%s, language %s, SLA %s\nwhy: %s\n\n", h.User.ID, h.Platform, h.Account,
 				h.Lang, h.SLADeadline.Format(time.RFC3339), strings.Join(h.Reasons, "; "))
+			attachments := 0
 			for _, t := range h.History {
 				fmt.Fprintf(out, "%s %-5s %s\n", t.At.Format("15:04:05"), t.Role, t.Text)
+				for _, m := range t.Media {
+					if p := media.Path(h.Platform, h.Account, m); p != "" {
+						fmt.Fprintf(out, "%14s %s %s\n", "", attachmentLabel(m), strings.TrimRight(client.base, "/")+p)
+						attachments++
+					}
+				}
+			}
+			if attachments > 0 {
+				// The paths are the admin API's: the same token opens them.
+				fmt.Fprintf(out, "\nattachments: curl -H \"Authorization: Bearer $HOTLINE_HTTP_ADMIN_TOKEN\" -o FILE URL\n")
 			}
 			return nil
 		},
@@ -168,6 +182,19 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 		action("reply", "Send a reply to the user (claims the handoff if nobody has)", true),
 		action("close", "Close a handoff", false))
 	return cmd
+}
+
+// attachmentLabel names an attachment for the history: its kind, and
+// its file name or type when the platform said.
+func attachmentLabel(m envelope.Media) string {
+	label := "↳ " + string(m.Kind)
+	if m.Kind == "" {
+		label = "↳ file"
+	}
+	if d := cmp.Or(m.FileName, m.MIME); d != "" {
+		label += " (" + d + ")"
+	}
+	return label + ":"
 }
 
 func envOr(key, def string) string {

@@ -20,6 +20,7 @@ import (
 	"hotline/console"
 	"hotline/envelope"
 	"hotline/fallback"
+	"hotline/media"
 	"hotline/outbound"
 	"hotline/router"
 )
@@ -142,6 +143,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	})))
 	admin.Handle("/admin/v1/handoffs", auth.Require(rt.AdminHandler()))
 	admin.Handle("/admin/v1/handoffs/", auth.Require(rt.AdminHandler()))
+	// Every adapter that can download what its users sent serves it to
+	// agents, under the same guard as the rest of the admin API.
+	mediaFetchers := media.NewRegistry()
+	for key, s := range adapters.senders {
+		if f, ok := s.(media.Fetcher); ok {
+			mediaFetchers.Add(key.platform, key.account, f)
+		}
+	}
+	admin.Handle(media.Pattern, auth.Require(media.NewHandler(media.Config{}, media.Deps{Registry: mediaFetchers, Logger: log})))
 	meter, err := startTrafficMeter(consumersCtx, b.Conn(), time.Second)
 	if err != nil {
 		publicLn.Close()
