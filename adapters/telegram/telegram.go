@@ -45,7 +45,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -248,9 +247,8 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad secret token", http.StatusUnauthorized)
 		return
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
-	if err != nil {
-		http.Error(w, "body too large or unreadable", http.StatusRequestEntityTooLarge)
+	raw, ok := passive.ReadBody(w, r, MaxWebhookBody)
+	if !ok {
 		return
 	}
 	u, err := decodeUpdate(raw)

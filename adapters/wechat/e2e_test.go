@@ -456,6 +456,10 @@ func TestURLVerification(t *testing.T) {
 	if resp.StatusCode != 200 || string(b) != "5837397520665436492" {
 		t.Fatalf("verification: got %d %q, want 200 and the echostr", resp.StatusCode, b)
 	}
+	// The echo is the caller's string: plain text no browser may sniff.
+	if ct, sniff := resp.Header.Get("Content-Type"), resp.Header.Get("X-Content-Type-Options"); !strings.HasPrefix(ct, "text/plain") || sniff != "nosniff" {
+		t.Fatalf("verification echo: Content-Type %q, X-Content-Type-Options %q; want text/plain and nosniff", ct, sniff)
+	}
 	q, _ = plainRequest("another-token", time.Now(), "")
 	resp, err = http.Get(g.hooks.URL + "/webhooks/wechat/" + testAccount + q + "&echostr=1")
 	if err != nil {
@@ -510,13 +514,16 @@ func TestUnsignedOrStalePushRefused(t *testing.T) {
 	}
 	key, _ := AESKey(kaAESKey)
 	wrongApp, _ := Encrypt(key, "wx0000000000000000", nil, []byte(push))
-	for name, body := range map[string]string{
-		"bad xml":   `<xml><MsgType>text`,
-		"too large": `<xml><Content>` + strings.Repeat("x", maxBody) + `</Content></xml>`,
-		"no sender": `<xml><CreateTime>1</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId></xml>`,
+	for name, tc := range map[string]struct {
+		body string
+		want int
+	}{
+		"bad xml":   {`<xml><MsgType>text`, http.StatusBadRequest},
+		"too large": {`<xml><Content>` + strings.Repeat("x", maxBody) + `</Content></xml>`, http.StatusRequestEntityTooLarge},
+		"no sender": {`<xml><CreateTime>1</CreateTime><MsgType>text</MsgType><MsgId>1</MsgId></xml>`, http.StatusBadRequest},
 	} {
-		if code, _ := g.at(t)((plainRequest(testToken, time.Now(), body))); code != http.StatusBadRequest {
-			t.Errorf("%s: got %d, want 400", name, code)
+		if code, _ := g.at(t)((plainRequest(testToken, time.Now(), tc.body))); code != tc.want {
+			t.Errorf("%s: got %d, want %d", name, code, tc.want)
 		}
 	}
 	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), "7"

@@ -243,8 +243,7 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, q.Get("echostr"))
+	passive.Echo(w, q.Get("echostr"))
 }
 
 // errStatus is a refused push: the status to answer and why.
@@ -325,9 +324,8 @@ func (a *Adapter) open(ctx context.Context, q map[string][]string, body []byte) 
 }
 
 func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "body too large or unreadable", http.StatusBadRequest)
+	body, ok := passive.ReadBody(w, r, maxBody)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

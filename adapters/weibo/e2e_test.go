@@ -525,13 +525,16 @@ func TestUnsignedOrStalePushRefused(t *testing.T) {
 	if code, body := g.post(t, signed(ts, "2", testSecret), push); code != 200 {
 		t.Fatalf("signed push with a seconds timestamp: got %d %q, want 200", code, body)
 	}
-	for name, body := range map[string]string{
-		"bad json":  `{"type":"text",`,
-		"too large": `{"type":"text","text":"` + strings.Repeat("x", maxBody) + `"}`,
-		"no sender": `{"type":"text","receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`,
+	for name, tc := range map[string]struct {
+		body string
+		want int
+	}{
+		"bad json":  {`{"type":"text",`, http.StatusBadRequest},
+		"too large": {`{"type":"text","text":"` + strings.Repeat("x", maxBody) + `"}`, http.StatusRequestEntityTooLarge},
+		"no sender": {`{"type":"text","receiver_id":1,"created_at":"Mon Jul 16 18:09:20 +0800 2012"}`, http.StatusBadRequest},
 	} {
-		if code, _ := g.post(t, g.signedQuery(), body); code != http.StatusBadRequest {
-			t.Errorf("%s: got %d, want 400", name, code)
+		if code, _ := g.post(t, g.signedQuery(), tc.body); code != tc.want {
+			t.Errorf("%s: got %d, want %d", name, code, tc.want)
 		}
 	}
 }

@@ -27,7 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -203,17 +202,15 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
 	if !a.signed(w, r) {
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, r.URL.Query().Get("echostr"))
+	passive.Echo(w, r.URL.Query().Get("echostr"))
 }
 
 func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 	if !a.signed(w, r) {
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, "body too large or unreadable", http.StatusBadRequest)
+	body, ok := passive.ReadBody(w, r, maxBody)
+	if !ok {
 		return
 	}
 	if err := a.replays.Check(r.Context(), "weibo."+a.cfg.Account, strings.ToLower(r.URL.Query().Get("signature")), body); errors.Is(err, replay.ErrReplayed) {

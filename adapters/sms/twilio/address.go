@@ -21,6 +21,10 @@ type address struct {
 	// Phone is the E.164 number, or empty when there is none.
 	Phone    string
 	WhatsApp bool
+	// Valid says the address has a shape a provider sends: E.164, a
+	// short code, an alphanumeric sender id, or a WhatsApp number or id.
+	// Anything else ("<script>…") is refused, never stored as a user.
+	Valid bool
 }
 
 // parseAddress reads a From or To. A WhatsApp number keeps its prefix in
@@ -31,20 +35,67 @@ type address struct {
 func parseAddress(raw, region string) address {
 	if rest, ok := cutPrefixFold(raw, whatsappPrefix); ok {
 		if n, err := sms.Normalize(rest, ""); err == nil {
-			return address{ID: whatsappPrefix + n, Phone: n, WhatsApp: true}
+			return address{ID: whatsappPrefix + n, Phone: n, WhatsApp: true, Valid: true}
 		}
 		// A WhatsApp user id that is not a phone number (a business-scoped
 		// id such as "US.1234"): kept as given, it is all Twilio will take
 		// back as To.
-		return address{ID: whatsappPrefix + rest, WhatsApp: true}
+		return address{ID: whatsappPrefix + rest, WhatsApp: true, Valid: whatsappID(rest)}
 	}
 	n, err := sms.Normalize(raw, region)
 	if err != nil {
-		// Short codes and alphanumeric senders are not E.164; keep them
-		// as they came so the conversation still has a stable key.
-		return address{ID: raw, Phone: raw}
+		// Short codes and alphanumeric senders are not E.164 and have
+		// no phone behind them; keep them as they came so the
+		// conversation still has a stable key.
+		return address{ID: raw, Valid: shortCode(raw) || alphanumericSender(raw)}
 	}
-	return address{ID: n, Phone: n}
+	return address{ID: n, Phone: n, Valid: true}
+}
+
+// shortCode is a carrier short code: 3 to 8 digits.
+func shortCode(s string) bool {
+	if len(s) < 3 || len(s) > 8 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// alphanumericSender is a sender id as carriers allow it: up to 11
+// letters, digits and spaces, with at least one letter.
+func alphanumericSender(s string) bool {
+	if len(s) == 0 || len(s) > 11 {
+		return false
+	}
+	letter := false
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letter = true
+		case c >= '0' && c <= '9', c == ' ':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+// whatsappID is a WhatsApp user id that is not a number ("US.1234"):
+// letters, digits, dots, dashes and underscores.
+func whatsappID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // cutPrefixFold is strings.CutPrefix ignoring ASCII case.
@@ -63,4 +114,12 @@ func conversationUser(conversation string) string {
 		return ""
 	}
 	return parts[2]
+}
+
+// truncate keeps error messages about hostile input short.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

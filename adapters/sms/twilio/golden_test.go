@@ -92,15 +92,21 @@ func TestParseAddress(t *testing.T) {
 		raw, region string
 		want        address
 	}{
-		{"+14137070066", "", address{ID: "+14137070066", Phone: "+14137070066"}},
-		{"(415) 555-2671", "US", address{ID: "+14155552671", Phone: "+14155552671"}},
-		{"whatsapp:+14137070066", "", address{ID: "whatsapp:+14137070066", Phone: "+14137070066", WhatsApp: true}},
-		{"WhatsApp:+14137070066", "CN", address{ID: "whatsapp:+14137070066", Phone: "+14137070066", WhatsApp: true}},
+		{"+14137070066", "", address{ID: "+14137070066", Phone: "+14137070066", Valid: true}},
+		{"(415) 555-2671", "US", address{ID: "+14155552671", Phone: "+14155552671", Valid: true}},
+		{"whatsapp:+14137070066", "", address{ID: "whatsapp:+14137070066", Phone: "+14137070066", WhatsApp: true, Valid: true}},
+		{"WhatsApp:+14137070066", "CN", address{ID: "whatsapp:+14137070066", Phone: "+14137070066", WhatsApp: true, Valid: true}},
 		// A national number on WhatsApp is not guessed into a region.
-		{"whatsapp:4137070066", "US", address{ID: "whatsapp:4137070066", WhatsApp: true}},
-		{"whatsapp:US.1234", "US", address{ID: "whatsapp:US.1234", WhatsApp: true}},
-		{"22395", "US", address{ID: "22395", Phone: "22395"}},
-		{"ACME", "", address{ID: "ACME", Phone: "ACME"}},
+		{"whatsapp:4137070066", "US", address{ID: "whatsapp:4137070066", WhatsApp: true, Valid: true}},
+		{"whatsapp:US.1234", "US", address{ID: "whatsapp:US.1234", WhatsApp: true, Valid: true}},
+		// Short codes and sender ids have no phone behind them.
+		{"22395", "US", address{ID: "22395", Valid: true}},
+		{"ACME", "", address{ID: "ACME", Valid: true}},
+		// Anything else is not an address a provider sends.
+		{"<script>alert(1)</script>", "US", address{ID: "<script>alert(1)</script>"}},
+		{"whatsapp:<b>x</b>", "", address{ID: "whatsapp:<b>x</b>", WhatsApp: true}},
+		{"12", "US", address{ID: "12"}},
+		{"A VERY LONG SENDER", "", address{ID: "A VERY LONG SENDER"}},
 	}
 	for _, tc := range tests {
 		if got := parseAddress(tc.raw, tc.region); got != tc.want {

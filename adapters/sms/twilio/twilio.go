@@ -134,6 +134,11 @@ func (a *Adapter) Routes() map[string]http.Handler {
 func (a *Adapter) verifiedForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "body larger than 64 KiB", http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
 		http.Error(w, "malformed form body", http.StatusBadRequest)
 		return nil, false
 	}
@@ -255,6 +260,9 @@ func ToMessage(form url.Values, account, region, id string, now time.Time) (*env
 		return nil, errors.New("twilio: From is missing")
 	}
 	from, to := parseAddress(rawFrom, region), parseAddress(form.Get("To"), region)
+	if !from.Valid {
+		return nil, fmt.Errorf("twilio: From %q is neither a phone number, a short code, a sender id nor a whatsapp: address", truncate(rawFrom, 40))
+	}
 	m := &envelope.Message{
 		ID:            id,
 		Platform:      envelope.PlatformSMS,
