@@ -27,12 +27,12 @@ const (
 
 // fakeBotAPI is enough of the Bot API for a photo: getMe, sendMessage,
 // getFile and the file download, which needs the token in its path.
-func fakeBotAPI(t *testing.T, downloads *atomic.Int32) *httptest.Server {
+func fakeBotAPI(t *testing.T, downloads *atomic.Int32, photo []byte) *httptest.Server {
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/file/bot"+mediaBotToken+"/photos/file_12.jpg" {
 			downloads.Add(1)
 			w.Header().Set("Content-Type", "application/octet-stream")
-			w.Write(photoJPEG)
+			w.Write(photo)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -46,7 +46,7 @@ func fakeBotAPI(t *testing.T, downloads *atomic.Int32) *httptest.Server {
 				fmt.Fprint(w, `{"ok":false,"error_code":400,"description":"Bad Request: invalid file_id"}`)
 				return
 			}
-			fmt.Fprintf(w, `{"ok":true,"result":{"file_id":%q,"file_unique_id":"AQADphoto","file_size":%d,"file_path":"photos/file_12.jpg"}}`, photoFileID, len(photoJPEG))
+			fmt.Fprintf(w, `{"ok":true,"result":{"file_id":%q,"file_unique_id":"AQADphoto","file_size":%d,"file_path":"photos/file_12.jpg"}}`, photoFileID, len(photo))
 		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
 			fmt.Fprint(w, `{"ok":true,"result":{"message_id":1,"date":1764072000,"chat":{"id":4242,"type":"private"}}}`)
 		default:
@@ -57,24 +57,14 @@ func fakeBotAPI(t *testing.T, downloads *atomic.Int32) *httptest.Server {
 	return api
 }
 
-// TestServeTelegramPhotoViewable: a photo a user sends through the
-// webhook reaches the handoff with its reference, and an agent with the
-// admin token (only) sees the picture through the media endpoint.
-func TestServeTelegramPhotoViewable(t *testing.T) {
-	var downloads atomic.Int32
-	api := fakeBotAPI(t, &downloads)
-	cfg := testConfig(t, t.TempDir())
-	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.Telegram = []config.TelegramAccount{{
-		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: api.URL},
-		Token:         envelope.Secret(mediaBotToken), Mode: "webhook", WebhookSecret: "media-test-secret",
-	}}
-	public, admin, _ := startServe(t, cfg)
-
+// sendPhoto posts a Telegram update with a photo (two sizes) and caption
+// to the gateway's webhook.
+func sendPhoto(t *testing.T, public, caption string, size int) {
+	t.Helper()
 	update := fmt.Sprintf(`{"update_id":777,"message":{"message_id":31,"date":1764072000,"chat":{"id":4242,"type":"private"},`+
-		`"from":{"id":4242,"is_bot":false,"first_name":"Ana","language_code":"en"},"caption":"someone hacked my account, see",`+
+		`"from":{"id":4242,"is_bot":false,"first_name":"Ana","language_code":"en"},"caption":%q,`+
 		`"photo":[{"file_id":"small-thumb","file_unique_id":"s","width":90,"height":90,"file_size":900},`+
-		`{"file_id":%q,"file_unique_id":"AQADphoto","width":1280,"height":960,"file_size":%d}]}}`, photoFileID, len(photoJPEG))
+		`{"file_id":%q,"file_unique_id":"AQADphoto","width":1280,"height":960,"file_size":%d}]}}`, caption, photoFileID, size)
 	req, _ := http.NewRequest(http.MethodPost, "http://"+public+"/webhooks/telegram/tg-main", strings.NewReader(update))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "media-test-secret")
@@ -86,24 +76,48 @@ func TestServeTelegramPhotoViewable(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("webhook: %d", resp.StatusCode)
 	}
+}
 
-	var h router.HandoffState
+// waitHandoff returns the first open Telegram handoff.
+func waitHandoff(t *testing.T, admin string) router.HandoffState {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for h.ID == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("no handoff for the photo")
-		}
-		time.Sleep(100 * time.Millisecond)
+	for time.Now().Before(deadline) {
 		code, body := get(t, "http://"+admin+"/admin/v1/handoffs?state=open", testAdminToken)
 		var list []router.HandoffState
 		if code == http.StatusOK && json.Unmarshal([]byte(body), &list) == nil {
-			for _, x := range list {
-				if x.Platform == "telegram" {
-					h = x
+			for _, h := range list {
+				if h.Platform == "telegram" {
+					return h
 				}
 			}
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	t.Fatal("no handoff for the photo")
+	return router.HandoffState{}
+}
+
+func telegramConfig(t *testing.T, apiBase string) config.Config {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Router.DefaultLang = "en"
+	cfg.Accounts.Telegram = []config.TelegramAccount{{
+		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: apiBase},
+		Token:         envelope.Secret(mediaBotToken), Mode: "webhook", WebhookSecret: "media-test-secret",
+	}}
+	return cfg
+}
+
+// TestServeTelegramPhotoViewable: a photo a user sends through the
+// webhook reaches the handoff with its reference, and an agent with the
+// admin token (only) sees the picture through the media endpoint.
+func TestServeTelegramPhotoViewable(t *testing.T) {
+	var downloads atomic.Int32
+	api := fakeBotAPI(t, &downloads, photoJPEG)
+	cfg := telegramConfig(t, api.URL)
+	public, admin, _ := startServe(t, cfg)
+	sendPhoto(t, public, "someone hacked my account, see", len(photoJPEG))
+	h := waitHandoff(t, admin)
 	found := false
 	for _, tr := range h.History {
 		for _, m := range tr.Media {

@@ -221,15 +221,144 @@ function renderHandoffs(all) {
     $(".reasons", node).textContent = [(h.reasons || []).join(", "), h.senior ? "senior agent" : "", h.deferred ? "queued during read-only" : ""].filter(Boolean).join(" · ");
     node.dataset.sla = h.sla_deadline;
     const hist = (h.history || []).slice(-7);
-    $(".history", node).replaceChildren(...hist.map((t) => {
-      const li = el("li", "role-" + t.role);
-      li.dir = "auto";
-      li.append(el("span", "role", t.role), document.createTextNode(t.text));
-      return li;
-    }));
+    const ol = $(".history", node);
+    // Redrawn only when it changed: every poll would otherwise restart
+    // a voice note being played and reload the pictures.
+    const key = JSON.stringify([h.platform, h.account, hist]);
+    if (ol.dataset.key !== key) {
+      ol.dataset.key = key;
+      ol.replaceChildren(...hist.map((t) => renderTurn(h, t)));
+    }
     $(".claim", node).disabled = h.state === "claimed" && h.agent === operator();
   });
   tickSLA();
+}
+
+// ---- what users sent ---------------------------------------------------
+// A turn's text and attachments come from users: they only ever reach the
+// page as text nodes and as attributes of elements built here, never as
+// markup.
+
+function renderTurn(h, t) {
+  const li = el("li", "role-" + t.role);
+  li.dir = "auto";
+  const media = (t.media || []).filter((m) => mediaPath(h, m));
+  // A URL in the text that names one of the turn's attachments opens it
+  // through the media endpoint, not at the platform (which would ask for
+  // the account's credentials).
+  const viaEndpoint = new Map(media.filter((m) => m.url).map((m) => [m.url, mediaPath(h, m)]));
+  li.append(el("span", "role", t.role), ...linkify(t.text || "", viaEndpoint));
+  if (media.length) {
+    const box = el("div", "media-list");
+    box.dir = "ltr";
+    box.append(...media.map((m) => renderMedia(h, m)));
+    li.append(box);
+  }
+  return li;
+}
+
+// mediaPath is where the admin media endpoint serves an attachment: by
+// the platform's id when there is one, else by its URL.
+function mediaPath(h, m) {
+  const base = `/admin/v1/media/${encodeURIComponent(h.platform)}/${encodeURIComponent(h.account)}`;
+  if (m.platform_id) return `${base}?id=${encodeURIComponent(m.platform_id)}`;
+  if (m.url) return `${base}?url=${encodeURIComponent(m.url)}`;
+  return "";
+}
+
+function mediaKind(m) {
+  const mime = (m.mime || "").toLowerCase();
+  if (m.kind === "image" || mime.startsWith("image/")) return "image";
+  if (m.kind === "voice" || mime.startsWith("audio/")) return "audio";
+  if (m.kind === "video" || mime.startsWith("video/")) return "video";
+  return "file";
+}
+
+function fmtSize(n) {
+  if (!n) return "";
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n >= 1 << 10) return `${Math.round(n / (1 << 10))} KB`;
+  return `${n} B`;
+}
+
+function newTabLink(href, cls, text) {
+  const a = el("a", cls, text);
+  a.href = href;
+  a.target = "_blank";
+  a.rel = "noopener noreferrer";
+  return a;
+}
+
+function renderMedia(h, m) {
+  const src = mediaPath(h, m);
+  const kind = mediaKind(m);
+  const fig = el("figure", "media media-" + kind);
+  const what = [m.file_name, m.mime, fmtSize(m.size)].filter(Boolean).join(" · ");
+  let player = null;
+  if (kind === "image") {
+    player = el("img");
+    player.loading = "lazy";
+    player.decoding = "async";
+    player.alt = m.caption || m.file_name || "picture the user sent";
+    player.src = src;
+    const open = newTabLink(src, "media-open");
+    open.append(player);
+    fig.append(open);
+  } else if (kind === "audio" || kind === "video") {
+    player = el(kind);
+    player.controls = true;
+    player.preload = kind === "video" ? "metadata" : "none";
+    player.src = src;
+    fig.append(player);
+  }
+  const caption = el("figcaption");
+  const link = newTabLink(src, "media-link", kind === "file" ? `Download ${m.file_name || "file"}` : `Open ${kind}`);
+  if (kind === "file") link.download = m.file_name || "";
+  caption.append(link);
+  if (what) caption.append(document.createTextNode(" " + what));
+  const note = el("span", "media-error", "");
+  note.hidden = true;
+  caption.append(note);
+  fig.append(caption);
+  if (player) {
+    // The endpoint refuses with a JSON reason (expired, not media, too
+    // big); an element only learns that it failed, so point at the link.
+    player.addEventListener("error", () => {
+      fig.classList.add("media-failed");
+      note.textContent = kind === "image" ? " could not be shown; open it for the reason"
+        : " this browser cannot play it, or it could not be fetched; open or download it";
+      note.hidden = false;
+    });
+  }
+  return fig;
+}
+
+// linkify returns text as text nodes with its http and https URLs as
+// links; anything else that looks like a URL stays text.
+const urlPattern = /\bhttps?:\/\/[^\s<>"'\]]+/gi;
+
+function linkify(text, viaEndpoint) {
+  const out = [];
+  let last = 0;
+  for (const match of text.matchAll(urlPattern)) {
+    // Trailing punctuation belongs to the sentence, not the URL.
+    const raw = match[0].replace(/[.,;:!?)]+$/, "");
+    if (match.index > last) out.push(document.createTextNode(text.slice(last, match.index)));
+    out.push(safeLink(raw, viaEndpoint.get(raw)) || document.createTextNode(raw));
+    last = match.index + raw.length;
+  }
+  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+  return out;
+}
+
+function safeLink(raw, endpoint) {
+  if (endpoint) return newTabLink(endpoint, "media-link", raw);
+  let u;
+  try { u = new URL(raw); } catch { return null; }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+  const a = newTabLink(u.href, "ext", raw);
+  a.rel = "noopener noreferrer nofollow";
+  return a;
 }
 
 function newHandoff(id) {
