@@ -35,11 +35,26 @@ type Config struct {
 	Streams map[string]StreamLimits
 	// SessionTTL is how long an idle conversation is kept; 0 keeps it.
 	SessionTTL time.Duration
+	// SeenTTL is how long an inbound message's platform id is
+	// remembered, so a replay after the stream's duplicate window is
+	// still recognized. Default DefaultSeenTTL.
+	SeenTTL time.Duration
 	// Name identifies this client to the server (shown by nats-server).
 	Name string
 	// MediaMaxBytes bounds the hotline_media object store: 0 takes
 	// DefaultMediaMaxBytes, < 0 means no byte limit.
 	MediaMaxBytes int64
+}
+
+// DefaultSeenTTL outlasts every platform's retries (Telegram's run for
+// about a day) with room to spare.
+const DefaultSeenTTL = 48 * time.Hour
+
+func (c Config) seenTTL() time.Duration {
+	if c.SeenTTL <= 0 {
+		return DefaultSeenTTL
+	}
+	return c.SeenTTL
 }
 
 func (c Config) replicas() int {

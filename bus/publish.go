@@ -2,9 +2,12 @@ package bus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -92,6 +95,17 @@ func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.
 	if err != nil {
 		return PubAck{}, fmt.Errorf("bus: publish %s: %w", subject, err)
 	}
+	seenKey := inboundSeenKey(m)
+	if _, err := b.kv[BucketSeen].Get(ctx, seenKey); err == nil {
+		// Stored once already, longer ago than the stream remembers:
+		// a replay (or a very late retry) is acknowledged, not stored.
+		b.metrics.duplicates.WithLabelValues(StreamIn).Inc()
+		return PubAck{Stream: StreamIn, Duplicate: true}, nil
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		// Unknown is not "new": storing it could answer a replay.
+		b.storage.kick()
+		return PubAck{}, fmt.Errorf("bus: publish inbound: seen check: %w", err)
+	}
 	ack, err := b.Publish(ctx, subject, data, InboundDedupID(m), h)
 	if err != nil {
 		if reason := b.storage.inboundFailed(err, storedSize(subject, data, h), b.srv != nil); reason != "" {
@@ -101,7 +115,25 @@ func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.
 		return PubAck{}, err
 	}
 	b.storage.published()
+	if !ack.Duplicate {
+		// Remembered after it is stored, never before: a message the
+		// platform must send again after a failure is never taken for a
+		// replay. A failure here leaves the stream's window as the guard.
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := b.kv[BucketSeen].Put(pctx, seenKey, nil)
+		cancel()
+		if err != nil {
+			b.log.Warn("remembering an inbound message id", "subject", subject, "err", err)
+		}
+	}
 	return ack, nil
+}
+
+// inboundSeenKey is the hotline_seen key of an inbound message: the
+// platform id, hashed because platforms' ids hold characters keys may not.
+func inboundSeenKey(m *envelope.Message) string {
+	sum := sha256.Sum256([]byte(m.PlatformMsgID))
+	return m.Platform + "." + m.Account + "." + hex.EncodeToString(sum[:16])
 }
 
 // storedSize estimates what a message takes in a stream: the file

@@ -49,6 +49,11 @@ const (
 	// the body each signed webhook request came with, for platforms whose
 	// signature does not cover the body.
 	BucketSignatures = "hotline_signatures"
+	// BucketSeen remembers each inbound message's platform id, per key
+	// for Config.SeenTTL: a webhook replayed after the stream's duplicate
+	// window (Twilio signs no time, Telegram's secret never changes) is
+	// recognized and not stored or answered again.
+	BucketSeen = "hotline_seen"
 )
 
 // Object store buckets.
@@ -183,6 +188,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketWebChat, Description: "web chat transcripts", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSignatures, Description: "signed webhook requests seen", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketSeen, Description: "inbound platform message ids seen", History: 1, TTL: b.cfg.seenTTL(), Replicas: r, Storage: jetstream.FileStorage},
 	}
 }
 

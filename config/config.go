@@ -63,7 +63,11 @@ type NATS struct {
 	Listen     string          `mapstructure:"listen"`
 	Replicas   int             `mapstructure:"replicas"`
 	SessionTTL time.Duration   `mapstructure:"session_ttl"`
-	Streams    Streams         `mapstructure:"streams"`
+	// SeenTTL is how long an inbound message's platform id is
+	// remembered, so a webhook replayed after the streams' duplicate
+	// window is recognized and not stored again.
+	SeenTTL time.Duration `mapstructure:"seen_ttl"`
+	Streams Streams       `mapstructure:"streams"`
 }
 
 // Streams holds the limits of each stream.
@@ -233,6 +237,7 @@ func Default() Config {
 			StoreDir:   "data/nats",
 			Replicas:   1,
 			SessionTTL: 30 * 24 * time.Hour,
+			SeenTTL:    48 * time.Hour,
 			Streams: Streams{
 				In:      StreamLimits{MaxAge: 7 * 24 * time.Hour},
 				Out:     StreamLimits{MaxAge: 7 * 24 * time.Hour},

@@ -68,6 +68,9 @@ func (c *Config) validate() []error {
 	if c.NATS.SessionTTL < 0 {
 		bad("nats.session_ttl", "must not be negative")
 	}
+	if c.NATS.SeenTTL < 10*time.Minute {
+		bad("nats.seen_ttl", "%s is too short; at least 10m (the streams' duplicate window is 5m)", c.NATS.SeenTTL)
+	}
 	for key, lim := range c.NATS.Streams.byKey() {
 		if lim.MaxAge < time.Minute*5 {
 			bad("nats.streams."+key+".max_age", "%s is too short; at least 5m (the duplicate window)", lim.MaxAge)

@@ -101,7 +101,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		return errors.Join(usageError{err}, closeBus())
 	}
-	if err := mountWebChat(ctx, cfg, public, b, announcer{modes: modes, defaultLang: cfg.Router.DefaultLang}, log, &adapters); err != nil {
+	if err := mountWebChat(ctx, cfg, public, b, announcer{modes: modes, defaultLang: cfg.Router.DefaultLang}, webchatLabels(rt.Catalog()), log, &adapters); err != nil {
 		return errors.Join(err, closeBus())
 	}
 	loops, err := newLoops(cfg, adapters.senders, outbound.Deps{Bus: b, Modes: modes, Phones: bindings,
@@ -264,6 +264,7 @@ func busConfig(cfg config.Config) bus.Config {
 		Replicas:   cfg.NATS.Replicas,
 		Streams:    limits,
 		SessionTTL: cfg.NATS.SessionTTL,
+		SeenTTL:    cfg.NATS.SeenTTL,
 		Name:       "hotline",
 	}
 }

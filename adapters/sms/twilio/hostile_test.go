@@ -1,9 +1,11 @@
 package twilio
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/bus"
 	"hotline/bus/bustest"
@@ -34,5 +36,42 @@ func TestHostileSignedWebhooksRefused(t *testing.T) {
 	stored := bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")
 	if len(stored) != 1 || strings.Contains(string(stored[0]), "script") {
 		t.Fatalf("%d messages stored, want only the short code's", len(stored))
+	}
+}
+
+// A signed webhook replayed after the stream's duplicate window is
+// answered 200 and ignored: a STOP captured once cannot be sent again to
+// undo the START that came after it.
+func TestReplayAfterDuplicateWindowIgnored(t *testing.T) {
+	g := newGateway(t, false)
+	ctx := context.Background()
+	st, err := g.b.JetStream().Stream(ctx, bus.StreamIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.Duplicates = 200 * time.Millisecond
+	if _, err := g.b.JetStream().UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	stop := text("+14155552674", "STOP")
+	if code, body := g.post(t, "/webhooks/sms/sms-main", stop, ""); code != 200 {
+		t.Fatalf("STOP: %d %s", code, body)
+	}
+	if code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552674", "START"), ""); code != 200 {
+		t.Fatalf("START: %d %s", code, body)
+	}
+	time.Sleep(400 * time.Millisecond) // past the stream's window
+	// A duplicate is answered as the original was (a genuine retry must
+	// hear it again; the answer goes to whoever posted, not to the user).
+	if code, body := g.post(t, "/webhooks/sms/sms-main", stop, ""); code != 200 {
+		t.Fatalf("replayed STOP: %d %q, want 200", code, body)
+	}
+	if n := len(bustest.Messages(t, g.b, bus.StreamIn, "hotline.in.sms.sms-main")); n != 2 {
+		t.Fatalf("HOTLINE_IN holds %d, want the STOP and the START only", n)
+	}
+	opted, err := g.b.OptedOut(ctx, "sms:sms-main:+14155552674")
+	if err != nil || opted {
+		t.Fatalf("after START and a replayed STOP: opted out %v (%v), want in", opted, err)
 	}
 }
