@@ -29,7 +29,8 @@
 //
 // The server sends:
 //
-//	{"type":"hello","visitor":"<id>","history":[entry...],"announcement":{"text":"...","dir":"rtl"},"max_text":2000}
+//	{"type":"hello","visitor":"<id>","history":[entry...],"announcement":{"text":"...","dir":"rtl"},"max_text":2000,
+//	 "lang":"ar","dir":"rtl","max_upload":10485760}
 //	{"type":"ack","id":"<client id>"}
 //	{"type":"message","entry":entry}
 //	{"type":"announcement","text":"...","dir":""}
@@ -38,7 +39,11 @@
 // hello comes first on every connection and carries the transcript (the
 // last Config.HistoryLimit entries), so a page replaces what it shows with
 // it; announcement is left out when there is none; max_text is the
-// longest text accepted, in characters (Unicode code points). ack means the message
+// longest text accepted, in characters (Unicode code points); lang is the
+// language picked from the socket's langs parameter (the browser's
+// navigator.languages, comma-separated, best first: the best one
+// Config.Labels has, else the first) and dir its direction. That
+// language is every message's LangHint. ack means the message
 // is stored in JetStream and the page may forget it; until then the page
 // keeps it and sends it again after a reconnect. message carries every
 // new transcript entry, the visitor's own messages included (from this tab
@@ -55,7 +60,47 @@
 //	 "buttons":[{"label":"...","data":"..."}],"at":"<RFC 3339>","client_id":"<client id>"}
 //
 // buttons only on replies that have them, client_id only on the visitor's
-// own messages.
+// own messages, and on an attachment the visitor sent
+//
+//	"media":{"kind":"image|video","url":"media/<object>","mime":"image/png","name":"<file name>","size":1234}
+//
+// # Attachments
+//
+// A file goes over HTTP, not the socket:
+//
+//	POST /chat/upload?id=<client id>&name=<file name>&langs=<list>   body: the file
+//
+// with the visitor cookie (no cookie: 403; an upload never makes a
+// visitor) from the page's own origin (Sec-Fetch-Site or Origin naming
+// another: 403). The body is at most MaxUploadBytes (413); its type is
+// what http.DetectContentType (and a QuickTime ftyp check) makes of its
+// first 512 bytes, one of PNG, JPEG, GIF, WebP, MP4, WebM or QuickTime,
+// whatever the name or Content-Type say (415). Each visitor has an
+// upload budget apart from messages' (429). The file goes to the
+// hotline_media object store as webchat.<account>.<visitor>.<client id>
+// and an image or video message referencing it (Media.PlatformID, MIME,
+// Size, FileName sanitized, with the real type's extension) to
+// HOTLINE_IN; only then does the answer say
+//
+//	{"type":"ack","id":"<client id>","entry":entry}
+//
+// and the entry is pushed to the visitor's sockets. Errors are
+// {"type":"error","id":...,"code":...,"message":...} with codes forbidden,
+// bad_frame, empty, too_big, unsupported_type, rate_limited and
+// unavailable (503: not stored; a file whose message was not stored is
+// deleted, and the bucket's TTL removes what a failed delete leaves). A
+// retry under the same client id is acknowledged once stored, and stored
+// once. GET /chat/media/<object> serves a file back to the visitor who
+// sent it and answers 404 to anybody else; Adapter.FetchMedia serves it
+// to agents.
+//
+// # Labels
+//
+// The page's own words (placeholder, buttons, notices, aria labels) come
+// from Config.Labels, which serve builds from the router's catalog
+// (webchat_* texts): all languages are in the page as a JSON data block.
+// The page speaks the language of the bot's latest answer, else hello's
+// lang, and sets dir="rtl" on the document for a right-to-left one.
 //
 // # Transcript and delivery
 //

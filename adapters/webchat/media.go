@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,9 +47,9 @@ const (
 )
 
 // ErrMediaNotFound is what FetchMedia returns for a reference that is not
-// (or no longer, past the bucket's TTL) in the store, or not this
-// account's.
-var ErrMediaNotFound = errors.New("webchat: media not found")
+// (or no longer, past the bucket's TTL) in the store. It is an
+// fs.ErrNotExist, which the agents' media endpoint answers with 404.
+var ErrMediaNotFound = fmt.Errorf("webchat: media not found: %w", fs.ErrNotExist)
 
 // mediaTypes are the types a visitor may attach, as content sniffing
 // names them, and the message kind each makes. The declared type and the
@@ -429,12 +430,15 @@ func (a *Adapter) serveMedia(w http.ResponseWriter, r *http.Request) {
 }
 
 // FetchMedia opens an attachment a web chat message refers to
-// (m.PlatformID is its object name), for the agents' media endpoint. The
-// caller closes body; reading it to the end checks its digest.
+// (m.PlatformID is its object name), for the agents' media endpoint
+// (media.Fetcher). The caller closes body; reading it to the end checks
+// its digest. Errors wrap fs.ErrInvalid for a reference that is not this
+// account's and fs.ErrNotExist (ErrMediaNotFound) for one not stored.
 func (a *Adapter) FetchMedia(ctx context.Context, m envelope.Media) (body io.ReadCloser, contentType string, err error) {
 	name := m.PlatformID
-	if !strings.HasPrefix(name, a.objectPrefix()) {
-		return nil, "", fmt.Errorf("webchat: media %q: %w", name, ErrMediaNotFound)
+	if !strings.HasPrefix(name, a.objectPrefix()) || len(name) == len(a.objectPrefix()) {
+		// Not a reference this account made: fs.ErrInvalid (400).
+		return nil, "", fmt.Errorf("webchat: media %q is not an attachment of web chat account %s: %w", name, a.cfg.Account, fs.ErrInvalid)
 	}
 	res, err := a.media.Get(ctx, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {

@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
@@ -330,9 +331,20 @@ func TestFetchMedia(t *testing.T) {
 	if err != nil || ct != "video/mp4" || !bytes.Equal(data, mp4File) {
 		t.Errorf("FetchMedia: %s, %d bytes, %v; want video/mp4 and the file", ct, len(data), err)
 	}
-	for _, name := range []string{"webchat.demo.nobody.x", "webchat.other." + strings.TrimPrefix(m.PlatformID, "webchat.demo."), "", "../etc/passwd"} {
-		if _, _, err := f.a.FetchMedia(ctx, envelope.Media{Kind: envelope.KindImage, PlatformID: name}); !errors.Is(err, ErrMediaNotFound) {
-			t.Errorf("FetchMedia(%q): %v, want ErrMediaNotFound", name, err)
+	tests := []struct {
+		name string
+		want error
+	}{
+		{"webchat.demo.nobody.x", ErrMediaNotFound},
+		{"webchat.demo.nobody.x", fs.ErrNotExist},
+		{"webchat.other." + strings.TrimPrefix(m.PlatformID, "webchat.demo."), fs.ErrInvalid},
+		{"", fs.ErrInvalid},
+		{"webchat.demo.", fs.ErrInvalid},
+		{"../etc/passwd", fs.ErrInvalid},
+	}
+	for _, tc := range tests {
+		if _, _, err := f.a.FetchMedia(ctx, envelope.Media{Kind: envelope.KindImage, PlatformID: tc.name}); !errors.Is(err, tc.want) {
+			t.Errorf("FetchMedia(%q): %v, want %v", tc.name, err, tc.want)
 		}
 	}
 }

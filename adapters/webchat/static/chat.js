@@ -218,6 +218,9 @@
     var text = document.createElement('div');
     text.className = 'text';
     text.textContent = e.text || '';
+    // Its own direction, not the label's above it (Arabic "Support
+    // agent" over an English answer).
+    if (role !== 'bot') { text.setAttribute('dir', 'auto'); }
     el.appendChild(text);
     if (e.media && typeof e.media === 'object') { el.insertBefore(mediaEl(e.media), text); }
     var meta = document.createElement('div');
