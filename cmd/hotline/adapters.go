@@ -21,6 +21,7 @@ import (
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/outbound"
+	"hotline/router"
 )
 
 // adapterSet is what the configured accounts bring: a sender per account,
@@ -120,7 +121,8 @@ func mountAdapters(cfg config.Config, public *http.ServeMux, b *bus.Bus, reg pro
 
 // mountWebChat adds the web chat channel: its page and socket on the
 // public mux, its sender and its notification loop.
-func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux, b *bus.Bus, ann webchat.Announcer, log *slog.Logger, set *adapterSet) error {
+func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux, b *bus.Bus, ann webchat.Announcer,
+	labels map[string]map[string]string, log *slog.Logger, set *adapterSet) error {
 	if !cfg.WebChat.Enabled {
 		return nil
 	}
@@ -134,6 +136,7 @@ func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux,
 		MaxSockets: cfg.WebChat.MaxSockets, ClientIPHeader: cfg.WebChat.ClientIPHeader,
 		// Room for the longest text in a four-byte script, escaped.
 		MaxFrameBytes: max(webchat.DefaultMaxFrameBytes, int64(cfg.WebChat.MaxText)*6+1024),
+		Labels:        labels,
 	}, webchat.Deps{Bus: b, Announcer: ann, Logger: log})
 	if err != nil {
 		return fmt.Errorf("webchat: %w", err)
@@ -145,6 +148,30 @@ func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux,
 	set.runs = append(set.runs, ad.Run)
 	set.ready["webchat/"+cfg.WebChat.Account] = ad.Ready
 	return nil
+}
+
+// webchatLabels are the chat page's own words in every language of the
+// catalog (its webchat_* texts, English where a language lacks one) and
+// each language's direction: the adapter may not import the router.
+func webchatLabels(c *router.Catalog) map[string]map[string]string {
+	var keys []string
+	for k := range c.Lang("en").Texts {
+		if strings.HasPrefix(k, "webchat_") {
+			keys = append(keys, k)
+		}
+	}
+	out := map[string]map[string]string{}
+	for _, code := range c.Codes() {
+		l := map[string]string{}
+		for _, k := range keys {
+			l[k] = c.Text(code, k)
+		}
+		if c.Lang(code).Dir == "rtl" {
+			l[webchat.LabelDir] = "rtl"
+		}
+		out[code] = l
+	}
+	return out
 }
 
 // announcer picks the web chat banner from the modes in force for the

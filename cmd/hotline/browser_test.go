@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -500,4 +504,81 @@ func TestBrowserReadOnlyAnnouncementBanner(t *testing.T) {
 
 	cli(0, "mode", "clear", "read_only", "--scope", "webchat", "--by", "alice")
 	visitor.waitFor("the banner gone", `document.querySelector("#banner").hidden`)
+}
+
+// TestBrowserAttachmentAndLabels: a visitor attaches a screenshot, which
+// is stored and shown in the transcript (and again after a reload, from
+// the gateway); after help+ar the page's own words are the catalog's
+// Arabic ones and the page is laid out right to left.
+func TestBrowserAttachmentAndLabels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser; skipped with -short")
+	}
+	tab := newBrowser(t)
+	cfg := testConfig(t, t.TempDir())
+	public, admin, _ := startServe(t, cfg)
+	texts, err := router.LoadCatalog("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for x := range 40 {
+		for y := range 30 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 6), G: 120, B: uint8(y * 8), A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "screenshot.png")
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	visitor := &page{t: t, ctx: tab, name: "visitor"}
+	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))
+	visitor.waitFor("the socket", `document.querySelector("#state").dataset.state === "online"`)
+	if got := visitor.eval(`document.querySelector("#text").placeholder`); got != texts.Text("en", "webchat_placeholder") {
+		t.Errorf("English placeholder %q, want %q", got, texts.Text("en", "webchat_placeholder"))
+	}
+
+	// 1. The attachment: stored, acknowledged and shown as a thumbnail
+	// the browser could load from the gateway.
+	visitor.do("attach a screenshot", chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}))
+	const shown = `(() => { const i = document.querySelector("#log .msg.msg-user .media img");
+		return !!i && i.complete && i.naturalWidth === 40 && !document.querySelector("#log .msg.pending, #log .msg.failed") &&
+			/^media\//.test(i.getAttribute("src")); })()`
+	visitor.waitFor("the stored thumbnail", shown)
+	visitor.shot("01-attachment")
+	code, body := get(t, "http://"+admin+"/admin/v1/status", testAdminToken)
+	if code != 200 || !strings.Contains(body, `{"name":"HOTLINE_IN","messages":1,`) {
+		t.Errorf("status %d %s: want HOTLINE_IN holding the one attachment message", code, body)
+	}
+	visitor.do("reload", chromedp.Reload())
+	visitor.waitFor("the thumbnail after a reload", `document.querySelector("#state").dataset.state === "online" && `+shown)
+
+	// 2. help+ar: the answer in Arabic, and the page's words too.
+	visitor.do("send help+ar", chromedp.SendKeys(chromedp.CSS("#text"), "help+ar"), chromedp.Click(chromedp.CSS("#send")))
+	arPlaceholder := texts.Text("ar", "webchat_placeholder")
+	visitor.waitFor("Arabic labels", fmt.Sprintf(`document.querySelector("#text").placeholder === %s`, jsString(arPlaceholder)))
+	got := visitor.eval(`[document.documentElement.dir, document.documentElement.lang, getComputedStyle(document.body).direction,
+		document.querySelector("#send").textContent, document.querySelector("#attach").getAttribute("aria-label"),
+		document.querySelector("#state").textContent, document.querySelector("#log").getAttribute("aria-label")].join("|")`)
+	want := strings.Join([]string{"rtl", "ar", "rtl", texts.Text("ar", "webchat_send"), texts.Text("ar", "webchat_attach"),
+		texts.Text("ar", "webchat_online"), texts.Text("ar", "webchat_conversation")}, "|")
+	if got != want {
+		t.Errorf("after help+ar: %q, want %q", got, want)
+	}
+	if quick := visitor.eval(`[...document.querySelectorAll("#menu .chip.quick")].map(b => b.textContent).join("|")`); !strings.Contains(quick, texts.Text("ar", "webchat_human")) {
+		t.Errorf("quick replies %q, want the Arabic %q", quick, texts.Text("ar", "webchat_human"))
+	}
+	if w := visitor.eval(`[document.documentElement.scrollWidth, innerWidth, [...document.querySelectorAll("body *")].filter(e => { const r = e.getBoundingClientRect(); return r.width && (r.left < -1 || r.right > innerWidth + 1); }).map(e => e.tagName + "#" + e.id + "." + e.className).slice(0, 5).join(",")].join(" ")`); !strings.HasSuffix(w, " ") {
+		t.Errorf("right to left, the page scrolls sideways: scroll width, window width, elements outside = %s", w)
+	}
+	visitor.shot("02-arabic-labels")
+	// A reload keeps the conversation's language.
+	visitor.do("reload in Arabic", chromedp.Reload())
+	visitor.waitFor("Arabic labels after a reload", fmt.Sprintf(`document.querySelector("#state").dataset.state === "online" &&
+		document.documentElement.dir === "rtl" && document.querySelector("#text").placeholder === %s`, jsString(arPlaceholder)))
 }
