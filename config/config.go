@@ -18,9 +18,23 @@ type Config struct {
 	Log      Log      `mapstructure:"log"`
 	Router   Router   `mapstructure:"router"`
 	Fallback Fallback `mapstructure:"fallback"`
+	SMS      SMS      `mapstructure:"sms"`
 	Outbound Outbound `mapstructure:"outbound"`
 	WebChat  WebChat  `mapstructure:"webchat"`
 	Accounts Accounts `mapstructure:"accounts"`
+}
+
+// SMS bounds the verification codes phone binding texts: an SMS gateway
+// that texts any number on request is a tool for toll fraud.
+type SMS struct {
+	// VerifyRegions are the countries (ISO 3166: "CN") codes may go to;
+	// empty: the default_region of fallback.sms_account, or anywhere
+	// when that has none.
+	VerifyRegions []string `mapstructure:"verify_regions"`
+	// VerifyPerAddressHour caps codes per client address per hour (the
+	// web chat's visitors); VerifyPerHour caps them for the gateway.
+	VerifyPerAddressHour int `mapstructure:"verify_per_address_hour"`
+	VerifyPerHour        int `mapstructure:"verify_per_hour"`
 }
 
 // WebChat configures the web chat channel served at /chat/ on the public
@@ -257,6 +271,7 @@ func Default() Config {
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,
 		}},
+		SMS:      SMS{VerifyRegions: []string{}, VerifyPerAddressHour: 3, VerifyPerHour: 100},
 		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerProbe: time.Second, BreakerOpen: 8 * time.Second, HoldRecheck: 30 * time.Second},
 		WebChat:  WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000, MaxSockets: 10000},
 	}

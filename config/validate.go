@@ -65,6 +65,17 @@ func (c *Config) validate() []error {
 	if c.NATS.Replicas < 1 || c.NATS.Replicas > 5 {
 		bad("nats.replicas", "%d is outside 1..5", c.NATS.Replicas)
 	}
+	for i, r := range c.SMS.VerifyRegions {
+		if len(r) != 2 || strings.ToUpper(r) != r {
+			bad(fmt.Sprintf("sms.verify_regions[%d]", i), "%q is not a country code (ISO 3166, two capital letters: \"CN\")", r)
+		}
+	}
+	if c.SMS.VerifyPerAddressHour < 1 {
+		bad("sms.verify_per_address_hour", "must be at least 1")
+	}
+	if c.SMS.VerifyPerHour < 1 {
+		bad("sms.verify_per_hour", "must be at least 1")
+	}
 	if c.NATS.SessionTTL < 0 {
 		bad("nats.session_ttl", "must not be negative")
 	}

@@ -43,3 +43,13 @@ func Normalize(raw, region string) (string, error) {
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
+
+// Region returns the country (ISO 3166, "CN") an E.164 number belongs to,
+// or "" when it cannot tell.
+func Region(e164 string) string {
+	num, err := phonenumbers.Parse(e164, "")
+	if err != nil {
+		return ""
+	}
+	return phonenumbers.GetRegionCodeForNumber(num)
+}

@@ -36,3 +36,17 @@ func TestNormalize(t *testing.T) {
 		})
 	}
 }
+
+func TestRegion(t *testing.T) {
+	for number, want := range map[string]string{
+		"+8613800138000": "CN",
+		"+14155552671":   "US",
+		"+442071838750":  "GB",
+		"+882":           "",
+		"not a number":   "",
+	} {
+		if got := Region(number); got != want {
+			t.Errorf("Region(%q) = %q, want %q", number, got, want)
+		}
+	}
+}

@@ -38,6 +38,11 @@ func userTurnText(m *envelope.Message) string {
 	if l := m.Link; l != nil && text == l.URL {
 		text = ""
 	}
+	for _, md := range m.Media {
+		if md.Caption != "" && md.Caption == text {
+			text = "" // the attachment already carries it
+		}
+	}
 	if text != "" {
 		parts = append(parts, text)
 	}

@@ -23,6 +23,8 @@ func TestUserTurnText(t *testing.T) {
 			"[link My order https://example.com/order/1]"},
 		{"photo with caption", envelope.Message{Kind: envelope.KindImage, Text: "this charge", Media: []envelope.Media{{Kind: envelope.KindImage, PlatformID: "AgAC123", Size: 48213}}},
 			"[image 47 KB id:AgAC123] this charge"},
+		{"photo whose caption is the text", envelope.Message{Kind: envelope.KindImage, Text: "this charge", Media: []envelope.Media{{Kind: envelope.KindImage, PlatformID: "AgAC1", Caption: "this charge"}}},
+			"[image id:AgAC1] this charge"},
 		{"document", envelope.Message{Kind: envelope.KindFile, Media: []envelope.Media{{Kind: envelope.KindFile, FileName: "receipt.pdf", MIME: "application/pdf", URL: "https://api.example/media/1", Size: 3 << 20}}},
 			"[file receipt.pdf application/pdf 3.0 MB https://api.example/media/1]"},
 		{"sticker", envelope.Message{Kind: envelope.KindImage, Text: "😀", Meta: map[string]string{"sticker": "😀"}, Media: []envelope.Media{{Kind: envelope.KindImage, PlatformID: "CAAC"}}}, "[sticker 😀] 😀"},

@@ -1,8 +1,10 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -501,6 +503,25 @@ func (a *answerer) switchedChannel(ctx context.Context) bool {
 	return switched
 }
 
+// refuseBind answers a binding request that gets no code, and counts why.
+func (a *answerer) refuseBind(reason, key, explain string) {
+	a.r.metrics.verifyRefused.WithLabelValues(reason).Inc()
+	a.out.explain = "bind: " + explain
+	a.say(key)
+}
+
+// userTurns counts what the user said in the session, this message
+// included.
+func userTurns(s *Session) int {
+	n := 0
+	for _, t := range s.Turns {
+		if t.Role == "user" {
+			n++
+		}
+	}
+	return n
+}
+
 func (a *answerer) bind(ctx context.Context, raw string) error {
 	// Chat users have no region to read a national number in: the
 	// country code is required, and the text asking again says so.
@@ -508,6 +529,17 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 	if err != nil {
 		a.out.explain = "bind: " + err.Error()
 		a.say("bind_bad_phone")
+		return nil
+	}
+	if region := phone.Region(number); len(a.r.cfg.VerifyRegions) > 0 && !slices.Contains(a.r.cfg.VerifyRegions, region) {
+		a.refuseBind("region", "bind_region", "number in "+region+", outside sms.verify_regions")
+		return nil
+	}
+	if a.m.Platform == envelope.PlatformWebChat && userTurns(a.sess) < 2 {
+		// A script that drops its cookie is a new visitor each time:
+		// asking first for a message costs it a round trip and a
+		// stored message per number it wants texted.
+		a.refuseBind("chat_first", "bind_chat_first", "web chat visitor asked for a code before any message")
 		return nil
 	}
 	var recent []time.Time
@@ -518,7 +550,7 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 	}
 	a.sess.BindRequests = recent
 	if len(recent) >= bindPerHour {
-		a.say("bind_rate_limited")
+		a.refuseBind("conversation", "bind_rate_limited", "codes per conversation per hour")
 		return nil
 	}
 	if a.r.cfg.SMSAccount == "" {
@@ -528,14 +560,30 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 	}
 	// A number gets a limited number of codes whoever asks, so the
 	// gateway cannot be used to flood a stranger's number.
-	allowed, err := a.r.sessions.countBindRequest(ctx, number, a.m.ID, a.now, time.Hour, bindPerNumberHour)
-	if err != nil {
-		return err
+	// Then per client address and for the whole gateway: budgets in KV,
+	// so every instance spends from the same ones.
+	budgets := []struct {
+		reason, key string
+		limit       int
+	}{
+		{"number", "n." + base64.RawURLEncoding.EncodeToString([]byte(number)), bindPerNumberHour},
+		{"address", "a." + base64.RawURLEncoding.EncodeToString([]byte(a.m.Meta["client_addr"])), cmp.Or(a.r.cfg.VerifyPerAddressHour, 3)},
+		{"gateway", "g", cmp.Or(a.r.cfg.VerifyPerHour, 100)},
 	}
-	if !allowed {
-		a.out.explain = "bind: code limit for the number reached"
-		a.say("bind_rate_limited")
-		return nil
+	for _, b := range budgets {
+		if b.reason == "address" && a.m.Meta["client_addr"] == "" {
+			continue
+		}
+		allowed, err := a.r.sessions.countBindRequest(ctx, b.key, a.m.ID, a.now, time.Hour, b.limit)
+		if err != nil {
+			return err
+		}
+		if !allowed {
+			a.r.log.Warn("verification code budget reached", "budget", b.reason, "limit_per_hour", b.limit,
+				"platform", a.m.Platform, "account", a.m.Account)
+			a.refuseBind(b.reason, "bind_rate_limited", "codes per "+b.reason+" per hour")
+			return nil
+		}
 	}
 	smsConv := envelope.ConversationKey(envelope.PlatformSMS, a.r.cfg.SMSAccount, number)
 	opted, err := a.r.optedOut(ctx, smsConv)

@@ -135,6 +135,10 @@ func TestChannelSwitchRaisesPriority(t *testing.T) {
 	wc := tg
 	wc.Platform, wc.Account, wc.Conversation = "webchat", "demo", "webchat:demo:visitor-9"
 	wc.ID, wc.PlatformMsgID = envelope.NewID(time.Now()), envelope.NewID(time.Now())
+	hello := wc
+	hello.Text = "hello" // a web chat visitor talks before asking for a code
+	process(t, r, hello)
+	wc.ID, wc.PlatformMsgID = envelope.NewID(time.Now()), envelope.NewID(time.Now())
 	bind(wc)
 
 	process(t, r, inbound("sw", "my parcel is late"))

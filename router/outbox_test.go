@@ -91,12 +91,12 @@ func TestBindRequestCountedOncePerMessage(t *testing.T) {
 	r := newRouter(t, b, testConfig(), Deps{})
 	ctx := context.Background()
 	for range 3 {
-		ok, err := r.sessions.countBindRequest(ctx, "+8613800138000", "01JSAMEMESSAGE", time.Now(), time.Hour, 1)
+		ok, err := r.sessions.countBindRequest(ctx, "n.test-number", "01JSAMEMESSAGE", time.Now(), time.Hour, 1)
 		if err != nil || !ok {
 			t.Fatalf("the same message again: allowed=%v err=%v, want allowed", ok, err)
 		}
 	}
-	if ok, _ := r.sessions.countBindRequest(ctx, "+8613800138000", "01JOTHERMESSAGE", time.Now(), time.Hour, 1); ok {
+	if ok, _ := r.sessions.countBindRequest(ctx, "n.test-number", "01JOTHERMESSAGE", time.Now(), time.Hour, 1); ok {
 		t.Fatal("a second message went past a limit of 1")
 	}
 }

@@ -36,6 +36,15 @@ type Config struct {
 	TranslatorURL     string
 	TranslatorKey     envelope.Secret
 	SMSAccount        string // carries phone-binding codes
+	// VerifyRegions are the countries (ISO 3166: "CN") binding codes may
+	// be texted to; empty: any. Codes to premium or foreign numbers are
+	// how an SMS gateway is made to pay for someone else's fraud.
+	VerifyRegions []string
+	// VerifyPerAddressHour caps codes per client address (the web chat's
+	// visitor address) per hour; VerifyPerHour caps them for the whole
+	// gateway, every instance together. Zero takes the defaults (3, 100).
+	VerifyPerAddressHour int
+	VerifyPerHour        int
 	Workers           int    // conversations handled at once; default 64
 }
 

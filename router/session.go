@@ -349,14 +349,14 @@ type bindRequest struct {
 	InboundID string    `json:"inbound_id"`
 }
 
-// countBindRequest records a binding code for phone at now, asked by the
-// message inboundID, and reports whether it is within limit codes per
-// window. The same message counts once: a message decided again (its
+// countBindRequest records a binding code under key (a number, a client
+// address, the whole gateway) at now, asked by the message inboundID, and
+// reports whether it is within limit codes per window. The same message counts once: a message decided again (its
 // session changed meanwhile, or it was redelivered) does not spend the
 // number's budget twice.
-func (s Sessions) countBindRequest(ctx context.Context, phone, inboundID string, now time.Time, window time.Duration, limit int) (bool, error) {
+func (s Sessions) countBindRequest(ctx context.Context, key, inboundID string, now time.Time, window time.Duration, limit int) (bool, error) {
 	allowed := false
-	err := casJSON(ctx, s.kv, "n."+base64.RawURLEncoding.EncodeToString([]byte(phone)), func(reqs *[]bindRequest) error {
+	err := casJSON(ctx, s.kv, key, func(reqs *[]bindRequest) error {
 		var recent []bindRequest
 		for _, r := range *reqs {
 			if r.InboundID == inboundID {

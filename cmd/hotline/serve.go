@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -271,16 +272,33 @@ func busConfig(cfg config.Config) bus.Config {
 
 func routerConfig(cfg config.Config) router.Config {
 	return router.Config{
-		DefaultLang:       cfg.Router.DefaultLang,
-		Menu:              cfg.Router.Menu,
-		FAQFile:           cfg.Router.FAQFile,
-		TextsDir:          cfg.Router.TextsDir,
-		HandoffDailyLimit: cfg.Router.HandoffDailyLimit,
-		TranslatorURL:     cfg.Router.Translator.URL,
-		TranslatorKey:     cfg.Router.Translator.APIKey,
-		SMSAccount:        cfg.Fallback.SMSAccount,
-		Workers:           cfg.Router.Workers,
+		DefaultLang:          cfg.Router.DefaultLang,
+		Menu:                 cfg.Router.Menu,
+		FAQFile:              cfg.Router.FAQFile,
+		TextsDir:             cfg.Router.TextsDir,
+		HandoffDailyLimit:    cfg.Router.HandoffDailyLimit,
+		TranslatorURL:        cfg.Router.Translator.URL,
+		TranslatorKey:        cfg.Router.Translator.APIKey,
+		SMSAccount:           cfg.Fallback.SMSAccount,
+		Workers:              cfg.Router.Workers,
+		VerifyRegions:        verifyRegions(cfg),
+		VerifyPerAddressHour: cfg.SMS.VerifyPerAddressHour,
+		VerifyPerHour:        cfg.SMS.VerifyPerHour,
 	}
+}
+
+// verifyRegions are where binding codes may go: sms.verify_regions, else
+// the country of the SMS account that sends them.
+func verifyRegions(cfg config.Config) []string {
+	if len(cfg.SMS.VerifyRegions) > 0 {
+		return cfg.SMS.VerifyRegions
+	}
+	for _, a := range cfg.Accounts.SMS {
+		if a.Name == cfg.Fallback.SMSAccount && a.DefaultRegion != "" {
+			return []string{strings.ToUpper(a.DefaultRegion)}
+		}
+	}
+	return nil
 }
 
 func natsDescription(cfg config.Config) string {
