@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"time"
 
@@ -206,6 +207,38 @@ func (b *Bus) objectStoreConfigs() []jetstream.ObjectStoreConfig {
 	}
 }
 
+// minMediaBytes is as small as createObjectStore shrinks a bucket.
+const minMediaBytes = 1 << 20
+
+// createObjectStore creates or updates oc. A stream's max bytes is
+// reserved against what JetStream may store (by default 75% of the disk
+// free when the server started): on a small disk the default would keep
+// hotline from starting at all, or leave HOTLINE_IN little room. The
+// embedded server's bucket takes at most an eighth of its store; against
+// a cluster, whose limits we cannot see, the bucket is halved until it
+// fits, down to minMediaBytes. A smaller size than asked is logged.
+func (b *Bus) createObjectStore(ctx context.Context, oc jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	want := oc.MaxBytes
+	if b.srv != nil && oc.MaxBytes > 0 {
+		if jc := b.srv.JetStreamConfig(); jc != nil && jc.MaxStore > 0 {
+			oc.MaxBytes = max(minMediaBytes, min(oc.MaxBytes, jc.MaxStore/8))
+		}
+	}
+	for {
+		obs, err := b.js.CreateOrUpdateObjectStore(ctx, oc)
+		var apiErr *jetstream.APIError
+		if err == nil || oc.MaxBytes <= minMediaBytes || !errors.As(err, &apiErr) ||
+			(apiErr.ErrorCode != errCodeInsufficientResources && apiErr.ErrorCode != errCodeStorageExceeded) {
+			if err == nil && oc.MaxBytes != want {
+				b.log.Warn("object store smaller than configured: JetStream cannot reserve more", "bucket", oc.Bucket,
+					"max_bytes", oc.MaxBytes, "wanted", want)
+			}
+			return obs, err
+		}
+		oc.MaxBytes = max(minMediaBytes, oc.MaxBytes/2)
+	}
+}
+
 // ensureTopology creates or updates every stream and bucket. It is
 // idempotent, so every instance runs it at start-up.
 func (b *Bus) ensureTopology(ctx context.Context) error {
@@ -228,7 +261,7 @@ func (b *Bus) ensureTopology(ctx context.Context) error {
 	}
 	b.objs = make(map[string]jetstream.ObjectStore)
 	for _, oc := range b.objectStoreConfigs() {
-		obs, err := b.js.CreateOrUpdateObjectStore(ctx, oc)
+		obs, err := b.createObjectStore(ctx, oc)
 		if err != nil {
 			return fmt.Errorf("object store %s: %w", oc.Bucket, err)
 		}
