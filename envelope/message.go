@@ -120,6 +120,11 @@ type Message struct {
 	Meta map[string]string `json:"meta,omitempty"`
 }
 
+// MetaClientAddr is the Meta key of the address a message came from, for
+// channels where the gateway itself faces the user (the web chat): the
+// router's verification-code budget per address reads it.
+const MetaClientAddr = "client_addr"
+
 // MaxTextLen bounds the text of a message or reply in bytes. No platform
 // sends more than a few KB; anything larger is malformed or an attack.
 const MaxTextLen = 64 << 10

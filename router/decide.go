@@ -567,11 +567,11 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 		limit       int
 	}{
 		{"number", "n." + base64.RawURLEncoding.EncodeToString([]byte(number)), bindPerNumberHour},
-		{"address", "a." + base64.RawURLEncoding.EncodeToString([]byte(a.m.Meta["client_addr"])), cmp.Or(a.r.cfg.VerifyPerAddressHour, 3)},
+		{"address", "a." + base64.RawURLEncoding.EncodeToString([]byte(a.m.Meta[envelope.MetaClientAddr])), cmp.Or(a.r.cfg.VerifyPerAddressHour, 3)},
 		{"gateway", "g", cmp.Or(a.r.cfg.VerifyPerHour, 100)},
 	}
 	for _, b := range budgets {
-		if b.reason == "address" && a.m.Meta["client_addr"] == "" {
+		if b.reason == "address" && a.m.Meta[envelope.MetaClientAddr] == "" {
 			continue
 		}
 		allowed, err := a.r.sessions.countBindRequest(ctx, b.key, a.m.ID, a.now, time.Hour, b.limit)

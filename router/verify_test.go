@@ -16,7 +16,7 @@ func webchatVisitor(visitor, addr, text string) envelope.Message {
 	return envelope.Message{ID: envelope.NewID(now), Platform: envelope.PlatformWebChat, Account: "demo",
 		PlatformMsgID: envelope.NewID(now), Conversation: envelope.ConversationKey(envelope.PlatformWebChat, "demo", visitor),
 		From: envelope.Party{ID: visitor}, Kind: envelope.KindText, Text: text, ReceivedAt: now,
-		Meta: map[string]string{"client_addr": addr}}
+		Meta: map[string]string{envelope.MetaClientAddr: addr}}
 }
 
 // codesSent counts binding codes queued for the SMS account.

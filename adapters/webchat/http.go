@@ -233,6 +233,7 @@ func (a *Adapter) handleFrame(ctx context.Context, c *conn, data []byte) {
 		Text:          f.Text,
 		LangHint:      c.lang,
 		ReceivedAt:    now,
+		Meta:          map[string]string{envelope.MetaClientAddr: c.address},
 	}
 	if err := m.Validate(); err != nil {
 		a.log.Error("built an invalid message", "visitor", c.visitor, "err", err)
