@@ -45,7 +45,7 @@ type Config struct {
 	// gateway, every instance together. Zero takes the defaults (3, 100).
 	VerifyPerAddressHour int
 	VerifyPerHour        int
-	Workers           int    // conversations handled at once; default 64
+	Workers              int // conversations handled at once; default 64
 }
 
 // Binder records which phone a conversation is bound to, where SMS

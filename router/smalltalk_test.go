@@ -18,7 +18,7 @@ func TestSmallTalkClassify(t *testing.T) {
 		{"Hello!", talkGreeting, "en"},
 		{"hola", talkGreeting, "es"},
 		{"olá", talkGreeting, "pt"},
-		{"你好", talkGreeting, ""}, // both Chinese lists; the script detector says zh
+		{"你好", talkGreeting, ""},  // both Chinese lists; the script detector says zh
 		{"您好！", talkGreeting, ""}, // zh and zh-Hant both say it
 		{"مرحبا", talkGreeting, "ar"},
 		{"สวัสดีครับ", talkGreeting, "th"},
