@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -118,16 +117,18 @@ func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.
 	if !ack.Duplicate {
 		// Remembered after it is stored, never before: a message the
 		// platform must send again after a failure is never taken for a
-		// replay. A failure here leaves the stream's window as the guard.
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := b.kv[BucketSeen].Put(pctx, seenKey, nil)
-		cancel()
-		if err != nil {
+		// replay. The write is not waited for (it cost a fifth of the
+		// intake's throughput): a replay needs minutes, the write takes
+		// milliseconds, and if it is lost the stream's window still guards.
+		if _, err := b.js.PublishAsync(seenSubject(seenKey), nil); err != nil {
 			b.log.Warn("remembering an inbound message id", "subject", subject, "err", err)
 		}
 	}
 	return ack, nil
 }
+
+// seenSubject is where a put of key into hotline_seen is published.
+func seenSubject(key string) string { return "$KV." + BucketSeen + "." + key }
 
 // inboundSeenKey is the hotline_seen key of an inbound message: the
 // platform id, hashed because platforms' ids hold characters keys may not.
