@@ -59,8 +59,6 @@ func TestBrowserConsoleShowsThePicture(t *testing.T) {
 	if title := operator.eval(`document.title`); title == "pwned" {
 		t.Error("the caption's markup ran")
 	}
-	// (The router writes a photo's caption twice into the turn's text,
-	// once with the attachment and once as the words: one link each.)
 	links := operator.eval(`[...new Set([...document.querySelectorAll("#handoff-list .history a.ext")].map(a => a.href + " " + a.rel))].join("\n")`)
 	if links != "https://example.com/proof noopener noreferrer nofollow" {
 		t.Errorf("links in the text: %q, want only the https URL, without the full stop", links)
