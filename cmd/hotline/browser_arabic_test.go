@@ -62,9 +62,24 @@ func TestBrowserArabicVisitorReachesTheAgent(t *testing.T) {
 	visitor.do("ask for help", chromedp.SendKeys(chromedp.CSS("#text"), "help"), chromedp.Click(chromedp.CSS("#send")))
 	firstLine, _, _ := strings.Cut(texts.Text("ar", "help"), "\n")
 	visitor.waitFor("the Arabic help", fmt.Sprintf(`[...document.querySelectorAll("#log .msg-bot")].some(m => m.textContent.includes(%s))`, jsString(firstLine)))
+	// Refused in the page, in the visitor's language: a page disguised as
+	// a picture, and a picture over the 10 MB limit.
+	fake := filepath.Join(t.TempDir(), "invoice.png")
+	if err := os.WriteFile(fake, []byte("<!doctype html><script>alert(1)</script>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	huge := filepath.Join(t.TempDir(), "huge.png")
+	if err := os.WriteFile(huge, append(buf.Bytes(), make([]byte, 11<<20)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ file, key string }{{fake, "webchat_upload_type"}, {huge, "webchat_upload_too_big"}} {
+		visitor.do("attach "+filepath.Base(tc.file), chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{tc.file}))
+		want, _, _ := strings.Cut(texts.Text("ar", tc.key), "{")
+		visitor.waitFor("the refusal of "+filepath.Base(tc.file), fmt.Sprintf(`[...document.querySelectorAll("#log .msg.failed")].some(m => m.textContent.includes(%s))`, jsString(want)))
+	}
 	visitor.do("attach a receipt", chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}))
-	visitor.waitFor("the stored thumbnail", `(() => { const i = document.querySelector("#log .msg.msg-user .media img");
-		return !!i && i.complete && i.naturalWidth === 36 && !document.querySelector("#log .msg.pending, #log .msg.failed"); })()`)
+	visitor.waitFor("the stored thumbnail", `[...document.querySelectorAll("#log .msg.msg-user:not(.failed) .media img")].some(i => i.complete && i.naturalWidth === 36) &&
+		!document.querySelector("#log .msg.pending")`)
 	visitor.shot("01-arabic-visitor")
 
 	operator := &page{t: t, ctx: operatorTab, name: "operator"}
