@@ -50,6 +50,10 @@ type WebChat struct {
 	MaxText int `mapstructure:"max_text"`
 	// MaxSockets caps the open chats one instance holds.
 	MaxSockets int `mapstructure:"max_sockets"`
+	// SocketsPerAddress caps the open chats of one client address, and
+	// NewSocketsPerMinute how many it may open a minute.
+	SocketsPerAddress   int `mapstructure:"sockets_per_address"`
+	NewSocketsPerMinute int `mapstructure:"new_sockets_per_minute"`
 	// ClientIPHeader is the header a proxy in front sets to the client's
 	// address (X-Forwarded-For, X-Real-IP); empty: the remote address.
 	ClientIPHeader string `mapstructure:"client_ip_header"`
@@ -273,7 +277,8 @@ func Default() Config {
 		}},
 		SMS:      SMS{VerifyRegions: []string{}, VerifyPerAddressHour: 3, VerifyPerHour: 100},
 		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerProbe: time.Second, BreakerOpen: 8 * time.Second, HoldRecheck: 30 * time.Second},
-		WebChat:  WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000, MaxSockets: 10000},
+		WebChat: WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000, MaxSockets: 10000,
+			SocketsPerAddress: 20, NewSocketsPerMinute: 30},
 	}
 }
 

@@ -164,6 +164,12 @@ func (c *Config) validate() []error {
 		if c.WebChat.MaxSockets < 1 {
 			bad("webchat.max_sockets", "must be at least 1")
 		}
+		if c.WebChat.SocketsPerAddress < 1 {
+			bad("webchat.sockets_per_address", "must be at least 1")
+		}
+		if c.WebChat.NewSocketsPerMinute < 1 {
+			bad("webchat.new_sockets_per_minute", "must be at least 1")
+		}
 		if h := c.WebChat.ClientIPHeader; h != "" && !validHeaderName(h) {
 			bad("webchat.client_ip_header", "%q is not a header name", h)
 		}

@@ -111,11 +111,21 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 	// websocket.Accept); the socket's life is its own.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := newConn(ws, visitor, clientAddress(r, a.cfg.ClientIPHeader), lang, cancel)
+	addr := clientAddress(r, a.cfg.ClientIPHeader)
+	if !a.sockets.allow(addr, a.now()) {
+		a.log.Debug("socket refused: too many new sockets from this address", "per_minute", a.cfg.NewSocketsPerMinute)
+		_ = ws.Close(websocket.StatusPolicyViolation, "too many new connections; slow down")
+		return
+	}
+	c := newConn(ws, visitor, addr, lang, cancel)
 	switch err := a.hub.add(c); {
 	case errors.Is(err, errHubFull):
 		a.log.Warn("socket refused: this instance holds its maximum", "max_sockets", a.cfg.MaxSockets)
 		_ = ws.Close(websocket.StatusTryAgainLater, "too many connections; try again later")
+		return
+	case errors.Is(err, errAddrFull):
+		a.log.Debug("socket refused: this address holds its maximum", "per_address", a.cfg.SocketsPerAddress)
+		_ = ws.Close(websocket.StatusTryAgainLater, "too many connections from your address; try again later")
 		return
 	case err != nil:
 		_ = ws.Close(websocket.StatusGoingAway, "server shutting down")

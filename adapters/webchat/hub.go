@@ -123,18 +123,23 @@ type hub struct {
 	visitors map[string]map[*conn]struct{}
 	count    int // sockets registered
 	max      int
-	closed   bool
-	wg       sync.WaitGroup // sockets being served
+	// perAddress caps the sockets of one client address, so one client
+	// cannot hold every socket of the instance (and lock everyone out).
+	addresses  map[string]int
+	perAddress int
+	closed     bool
+	wg         sync.WaitGroup // sockets being served
 }
 
-func newHub(maxSockets int) *hub {
-	return &hub{visitors: map[string]map[*conn]struct{}{}, max: maxSockets}
+func newHub(maxSockets, perAddress int) *hub {
+	return &hub{visitors: map[string]map[*conn]struct{}{}, max: maxSockets, addresses: map[string]int{}, perAddress: perAddress}
 }
 
 // errHubFull and errHubClosed say why add refused a socket.
 var (
 	errHubClosed = errors.New("webchat: shutting down")
 	errHubFull   = errors.New("webchat: too many sockets")
+	errAddrFull  = errors.New("webchat: too many sockets from this address")
 )
 
 // add registers c, unless the hub is shut down or holds its maximum.
@@ -147,6 +152,10 @@ func (h *hub) add(c *conn) error {
 	if h.count >= h.max {
 		return errHubFull
 	}
+	if h.addresses[c.address] >= h.perAddress {
+		return errAddrFull
+	}
+	h.addresses[c.address]++
 	h.count++
 	set := h.visitors[c.visitor]
 	if set == nil {
@@ -171,6 +180,9 @@ func (h *hub) remove(c *conn) {
 	delete(set, c)
 	if len(set) == 0 {
 		delete(h.visitors, c.visitor)
+	}
+	if h.addresses[c.address]--; h.addresses[c.address] <= 0 {
+		delete(h.addresses, c.address)
 	}
 	h.count--
 	h.wg.Done()

@@ -103,3 +103,44 @@ func TestResendOfAStoredMessageIsAckedOnly(t *testing.T) {
 		t.Fatalf("after a free resend and one message: %+v, want rate_limited", fr)
 	}
 }
+
+// closeStatusOfNewSocket dials a socket with header and returns the close
+// status it gets instead of hello (-1: it got hello).
+func closeStatusOfNewSocket(t *testing.T, f *fixture, header http.Header) websocket.StatusCode {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+f.srv.URL[len("http"):]+"/chat/ws", &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if _, _, err := ws.Read(ctx); err != nil {
+		return websocket.CloseStatus(err)
+	}
+	return -1
+}
+
+// One address cannot hold every socket: past its cap it is refused with
+// 1013 while another address still connects; opening sockets too fast is
+// refused with 1008.
+func TestSocketsPerAddress(t *testing.T) {
+	f := newFixture(t, Config{SocketsPerAddress: 3, NewSocketsPerMinute: 100, ClientIPHeader: "X-Forwarded-For"}, nil)
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	for range 3 {
+		f.dialHeader(t, newJar(t), "", from("203.0.113.7"))
+	}
+	if got := closeStatusOfNewSocket(t, f, from("203.0.113.7")); got != websocket.StatusTryAgainLater {
+		t.Fatalf("a fourth socket from one address over a cap of 3: status %v, want 1013", got)
+	}
+	other := f.dialHeader(t, newJar(t), "", from("198.51.100.9"))
+	other.sendAcked(t, "o1", "another address still gets in")
+
+	g := newFixture(t, Config{NewSocketsPerMinute: 2, ClientIPHeader: "X-Forwarded-For"}, nil)
+	for range 2 {
+		g.dialHeader(t, newJar(t), "", from("203.0.113.8"))
+	}
+	if got := closeStatusOfNewSocket(t, g, from("203.0.113.8")); got != websocket.StatusPolicyViolation {
+		t.Fatalf("a third new socket within a minute over 2 a minute: status %v, want 1008", got)
+	}
+}

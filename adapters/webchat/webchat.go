@@ -31,6 +31,10 @@ const (
 	DefaultBurst         = 10
 	DefaultHistoryLimit  = 50
 	DefaultMaxSockets    = 10000
+	// DefaultSocketsPerAddress leaves room for a household or an office
+	// behind one address, not for one client holding an instance.
+	DefaultSocketsPerAddress   = 20
+	DefaultNewSocketsPerMinute = 30
 )
 
 // MinCookieKeyLen is the shortest HMAC key New accepts.
@@ -68,6 +72,11 @@ type Config struct {
 	// MaxSockets caps the sockets one instance holds; past it new ones
 	// are refused with 1013 (try again later). Default 10,000.
 	MaxSockets int
+	// SocketsPerAddress caps the open sockets of one client address
+	// (1013 past it; default 20), NewSocketsPerMinute how many it may
+	// open a minute (1008; default 30, with that many at once).
+	SocketsPerAddress   int
+	NewSocketsPerMinute int
 	// ClientIPHeader names the header a proxy in front sets to the
 	// client's address (X-Forwarded-For, X-Real-IP); empty: the remote
 	// address. Each address may send addressShare visitors' worth.
@@ -109,6 +118,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxSockets == 0 {
 		c.MaxSockets = DefaultMaxSockets
 	}
+	if c.SocketsPerAddress == 0 {
+		c.SocketsPerAddress = DefaultSocketsPerAddress
+	}
+	if c.NewSocketsPerMinute == 0 {
+		c.NewSocketsPerMinute = DefaultNewSocketsPerMinute
+	}
 	if c.UploadsPerMinute == 0 {
 		c.UploadsPerMinute = DefaultUploadsPerMinute
 	}
@@ -140,6 +155,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("webchat %s: history_limit must be positive, got %d", c.Account, c.HistoryLimit)
 	case c.MaxSockets < 1:
 		return fmt.Errorf("webchat %s: max_sockets must be positive, got %d", c.Account, c.MaxSockets)
+	case c.SocketsPerAddress < 1 || c.NewSocketsPerMinute < 1:
+		return fmt.Errorf("webchat %s: sockets per address and new sockets per minute must be positive, got %d and %d",
+			c.Account, c.SocketsPerAddress, c.NewSocketsPerMinute)
 	case c.UploadsPerMinute < 1 || c.UploadBurst < 1:
 		return fmt.Errorf("webchat %s: uploads per minute and upload burst must be positive, got %d and %d",
 			c.Account, c.UploadsPerMinute, c.UploadBurst)
@@ -176,6 +194,7 @@ type Adapter struct {
 
 	visitors  *keyedLimits // messages per visitor
 	addresses *keyedLimits // messages per client address
+	sockets   *keyedLimits // new sockets per client address
 
 	media           jetstream.ObjectStore // the attachments
 	uploadVisitors  *keyedLimits          // attachments per visitor
@@ -213,7 +232,8 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	}
 	cfg.CookieKey = append([]byte(nil), cfg.CookieKey...)
 	a := &Adapter{cfg: cfg, bus: deps.Bus, kv: kv, ann: deps.Announcer, log: deps.Logger, now: deps.Now,
-		instance: strings.ToLower(envelope.NewID(time.Now())), hub: newHub(cfg.MaxSockets),
+		instance: strings.ToLower(envelope.NewID(time.Now())), hub: newHub(cfg.MaxSockets, cfg.SocketsPerAddress),
+		sockets:  newKeyedLimits(cfg.NewSocketsPerMinute, cfg.NewSocketsPerMinute),
 		visitors: newKeyedLimits(cfg.RatePerMinute, cfg.Burst), addresses: newKeyedLimits(cfg.RatePerMinute*addressShare, cfg.Burst*addressShare),
 		media:          media,
 		uploadVisitors: newKeyedLimits(cfg.UploadsPerMinute, cfg.UploadBurst), uploadAddresses: newKeyedLimits(cfg.UploadsPerMinute*addressShare, cfg.UploadBurst*addressShare),

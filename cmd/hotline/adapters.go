@@ -134,6 +134,7 @@ func mountWebChat(ctx context.Context, cfg config.Config, public *http.ServeMux,
 		Account: cfg.WebChat.Account, CookieKey: key, SecureCookie: strings.HasPrefix(cfg.HTTP.PublicURL, "https://"),
 		MaxTextRunes: cfg.WebChat.MaxText, RatePerMinute: cfg.WebChat.RatePerMinute, Burst: cfg.WebChat.Burst,
 		MaxSockets: cfg.WebChat.MaxSockets, ClientIPHeader: cfg.WebChat.ClientIPHeader,
+		SocketsPerAddress: cfg.WebChat.SocketsPerAddress, NewSocketsPerMinute: cfg.WebChat.NewSocketsPerMinute,
 		// Room for the longest text in a four-byte script, escaped.
 		MaxFrameBytes: max(webchat.DefaultMaxFrameBytes, int64(cfg.WebChat.MaxText)*6+1024),
 		Labels:        labels,
