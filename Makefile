@@ -1,10 +1,13 @@
-.PHONY: test run build fuzz bench
+.PHONY: test run build fuzz bench vuln
 
 test: ## the same test command CI runs
 	go test -race ./...
 
 run:
 	go run ./cmd/hotline serve
+
+vuln: ## govulncheck against an offline database built from golang.org/x/vulndb
+	scripts/vuln.sh ./...
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/hotline ./cmd/hotline
