@@ -4,6 +4,8 @@
 #          -e HOTLINE_HTTP_ADMIN_TOKEN=$(openssl rand -hex 24) hotline
 
 FROM golang:1.26-bookworm AS build
+# go.mod's toolchain: the go command fetches it from the module proxy.
+ENV GOTOOLCHAIN=go1.27.3
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -1,3 +1,6 @@
+# The toolchain go.mod names (the go command fetches it); see README, Start.
+export GOTOOLCHAIN ?= go1.27.3
+
 .PHONY: test run build fuzz bench vuln
 
 test: ## the same test command CI runs

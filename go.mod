@@ -2,6 +2,10 @@ module hotline
 
 go 1.26.0
 
+// go1.27.3 fixes eleven standard-library vulnerabilities govulncheck finds
+// reachable with go1.26.8 (make vuln); 1.26 stays the minimum.
+toolchain go1.27.3
+
 require (
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coder/websocket v1.8.15
