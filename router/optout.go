@@ -78,17 +78,17 @@ func (v *optOutView) has(conversation string) bool {
 	return v.keys[bus.OptOutKey(conversation)]
 }
 
-// set stores an opt-out (on true) or removes it, in the bucket and the view.
-func (v *optOutView) set(ctx context.Context, conversation string, out bool, now time.Time) error {
+// set opts the conversation out (true) or back in (false) because of a
+// message of time at, in the bucket and the view; a change older than the
+// last one applied (a redelivered STOP after a START) changes nothing.
+func (v *optOutView) set(ctx context.Context, b *bus.Bus, conversation string, out bool, at time.Time) error {
 	key := bus.OptOutKey(conversation)
-	var err error
-	if out {
-		_, err = v.kv.Put(ctx, key, []byte(now.UTC().Format(time.RFC3339)))
-	} else {
-		err = v.kv.Delete(ctx, key)
-	}
+	applied, err := b.SetOptOut(ctx, conversation, out, at)
 	if err != nil {
 		return fmt.Errorf("opt-out: %w", err)
+	}
+	if !applied {
+		return nil
 	}
 	v.mu.Lock()
 	if out {

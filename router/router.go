@@ -354,7 +354,9 @@ func (r *Router) settle(ctx context.Context, conversation, inboundID string) err
 
 func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects, w passiveWindow) error {
 	if out.OptOut != nil {
-		if err := r.optout.set(ctx, m.Conversation, *out.OptOut, r.now()); err != nil {
+		// Ordered by the message's time, not the handling's: a STOP
+		// handled again after the START that followed it is dropped.
+		if err := r.optout.set(ctx, r.bus, m.Conversation, *out.OptOut, m.ReceivedAt); err != nil {
 			return fmt.Errorf("router: %w", err)
 		}
 	}

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -85,5 +86,23 @@ func TestVerificationGatewayBudget(t *testing.T) {
 	}
 	if got := lastReply(t, b).Text; got != r.catalog.Text("zh", "bind_rate_limited") {
 		t.Fatalf("over the gateway's budget: %q", got)
+	}
+}
+
+// A STOP handled after the START that followed it (a redelivery, another
+// instance's backlog) is dropped: changes go by the message's own time.
+func TestOlderStopAfterStartChangesNothing(t *testing.T) {
+	b := bustest.Open(t)
+	r := newRouter(t, b, testConfig(), Deps{})
+	stop := inbound("late", "stop")
+	start := inbound("late", "start")
+	start.ReceivedAt = stop.ReceivedAt.Add(time.Minute)
+	process(t, r, start)
+	process(t, r, stop)
+	if opted, err := b.OptedOut(context.Background(), stop.Conversation); err != nil || opted {
+		t.Fatalf("START at t+1m, then the STOP of t: opted out %v (%v), want in", opted, err)
+	}
+	if r.optout.has(stop.Conversation) {
+		t.Fatal("the router's view says opted out")
 	}
 }

@@ -6,13 +6,11 @@ package sms
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/time/rate"
 
 	"hotline/bus"
@@ -57,38 +55,25 @@ func ParseKeyword(text string) Keyword {
 	return keywords[w]
 }
 
-// OptOuts keeps the opt-out list in hotline_optout, keyed like every other
-// sender checks it (bus.OptOutKey of the conversation).
-type OptOuts struct{ kv jetstream.KeyValue }
+// OptOuts keeps the opt-out list in hotline_optout, where every sender
+// checks it (bus.SetOptOut and bus.OptedOut).
+type OptOuts struct{ b *bus.Bus }
 
 // NewOptOuts uses the bus's opt-out bucket.
-func NewOptOuts(b *bus.Bus) OptOuts { return OptOuts{kv: b.KV(bus.BucketOptOut)} }
+func NewOptOuts(b *bus.Bus) OptOuts { return OptOuts{b: b} }
 
-// Set opts the conversation out (true) or back in (false).
-func (o OptOuts) Set(ctx context.Context, conversation string, out bool, now time.Time) error {
-	key := bus.OptOutKey(conversation)
-	var err error
-	if out {
-		_, err = o.kv.Put(ctx, key, []byte(now.UTC().Format(time.RFC3339)))
-	} else {
-		err = o.kv.Delete(ctx, key)
-	}
-	if err != nil {
-		return fmt.Errorf("sms: opt-out %s: %w", conversation, err)
+// Set opts the conversation out (true) or back in (false) because of a
+// message of time at; a change older than the last one applied is dropped.
+func (o OptOuts) Set(ctx context.Context, conversation string, out bool, at time.Time) error {
+	if _, err := o.b.SetOptOut(ctx, conversation, out, at); err != nil {
+		return fmt.Errorf("sms: %w", err)
 	}
 	return nil
 }
 
 // Has reports whether the conversation is opted out.
 func (o OptOuts) Has(ctx context.Context, conversation string) (bool, error) {
-	_, err := o.kv.Get(ctx, bus.OptOutKey(conversation))
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return false, nil
-	}
-	return false, fmt.Errorf("sms: opt-out check: %w", err)
+	return o.b.OptedOut(ctx, conversation)
 }
 
 // InboundLimiter bounds how fast one number may text us. Over the limit

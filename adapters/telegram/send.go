@@ -232,11 +232,7 @@ func (a *Adapter) optOut(ctx context.Context, conversation string) {
 	if a.bus == nil || conversation == "" {
 		return
 	}
-	kv := a.bus.KV(bus.BucketOptOut)
-	if kv == nil {
-		return
-	}
-	if _, err := kv.Put(ctx, bus.OptOutKey(conversation), []byte(a.now().UTC().Format(time.RFC3339))); err != nil {
+	if _, err := a.bus.SetOptOut(ctx, conversation, true, a.now()); err != nil {
 		a.log.Error("recording a blocked user's opt-out", "err", err)
 	}
 }
