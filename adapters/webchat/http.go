@@ -101,7 +101,8 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 		list = q.Get("lang")
 	}
 	lang := a.pickLang(list)
-	ws, err := websocket.Accept(w, r, nil) // default: same origin only
+	hj := &hijackRecorder{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, nil) // default: same origin only
 	if err != nil {
 		a.log.Debug("websocket handshake refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		return
@@ -117,7 +118,15 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 		_ = ws.Close(websocket.StatusPolicyViolation, "too many new connections; slow down")
 		return
 	}
-	c := newConn(ws, visitor, addr, lang, cancel)
+	c := newConn(ws, visitor, addr, lang, func() {
+		cancel()
+		// The library ends a connection whose read is cancelled, but
+		// not one it is itself waiting on for the close handshake (up
+		// to 5 s): closing the socket underneath ends both.
+		if hj.conn != nil {
+			_ = hj.conn.Close()
+		}
+	})
 	switch err := a.hub.add(c); {
 	case errors.Is(err, errHubFull):
 		a.log.Warn("socket refused: this instance holds its maximum", "max_sockets", a.cfg.MaxSockets)

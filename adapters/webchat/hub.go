@@ -1,8 +1,11 @@
 package webchat
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -19,16 +22,16 @@ type conn struct {
 	out     chan []byte
 	gone    chan struct{} // closed when the socket is being closed
 	closed  chan struct{} // closed when close's handshake is over
-	// drop cancels the handler's context, which makes the library close
-	// the connection at once, close handshake or not.
-	drop context.CancelFunc
+	// drop cancels the handler's context and closes the connection under
+	// the library, close handshake or not.
+	drop func()
 
 	goneOnce sync.Once
 	mu       sync.Mutex
 	shown    announcement // the banner the page shows
 }
 
-func newConn(ws *websocket.Conn, visitor, address, lang string, drop context.CancelFunc) *conn {
+func newConn(ws *websocket.Conn, visitor, address, lang string, drop func()) *conn {
 	return &conn{ws: ws, visitor: visitor, address: address, lang: lang, out: make(chan []byte, outboxSize),
 		gone: make(chan struct{}), closed: make(chan struct{}), drop: drop}
 }
@@ -238,4 +241,19 @@ func (h *hub) shutdown(code websocket.StatusCode, reason string) int {
 		<-done
 	}
 	return len(all)
+}
+
+// hijackRecorder keeps the connection the WebSocket library takes over,
+// so a stop can close it outright when the page does not answer the close
+// handshake.
+type hijackRecorder struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+// Hijack hands the connection to the library and keeps a reference.
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.conn = c
+	return c, rw, err
 }
