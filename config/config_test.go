@@ -42,7 +42,7 @@ func TestDefaultsWithNoFile(t *testing.T) {
 		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 	if got.HTTP.Listen != ":8080" || got.NATS.StoreDir != "data/nats" || got.Router.DefaultLang != "zh" || !got.Fallback.AutoSMSFallback {
-		t.Fatalf("defaults differ from DESIGN.md: %+v", got)
+		t.Fatalf("defaults differ from docs/design.md: %+v", got)
 	}
 }
 

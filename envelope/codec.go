@@ -11,7 +11,7 @@ const (
 	// HeaderMsgID is JetStream's dedup header.
 	HeaderMsgID = "Nats-Msg-Id"
 	// HeaderReplyInbox names the core NATS inbox a webhook handler listens
-	// on for a passive reply (see DESIGN.md, data flow).
+	// on for a passive reply (see docs/design.md, data flow).
 	HeaderReplyInbox = "Hotline-Reply-Inbox"
 	// HeaderReplyDeadline is the RFC 3339 time after which the inbox no
 	// longer takes an offer.

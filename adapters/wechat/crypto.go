@@ -14,7 +14,7 @@ import (
 
 // Signature is WeChat's signature: the lower-case hex SHA-1 of its parts
 // (token, timestamp, nonce, and in safe mode the Encrypt value) sorted
-// byte-wise and joined with no separator (PROTOCOLS.md A.2, A.6). It is
+// byte-wise and joined with no separator (docs/protocols.md A.2, A.6). It is
 // silenceper/wechat's util.Signature, on a copy: that one sorts its
 // argument in place.
 func Signature(parts ...string) string {
@@ -32,7 +32,7 @@ func validSignature(sig string, parts ...string) bool {
 }
 
 // blockPad is WeChat's PKCS#7 block size: 32 bytes, not AES's 16
-// (PROTOCOLS.md A.6).
+// (docs/protocols.md A.6).
 const blockPad = 32
 
 // AESKey decodes an EncodingAESKey as WeChat does: base64 of the 43

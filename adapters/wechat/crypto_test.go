@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Tencent's Python sample (PROTOCOLS.md A.7, WX-2).
+// Tencent's Python sample (docs/protocols.md A.7, WX-2).
 const (
 	kaToken     = "spamtest"
 	kaAESKey    = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

@@ -7,7 +7,7 @@ import (
 	// Only the crypto helpers of the library's util package, as an
 	// independent implementation to check ours against. The root
 	// package is never imported: its init() turns on global debug
-	// logging (LIBRARIES.md section 1).
+	// logging (docs/libraries.md, section 1).
 	wxutil "github.com/silenceper/wechat/v2/util"
 )
 

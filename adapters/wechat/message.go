@@ -13,7 +13,7 @@ import (
 )
 
 // push is the union of every field of a plaintext push
-// (PROTOCOLS.md A.3; the field map of silenceper/wechat's MixMessage).
+// (docs/protocols.md A.3; the field map of silenceper/wechat's MixMessage).
 // Encrypt is the only field of a safe-mode body besides ToUserName.
 type push struct {
 	XMLName      xml.Name `xml:"xml"`
@@ -125,7 +125,7 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 	}
 	// Messages carry a 64-bit MsgId; events have none, and WeChat's
 	// advice is FromUserName+CreateTime, to which the event name is added
-	// so two events in one second stay apart (PROTOCOLS.md A.4, F).
+	// so two events in one second stay apart (docs/protocols.md A.4, F).
 	switch {
 	case p.MsgID != "":
 		if _, err := strconv.ParseUint(strings.TrimSpace(p.MsgID), 10, 64); err != nil {

@@ -62,7 +62,7 @@ func (a *Adapter) cached(ctx context.Context, kv jetstream.KeyValue) (storedToke
 
 // accessToken returns the account's access token, shared by every
 // instance through hotline_tokens: fetching a new token invalidates the
-// previous one (PROTOCOLS.md A.8), so only the instance that takes the
+// previous one (docs/protocols.md A.8), so only the instance that takes the
 // lock key fetches, and the others wait for what it stores.
 func (a *Adapter) accessToken(ctx context.Context) (string, error) {
 	kv := a.bus.KV(bus.BucketTokens)
@@ -233,7 +233,7 @@ func (a *Adapter) post(ctx context.Context, token, openID, text string) error {
 	return classify(*ans.ErrCode, fmt.Errorf("wechat: custom send to %s: errcode %d: %s", openID, *ans.ErrCode, a.redact(ans.ErrMsg, token)))
 }
 
-// classify maps a custom/send errcode (PROTOCOLS.md A.8) to what the
+// classify maps a custom/send errcode (docs/protocols.md A.8) to what the
 // outbound loop should do. The code is read as a number, never from the
 // message text.
 func classify(code int64, cause error) error {

@@ -1,7 +1,7 @@
 // Package wechat is the WeChat Official Account (公众号) adapter: signed
 // XML pushes in plain, compatible or safe (AES) mode, passive XML replies
 // inside WeChat's 5 s window, and the customer-service API for every
-// reply that misses it. The facts it relies on are in PROTOCOLS.md
+// reply that misses it. The facts it relies on are in docs/protocols.md
 // section A.
 //
 // The crypto is done here with the standard library rather than through
@@ -89,7 +89,7 @@ type Config struct {
 	EncodingAESKey envelope.Secret
 	// PreviousEncodingAESKey is the key before a rotation: WeChat's FAQ
 	// advises keeping it, trying it when the current key fails, and
-	// answering with whichever key worked (PROTOCOLS.md A.6 step 7).
+	// answering with whichever key worked (docs/protocols.md A.6 step 7).
 	PreviousEncodingAESKey envelope.Secret
 	APIBase                string // default DefaultAPIBase
 	// ReplyWindow is how long a push waits for a passive reply; it must
@@ -234,7 +234,7 @@ func (a *Adapter) fresh(ts string) bool {
 }
 
 // verify answers the URL check: the signed request's echostr, unchanged.
-// The handshake is plaintext even in safe mode (PROTOCOLS.md A.2).
+// The handshake is plaintext even in safe mode (docs/protocols.md A.2).
 func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	ts, nonce := q.Get("timestamp"), q.Get("nonce")
@@ -368,7 +368,7 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 }
 
 // success is WeChat's "no reply, do not retry". It is never encrypted,
-// even in safe mode (PROTOCOLS.md A.4, A.5).
+// even in safe mode (docs/protocols.md A.4, A.5).
 func success(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "success")
@@ -380,7 +380,7 @@ type cdata struct {
 	Text string `xml:",cdata"`
 }
 
-// textReply is the passive text reply (PROTOCOLS.md A.5).
+// textReply is the passive text reply (docs/protocols.md A.5).
 type textReply struct {
 	XMLName      xml.Name `xml:"xml"`
 	ToUserName   cdata    `xml:"ToUserName"`

@@ -43,7 +43,7 @@ type pushData struct {
 	Latitude  flexText `json:"latitude"`
 	// vfid and tovfid name the media of voice and image pushes; the
 	// names come from a wiki diff and one third-party consumer
-	// (PROTOCOLS.md B.1, [INF-weak]).
+	// (docs/protocols.md B.1, [INF-weak]).
 	VFID   flexText `json:"vfid"`
 	ToVFID flexText `json:"tovfid"`
 }
@@ -97,7 +97,7 @@ func (f *flexText) UnmarshalJSON(b []byte) error {
 
 // decodeData reads a push's data. The wiki's field tables call data a
 // "string" while every example shows a JSON object, and the platform was
-// never documented more precisely (PROTOCOLS.md B.1 [INF]), so both are
+// never documented more precisely (docs/protocols.md B.1 [INF]), so both are
 // accepted: an object, or a string holding an object. Absent, null, an
 // empty string and an empty object all mean no data.
 func decodeData(raw json.RawMessage) (pushData, json.RawMessage, error) {

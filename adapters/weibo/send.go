@@ -20,7 +20,7 @@ import (
 
 // PassiveTextLimit is the most a passive text reply may hold: 300
 // characters (https://open.weibo.com/wiki/Send_Passive_Response_Message;
-// PROTOCOLS.md B.1), counted here in runes.
+// docs/protocols.md B.1), counted here in runes.
 const PassiveTextLimit = 300
 
 // ActiveTextLimit is how many runes one messages/reply call carries.

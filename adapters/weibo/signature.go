@@ -13,7 +13,7 @@ import (
 
 // Signature computes the fan-service signature: the hex SHA-1 of the app
 // secret, the timestamp and the nonce sorted byte-wise and joined with no
-// separator (https://open.weibo.com/wiki/Messages_api_start; PROTOCOLS.md
+// separator (https://open.weibo.com/wiki/Messages_api_start; docs/protocols.md
 // B.1). Weibo has no separate token: the app key's secret signs.
 func Signature(secret, timestamp, nonce string) string {
 	parts := []string{secret, timestamp, nonce}

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// The official example of the fan-service access guide (PROTOCOLS.md B.1).
+// The official example of the fan-service access guide (docs/protocols.md B.1).
 const (
 	kaSecret    = "xyz123xyz"
 	kaTimestamp = "1397022061823"

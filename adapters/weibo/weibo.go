@@ -2,7 +2,7 @@
 // for look-alike platforms with the same contract: signed JSON pushes,
 // passive JSON replies inside the 5 s window, and the messages/reply API
 // for everything else. The facts it relies on, and how sure they are,
-// are in PROTOCOLS.md section B; the official pages date from about 2014.
+// are in docs/protocols.md section B; the official pages date from about 2014.
 //
 // Every push is one of three things, decided by classifyPush alone:
 //

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestPackageLayering keeps the import graph of DESIGN.md honest: envelope
+// TestPackageLayering keeps the import graph of docs/design.md honest: envelope
 // uses the standard library only, and each package imports only the
 // project packages it is allowed to.
 func TestPackageLayering(t *testing.T) {

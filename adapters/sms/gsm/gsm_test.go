@@ -8,7 +8,7 @@ import (
 
 var rep = strings.Repeat
 
-// protocolsAlphabet is the default alphabet exactly as PROTOCOLS.md D.2
+// protocolsAlphabet is the default alphabet exactly as docs/protocols.md D.2
 // prints it, with the escape code spelled <ESC>.
 const protocolsAlphabet = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ<ESC>ÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 
@@ -25,7 +25,7 @@ func TestDefaultAlphabetMatchesProtocols(t *testing.T) {
 	if got := b.String(); got != protocolsAlphabet {
 		t.Errorf("default alphabet:\ngot  %q\nwant %q", got, protocolsAlphabet)
 	}
-	// Spot checks PROTOCOLS.md calls out.
+	// Spot checks docs/protocols.md calls out.
 	for code, want := range map[int]rune{0x00: '@', 0x02: '$', 0x09: 'Ç', 0x24: '¤', 0x40: '¡', 0x60: '¿'} {
 		if got := defaultAlphabet[code]; got != want {
 			t.Errorf("defaultAlphabet[%#02x]: got %q, want %q", code, got, want)
@@ -170,7 +170,7 @@ var analyzeTests = []struct {
 	{"euro 80", rep("€", 80), Info{GSM7, 160, 1, 160}},
 	{"euro 81", rep("€", 81), Info{GSM7, 162, 2, 153}},
 	// 306 septets, but a part holds at most 76 '€' (152 septets) because
-	// the ESC pair cannot be cut: PROTOCOLS.md D.2 says 3 parts.
+	// the ESC pair cannot be cut: docs/protocols.md D.2 says 3 parts.
 	{"euro 153", rep("€", 153), Info{GSM7, 306, 3, 153}},
 	{"euro straddles 153", rep("a", 152) + "€" + rep("b", 10), Info{GSM7, 164, 2, 153}},
 	{"euro just fits 153", rep("a", 151) + "€" + rep("b", 10), Info{GSM7, 163, 2, 153}},

@@ -6,7 +6,7 @@ import (
 )
 
 // The public vector of twilio-python's and twilio-go's request validator
-// tests (PROTOCOLS.md C.2).
+// tests (docs/protocols.md C.2).
 func TestSignatureKnownAnswer(t *testing.T) {
 	params := url.Values{
 		"CallSid": {"CA1234567890ABCDE"},
