@@ -5,7 +5,8 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestHandlerFailuresWhileStoreBrokenUseNoDelivery: a handler failing
@@ -33,16 +34,10 @@ func TestHandlerFailuresWhileStoreBrokenUseNoDelivery(t *testing.T) {
 			return nil
 		})
 	}()
-	waitFor(t, "three failures while the store is broken", func() bool { return failures.Load() >= 3 })
-	time.Sleep(100 * time.Millisecond) // the third is settled as a hold
+	held := func() float64 { return testutil.ToFloat64(b.metrics.handled.WithLabelValues("broken", "hold")) }
+	waitFor(t, "three failures settled as holds while the store is broken", func() bool { return held() >= 3 })
 	b.storage.set(faultNone, "", false, "test")
-	deadline := time.Now().Add(15 * time.Second)
-	for doneAttempt.Load() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not handled after the store recovered (%d failures)", failures.Load())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "the message handled after the store recovered", func() bool { return doneAttempt.Load() != 0 })
 	if got := doneAttempt.Load(); got != 1 {
 		t.Errorf("handled at attempt %d, want 1: failures while the store was broken are no deliveries", got)
 	}

@@ -23,6 +23,7 @@ import (
 	"hotline/bus/bustest"
 	"hotline/envelope"
 	"hotline/fallback"
+	"hotline/fallback/fallbacktest"
 	"hotline/outbound"
 	"hotline/outbound/outboundtest"
 	"hotline/router"
@@ -364,7 +365,8 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 	odeps := outbound.Deps{Bus: o.bus, Sender: a, Logger: log}
 	if o.modes {
 		var smsLoop func(context.Context) error
-		g.modes, g.bindings, g.sms, smsLoop = withModes(ctx, t, o.bus, &rcfg, &rdeps, &ocfg, &odeps)
+		m := fallbacktest.Wire(ctx, t, o.bus, &rcfg, &rdeps, &ocfg, &odeps)
+		g.modes, g.bindings, g.sms, smsLoop = m.Store, m.Bindings, m.SMS, m.RunSMS
 		runs = append(runs, smsLoop)
 	}
 	if o.router {

@@ -10,36 +10,11 @@ import (
 	"hotline/bus/bustest"
 	"hotline/envelope"
 	"hotline/fallback"
-	"hotline/outbound"
-	"hotline/outbound/outboundtest"
+	"hotline/fallback/fallbacktest"
 	"hotline/router"
 )
 
-const smsAccount = "sms-main"
-
-// withModes adds degraded modes to a gateway's router and delivery loop
-// as serve does, and returns the mode store, the bindings, the fake SMS
-// provider and the run of the SMS account's loop.
-func withModes(ctx context.Context, t *testing.T, b *bus.Bus, rcfg *router.Config, rdeps *router.Deps, ocfg *outbound.Config, odeps *outbound.Deps) (
-	*fallback.Store, *fallback.Bindings, *outboundtest.Platform, func(context.Context) error) {
-	t.Helper()
-	store, err := fallback.NewStore(ctx, b, fallback.StoreDeps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bindings := fallback.NewBindings(b.KV(bus.BucketBindings))
-	rcfg.SMSAccount = smsAccount
-	rdeps.Gate, rdeps.Binder = fallback.NewGate(store, fallback.RateConfig{}, nil), bindings
-	ocfg.SMSAccount = smsAccount
-	odeps.Modes, odeps.Phones = store, bindings
-	provider := outboundtest.NewPlatform(t)
-	loop, err := outbound.New(outbound.Config{Platform: envelope.PlatformSMS, Account: smsAccount, Backoff: ocfg.Backoff},
-		outbound.Deps{Bus: b, Sender: provider.Sender(), Logger: odeps.Logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, bindings, provider, loop.Run
-}
+const smsAccount = fallbacktest.SMSAccount
 
 // setMode switches mode on in scope and waits until it is in force for
 // the account.

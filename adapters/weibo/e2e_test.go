@@ -26,6 +26,7 @@ import (
 	"hotline/bus/bustest"
 	"hotline/envelope"
 	"hotline/fallback"
+	"hotline/fallback/fallbacktest"
 	"hotline/outbound"
 	"hotline/outbound/outboundtest"
 	"hotline/router"
@@ -217,7 +218,8 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	odeps := outbound.Deps{Bus: b, Sender: a}
 	if opts.modes {
 		var smsLoop func(context.Context) error
-		g.modes, g.bindings, g.sms, smsLoop = withModes(ctx, t, b, &rcfg, &rdeps, &ocfg, &odeps)
+		m := fallbacktest.Wire(ctx, t, b, &rcfg, &rdeps, &ocfg, &odeps)
+		g.modes, g.bindings, g.sms, smsLoop = m.Store, m.Bindings, m.SMS, m.RunSMS
 		runs = append(runs, smsLoop)
 	}
 	if opts.router {
