@@ -6,49 +6,15 @@ import (
 	"strings"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"hotline/adapters/passive"
 )
-
-// handling is what the adapter does with one update. Every update lands
-// in exactly one of them, decided by classify and nowhere else.
-type handling int
-
-const (
-	// handleMessage: a user sent something. Stored, the router answers.
-	handleMessage handling = iota
-	// handleUserEvent: a user did something that is not a message (a
-	// keyboard button, blocking or unblocking the bot). Stored as an
-	// event.
-	handleUserEvent
-	// handlePlatformEvent: news about the bot or about others (the bot
-	// added to a group, someone else's membership, reaction counts).
-	// Acknowledged with a 200, counted, never stored.
-	handlePlatformEvent
-	// handleIgnore: an update the bot does not serve (channels, inline
-	// mode, payments, group chatter not addressed to it, an update
-	// without a user to answer). Acknowledged, counted, never stored.
-	handleIgnore
-)
-
-func (h handling) String() string {
-	switch h {
-	case handleMessage:
-		return "message"
-	case handleUserEvent:
-		return "user_event"
-	case handlePlatformEvent:
-		return "platform_event"
-	}
-	return "ignore"
-}
-
-// stored reports whether updates of this handling go to HOTLINE_IN.
-func (h handling) stored() bool { return h == handleMessage || h == handleUserEvent }
 
 // decision is classify's answer: the handling, the update's kind (the
 // payload field, and for a message what it carries, as "message/venue")
 // and, for what is not stored, why.
 type decision struct {
-	handling handling
+	handling passive.Handling
 	kind     string
 	why      string
 }
@@ -112,26 +78,26 @@ func present(obj map[string]json.RawMessage, skip ...string) []string {
 // by their content (classifyMessage), callback_query and my_chat_member
 // by who they concern; every other kind is never stored. Kinds outside
 // this table (a payload newer than this list) are ignored.
-var updateKinds = map[string]handling{
-	"channel_post":              handleIgnore, // the bot never answers into channels
-	"edited_channel_post":       handleIgnore,
-	"business_connection":       handlePlatformEvent,
-	"business_message":          handleIgnore, // answering needs business_connection_id, which replies do not carry
-	"edited_business_message":   handleIgnore,
-	"deleted_business_messages": handlePlatformEvent,
-	"message_reaction":          handleIgnore,
-	"message_reaction_count":    handlePlatformEvent,
-	"inline_query":              handleIgnore, // the bot has no inline mode
-	"chosen_inline_result":      handleIgnore,
-	"shipping_query":            handleIgnore, // the bot sells nothing
-	"pre_checkout_query":        handleIgnore,
-	"purchased_paid_media":      handleIgnore,
-	"poll":                      handlePlatformEvent,
-	"poll_answer":               handleIgnore,
-	"chat_member":               handlePlatformEvent,
-	"chat_join_request":         handleIgnore,
-	"chat_boost":                handlePlatformEvent,
-	"removed_chat_boost":        handlePlatformEvent,
+var updateKinds = map[string]passive.Handling{
+	"channel_post":              passive.HandleIgnore, // the bot never answers into channels
+	"edited_channel_post":       passive.HandleIgnore,
+	"business_connection":       passive.HandlePlatformEvent,
+	"business_message":          passive.HandleIgnore, // answering needs business_connection_id, which replies do not carry
+	"edited_business_message":   passive.HandleIgnore,
+	"deleted_business_messages": passive.HandlePlatformEvent,
+	"message_reaction":          passive.HandleIgnore,
+	"message_reaction_count":    passive.HandlePlatformEvent,
+	"inline_query":              passive.HandleIgnore, // the bot has no inline mode
+	"chosen_inline_result":      passive.HandleIgnore,
+	"shipping_query":            passive.HandleIgnore, // the bot sells nothing
+	"pre_checkout_query":        passive.HandleIgnore,
+	"purchased_paid_media":      passive.HandleIgnore,
+	"poll":                      passive.HandlePlatformEvent,
+	"poll_answer":               passive.HandleIgnore,
+	"chat_member":               passive.HandlePlatformEvent,
+	"chat_join_request":         passive.HandleIgnore,
+	"chat_boost":                passive.HandlePlatformEvent,
+	"removed_chat_boost":        passive.HandlePlatformEvent,
 }
 
 // serviceFields are the message fields of service messages: members
@@ -191,29 +157,29 @@ func classify(u tgbotapi.Update, x extra, bot string) decision {
 		cq := u.CallbackQuery
 		switch {
 		case cq.From == nil || cq.From.ID == 0:
-			return decision{handleIgnore, kind, "no user to answer"}
+			return decision{passive.HandleIgnore, kind, "no user to answer"}
 		case cq.Data == "":
 			// A game's button: the bot offers no games.
-			return decision{handleIgnore, kind, "no button data"}
+			return decision{passive.HandleIgnore, kind, "no button data"}
 		}
-		return decision{handleMessage, kind, ""}
+		return decision{passive.HandleMessage, kind, ""}
 	case "my_chat_member":
 		// In a private chat the bot's own membership is the user
 		// blocking (kicked) or unblocking (member) it. In a group it is
 		// the bot being added or removed: nobody to answer.
 		cm := u.MyChatMember
 		if cm.Chat.Type != "private" || cm.Chat.ID == 0 {
-			return decision{handlePlatformEvent, kind, "the bot's membership in a " + cm.Chat.Type}
+			return decision{passive.HandlePlatformEvent, kind, "the bot's membership in a " + cm.Chat.Type}
 		}
 		switch cm.NewChatMember.Status {
 		case "kicked", "left", "member", "administrator", "creator":
-			return decision{handleUserEvent, kind, ""}
+			return decision{passive.HandleUserEvent, kind, ""}
 		}
-		return decision{handlePlatformEvent, kind, "membership status " + cm.NewChatMember.Status}
+		return decision{passive.HandlePlatformEvent, kind, "membership status " + cm.NewChatMember.Status}
 	case "empty":
-		return decision{handleIgnore, kind, "no payload"}
+		return decision{passive.HandleIgnore, kind, "no payload"}
 	case "unknown":
-		return decision{handleIgnore, kind, "a payload this gateway does not know"}
+		return decision{passive.HandleIgnore, kind, "a payload this gateway does not know"}
 	}
 	h := updateKinds[kind]
 	return decision{h, kind, "not served by this bot"}
@@ -226,24 +192,24 @@ func classifyMessage(kind string, msg *tgbotapi.Message, x extra, bot string) de
 	kind += "/" + content
 	switch {
 	case msg.Chat == nil || msg.Chat.ID == 0:
-		return decision{handleIgnore, kind, "no chat to answer"}
+		return decision{passive.HandleIgnore, kind, "no chat to answer"}
 	case msg.From == nil || msg.From.ID == 0:
-		return decision{handleIgnore, kind, "no user"}
+		return decision{passive.HandleIgnore, kind, "no user"}
 	case msg.From.IsBot:
-		return decision{handleIgnore, kind, "sent by a bot"}
+		return decision{passive.HandleIgnore, kind, "sent by a bot"}
 	case msg.Chat.Type == "channel":
-		return decision{handleIgnore, kind, "a channel"}
+		return decision{passive.HandleIgnore, kind, "a channel"}
 	case content == "service":
-		return decision{handleIgnore, kind, "a service message"}
+		return decision{passive.HandleIgnore, kind, "a service message"}
 	case content == "game":
-		return decision{handleIgnore, kind, "a game: the bot offers none"}
+		return decision{passive.HandleIgnore, kind, "a game: the bot offers none"}
 	}
 	if isGroup(msg.Chat) {
 		if _, ok := addressed(msg, bot); !ok {
-			return decision{handleIgnore, kind, "group chatter not addressed to the bot"}
+			return decision{passive.HandleIgnore, kind, "group chatter not addressed to the bot"}
 		}
 	}
-	return decision{handleMessage, kind, ""}
+	return decision{passive.HandleMessage, kind, ""}
 }
 
 // messageContent names what a message carries, the most specific first:

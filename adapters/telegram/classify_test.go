@@ -11,13 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"hotline/adapters/passive"
 	"hotline/envelope"
 )
 
 // updateCase is one testdata update and what hotline must do with it.
 type updateCase struct {
 	file     string
-	handling handling
+	handling passive.Handling
 	kind     string
 	check    func(t *testing.T, m *envelope.Message) // the stored envelope, when stored
 }
@@ -83,70 +84,70 @@ func contactIs(name, phone, fromPhone string) func(*testing.T, *envelope.Message
 // updateCases covers every update kind the Bot API documents and what a
 // message can carry.
 var updateCases = []updateCase{
-	{"text_private", handleMessage, "message/text", textIs(envelope.KindText, "where is my parcel?")},
-	{"edited_message", handleMessage, "edited_message/text", both(textIs(envelope.KindText, "where is my parcel??"), meta("edited", "true"))},
-	{"photo_caption", handleMessage, "message/photo", both(mediaIs(envelope.KindImage, "AgACAgIAAxkBAAIBlarge", 96140, "", ""),
+	{"text_private", passive.HandleMessage, "message/text", textIs(envelope.KindText, "where is my parcel?")},
+	{"edited_message", passive.HandleMessage, "edited_message/text", both(textIs(envelope.KindText, "where is my parcel??"), meta("edited", "true"))},
+	{"photo_caption", passive.HandleMessage, "message/photo", both(mediaIs(envelope.KindImage, "AgACAgIAAxkBAAIBlarge", 96140, "", ""),
 		textIs(envelope.KindImage, "the box arrived damaged 📦"))},
-	{"voice", handleMessage, "message/voice", mediaIs(envelope.KindVoice, "AwACAgIAAxkBAAIBvoice", 12870, "", "audio/ogg")},
-	{"audio", handleMessage, "message/audio", mediaIs(envelope.KindVoice, "CQACAgIAAxkBAAIBaudio", 1843210, "call-recording.m4a", "audio/mp4")},
-	{"video", handleMessage, "message/video", both(mediaIs(envelope.KindVideo, "BAACAgIAAxkBAAIBvideo", 2487611, "unboxing.mp4", "video/mp4"),
+	{"voice", passive.HandleMessage, "message/voice", mediaIs(envelope.KindVoice, "AwACAgIAAxkBAAIBvoice", 12870, "", "audio/ogg")},
+	{"audio", passive.HandleMessage, "message/audio", mediaIs(envelope.KindVoice, "CQACAgIAAxkBAAIBaudio", 1843210, "call-recording.m4a", "audio/mp4")},
+	{"video", passive.HandleMessage, "message/video", both(mediaIs(envelope.KindVideo, "BAACAgIAAxkBAAIBvideo", 2487611, "unboxing.mp4", "video/mp4"),
 		textIs(envelope.KindVideo, "it does not turn on"))},
-	{"video_note", handleMessage, "message/video_note", mediaIs(envelope.KindVideo, "DQACAgIAAxkBAAIBnote", 412032, "", "")},
-	{"animation", handleMessage, "message/animation", both(mediaIs(envelope.KindVideo, "CgACAgQAAxkBAAIBanim", 181543, "mp4.mp4", "video/mp4"), meta("animation", "true"))},
-	{"document", handleMessage, "message/document", mediaIs(envelope.KindFile, "BQACAgIAAxkBAAIBdoc", 48211, "invoice-1042.pdf", "application/pdf")},
-	{"sticker", handleMessage, "message/sticker", both(mediaIs(envelope.KindImage, "CAACAgIAAxkBAAIBsticker", 28370, "", ""), meta("sticker", "👍"))},
-	{"location", handleMessage, "message/location", func(t *testing.T, m *envelope.Message) {
+	{"video_note", passive.HandleMessage, "message/video_note", mediaIs(envelope.KindVideo, "DQACAgIAAxkBAAIBnote", 412032, "", "")},
+	{"animation", passive.HandleMessage, "message/animation", both(mediaIs(envelope.KindVideo, "CgACAgQAAxkBAAIBanim", 181543, "mp4.mp4", "video/mp4"), meta("animation", "true"))},
+	{"document", passive.HandleMessage, "message/document", mediaIs(envelope.KindFile, "BQACAgIAAxkBAAIBdoc", 48211, "invoice-1042.pdf", "application/pdf")},
+	{"sticker", passive.HandleMessage, "message/sticker", both(mediaIs(envelope.KindImage, "CAACAgIAAxkBAAIBsticker", 28370, "", ""), meta("sticker", "👍"))},
+	{"location", passive.HandleMessage, "message/location", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Lat != 52.520008 || m.Location.Lon != 13.404954 {
 			t.Errorf("got %s %+v", m.Kind, m.Location)
 		}
 	}},
-	{"venue", handleMessage, "message/venue", func(t *testing.T, m *envelope.Message) {
+	{"venue", passive.HandleMessage, "message/venue", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Label != "Kigali Heights" || m.Location.Address != "KG 7 Ave, Kigali, Rwanda" || m.Location.Lat != -1.944072 {
 			t.Errorf("got %s %+v, want the venue's title and address", m.Kind, m.Location)
 		}
 	}},
-	{"contact_own", handleMessage, "message/contact", contactIs("Alice Example", "+491701234567", "+491701234567")},
-	{"contact_national", handleMessage, "message/contact", contactIs("Jean Mugisha", "0788531373", "")},
-	{"contact_other_intl", handleMessage, "message/contact", contactIs("Jean", "+250788531373", "")},
-	{"web_app_data", handleMessage, "message/web_app_data", both(textIs(envelope.KindText, `{"order":"A-1042","issue":"late"}`), meta("web_app_button", "Report a problem"))},
-	{"dice", handleMessage, "message/dice", textIs(envelope.KindText, "[dice 🎲 4]")},
-	{"poll_in_message", handleMessage, "message/poll", textIs(envelope.KindText, "[poll] Which time suits you for the call?: Morning / Evening")},
-	{"story", handleMessage, "message/other", both(textIs(envelope.KindRaw, ""), meta("fields", "story"))},
-	{"start", handleMessage, "message/text", eventIs(envelope.EventSubscribe)},
-	{"start_payload", handleMessage, "message/text", func(t *testing.T, m *envelope.Message) {
+	{"contact_own", passive.HandleMessage, "message/contact", contactIs("Alice Example", "+491701234567", "+491701234567")},
+	{"contact_national", passive.HandleMessage, "message/contact", contactIs("Jean Mugisha", "0788531373", "")},
+	{"contact_other_intl", passive.HandleMessage, "message/contact", contactIs("Jean", "+250788531373", "")},
+	{"web_app_data", passive.HandleMessage, "message/web_app_data", both(textIs(envelope.KindText, `{"order":"A-1042","issue":"late"}`), meta("web_app_button", "Report a problem"))},
+	{"dice", passive.HandleMessage, "message/dice", textIs(envelope.KindText, "[dice 🎲 4]")},
+	{"poll_in_message", passive.HandleMessage, "message/poll", textIs(envelope.KindText, "[poll] Which time suits you for the call?: Morning / Evening")},
+	{"story", passive.HandleMessage, "message/other", both(textIs(envelope.KindRaw, ""), meta("fields", "story"))},
+	{"start", passive.HandleMessage, "message/text", eventIs(envelope.EventSubscribe)},
+	{"start_payload", passive.HandleMessage, "message/text", func(t *testing.T, m *envelope.Message) {
 		if m.Event == nil || m.Event.Name != envelope.EventSubscribe || m.Event.Key != "promo42" {
 			t.Errorf("got %+v, want subscribe promo42", m.Event)
 		}
 	}},
-	{"help_at_bot", handleMessage, "message/text", textIs(envelope.KindText, "help")},
-	{"group_addressed", handleMessage, "message/text", textIs(envelope.KindText, "my order is late")},
-	{"group_reply_to_bot", handleMessage, "message/text", textIs(envelope.KindText, "yes please")},
-	{"callback_query", handleMessage, "callback_query", textIs(envelope.KindText, "1")},
-	{"my_chat_member_kicked", handleUserEvent, "my_chat_member", eventIs(envelope.EventUnsubscribe)},
-	{"my_chat_member_unblocked", handleUserEvent, "my_chat_member", eventIs(envelope.EventSubscribe)},
+	{"help_at_bot", passive.HandleMessage, "message/text", textIs(envelope.KindText, "help")},
+	{"group_addressed", passive.HandleMessage, "message/text", textIs(envelope.KindText, "my order is late")},
+	{"group_reply_to_bot", passive.HandleMessage, "message/text", textIs(envelope.KindText, "yes please")},
+	{"callback_query", passive.HandleMessage, "callback_query", textIs(envelope.KindText, "1")},
+	{"my_chat_member_kicked", passive.HandleUserEvent, "my_chat_member", eventIs(envelope.EventUnsubscribe)},
+	{"my_chat_member_unblocked", passive.HandleUserEvent, "my_chat_member", eventIs(envelope.EventSubscribe)},
 
-	{"group_not_addressed", handleIgnore, "message/text", nil},
-	{"new_chat_members", handleIgnore, "message/service", nil},
-	{"pinned_message", handleIgnore, "message/service", nil},
-	{"message_without_from", handleIgnore, "message/text", nil},
-	{"game", handleIgnore, "message/game", nil},
-	{"channel_post", handleIgnore, "channel_post", nil},
-	{"edited_channel_post", handleIgnore, "edited_channel_post", nil},
-	{"business_message", handleIgnore, "business_message", nil},
-	{"inline_query", handleIgnore, "inline_query", nil},
-	{"chosen_inline_result", handleIgnore, "chosen_inline_result", nil},
-	{"shipping_query", handleIgnore, "shipping_query", nil},
-	{"pre_checkout_query", handleIgnore, "pre_checkout_query", nil},
-	{"poll_answer", handleIgnore, "poll_answer", nil},
-	{"unknown_kind", handleIgnore, "message_reaction", nil},
-	{"chat_join_request", handleIgnore, "chat_join_request", nil},
-	{"update_without_payload", handleIgnore, "empty", nil},
-	{"poll", handlePlatformEvent, "poll", nil},
-	{"message_reaction_count", handlePlatformEvent, "message_reaction_count", nil},
-	{"chat_member", handlePlatformEvent, "chat_member", nil},
-	{"chat_boost", handlePlatformEvent, "chat_boost", nil},
-	{"removed_chat_boost", handlePlatformEvent, "removed_chat_boost", nil},
-	{"my_chat_member_group", handlePlatformEvent, "my_chat_member", nil},
+	{"group_not_addressed", passive.HandleIgnore, "message/text", nil},
+	{"new_chat_members", passive.HandleIgnore, "message/service", nil},
+	{"pinned_message", passive.HandleIgnore, "message/service", nil},
+	{"message_without_from", passive.HandleIgnore, "message/text", nil},
+	{"game", passive.HandleIgnore, "message/game", nil},
+	{"channel_post", passive.HandleIgnore, "channel_post", nil},
+	{"edited_channel_post", passive.HandleIgnore, "edited_channel_post", nil},
+	{"business_message", passive.HandleIgnore, "business_message", nil},
+	{"inline_query", passive.HandleIgnore, "inline_query", nil},
+	{"chosen_inline_result", passive.HandleIgnore, "chosen_inline_result", nil},
+	{"shipping_query", passive.HandleIgnore, "shipping_query", nil},
+	{"pre_checkout_query", passive.HandleIgnore, "pre_checkout_query", nil},
+	{"poll_answer", passive.HandleIgnore, "poll_answer", nil},
+	{"unknown_kind", passive.HandleIgnore, "message_reaction", nil},
+	{"chat_join_request", passive.HandleIgnore, "chat_join_request", nil},
+	{"update_without_payload", passive.HandleIgnore, "empty", nil},
+	{"poll", passive.HandlePlatformEvent, "poll", nil},
+	{"message_reaction_count", passive.HandlePlatformEvent, "message_reaction_count", nil},
+	{"chat_member", passive.HandlePlatformEvent, "chat_member", nil},
+	{"chat_boost", passive.HandlePlatformEvent, "chat_boost", nil},
+	{"removed_chat_boost", passive.HandlePlatformEvent, "removed_chat_boost", nil},
+	{"my_chat_member_group", passive.HandlePlatformEvent, "my_chat_member", nil},
 }
 
 // TestClassifyEveryTestdataUpdate pins classify's decision for each
@@ -169,7 +170,7 @@ func TestClassifyEveryTestdataUpdate(t *testing.T) {
 				t.Fatalf("got %s %q (%s), want %s %q", d.handling, d.kind, d.why, tc.handling, tc.kind)
 			}
 			m, _, err := toMessage(u, raw, "tg-main", "hotline_bot", goldenID, time.Now())
-			if err != nil || (m != nil) != tc.handling.stored() {
+			if err != nil || (m != nil) != tc.handling.Stored() {
 				t.Fatalf("toMessage: message %v, err %v", m != nil, err)
 			}
 			if m != nil && tc.check != nil {
@@ -177,8 +178,8 @@ func TestClassifyEveryTestdataUpdate(t *testing.T) {
 			}
 			// The exported path, without the raw bytes, decides the same.
 			em, handle, err := ToMessage(u, "tg-main", "hotline_bot", goldenID, time.Now())
-			if err != nil || handle != tc.handling.stored() || (em != nil) != handle {
-				t.Fatalf("ToMessage: handle %v, message %v, err %v; want handle %v", handle, em != nil, err, tc.handling.stored())
+			if err != nil || handle != tc.handling.Stored() || (em != nil) != handle {
+				t.Fatalf("ToMessage: handle %v, message %v, err %v; want handle %v", handle, em != nil, err, tc.handling.Stored())
 			}
 		})
 	}
@@ -221,7 +222,7 @@ func TestWebhookEveryUpdateKind(t *testing.T) {
 					stored = &m
 				}
 			}
-			if !tc.handling.stored() {
+			if !tc.handling.Stored() {
 				if stored != nil {
 					t.Fatalf("stored %+v, want nothing", stored)
 				}

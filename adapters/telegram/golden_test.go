@@ -51,7 +51,7 @@ func TestInboundGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("toMessage: %v", err)
 			}
-			if d.handling.stored() != (m != nil) {
+			if d.handling.Stored() != (m != nil) {
 				t.Fatalf("handling %s with message %v", d.handling, m)
 			}
 			envelopetest.Golden(t, f, m, *update)
@@ -196,7 +196,7 @@ func FuzzToMessage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !d.handling.stored() {
+		if !d.handling.Stored() {
 			if m != nil {
 				t.Fatal("a message that is not handled")
 			}

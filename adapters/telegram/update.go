@@ -27,7 +27,7 @@ func ToMessage(u tgbotapi.Update, account, botUsername, id string, now time.Time
 		return nil, false, fmt.Errorf("telegram: update %d: %w", u.UpdateID, err)
 	}
 	m, d, err := toMessage(u, raw, account, botUsername, id, now)
-	return m, d.handling.stored() && m != nil, err
+	return m, d.handling.Stored() && m != nil, err
 }
 
 // decodeUpdate parses a raw update; the raw bytes are kept by the caller
@@ -48,7 +48,7 @@ func decodeUpdate(raw []byte) (tgbotapi.Update, error) {
 func toMessage(u tgbotapi.Update, raw []byte, account, botUsername, id string, now time.Time) (*envelope.Message, decision, error) {
 	x := readExtra(raw)
 	d := classify(u, x, botUsername)
-	if !d.handling.stored() {
+	if !d.handling.Stored() {
 		return nil, d, nil
 	}
 	m := &envelope.Message{

@@ -1,41 +1,16 @@
 package wechat
 
-import "hotline/envelope"
-
-// handling is what the adapter does with one push. Every push lands in
-// exactly one of them, decided by classifyPush and nowhere else.
-type handling int
-
-const (
-	// handleMessage: a user sent something. Stored, the router answers.
-	handleMessage handling = iota
-	// handleUserEvent: a user did something that is not a message
-	// (follow, unfollow, a menu pick, a QR scan). Stored as KindEvent.
-	handleUserEvent
-	// handlePlatformEvent: WeChat reporting on its own work (template
-	// and mass sends finished, verification, cards, customer-service
-	// sessions). Answered "success", counted, never stored.
-	handlePlatformEvent
+import (
+	"hotline/adapters/passive"
+	"hotline/envelope"
 )
-
-func (h handling) String() string {
-	switch h {
-	case handleMessage:
-		return "message"
-	case handleUserEvent:
-		return "user_event"
-	}
-	return "platform_event"
-}
-
-func (h handling) stored() bool { return h != handlePlatformEvent }
 
 // decision is classifyPush's answer. kind is the push's MsgType, or its Event
 // for an event push, as WeChat names it when it is one of the names
 // below and "other" otherwise: it labels hotline_platform_events_total,
 // so it never carries a free string from the request.
 type decision struct {
-	handling handling
+	handling passive.Handling
 	kind     string
 	event    string // hotline's event name, for user events
 }
@@ -93,14 +68,14 @@ func classifyPush(p *push) decision {
 		if !messageTypes[kind] {
 			kind = "other"
 		}
-		return decision{handling: handleMessage, kind: kind}
+		return decision{handling: passive.HandleMessage, kind: kind}
 	}
 	if name, ok := userEvents[p.Event]; ok {
-		return decision{handling: handleUserEvent, kind: p.Event, event: name}
+		return decision{handling: passive.HandleUserEvent, kind: p.Event, event: name}
 	}
 	kind := p.Event
 	if !platformEvents[kind] {
 		kind = "other"
 	}
-	return decision{handling: handlePlatformEvent, kind: kind}
+	return decision{handling: passive.HandlePlatformEvent, kind: kind}
 }

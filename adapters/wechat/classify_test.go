@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"hotline/adapters/passive"
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -16,7 +17,7 @@ import (
 // pushCase is one testdata push and what hotline must do with it.
 type pushCase struct {
 	file     string
-	handling handling
+	handling passive.Handling
 	kind     string                                  // the metric label
 	check    func(t *testing.T, m *envelope.Message) // the stored envelope
 }
@@ -40,70 +41,70 @@ func eventKey(name, key string) func(*testing.T, *envelope.Message) {
 }
 
 var pushCases = []pushCase{
-	{"text", handleMessage, "text", kindText(envelope.KindText, "我的包裹在哪里")},
-	{"text_recent", handleMessage, "text", kindText(envelope.KindText, "人工")},
-	{"text_createtime_ms", handleMessage, "text", func(t *testing.T, m *envelope.Message) {
+	{"text", passive.HandleMessage, "text", kindText(envelope.KindText, "我的包裹在哪里")},
+	{"text_recent", passive.HandleMessage, "text", kindText(envelope.KindText, "人工")},
+	{"text_createtime_ms", passive.HandleMessage, "text", func(t *testing.T, m *envelope.Message) {
 		// Milliseconds are not a date in the year 50098: the push is
 		// dated when it arrived, WeChat's value is kept.
 		if m.Meta["created_at"] != m.ReceivedAt.UTC().Format(time.RFC3339) || !strings.HasSuffix(m.Meta["create_time"], "000") {
 			t.Errorf("created_at %q create_time %q, want the receive time %s and the original", m.Meta["created_at"], m.Meta["create_time"], m.ReceivedAt)
 		}
 	}},
-	{"image", handleMessage, "image", func(t *testing.T, m *envelope.Message) {
+	{"image", passive.HandleMessage, "image", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindImage || len(m.Media) != 1 || m.Media[0].PlatformID != "Hk2wW4rZ8gIz-media-id-image" || m.Media[0].URL == "" {
 			t.Errorf("got %s %+v, want the PicUrl and MediaId", m.Kind, m.Media)
 		}
 	}},
-	{"voice", handleMessage, "voice", kindText(envelope.KindVoice, "")},
-	{"voice_recognition", handleMessage, "voice", kindText(envelope.KindVoice, "帮助")},
-	{"video", handleMessage, "video", kindText(envelope.KindVideo, "")},
-	{"shortvideo", handleMessage, "shortvideo", kindText(envelope.KindVideo, "")},
-	{"location", handleMessage, "location", func(t *testing.T, m *envelope.Message) {
+	{"voice", passive.HandleMessage, "voice", kindText(envelope.KindVoice, "")},
+	{"voice_recognition", passive.HandleMessage, "voice", kindText(envelope.KindVoice, "帮助")},
+	{"video", passive.HandleMessage, "video", kindText(envelope.KindVideo, "")},
+	{"shortvideo", passive.HandleMessage, "shortvideo", kindText(envelope.KindVideo, "")},
+	{"location", passive.HandleMessage, "location", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Label != "广州市天河区" || m.Location.Lat != 23.134521 {
 			t.Errorf("got %s %+v", m.Kind, m.Location)
 		}
 	}},
-	{"link", handleMessage, "link", func(t *testing.T, m *envelope.Message) {
+	{"link", passive.HandleMessage, "link", func(t *testing.T, m *envelope.Message) {
 		want := envelope.Link{URL: "https://example.com/refund", Title: "退款说明", Description: "如何申请退款"}
 		if m.Kind != envelope.KindLink || m.Link == nil || *m.Link != want {
 			t.Errorf("got %s %+v, want %+v", m.Kind, m.Link, want)
 		}
 	}},
-	{"file", handleMessage, "file", func(t *testing.T, m *envelope.Message) {
+	{"file", passive.HandleMessage, "file", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindFile || len(m.Media) != 1 || m.Media[0].PlatformID != "f3a9c1d2e4b5" || m.Media[0].FileName != "发票-1042.pdf" || m.Media[0].Size != 49357 {
 			t.Errorf("got %s %+v, want FileKey, Title and FileTotalLen", m.Kind, m.Media)
 		}
 	}},
-	{"unknown_type", handleMessage, "other", kindText(envelope.KindRaw, "")},
-	{"event_subscribe", handleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
-	{"event_subscribe_qrscene", handleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "123123")},
-	{"event_unsubscribe", handleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
-	{"event_scan", handleUserEvent, "SCAN", eventKey(envelope.EventScan, "123123")},
-	{"event_location", handleUserEvent, "LOCATION", eventKey(envelope.EventLocation, "")},
-	{"event_click", handleUserEvent, "CLICK", eventKey(envelope.EventMenu, "1")},
-	{"event_view", handleUserEvent, "VIEW", eventKey(envelope.EventView, "https://example.com/help")},
-	{"event_view_miniprogram", handleUserEvent, "view_miniprogram", eventKey(envelope.EventView, "pages/order/index")},
-	{"event_scancode_push", handleUserEvent, "scancode_push", eventKey(envelope.EventMenu, "rselfmenu_0_1")},
-	{"event_scancode_waitmsg", handleUserEvent, "scancode_waitmsg", eventKey(envelope.EventMenu, "rselfmenu_0_0")},
-	{"event_pic_sysphoto", handleUserEvent, "pic_sysphoto", eventKey(envelope.EventMenu, "rselfmenu_1_0")},
-	{"event_pic_photo_or_album", handleUserEvent, "pic_photo_or_album", eventKey(envelope.EventMenu, "rselfmenu_1_1")},
-	{"event_pic_weixin", handleUserEvent, "pic_weixin", eventKey(envelope.EventMenu, "rselfmenu_1_2")},
-	{"event_location_select", handleUserEvent, "location_select", func(t *testing.T, m *envelope.Message) {
+	{"unknown_type", passive.HandleMessage, "other", kindText(envelope.KindRaw, "")},
+	{"event_subscribe", passive.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
+	{"event_subscribe_qrscene", passive.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "123123")},
+	{"event_unsubscribe", passive.HandleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
+	{"event_scan", passive.HandleUserEvent, "SCAN", eventKey(envelope.EventScan, "123123")},
+	{"event_location", passive.HandleUserEvent, "LOCATION", eventKey(envelope.EventLocation, "")},
+	{"event_click", passive.HandleUserEvent, "CLICK", eventKey(envelope.EventMenu, "1")},
+	{"event_view", passive.HandleUserEvent, "VIEW", eventKey(envelope.EventView, "https://example.com/help")},
+	{"event_view_miniprogram", passive.HandleUserEvent, "view_miniprogram", eventKey(envelope.EventView, "pages/order/index")},
+	{"event_scancode_push", passive.HandleUserEvent, "scancode_push", eventKey(envelope.EventMenu, "rselfmenu_0_1")},
+	{"event_scancode_waitmsg", passive.HandleUserEvent, "scancode_waitmsg", eventKey(envelope.EventMenu, "rselfmenu_0_0")},
+	{"event_pic_sysphoto", passive.HandleUserEvent, "pic_sysphoto", eventKey(envelope.EventMenu, "rselfmenu_1_0")},
+	{"event_pic_photo_or_album", passive.HandleUserEvent, "pic_photo_or_album", eventKey(envelope.EventMenu, "rselfmenu_1_1")},
+	{"event_pic_weixin", passive.HandleUserEvent, "pic_weixin", eventKey(envelope.EventMenu, "rselfmenu_1_2")},
+	{"event_location_select", passive.HandleUserEvent, "location_select", func(t *testing.T, m *envelope.Message) {
 		eventKey(envelope.EventMenu, "rselfmenu_2_0")(t, m)
 		if m.Location == nil || m.Location.Label != "丽影广场" || m.Location.Address != "广州市海珠区客村艺苑路 106号" {
 			t.Errorf("location %+v, want the place's name and address", m.Location)
 		}
 	}},
-	{"event_templatesendjobfinish", handlePlatformEvent, "TEMPLATESENDJOBFINISH", nil},
-	{"event_masssendjobfinish", handlePlatformEvent, "MASSSENDJOBFINISH", nil},
-	{"event_kf_create_session", handlePlatformEvent, "kf_create_session", nil},
-	{"event_kf_close_session", handlePlatformEvent, "kf_close_session", nil},
-	{"event_card_pass_check", handlePlatformEvent, "card_pass_check", nil},
-	{"event_qualification_verify_success", handlePlatformEvent, "qualification_verify_success", nil},
-	{"event_annual_renew", handlePlatformEvent, "annual_renew", nil},
-	{"event_user_authorization_revoke", handlePlatformEvent, "user_authorization_revoke", nil},
-	{"event_subscribe_msg_popup", handlePlatformEvent, "subscribe_msg_popup_event", nil},
-	{"event_unknown", handlePlatformEvent, "other", nil},
+	{"event_templatesendjobfinish", passive.HandlePlatformEvent, "TEMPLATESENDJOBFINISH", nil},
+	{"event_masssendjobfinish", passive.HandlePlatformEvent, "MASSSENDJOBFINISH", nil},
+	{"event_kf_create_session", passive.HandlePlatformEvent, "kf_create_session", nil},
+	{"event_kf_close_session", passive.HandlePlatformEvent, "kf_close_session", nil},
+	{"event_card_pass_check", passive.HandlePlatformEvent, "card_pass_check", nil},
+	{"event_qualification_verify_success", passive.HandlePlatformEvent, "qualification_verify_success", nil},
+	{"event_annual_renew", passive.HandlePlatformEvent, "annual_renew", nil},
+	{"event_user_authorization_revoke", passive.HandlePlatformEvent, "user_authorization_revoke", nil},
+	{"event_subscribe_msg_popup", passive.HandlePlatformEvent, "subscribe_msg_popup_event", nil},
+	{"event_unknown", passive.HandlePlatformEvent, "other", nil},
 }
 
 // TestClassifyEveryTestdataPush pins classifyPush for each sample, and
@@ -166,7 +167,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 					t.Fatalf("got %d %q, want 200", code, resp)
 				}
 				stored := storedFrom(t, gw.b, user)
-				if !tc.handling.stored() {
+				if !tc.handling.Stored() {
 					if len(stored) != 0 {
 						t.Fatalf("stored %+v, want nothing", stored)
 					}

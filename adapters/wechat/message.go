@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"hotline/adapters/passive"
 	"hotline/envelope"
 )
 
@@ -104,7 +105,7 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 		return nil, decision{}, fmt.Errorf("wechat: push: CreateTime %.32q is not a Unix time", p.CreateTime)
 	}
 	d := classifyPush(p)
-	if !d.handling.stored() {
+	if !d.handling.Stored() {
 		return nil, d, nil
 	}
 	m := &envelope.Message{
@@ -137,7 +138,7 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 	default:
 		m.PlatformMsgID = p.FromUserName + "-" + strconv.FormatInt(created, 10) + "-" + p.MsgType
 	}
-	if d.handling == handleUserEvent {
+	if d.handling == passive.HandleUserEvent {
 		if err := p.event(m, d); err != nil {
 			return nil, d, err
 		}

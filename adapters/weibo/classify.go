@@ -1,42 +1,16 @@
 package weibo
 
-import "hotline/envelope"
-
-// handling is what the adapter does with one push. Every push lands in
-// exactly one of them, decided by classifyPush and nowhere else.
-type handling int
-
-const (
-	// handleMessage: a user sent something. Stored, the router answers.
-	handleMessage handling = iota
-	// handleUserEvent: a user did something that is not a message
-	// (follow, unfollow, a menu pick, a QR scan, an @mention). Stored as
-	// KindEvent.
-	handleUserEvent
-	// handlePlatformEvent: an event subtype nobody should be answered
-	// for, or one this gateway does not know. Answered with an empty
-	// 200, counted, never stored.
-	handlePlatformEvent
+import (
+	"hotline/adapters/passive"
+	"hotline/envelope"
 )
-
-func (h handling) String() string {
-	switch h {
-	case handleMessage:
-		return "message"
-	case handleUserEvent:
-		return "user_event"
-	}
-	return "platform_event"
-}
-
-func (h handling) stored() bool { return h != handlePlatformEvent }
 
 // decision is classifyPush's answer. kind is the push's type, or its
 // subtype for an event, when it is one this gateway knows and "other"
 // otherwise: it labels hotline_platform_events_total, so it never
 // carries a free string from the request.
 type decision struct {
-	handling handling
+	handling passive.Handling
 	kind     string
 	event    string // hotline's event name, for user events
 }
@@ -70,10 +44,10 @@ func classifyPush(typ, subtype string) decision {
 		if !messageTypes[kind] {
 			kind = "other"
 		}
-		return decision{handling: handleMessage, kind: kind}
+		return decision{handling: passive.HandleMessage, kind: kind}
 	}
 	if name, ok := userEvents[subtype]; ok {
-		return decision{handling: handleUserEvent, kind: subtype, event: name}
+		return decision{handling: passive.HandleUserEvent, kind: subtype, event: name}
 	}
-	return decision{handling: handlePlatformEvent, kind: "other"}
+	return decision{handling: passive.HandlePlatformEvent, kind: "other"}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/adapters/passive"
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -15,7 +16,7 @@ import (
 // pushCase is one testdata push and what hotline must do with it.
 type pushCase struct {
 	file     string
-	handling handling
+	handling passive.Handling
 	kind     string
 	check    func(t *testing.T, m *envelope.Message)
 }
@@ -48,42 +49,42 @@ func mediaID(kind envelope.Kind, id string) func(*testing.T, *envelope.Message) 
 }
 
 var pushCases = []pushCase{
-	{"text", handleMessage, "text", kindText(envelope.KindText, "私信或留言内容")},
-	{"text_ids_as_strings", handleMessage, "text", nil},
-	{"text_recent", handleMessage, "text", kindText(envelope.KindText, "我的订单还没到")}, // its golden keeps created_at
-	{"text_clock_off", handleMessage, "text", func(t *testing.T, m *envelope.Message) {
+	{"text", passive.HandleMessage, "text", kindText(envelope.KindText, "私信或留言内容")},
+	{"text_ids_as_strings", passive.HandleMessage, "text", nil},
+	{"text_recent", passive.HandleMessage, "text", kindText(envelope.KindText, "我的订单还没到")}, // its golden keeps created_at
+	{"text_clock_off", passive.HandleMessage, "text", func(t *testing.T, m *envelope.Message) {
 		if m.Meta["created_at"] != m.ReceivedAt.UTC().Format(time.RFC3339) || m.Meta["create_time"] != "Mon Jan 01 08:00:00 +0800 2035" {
 			t.Errorf("created_at %q create_time %q, want the receive time and the original", m.Meta["created_at"], m.Meta["create_time"])
 		}
 	}},
-	{"data_as_string", handleUserEvent, "click", eventKey(envelope.EventMenu, "2")},
-	{"position", handleMessage, "position", func(t *testing.T, m *envelope.Message) {
+	{"data_as_string", passive.HandleUserEvent, "click", eventKey(envelope.EventMenu, "2")},
+	{"position", passive.HandleMessage, "position", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Label == "" || m.Text != "" {
 			t.Errorf("got %s %+v text %q, want a labelled location", m.Kind, m.Location, m.Text)
 		}
 	}},
-	{"position_data_as_string", handleMessage, "position", nil},
-	{"voice", handleMessage, "voice", mediaID(envelope.KindVoice, "821804459")},
-	{"image", handleMessage, "image", mediaID(envelope.KindImage, "821804459")},
-	{"image_no_vfid", handleMessage, "image", kindText(envelope.KindRaw, "")},
-	{"unknown_type", handleMessage, "other", kindText(envelope.KindRaw, "分享了一篇文章")},
-	{"event_follow", handleUserEvent, "follow", eventKey(envelope.EventSubscribe, "")},
-	{"event_subscribe", handleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
-	{"event_scan_follow", handleUserEvent, "scan_follow", eventKey(envelope.EventSubscribe, "qrscene_1002")},
-	{"event_unfollow", handleUserEvent, "unfollow", eventKey(envelope.EventUnsubscribe, "")},
-	{"event_unsubscribe", handleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
-	{"event_scan", handleUserEvent, "scan", eventKey(envelope.EventScan, "qrscene_1001")},
-	{"event_click", handleUserEvent, "click", eventKey(envelope.EventMenu, "1")},
-	{"event_view", handleUserEvent, "view", eventKey(envelope.EventView, "http://weibo.com/help")},
-	{"event_mention", handleUserEvent, "mention", func(t *testing.T, m *envelope.Message) {
+	{"position_data_as_string", passive.HandleMessage, "position", nil},
+	{"voice", passive.HandleMessage, "voice", mediaID(envelope.KindVoice, "821804459")},
+	{"image", passive.HandleMessage, "image", mediaID(envelope.KindImage, "821804459")},
+	{"image_no_vfid", passive.HandleMessage, "image", kindText(envelope.KindRaw, "")},
+	{"unknown_type", passive.HandleMessage, "other", kindText(envelope.KindRaw, "分享了一篇文章")},
+	{"event_follow", passive.HandleUserEvent, "follow", eventKey(envelope.EventSubscribe, "")},
+	{"event_subscribe", passive.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
+	{"event_scan_follow", passive.HandleUserEvent, "scan_follow", eventKey(envelope.EventSubscribe, "qrscene_1002")},
+	{"event_unfollow", passive.HandleUserEvent, "unfollow", eventKey(envelope.EventUnsubscribe, "")},
+	{"event_unsubscribe", passive.HandleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
+	{"event_scan", passive.HandleUserEvent, "scan", eventKey(envelope.EventScan, "qrscene_1001")},
+	{"event_click", passive.HandleUserEvent, "click", eventKey(envelope.EventMenu, "1")},
+	{"event_view", passive.HandleUserEvent, "view", eventKey(envelope.EventView, "http://weibo.com/help")},
+	{"event_mention", passive.HandleUserEvent, "mention", func(t *testing.T, m *envelope.Message) {
 		eventKey(envelope.EventMention, "")(t, m)
 		if m.Text != "@客服 我的账号被盗了" {
 			t.Errorf("text %q, want what the user wrote", m.Text)
 		}
 	}},
-	{"event_unknown_subtype", handlePlatformEvent, "other", nil},
-	{"event_msg_read", handlePlatformEvent, "other", nil},
-	{"event_no_subtype", handlePlatformEvent, "other", nil},
+	{"event_unknown_subtype", passive.HandlePlatformEvent, "other", nil},
+	{"event_msg_read", passive.HandlePlatformEvent, "other", nil},
+	{"event_no_subtype", passive.HandlePlatformEvent, "other", nil},
 }
 
 // TestClassifyEveryTestdataPush pins classifyPush for each sample, and
@@ -100,7 +101,7 @@ func TestClassifyEveryTestdataPush(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.file, err)
 		}
-		if d.handling != tc.handling || d.kind != tc.kind || (m != nil) != tc.handling.stored() {
+		if d.handling != tc.handling || d.kind != tc.kind || (m != nil) != tc.handling.Stored() {
 			t.Errorf("%s: got %s %q with message %v, want %s %q", tc.file, d.handling, d.kind, m != nil, tc.handling, tc.kind)
 		}
 	}
@@ -142,7 +143,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 					stored = append(stored, m)
 				}
 			}
-			if !tc.handling.stored() {
+			if !tc.handling.Stored() {
 				if len(stored) != 0 || resp != "" {
 					t.Fatalf("stored %d, answered %q; want nothing and an empty 200", len(stored), resp)
 				}

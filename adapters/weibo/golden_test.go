@@ -155,7 +155,7 @@ func FuzzDecodePush(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if (m != nil) != d.handling.stored() {
+		if (m != nil) != d.handling.Stored() {
 			t.Fatalf("%s %q with message %v", d.handling, d.kind, m != nil)
 		}
 		if m == nil {

@@ -167,7 +167,7 @@ func toMessage(body []byte, account, id string, now time.Time) (*envelope.Messag
 		rawData = nil
 	}
 	d := classifyPush(p.Type, data.Subtype)
-	if !d.handling.stored() {
+	if !d.handling.Stored() {
 		return nil, d, nil
 	}
 	sender := strconv.FormatInt(int64(p.SenderID), 10)
