@@ -46,8 +46,8 @@ type Config struct {
 	MediaMaxBytes int64
 }
 
-// DefaultSeenTTL outlasts every platform's retries (Telegram's run for
-// about a day) with room to spare.
+// DefaultSeenTTL outlasts every platform's retries (some retry for about
+// a day) with room to spare.
 const DefaultSeenTTL = 48 * time.Hour
 
 func (c Config) seenTTL() time.Duration {

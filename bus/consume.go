@@ -115,13 +115,20 @@ func (c *ConsumerConfig) setDefaults() {
 	}
 }
 
-// DefaultBackoff doubles from 1s to at most 1m, with ±20% jitter so that
-// messages failing together do not come back together.
-func DefaultBackoff(attempt int) time.Duration {
-	d := time.Second << min(max(attempt-1, 0), 6)
-	d = min(d, time.Minute)
-	jitter := time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
-	return d + jitter
+// DefaultBackoff doubles from 1s to at most 1m: Backoff(attempt, time.Second, time.Minute).
+func DefaultBackoff(attempt int) time.Duration { return Backoff(attempt, time.Second, time.Minute) }
+
+// Backoff is the delay after failed attempt n (from 1): first doubled
+// n-1 times, at most limit, with ±20% jitter so that work failing
+// together does not come back together. Every retry in hotline waits
+// this way: redeliveries, sends, polls.
+func Backoff(attempt int, first, limit time.Duration) time.Duration {
+	d := first
+	for i := 1; i < attempt && d < limit; i++ {
+		d *= 2
+	}
+	d = min(d, limit)
+	return d + time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
 }
 
 // Consume runs a durable consumer until ctx ends, then stops pulling,

@@ -12,13 +12,13 @@ import (
 
 // Opt-outs are written by several hands: the SMS adapter answering STOP
 // at once, the router (which records it again, and handles START and
-// unsubscribe events), Telegram's 403 for a blocked bot and Twilio's
-// 21610. They may arrive out of order — a redelivered STOP after the
-// START that followed it — so every change carries the time of the
-// message behind it, and one older than the last change applied is
-// dropped. The time lives beside the state under t.<conversation>; the
-// state itself stays a key that exists while the user is opted out, which
-// is all that readers look at.
+// unsubscribe events), and senders told by a platform that the user
+// blocked the bot or opted out with the provider. They may arrive out of
+// order — a redelivered STOP after the START that followed it — so every
+// change carries the time of the message behind it, and one older than
+// the last change applied is dropped. The time lives beside the state
+// under t.<conversation>; the state itself stays a key that exists while
+// the user is opted out, which is all that readers look at.
 
 // optOutTimeKey is where the time of a conversation's last opt-out change
 // is kept.
@@ -47,7 +47,7 @@ func (b *Bus) SetOptOut(ctx context.Context, conversation string, out bool, at t
 			}
 			_, err = kv.Update(ctx, tkey, stamp, e.Revision())
 		}
-		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		if IsConflict(err) {
 			continue // another change landed meanwhile: decide again
 		}
 		if err != nil {

@@ -42,26 +42,29 @@ const (
 	// It has no TTL: a binding lasts until "unbind", however long the
 	// user stays quiet (sessions expire, bindings must not).
 	BucketBindings = "hotline_bindings"
-	// BucketWebChat keeps each web chat visitor's transcript, so a
-	// reload or a reconnect shows what was said and every reply that
-	// arrived while the socket was closed. It expires with sessions.
-	BucketWebChat = "hotline_webchat"
+	// BucketTranscripts keeps the transcripts of channels where the
+	// gateway itself faces the user, one per visitor, so a reload or a
+	// reconnect shows what was said and every reply that arrived while
+	// the visitor was away. It expires with sessions. The name predates
+	// the constant's and stays, since existing gateways hold data in it.
+	BucketTranscripts = "hotline_webchat"
 	// BucketSignatures remembers, per key for twice the replay window,
 	// the body each signed webhook request came with, for platforms whose
 	// signature does not cover the body.
 	BucketSignatures = "hotline_signatures"
 	// BucketSeen remembers each inbound message's platform id, per key
 	// for Config.SeenTTL: a webhook replayed after the stream's duplicate
-	// window (Twilio signs no time, Telegram's secret never changes) is
-	// recognized and not stored or answered again.
+	// window (some platforms sign no time, others send a secret that
+	// never changes) is recognized and not stored or answered again.
 	BucketSeen = "hotline_seen"
 )
 
 // Object store buckets.
 const (
-	// BucketMedia keeps the files web chat visitors attach (screenshots,
-	// short videos): unlike platforms, the web chat has no server of its
-	// own to keep them, and an agent needs the evidence after the fact.
+	// BucketMedia keeps the files visitors attach where the gateway
+	// itself faces the user (screenshots, short videos): no platform's
+	// server keeps them there, and an agent needs the evidence after the
+	// fact.
 	BucketMedia = "hotline_media"
 )
 
@@ -126,10 +129,10 @@ func DefaultStreamMaxAge(key string) time.Duration {
 }
 
 // DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. It must
-// outlast every platform's retry schedule (WeChat: three tries in 15 s;
-// Telegram and SMS providers retry for a minute or two) and the longest
-// accepted replay window of a signed webhook (5 minutes), so a captured
-// push replayed while its timestamp is still fresh is stored only once.
+// outlast every platform's retry schedule (seconds for some, a minute or
+// two for most; see docs/protocols.md) and the longest accepted replay
+// window of a signed webhook (5 minutes), so a captured push replayed
+// while its timestamp is still fresh is stored only once.
 const DuplicateWindow = 5 * time.Minute
 
 func (b *Bus) streamConfig(s streamSpec) jetstream.StreamConfig {
@@ -187,7 +190,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		// As long as HOTLINE_OUT keeps a reply, its sent mark must stay.
 		{Bucket: BucketSent, Description: "delivered reply ids", History: 1, TTL: 8 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
-		{Bucket: BucketWebChat, Description: "web chat transcripts", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketTranscripts, Description: "transcripts of visitors the gateway serves itself", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSignatures, Description: "signed webhook requests seen", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSeen, Description: "inbound platform message ids seen", History: 1, TTL: b.cfg.seenTTL(), Replicas: r, Storage: jetstream.FileStorage},
 	}
@@ -202,7 +205,7 @@ func (b *Bus) objectStoreConfigs() []jetstream.ObjectStoreConfig {
 		maxBytes = -1
 	}
 	return []jetstream.ObjectStoreConfig{
-		{Bucket: BucketMedia, Description: "files web chat visitors attached", TTL: MediaTTL, MaxBytes: maxBytes,
+		{Bucket: BucketMedia, Description: "files visitors attached", TTL: MediaTTL, MaxBytes: maxBytes,
 			Replicas: b.cfg.replicas(), Storage: jetstream.FileStorage},
 	}
 }

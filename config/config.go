@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"hotline/envelope"
+	"hotline/platform"
 )
 
 // Config is the whole configuration. The mapstructure tags are the YAML
@@ -20,8 +21,28 @@ type Config struct {
 	Fallback Fallback `mapstructure:"fallback"`
 	SMS      SMS      `mapstructure:"sms"`
 	Outbound Outbound `mapstructure:"outbound"`
-	WebChat  WebChat  `mapstructure:"webchat"`
-	Accounts Accounts `mapstructure:"accounts"`
+	// Accounts are the platform accounts, each decoded by its platform
+	// from an entry of accounts.<platform> (or from the platform's own
+	// section, for a platform.Platform that is Single), in the order of
+	// Options.Platforms.
+	Accounts []Account `mapstructure:"-"`
+}
+
+// Account is one platform account's settings as its platform decoded
+// them.
+type Account struct {
+	// Key is where the entry is in the configuration:
+	// accounts.<platform>[0], or a single platform's section.
+	Key      string
+	Platform platform.Platform
+	Settings platform.Config
+}
+
+// Enabled reports whether the account is to be served (a section with
+// enabled: false is decoded, validated only when on, and not served).
+func (a Account) Enabled() bool {
+	s, ok := a.Settings.(platform.Switchable)
+	return !ok || s.IsEnabled()
 }
 
 // SMS bounds the verification codes phone binding texts: an SMS gateway
@@ -31,32 +52,11 @@ type SMS struct {
 	// empty: the default_region of fallback.sms_account, or anywhere
 	// when that has none.
 	VerifyRegions []string `mapstructure:"verify_regions"`
-	// VerifyPerAddressHour caps codes per client address per hour (the
-	// web chat's visitors); VerifyPerHour caps them for the gateway.
+	// VerifyPerAddressHour caps codes per client address per hour (for
+	// visitors of channels the gateway serves itself, where anyone can
+	// come back as someone new); VerifyPerHour caps them for the gateway.
 	VerifyPerAddressHour int `mapstructure:"verify_per_address_hour"`
 	VerifyPerHour        int `mapstructure:"verify_per_hour"`
-}
-
-// WebChat configures the web chat channel served at /chat/ on the public
-// listener: the credential-free way to talk to the bot, and a real
-// channel for a support site.
-type WebChat struct {
-	Enabled bool   `mapstructure:"enabled"`
-	Account string `mapstructure:"account"`
-	// RatePerMinute and Burst bound what one visitor may send.
-	RatePerMinute int `mapstructure:"rate_per_minute"`
-	Burst         int `mapstructure:"burst"`
-	// MaxText is the longest message a visitor may send, in characters.
-	MaxText int `mapstructure:"max_text"`
-	// MaxSockets caps the open chats one instance holds.
-	MaxSockets int `mapstructure:"max_sockets"`
-	// SocketsPerAddress caps the open chats of one client address, and
-	// NewSocketsPerMinute how many it may open a minute.
-	SocketsPerAddress   int `mapstructure:"sockets_per_address"`
-	NewSocketsPerMinute int `mapstructure:"new_sockets_per_minute"`
-	// ClientIPHeader is the header a proxy in front sets to the client's
-	// address (X-Forwarded-For, X-Real-IP); empty: the remote address.
-	ClientIPHeader string `mapstructure:"client_ip_header"`
 }
 
 // HTTP configures the public and the admin listener.
@@ -172,75 +172,6 @@ type Outbound struct {
 	HoldRecheck time.Duration `mapstructure:"hold_recheck"`
 }
 
-// Accounts lists the platform accounts hotline serves.
-type Accounts struct {
-	WeChat   []WeChatAccount   `mapstructure:"wechat"`
-	Weibo    []WeiboAccount    `mapstructure:"weibo"`
-	Telegram []TelegramAccount `mapstructure:"telegram"`
-	SMS      []SMSAccount      `mapstructure:"sms"`
-}
-
-// AccountCommon holds what every account may set.
-type AccountCommon struct {
-	Name string `mapstructure:"name"`
-	// APIBase points the adapter at another API root (a local fake,
-	// staging, a compatible provider).
-	APIBase string `mapstructure:"api_base"`
-	// ReplyWindow is how long a webhook waits for the router's answer
-	// to reply inside the HTTP response.
-	ReplyWindow time.Duration `mapstructure:"reply_window"`
-	// ReplayWindow is how old a signed timestamp may be; 0 turns the
-	// check off.
-	ReplayWindow time.Duration `mapstructure:"replay_window"`
-	// SendRate caps sends per second for the account; 0 takes the
-	// platform's documented limit.
-	SendRate float64 `mapstructure:"send_rate"`
-}
-
-// WeChatAccount is one WeChat official account.
-type WeChatAccount struct {
-	AccountCommon  `mapstructure:",squash"`
-	AppID          string          `mapstructure:"app_id"`
-	AppSecret      envelope.Secret `mapstructure:"app_secret"`
-	Token          envelope.Secret `mapstructure:"token"`
-	EncodingAESKey envelope.Secret `mapstructure:"encoding_aes_key"`
-	// PreviousEncodingAESKey is the key before a rotation, tried when
-	// the current one fails, as WeChat advises while a change spreads.
-	PreviousEncodingAESKey envelope.Secret `mapstructure:"previous_encoding_aes_key"`
-}
-
-// WeiboAccount is one Weibo-style fan-service account.
-type WeiboAccount struct {
-	AccountCommon `mapstructure:",squash"`
-	AppKey        string          `mapstructure:"app_key"`
-	AppSecret     envelope.Secret `mapstructure:"app_secret"`
-	AccessToken   envelope.Secret `mapstructure:"access_token"`
-}
-
-// TelegramAccount is one Telegram bot.
-type TelegramAccount struct {
-	AccountCommon `mapstructure:",squash"`
-	Token         envelope.Secret `mapstructure:"token"`
-	Mode          string          `mapstructure:"mode"` // webhook or poll
-	WebhookSecret envelope.Secret `mapstructure:"webhook_secret"`
-}
-
-// SMSAccount is one SMS provider account or GSM modem.
-type SMSAccount struct {
-	AccountCommon `mapstructure:",squash"`
-	Provider      string          `mapstructure:"provider"` // twilio or modem
-	AccountSID    string          `mapstructure:"account_sid"`
-	AuthToken     envelope.Secret `mapstructure:"auth_token"`
-	From          string          `mapstructure:"from"`
-	// WhatsAppFrom is the WhatsApp sender ("whatsapp:+15550100") for
-	// users who write on WhatsApp through the same Twilio account; empty
-	// means from on WhatsApp. Only for provider twilio.
-	WhatsAppFrom  string `mapstructure:"whatsapp_from"`
-	Device        string `mapstructure:"device"`
-	Baud          int    `mapstructure:"baud"`
-	DefaultRegion string `mapstructure:"default_region"`
-}
-
 // Default returns the configuration hotline runs with when nothing is set:
 // an embedded NATS server and no platform accounts.
 func Default() Config {
@@ -277,15 +208,5 @@ func Default() Config {
 		}},
 		SMS:      SMS{VerifyRegions: []string{}, VerifyPerAddressHour: 3, VerifyPerHour: 100},
 		Outbound: Outbound{MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerProbe: time.Second, BreakerOpen: 8 * time.Second, HoldRecheck: 30 * time.Second},
-		WebChat: WebChat{Enabled: true, Account: "demo", RatePerMinute: 30, Burst: 10, MaxText: 2000, MaxSockets: 10000,
-			SocketsPerAddress: 20, NewSocketsPerMinute: 30},
 	}
 }
-
-// Per-account defaults, applied to each entry for keys it does not set.
-const (
-	DefaultReplyWindow  = 4 * time.Second // WeChat waits 5 s for a passive reply
-	DefaultReplayWindow = 5 * time.Minute
-	DefaultBaud         = 115200
-	DefaultTelegramMode = "webhook"
-)

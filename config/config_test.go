@@ -12,7 +12,54 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"hotline/adapters/sms/twilio"
+	"hotline/adapters/telegram"
+	"hotline/adapters/wechat"
+	"hotline/adapters/weibo"
+	"hotline/platform/builtin"
 )
+
+// settings returns the decoded settings of platform/account.
+func settings[T any](t *testing.T, cfg Config, platformName, account string) T {
+	t.Helper()
+	a, ok := cfg.Find(platformName, account)
+	if !ok {
+		t.Fatalf("no account %s/%s in %v", platformName, account, accountKeys(cfg))
+	}
+	s, ok := a.Settings.(T)
+	if !ok {
+		t.Fatalf("%s/%s settings are %T", platformName, account, a.Settings)
+	}
+	return s
+}
+
+func accountKeys(cfg Config) string {
+	var keys []string
+	for _, a := range cfg.Accounts {
+		keys = append(keys, a.Key)
+	}
+	return strings.Join(keys, " ")
+}
+
+// sameConfig compares two configurations: the platforms' descriptors
+// hold functions, which reflect.DeepEqual never finds equal, so accounts
+// are compared by key, platform and settings.
+func sameConfig(t *testing.T, got, want Config) {
+	t.Helper()
+	if !reflect.DeepEqual(got.Redacted(), want.Redacted()) || accountKeys(got) != accountKeys(want) {
+		t.Fatalf("got %+v\nwant %+v", got.Redacted(), want.Redacted())
+	}
+	for i := range got.Accounts {
+		if g, w := got.Accounts[i], want.Accounts[i]; g.Platform.Name != w.Platform.Name || !reflect.DeepEqual(g.Settings, w.Settings) {
+			t.Errorf("account %s: got %+v, want %+v", g.Key, g.Settings, w.Settings)
+		}
+	}
+	got.Accounts, want.Accounts = nil, nil
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
 
 // fakeEnv resolves ${VAR} references for a test without touching the
 // process environment.
@@ -31,16 +78,14 @@ func writeConfig(t *testing.T, body string) string {
 
 func TestDefaultsWithNoFile(t *testing.T) {
 	t.Chdir(t.TempDir())
-	got, file, err := Load(Options{})
+	got, file, err := Load(Options{Platforms: builtin.Platforms()})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	if file != "" {
 		t.Errorf("read %q, want no file", file)
 	}
-	if want := Default(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v\nwant %+v", got, want)
-	}
+	sameConfig(t, got, DefaultFor(builtin.Platforms()))
 	if got.HTTP.Listen != ":8080" || got.NATS.StoreDir != "data/nats" || got.Router.DefaultLang != "zh" || !got.Fallback.AutoSMSFallback {
 		t.Fatalf("defaults differ from docs/design.md: %+v", got)
 	}
@@ -52,7 +97,7 @@ func TestHotlineYAMLInWorkingDirIsRead(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, DefaultFile), []byte("router: {default_lang: ar}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, file, err := Load(Options{})
+	got, file, err := Load(Options{Platforms: builtin.Platforms()})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -62,13 +107,11 @@ func TestHotlineYAMLInWorkingDirIsRead(t *testing.T) {
 }
 
 func TestExampleFileIsTheDefaults(t *testing.T) {
-	got, _, err := Load(Options{File: filepath.Join("..", "hotline.example.yaml")})
+	got, _, err := Load(Options{Platforms: builtin.Platforms(), File: filepath.Join("..", "hotline.example.yaml")})
 	if err != nil {
 		t.Fatalf("Load example: %v", err)
 	}
-	if want := Default(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("hotline.example.yaml drifted from Default():\ngot  %+v\nwant %+v", got, want)
-	}
+	sameConfig(t, got, DefaultFor(builtin.Platforms()))
 }
 
 func TestExampleFileDocumentsEveryKey(t *testing.T) {
@@ -76,7 +119,7 @@ func TestExampleFileDocumentsEveryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key := range flatten("", Default().Redacted()) {
+	for key := range flatten("", DefaultFor(builtin.Platforms()).Redacted()) {
 		if strings.HasPrefix(key, "router.menu.") {
 			continue // menu codes are values, not keys
 		}
@@ -88,10 +131,12 @@ func TestExampleFileDocumentsEveryKey(t *testing.T) {
 }
 
 func TestYAMLValues(t *testing.T) {
-	cfg, _, err := Load(Options{File: "testdata/full.yaml", LookupEnv: fakeEnv(map[string]string{"WECHAT_SECRET": "wx-app-secret-value"})})
+	cfg, _, err := Load(Options{Platforms: builtin.Platforms(), File: "testdata/full.yaml", LookupEnv: fakeEnv(map[string]string{"WECHAT_SECRET": "wx-app-secret-value"})})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+	wx := settings[*wechat.Config](t, cfg, "wechat", "oa-main")
+	sms := settings[*twilio.Config](t, cfg, "sms", "sms-main")
 	checks := []struct {
 		name      string
 		got, want any
@@ -103,15 +148,16 @@ func TestYAMLValues(t *testing.T) {
 		{"nats.streams.in.max_age (default kept)", cfg.NATS.Streams.In.MaxAge, 7 * 24 * time.Hour},
 		{"router.menu.4", cfg.Router.Menu["4"], "shipping"},
 		{"router.menu has only the file's codes", len(cfg.Router.Menu), 2},
-		{"wechat app_secret from ${WECHAT_SECRET}", cfg.Accounts.WeChat[0].AppSecret.Reveal(), "wx-app-secret-value"},
-		{"wechat reply_window default", cfg.Accounts.WeChat[0].ReplyWindow, DefaultReplyWindow},
-		{"wechat replay_window default", cfg.Accounts.WeChat[0].ReplayWindow, DefaultReplayWindow},
-		{"weibo reply_window", cfg.Accounts.Weibo[0].ReplyWindow, 3 * time.Second},
-		{"telegram mode default", cfg.Accounts.Telegram[0].Mode, "webhook"},
-		{"telegram replay_window 0 kept", cfg.Accounts.Telegram[1].ReplayWindow, time.Duration(0)},
-		{"sms region", cfg.Accounts.SMS[0].DefaultRegion, "CN"},
-		{"sms whatsapp_from", cfg.Accounts.SMS[0].WhatsAppFrom, "whatsapp:+15550199"},
-		{"modem baud default", cfg.Accounts.SMS[1].Baud, DefaultBaud},
+		{"wechat app_secret from ${WECHAT_SECRET}", wx.AppSecret.Reveal(), "wx-app-secret-value"},
+		{"wechat reply_window default", wx.ReplyWindow, wechat.DefaultReplyWindow},
+		{"wechat replay_window default", wx.ReplayWindow, wechat.DefaultReplayWindow},
+		{"weibo reply_window", settings[*weibo.Config](t, cfg, "weibo", "weibo-main").ReplyWindow, 3 * time.Second},
+		{"telegram mode default", settings[*telegram.Config](t, cfg, "telegram", "tg-main").Mode, "webhook"},
+		{"telegram reply_window 0 kept", settings[*telegram.Config](t, cfg, "telegram", "tg-poll").ReplyWindow, time.Duration(0)},
+		{"sms region", sms.DefaultRegion, "CN"},
+		{"sms whatsapp_from", sms.WhatsAppFrom, "whatsapp:+14155550199"},
+		{"second sms account", settings[*twilio.Config](t, cfg, "sms", "sms-backup").From, "+14155550101"},
+		{"accounts in platform order", accountKeys(cfg), "accounts.wechat[0] accounts.weibo[0] accounts.telegram[0] accounts.telegram[1] accounts.sms[0] accounts.sms[1] webchat"},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -127,7 +173,7 @@ func TestEnvOverridesYAML(t *testing.T) {
 	t.Setenv("HOTLINE_NATS_STREAMS_IN_MAX_AGE", "48h")
 	t.Setenv("HOTLINE_HTTP_ADMIN_TOKEN", "env-admin-token-0123456789")
 	t.Setenv("HOTLINE_FALLBACK_AUTO_SMS_FALLBACK", "false")
-	cfg, _, err := Load(Options{File: path})
+	cfg, _, err := Load(Options{Platforms: builtin.Platforms(), File: path})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -155,18 +201,21 @@ func TestValidationErrorsNameTheKey(t *testing.T) {
 		{"telegram token", `accounts: {telegram: [{name: tg, mode: poll}]}`, "accounts.telegram[0].token: required"},
 		{"telegram webhook secret", `accounts: {telegram: [{name: tg, token: "1:x"}]}`, "accounts.telegram[0].webhook_secret: required when mode is webhook"},
 		{"telegram mode", `accounts: {telegram: [{name: tg, token: "1:x", mode: push}]}`, `accounts.telegram[0].mode: "push" is not webhook or poll`},
-		{"account name unsafe", `accounts: {sms: [{name: "sms.main", provider: modem, device: /dev/x}]}`, "accounts.sms[0].name: envelope: not a safe subject token"},
-		{"account name twice", `accounts: {sms: [{name: m, provider: modem, device: /dev/x}, {name: m, provider: modem, device: /dev/y}]}`, `accounts.sms[1].name: "m" is used twice`},
-		{"sms provider", `accounts: {sms: [{name: s, provider: nexmo}]}`, `accounts.sms[0].provider: "nexmo" is not twilio or modem`},
+		{"account name unsafe", `accounts: {sms: [{name: "sms.main", provider: twilio, account_sid: AC1, auth_token: t, from: "+14155550100"}]}`, "accounts.sms[0].name: envelope: not a safe subject token"},
+		{"account name twice", `accounts: {sms: [{name: m, provider: twilio, account_sid: AC1, auth_token: t, from: "+14155550100"}, {name: m, provider: twilio, account_sid: AC1, auth_token: t, from: "+14155550100"}]}`, `accounts.sms[1].name: "m" is used twice`},
+		{"sms provider", `accounts: {sms: [{name: s, provider: nexmo}]}`, `accounts.sms[0].provider: "nexmo" is not a provider in this build (have: twilio)`},
+		{"sms provider missing", `accounts: {sms: [{name: s}]}`, `accounts.sms[0].provider: required (one of: twilio)`},
+		{"unknown platform", `accounts: {icq: [{name: s}]}`, `accounts.icq: no such platform in this build`},
+		{"unknown account key", `accounts: {telegram: [{name: tg, token: "1:x", mode: poll, replay_window: 1m}]}`, `accounts.telegram[0]`},
+		{"telegram secret shape", `accounts: {telegram: [{name: tg, token: "1:x", webhook_secret: "a b"}]}`, "accounts.telegram[0].webhook_secret: Telegram allows 1-256 characters"},
 		{"sms from", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "5550100"}]}`, `accounts.sms[0].from: "5550100" is not an E.164 number`},
-		{"whatsapp from", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "+15550100", whatsapp_from: "+15550101"}]}`, `accounts.sms[0].whatsapp_from: "+15550101" is not whatsapp: and an E.164 number`},
-		{"whatsapp from national", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "+15550100", whatsapp_from: "whatsapp:5550101"}]}`, `accounts.sms[0].whatsapp_from: "whatsapp:5550101" is not whatsapp: and an E.164 number`},
-		{"whatsapp from on a modem", `accounts: {sms: [{name: m, provider: modem, device: /dev/x, whatsapp_from: "whatsapp:+15550101"}]}`, "accounts.sms[0].whatsapp_from: only a twilio account reaches WhatsApp"},
+		{"whatsapp from", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "+14155550100", whatsapp_from: "+14155550101"}]}`, `accounts.sms[0].whatsapp_from: "+14155550101" is not whatsapp: and an E.164 number`},
+		{"whatsapp from national", `accounts: {sms: [{name: sms-main, provider: twilio, account_sid: AC1, auth_token: t, from: "+14155550100", whatsapp_from: "whatsapp:5550101"}]}`, `accounts.sms[0].whatsapp_from: "whatsapp:5550101" is not whatsapp: and an E.164 number`},
 		{"wechat aes key", `accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, encoding_aes_key: short}]}`, "accounts.wechat[0].encoding_aes_key: must be 43 characters, got 5"},
 		{"wechat previous key alone", `accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, previous_encoding_aes_key: "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}]}`, "accounts.wechat[0].previous_encoding_aes_key: must be 43 characters and come with encoding_aes_key"},
 		{"reply window", `accounts: {weibo: [{name: wb, app_secret: s, access_token: t, reply_window: 6s}]}`, "accounts.weibo[0].reply_window: 6s must be under 5s"},
 		{"fallback account", `fallback: {sms_account: nope}
-accounts: {sms: [{name: m, provider: modem, device: /dev/x}]}`, `fallback.sms_account: "nope" is not one of accounts.sms`},
+accounts: {sms: [{name: m, provider: twilio, account_sid: AC1, auth_token: t, from: "+14155550100"}]}`, `fallback.sms_account: "nope" is not one of accounts.sms`},
 		{"admin token off loopback", `http: {admin_listen: "0.0.0.0:8081"}`, "http.admin_token: required when http.admin_listen (0.0.0.0:8081) is not a loopback address"},
 		{"listen", `http: {listen: "8080"}`, `http.listen: "8080" is not host:port`},
 		{"nats url", `nats: {url: "http://n1:4222"}`, `nats.url: "http://n1:4222" is not a nats://`},
@@ -185,7 +234,7 @@ accounts: {sms: [{name: m, provider: modem, device: /dev/x}]}`, `fallback.sms_ac
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := Load(Options{File: writeConfig(t, tc.yaml), LookupEnv: fakeEnv(nil)})
+			_, _, err := Load(Options{Platforms: builtin.Platforms(), File: writeConfig(t, tc.yaml), LookupEnv: fakeEnv(nil)})
 			if err == nil {
 				t.Fatalf("Load accepted %s", tc.yaml)
 			}
@@ -197,7 +246,7 @@ accounts: {sms: [{name: m, provider: modem, device: /dev/x}]}`, `fallback.sms_ac
 }
 
 func TestMissingFileIsAnError(t *testing.T) {
-	_, _, err := Load(Options{File: filepath.Join(t.TempDir(), "nope.yaml")})
+	_, _, err := Load(Options{Platforms: builtin.Platforms(), File: filepath.Join(t.TempDir(), "nope.yaml")})
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("got %v, want an error naming the file", err)
 	}
@@ -206,7 +255,7 @@ func TestMissingFileIsAnError(t *testing.T) {
 func TestSecretsNeverPrinted(t *testing.T) {
 	secrets := []string{"wx-app-secret-value", "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "weibo-secret-value",
 		"weibo-access-value", "ABC-telegram-token", "tg_secret-1", "twilio-auth-value", "admin-token-0123456789abcdef", "pa55"}
-	cfg, _, err := Load(Options{File: "testdata/full.yaml", LookupEnv: fakeEnv(map[string]string{"WECHAT_SECRET": "wx-app-secret-value"})})
+	cfg, _, err := Load(Options{Platforms: builtin.Platforms(), File: "testdata/full.yaml", LookupEnv: fakeEnv(map[string]string{"WECHAT_SECRET": "wx-app-secret-value"})})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -218,10 +267,10 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	out.Write(dump)
 	fmt.Fprintf(&out, "%v %+v", cfg, cfg)
 	slog.New(slog.NewJSONHandler(&out, nil)).Info("config", "cfg", cfg)
-	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "cfg", cfg, "tg", cfg.Accounts.Telegram[0])
+	slog.New(slog.NewTextHandler(&out, nil)).Info("config", "cfg", cfg, "tg", settings[*telegram.Config](t, cfg, "telegram", "tg-main"))
 
 	// A validation error about a secret names the key, not the value.
-	_, _, verr := Load(Options{File: writeConfig(t, `http: {admin_token: "short-secret"}
+	_, _, verr := Load(Options{Platforms: builtin.Platforms(), File: writeConfig(t, `http: {admin_token: "short-secret"}
 accounts: {wechat: [{name: oa, app_id: wx, app_secret: s, token: t, encoding_aes_key: "aes-value-too-short"}]}
 nats: {url: "http://u:pa55@n1:4222"}`)})
 	if verr == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"hotline/envelope"
+	"hotline/platform"
 )
 
 // EnvPrefix starts every environment variable hotline reads.
@@ -29,6 +30,17 @@ type Options struct {
 	// LookupEnv resolves ${VAR} references in account entries; nil uses
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// Platforms are the platforms this build has: each decodes and
+	// checks its own accounts (platform/builtin lists hotline's).
+	Platforms []platform.Platform
+}
+
+// layout is what the file is decoded into first: config's own sections,
+// the accounts lists and any other top-level key, left for the platforms.
+type layout struct {
+	Config   `mapstructure:",squash"`
+	Accounts map[string]any `mapstructure:"accounts"`
+	Sections map[string]any `mapstructure:",remain"`
 }
 
 // Load builds the configuration from defaults, the file and the
@@ -44,6 +56,16 @@ func Load(opts Options) (Config, string, error) {
 	// Unmarshal (viper only binds keys it knows about).
 	for key, val := range flatten("", toMap(reflect.ValueOf(Default()), false)) {
 		v.SetDefault(key, val)
+	}
+	// A single platform's own section is known to viper the same way,
+	// so its HOTLINE_* variables work too; account lists have no
+	// variables (viper cannot address list entries).
+	for _, p := range opts.Platforms {
+		if p.Single {
+			for key, val := range flatten(p.Section, toMap(reflect.ValueOf(p.NewConfig()), false)) {
+				v.SetDefault(key, val)
+			}
+		}
 	}
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
@@ -61,14 +83,13 @@ func Load(opts Options) (Config, string, error) {
 			return Config{}, file, fmt.Errorf("config: read %s: %w", file, err)
 		}
 	}
-	var cfg Config
-	if err := v.UnmarshalExact(&cfg); err != nil {
+	var l layout
+	if err := v.UnmarshalExact(&l); err != nil {
 		return Config{}, file, fmt.Errorf("config: %s: %w", sourceName(file), err)
 	}
-	applyAccountDefaults(v, &cfg)
-	cfg.Accounts.dropEmpty()
-	var errs []error
-	errs = append(errs, expandAccountEnv(&cfg, lookup)...)
+	cfg := l.Config
+	accounts, errs := decodeAccounts(opts.Platforms, l.Accounts, l.Sections, lookup)
+	cfg.Accounts = accounts
 	errs = append(errs, cfg.validate()...)
 	if len(errs) > 0 {
 		return Config{}, file, fmt.Errorf("config: %s: %w", sourceName(file), errors.Join(errs...))
@@ -83,101 +104,25 @@ func sourceName(file string) string {
 	return file
 }
 
-// applyAccountDefaults fills per-account defaults that viper cannot set on
-// list entries. A key present in the entry is kept even when zero, so
-// replay_window: 0 turns the timestamp check off (the body-reuse guard stays).
-func applyAccountDefaults(v *viper.Viper, cfg *Config) {
-	has := func(platform string, i int, key string) bool {
-		list, _ := v.Get("accounts." + platform).([]any)
-		if i >= len(list) {
-			return false
-		}
-		entry, _ := list[i].(map[string]any)
-		_, ok := entry[key]
-		return ok
-	}
-	common := func(platform string, i int, c *AccountCommon, passive bool) {
-		if passive && !has(platform, i, "reply_window") {
-			c.ReplyWindow = DefaultReplyWindow
-		}
-		if !has(platform, i, "replay_window") {
-			c.ReplayWindow = DefaultReplayWindow
-		}
-	}
-	for i := range cfg.Accounts.WeChat {
-		common("wechat", i, &cfg.Accounts.WeChat[i].AccountCommon, true)
-	}
-	for i := range cfg.Accounts.Weibo {
-		common("weibo", i, &cfg.Accounts.Weibo[i].AccountCommon, true)
-	}
-	for i := range cfg.Accounts.Telegram {
-		a := &cfg.Accounts.Telegram[i]
-		common("telegram", i, &a.AccountCommon, false)
-		if a.Mode == "" {
-			a.Mode = DefaultTelegramMode
-		}
-	}
-	for i := range cfg.Accounts.SMS {
-		a := &cfg.Accounts.SMS[i]
-		common("sms", i, &a.AccountCommon, true)
-		if a.Provider == "modem" && a.Baud == 0 {
-			a.Baud = DefaultBaud
-		}
-	}
-}
-
-// dropEmpty makes an empty account list nil, so a config with no accounts
-// equals Default() whether the file said accounts: {} or nothing.
-func (a *Accounts) dropEmpty() {
-	if len(a.WeChat) == 0 {
-		a.WeChat = nil
-	}
-	if len(a.Weibo) == 0 {
-		a.Weibo = nil
-	}
-	if len(a.Telegram) == 0 {
-		a.Telegram = nil
-	}
-	if len(a.SMS) == 0 {
-		a.SMS = nil
-	}
-}
-
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// expandAccountEnv replaces ${VAR} in every string of every account entry
-// so that secrets can stay out of the file. Only the braced form is
-// expanded: a secret that happens to contain a bare $ is left alone.
-func expandAccountEnv(cfg *Config, lookup func(string) (string, bool)) []error {
-	var errs []error
-	walkStrings(reflect.ValueOf(&cfg.Accounts).Elem(), "accounts", func(key string, s reflect.Value) {
-		in := s.String()
-		if !strings.Contains(in, "${") {
-			return
-		}
-		out := envRef.ReplaceAllStringFunc(in, func(ref string) string {
-			name := ref[2 : len(ref)-1]
-			val, ok := lookup(name)
-			if !ok {
-				errs = append(errs, fmt.Errorf("%s: environment variable %s is not set", key, name))
-			}
-			return val
-		})
-		s.SetString(out)
-	})
-	return errs
-}
-
 // walkStrings calls fn for every string-kinded field below v, with its
-// config key (accounts.wechat[0].app_secret).
+// config key (accounts.<platform>[0].app_secret).
 func walkStrings(v reflect.Value, key string, fn func(key string, s reflect.Value)) {
 	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkStrings(v.Elem(), key, fn)
+		}
 	case reflect.String:
 		fn(key, v)
 	case reflect.Struct:
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			name, squash := fieldKey(t.Field(i))
+			if name == "-" || !t.Field(i).IsExported() {
+				continue
+			}
 			child := key
 			if !squash {
 				child = key + "." + name
@@ -220,11 +165,19 @@ func toMap(v reflect.Value, redact bool) any {
 		return time.Duration(v.Int()).String()
 	}
 	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return toMap(v.Elem(), redact)
 	case reflect.Struct:
 		out := map[string]any{}
 		t := v.Type()
 		for i := 0; i < t.NumField(); i++ {
 			name, squash := fieldKey(t.Field(i))
+			if name == "-" || !t.Field(i).IsExported() {
+				continue
+			}
 			val := toMap(v.Field(i), redact)
 			if sub, ok := val.(map[string]any); ok && squash {
 				for k, x := range sub {
@@ -281,5 +234,7 @@ func flatten(prefix string, v any) map[string]any {
 // Redacted returns the configuration as nested maps with every secret
 // replaced by "[redacted]", ready to print as YAML or JSON.
 func (c Config) Redacted() map[string]any {
-	return toMap(reflect.ValueOf(c), true).(map[string]any)
+	out := toMap(reflect.ValueOf(c), true).(map[string]any)
+	redactedAccounts(c.Accounts, out)
+	return out
 }

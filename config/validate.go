@@ -148,35 +148,10 @@ func (c *Config) validate() []error {
 	if c.Outbound.BreakerProbe < 100*time.Millisecond || c.Outbound.BreakerProbe > c.Outbound.BreakerOpen {
 		bad("outbound.breaker_probe", "%s must be between 100ms and outbound.breaker_open (%s)", c.Outbound.BreakerProbe, c.Outbound.BreakerOpen)
 	}
-	if c.WebChat.Enabled {
-		if err := envelope.ValidToken(c.WebChat.Account); err != nil {
-			bad("webchat.account", "%v", err)
+	if c.Fallback.SMSAccount != "" && c.hasPlatform(envelope.PlatformSMS) {
+		if _, ok := c.Find(envelope.PlatformSMS, c.Fallback.SMSAccount); !ok {
+			bad("fallback.sms_account", "%q is not one of accounts.sms", c.Fallback.SMSAccount)
 		}
-		if c.WebChat.RatePerMinute < 1 {
-			bad("webchat.rate_per_minute", "must be at least 1")
-		}
-		if c.WebChat.Burst < 1 {
-			bad("webchat.burst", "must be at least 1")
-		}
-		if c.WebChat.MaxText < 1 || c.WebChat.MaxText > envelope.MaxTextLen/4 {
-			bad("webchat.max_text", "%d is outside 1..%d", c.WebChat.MaxText, envelope.MaxTextLen/4)
-		}
-		if c.WebChat.MaxSockets < 1 {
-			bad("webchat.max_sockets", "must be at least 1")
-		}
-		if c.WebChat.SocketsPerAddress < 1 {
-			bad("webchat.sockets_per_address", "must be at least 1")
-		}
-		if c.WebChat.NewSocketsPerMinute < 1 {
-			bad("webchat.new_sockets_per_minute", "must be at least 1")
-		}
-		if h := c.WebChat.ClientIPHeader; h != "" && !validHeaderName(h) {
-			bad("webchat.client_ip_header", "%q is not a header name", h)
-		}
-	}
-	errs = append(errs, c.Accounts.validate(c.HTTP.PublicURL)...)
-	if c.Fallback.SMSAccount != "" && len(c.Accounts.SMS) > 0 && !c.Accounts.hasSMS(c.Fallback.SMSAccount) {
-		bad("fallback.sms_account", "%q is not one of accounts.sms", c.Fallback.SMSAccount)
 	}
 	return errs
 }
@@ -191,110 +166,13 @@ func (s Streams) byKey() map[string]StreamLimits {
 // ByKey returns the limits keyed by the stream's config name (in, out, ...).
 func (s Streams) ByKey() map[string]StreamLimits { return s.byKey() }
 
-func (a Accounts) hasSMS(name string) bool {
-	for _, s := range a.SMS {
-		if s.Name == name {
+func (c Config) hasPlatform(name string) bool {
+	for _, a := range c.Accounts {
+		if a.Platform.Name == name {
 			return true
 		}
 	}
 	return false
-}
-
-func (a Accounts) validate(publicURL string) []error {
-	var errs []error
-	seen := map[string]bool{}
-	common := func(platform string, i int, c AccountCommon) string {
-		key := fmt.Sprintf("accounts.%s[%d]", platform, i)
-		if err := envelope.ValidToken(c.Name); err != nil {
-			errs = append(errs, fmt.Errorf("%s.name: %w", key, err))
-		} else if seen[platform+"/"+c.Name] {
-			errs = append(errs, fmt.Errorf("%s.name: %q is used twice in accounts.%s", key, c.Name, platform))
-		}
-		seen[platform+"/"+c.Name] = true
-		if c.APIBase != "" {
-			if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("%s.api_base: %q is not an absolute http(s) URL", key, c.APIBase))
-			}
-		}
-		if c.ReplyWindow < 0 || c.ReplyWindow >= 5*time.Second {
-			errs = append(errs, fmt.Errorf("%s.reply_window: %s must be under 5s (the platform stops waiting at 5s)", key, c.ReplyWindow))
-		}
-		if c.ReplayWindow < 0 {
-			errs = append(errs, fmt.Errorf("%s.replay_window: must not be negative (0 turns the check off)", key))
-		}
-		if c.ReplayWindow > 5*time.Minute {
-			errs = append(errs, fmt.Errorf("%s.replay_window: %s is longer than the 5m duplicate window: a replayed push could be stored twice", key, c.ReplayWindow))
-		}
-		if c.SendRate < 0 {
-			errs = append(errs, fmt.Errorf("%s.send_rate: must not be negative (0 takes the platform's limit)", key))
-		}
-		return key
-	}
-	required := func(key, field string, set bool) {
-		if !set {
-			errs = append(errs, fmt.Errorf("%s.%s: required", key, field))
-		}
-	}
-	for i, w := range a.WeChat {
-		key := common("wechat", i, w.AccountCommon)
-		required(key, "app_id", w.AppID != "")
-		required(key, "app_secret", !w.AppSecret.IsZero())
-		required(key, "token", !w.Token.IsZero())
-		if k := w.EncodingAESKey.Reveal(); k != "" && len(k) != 43 {
-			errs = append(errs, fmt.Errorf("%s.encoding_aes_key: must be 43 characters, got %d", key, len(k)))
-		}
-		if k := w.PreviousEncodingAESKey.Reveal(); k != "" && (len(k) != 43 || w.EncodingAESKey.IsZero()) {
-			errs = append(errs, fmt.Errorf("%s.previous_encoding_aes_key: must be 43 characters and come with encoding_aes_key", key))
-		}
-	}
-	for i, w := range a.Weibo {
-		key := common("weibo", i, w.AccountCommon)
-		required(key, "app_secret", !w.AppSecret.IsZero())
-		required(key, "access_token", !w.AccessToken.IsZero())
-	}
-	for i, t := range a.Telegram {
-		key := common("telegram", i, t.AccountCommon)
-		required(key, "token", !t.Token.IsZero())
-		switch t.Mode {
-		case "webhook":
-			if t.WebhookSecret.IsZero() {
-				errs = append(errs, fmt.Errorf("%s.webhook_secret: required when mode is webhook", key))
-			} else if !validTelegramSecret(t.WebhookSecret.Reveal()) {
-				errs = append(errs, fmt.Errorf("%s.webhook_secret: Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and -", key))
-			}
-		case "poll":
-		default:
-			errs = append(errs, fmt.Errorf("%s.mode: %q is not webhook or poll", key, t.Mode))
-		}
-	}
-	for i, s := range a.SMS {
-		key := common("sms", i, s.AccountCommon)
-		switch s.Provider {
-		case "twilio":
-			required(key, "account_sid", s.AccountSID != "")
-			required(key, "auth_token", !s.AuthToken.IsZero())
-			if !isE164(s.From) {
-				errs = append(errs, fmt.Errorf("%s.from: %q is not an E.164 number such as +15550100", key, s.From))
-			}
-			if s.WhatsAppFrom != "" && !isWhatsAppAddress(s.WhatsAppFrom) {
-				errs = append(errs, fmt.Errorf("%s.whatsapp_from: %q is not whatsapp: and an E.164 number such as whatsapp:+15550100", key, s.WhatsAppFrom))
-			}
-		case "modem":
-			required(key, "device", s.Device != "")
-			if s.WhatsAppFrom != "" {
-				errs = append(errs, fmt.Errorf("%s.whatsapp_from: only a twilio account reaches WhatsApp", key))
-			}
-			if s.Baud <= 0 {
-				errs = append(errs, fmt.Errorf("%s.baud: must be positive", key))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("%s.provider: %q is not twilio or modem", key, s.Provider))
-		}
-		if s.DefaultRegion != "" && (len(s.DefaultRegion) != 2 || strings.ToUpper(s.DefaultRegion) != s.DefaultRegion) {
-			errs = append(errs, fmt.Errorf("%s.default_region: %q is not an ISO 3166 code such as CN", key, s.DefaultRegion))
-		}
-	}
-	return errs
 }
 
 // IsLoopback reports whether a listen address only accepts local
@@ -328,39 +206,6 @@ func validLangTag(s string) bool {
 	return true
 }
 
-func validTelegramSecret(s string) bool {
-	if len(s) < 1 || len(s) > 256 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// isE164 checks the shape only (+ and 8 to 15 digits); the SMS adapter
-// checks numbers properly with libphonenumber.
-func isE164(s string) bool {
-	if len(s) < 8 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
-	}
-	for _, r := range s[1:] {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isWhatsAppAddress checks Twilio's WhatsApp sender form: the prefix
-// exactly as Twilio writes it, then an E.164 number.
-func isWhatsAppAddress(s string) bool {
-	rest, ok := strings.CutPrefix(s, "whatsapp:")
-	return ok && isE164(rest)
-}
-
 // redactURL hides a password in a NATS URL before it goes into an error.
 func redactURL(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
@@ -371,15 +216,4 @@ func redactURL(raw string) string {
 		u.User = url.UserPassword(u.User.Username(), "redacted")
 	}
 	return u.String()
-}
-
-// validHeaderName reports whether h is an HTTP header field name (RFC 9110
-// token characters).
-func validHeaderName(h string) bool {
-	for _, c := range h {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
-			return false
-		}
-	}
-	return h != ""
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"hotline/envelope"
+	"hotline/httpjson"
 )
 
 // SessionCookie is the console's login cookie. Its Path is / because the
@@ -108,7 +108,7 @@ func (a *Auth) Require(next http.Handler) http.Handler {
 			case http.StatusTooManyRequests:
 				w.Header().Set("Retry-After", "5")
 			}
-			writeError(w, err.status, err.msg)
+			httpjson.Error(w, err.status, err.msg)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -296,7 +296,7 @@ func (a *Auth) sessionInfo(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, info)
+	httpjson.Write(w, http.StatusOK, info)
 }
 
 // login checks the token from the form and sets the session cookie. It
@@ -307,7 +307,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if crossSite(r) {
-		writeError(w, http.StatusForbidden, "console: cross-site login refused")
+		httpjson.Error(w, http.StatusForbidden, "console: cross-site login refused")
 		return
 	}
 	token := r.PostFormValue("token")
@@ -315,7 +315,7 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 	// guesses sent at once are throttled like guesses sent in turn.
 	if !a.logins.take(clientIP(r.RemoteAddr)) {
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusTooManyRequests, "console: too many login attempts; wait a few seconds")
+		httpjson.Error(w, http.StatusTooManyRequests, "console: too many login attempts; wait a few seconds")
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(token), a.token) != 1 {
@@ -334,12 +334,12 @@ func (a *Auth) login(w http.ResponseWriter, r *http.Request) {
 // the session for every copy of the cookie.
 func (a *Auth) logout(w http.ResponseWriter, r *http.Request) {
 	if crossSite(r) {
-		writeError(w, http.StatusForbidden, "console: cross-site logout refused")
+		httpjson.Error(w, http.StatusForbidden, "console: cross-site logout refused")
 		return
 	}
 	if nonce, expires, ok := a.session(r); ok && a.revoked != nil {
 		if err := a.revoked.Revoke(r.Context(), nonce, expires); err != nil {
-			writeError(w, http.StatusServiceUnavailable, "console: logout not recorded, try again: "+err.Error())
+			httpjson.Error(w, http.StatusServiceUnavailable, "console: logout not recorded, try again: "+err.Error())
 			return
 		}
 	}
@@ -361,16 +361,6 @@ func clientIP(remote string) string {
 		return host
 	}
 	return remote
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
 }
 
 // String keeps the token out of any accidental %v.

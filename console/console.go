@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"hotline/httpjson"
+
 	"golang.org/x/time/rate"
 )
 
@@ -135,11 +137,11 @@ func (c *Console) snapshot(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	snap, err := c.deps.Source.Snapshot(ctx)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "console: live view: "+err.Error())
+		httpjson.Error(w, http.StatusServiceUnavailable, "console: live view: "+err.Error())
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, snap)
+	httpjson.Write(w, http.StatusOK, snap)
 }
 
 // events streams a Snapshot every interval as server-sent events until

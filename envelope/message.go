@@ -45,8 +45,9 @@ const (
 
 // Party is one side of a conversation as the platform knows it.
 type Party struct {
-	// ID is the platform's own user or account id (WeChat OpenID,
-	// Telegram chat id, E.164 number for SMS).
+	// ID is the platform's own user or account id, in whatever form the
+	// platform gives it (an opaque per-app id, a numeric chat id, an
+	// E.164 number for SMS).
 	ID    string `json:"id"`
 	Name  string `json:"name,omitempty"`
 	Phone string `json:"phone,omitempty"` // E.164, when known
@@ -57,7 +58,7 @@ type Party struct {
 type Media struct {
 	Kind       Kind   `json:"kind"`
 	URL        string `json:"url,omitempty"`
-	PlatformID string `json:"platform_id,omitempty"` // WeChat MediaId, Telegram file_id
+	PlatformID string `json:"platform_id,omitempty"` // the platform's file id, fetched through its API
 	MIME       string `json:"mime,omitempty"`
 	Caption    string `json:"caption,omitempty"`
 	FileName   string `json:"file_name,omitempty"`
@@ -116,13 +117,16 @@ type Message struct {
 	LangHint      string    `json:"lang_hint,omitempty"` // BCP 47 from the platform
 	ReceivedAt    time.Time `json:"received_at"`
 	// Meta holds platform details worth keeping that have no field
-	// (Telegram chat type, WeChat QR scene), never secrets.
+	// (a chat's type, the QR code a user scanned), never secrets.
 	Meta map[string]string `json:"meta,omitempty"`
 }
 
-// MetaClientAddr is the Meta key of the address a message came from, for
-// channels where the gateway itself faces the user (the web chat): the
-// router's verification-code budget per address reads it.
+// MetaClientAddr is the Meta key of the address a message came from. An
+// adapter sets it on what a visitor types when the gateway itself faces
+// the user, who is then anonymous, with no platform account behind them:
+// the router gives each address a verification-code budget and asks such
+// a visitor to say something before it texts a code. Adapters of
+// platforms that relay their users' messages never set it.
 const MetaClientAddr = "client_addr"
 
 // MaxTextLen bounds the text of a message or reply in bytes. No platform

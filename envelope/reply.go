@@ -13,8 +13,9 @@ const (
 	SourceSystem   Source = "system"   // confirmations hotline must send, e.g. opt-out
 )
 
-// Button is a quick reply a platform may render (Telegram inline keyboard,
-// web chat buttons); platforms without buttons show the text only.
+// Button is a quick reply a platform may render (an inline keyboard,
+// buttons under the message); platforms without buttons show the text
+// only.
 type Button struct {
 	Label string `json:"label"`
 	Data  string `json:"data"` // what the button sends back, e.g. a menu code

@@ -5,7 +5,10 @@ import (
 	"fmt"
 )
 
-// Platforms hotline speaks. A Platform is also a subject token.
+// Subject tokens of the built-in platforms, kept for logs and tests. They
+// are not the list of platforms: each platform's descriptor
+// (platform.Platform.Name) is the authority, and a platform added in its
+// own package needs no constant here.
 const (
 	PlatformWeChat   = "wechat"
 	PlatformWeibo    = "weibo"
@@ -13,20 +16,6 @@ const (
 	PlatformSMS      = "sms"
 	PlatformWebChat  = "webchat"
 )
-
-// Platforms lists every platform in a stable order.
-func Platforms() []string {
-	return []string{PlatformWeChat, PlatformWeibo, PlatformTelegram, PlatformSMS, PlatformWebChat}
-}
-
-// KnownPlatform reports whether p is one of Platforms.
-func KnownPlatform(p string) bool {
-	switch p {
-	case PlatformWeChat, PlatformWeibo, PlatformTelegram, PlatformSMS, PlatformWebChat:
-		return true
-	}
-	return false
-}
 
 // Priorities of a handoff, most urgent first.
 const (

@@ -14,6 +14,7 @@ import (
 
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/httpjson"
 )
 
 // maxAdminBody caps every admin request body.
@@ -31,9 +32,10 @@ type admin struct {
 // the review queue under /admin/v1/. The caller mounts it behind the admin
 // listener's bearer-token check. review may be nil when the review queue
 // is not run; its routes then answer 503. accounts lists the accounts of
-// a platform this gateway runs: a mode set for any other account is
-// refused, since it would silently do nothing (nil: no check). Clearing
-// is never refused, so a setting left behind by a removed account can go.
+// a platform this gateway runs: a mode set for any other platform or
+// account is refused, since it would silently do nothing (nil: no check).
+// Clearing is never refused, so a setting left behind by a removed
+// account can go.
 //
 //	GET    /admin/v1/modes                     settings in force
 //	PUT    /admin/v1/modes/{mode}              {"scope","reason","set_by","ttl","announce"}
@@ -58,7 +60,7 @@ func AdminHandler(store *Store, review *Review, b *bus.Bus, accounts func(platfo
 }
 
 func (a *admin) listModes(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, a.store.List())
+	httpjson.Write(w, http.StatusOK, a.store.List())
 }
 
 // SetModeRequest is the body of PUT /admin/v1/modes/{mode}.
@@ -113,21 +115,22 @@ func (a *admin) setMode(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, got)
+	httpjson.Write(w, http.StatusOK, got)
 }
 
-// knownAccount refuses a scope naming an account this gateway does not
-// run, listing the ones it does.
+// knownAccount refuses a scope naming a platform or an account this
+// gateway does not run, listing the accounts it does: ParseScope checks
+// only the form, and the list of platforms lives in the gateway.
 func (a *admin) knownAccount(scope Scope) error {
-	if a.accounts == nil || scope.Account == "" {
+	if a.accounts == nil || scope.IsGlobal() {
 		return nil
 	}
 	run := a.accounts(scope.Platform)
-	if slices.Contains(run, scope.Account) {
-		return nil
-	}
 	if len(run) == 0 {
 		return invalid("scope", "%q: this gateway runs no %s account", scope.String(), scope.Platform)
+	}
+	if scope.Account == "" || slices.Contains(run, scope.Account) {
+		return nil
 	}
 	return invalid("scope", "%q: this gateway runs no %s account %q (it runs %s)", scope.String(), scope.Platform, scope.Account,
 		strings.Join(run, ", "))
@@ -147,7 +150,7 @@ func (a *admin) clearMode(w http.ResponseWriter, r *http.Request) {
 	}
 	err = a.store.Clear(r.Context(), mode, scope, q.Get("by"))
 	if errors.Is(err, ErrNotSet) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("%s is not set in scope %s", mode, scope))
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("%s is not set in scope %s", mode, scope))
 		return
 	}
 	if err != nil {
@@ -170,12 +173,12 @@ func (a *admin) audit(w http.ResponseWriter, r *http.Request) {
 	if recs == nil {
 		recs = []AuditRecord{}
 	}
-	writeJSON(w, http.StatusOK, recs)
+	httpjson.Write(w, http.StatusOK, recs)
 }
 
 func (a *admin) pending(w http.ResponseWriter, r *http.Request) {
 	if a.review == nil {
-		writeError(w, http.StatusServiceUnavailable, "the review queue is not running")
+		httpjson.Error(w, http.StatusServiceUnavailable, "the review queue is not running")
 		return
 	}
 	limit, ok := a.limit(w, r, DefaultReviewLimit, MaxReviewLimit)
@@ -190,7 +193,7 @@ func (a *admin) pending(w http.ResponseWriter, r *http.Request) {
 	if reps == nil {
 		reps = []envelope.Reply{}
 	}
-	writeJSON(w, http.StatusOK, reps)
+	httpjson.Write(w, http.StatusOK, reps)
 }
 
 // ReviewRequest is the body of POST /admin/v1/review/{id}/{action}.
@@ -209,12 +212,12 @@ type ReviewResponse struct {
 
 func (a *admin) decide(w http.ResponseWriter, r *http.Request) {
 	if a.review == nil {
-		writeError(w, http.StatusServiceUnavailable, "the review queue is not running")
+		httpjson.Error(w, http.StatusServiceUnavailable, "the review queue is not running")
 		return
 	}
 	id, action := r.PathValue("id"), r.PathValue("action")
 	if _, err := envelope.ParseIDTime(id); err != nil {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no held reply with id %q", id))
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("no held reply with id %q", id))
 		return
 	}
 	var req ReviewRequest
@@ -235,7 +238,7 @@ func (a *admin) decide(w http.ResponseWriter, r *http.Request) {
 		resp.Decision = DecisionRejected
 		err = a.review.Reject(r.Context(), id, req.By, req.Reason)
 	default:
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown review action %q (approve, edit or reject)", action))
+		httpjson.Error(w, http.StatusNotFound, fmt.Sprintf("unknown review action %q (approve, edit or reject)", action))
 		return
 	}
 	if err != nil {
@@ -245,7 +248,7 @@ func (a *admin) decide(w http.ResponseWriter, r *http.Request) {
 	if sent.ID != "" {
 		resp.Sent = &sent
 	}
-	writeJSON(w, http.StatusOK, resp)
+	httpjson.Write(w, http.StatusOK, resp)
 }
 
 // limit reads the limit query parameter.
@@ -256,7 +259,7 @@ func (a *admin) limit(w http.ResponseWriter, r *http.Request, def, maxLimit int)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 || n > maxLimit {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit))
+		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit))
 		return 0, false
 	}
 	return n, true
@@ -267,17 +270,17 @@ func (a *admin) fail(w http.ResponseWriter, err error) {
 	var inv *InvalidError
 	switch {
 	case errors.As(err, &inv):
-		writeError(w, http.StatusBadRequest, inv.Msg)
+		httpjson.Error(w, http.StatusBadRequest, inv.Msg)
 	case errors.Is(err, ErrNotSet), errors.Is(err, ErrReplyNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
+		httpjson.Error(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrAlreadyDecided), errors.Is(err, ErrOperatorOwns):
-		writeError(w, http.StatusConflict, err.Error())
+		httpjson.Error(w, http.StatusConflict, err.Error())
 	case errors.Is(err, ErrAudit):
 		a.store.log.Error("fallback: admin: audit", "err", err)
-		writeError(w, http.StatusInternalServerError, "the change was made, but its audit record was not written: "+err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, "the change was made, but its audit record was not written: "+err.Error())
 	default:
 		a.store.log.Error("fallback: admin", "err", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
+		httpjson.Error(w, http.StatusInternalServerError, err.Error())
 	}
 }
 
@@ -288,36 +291,26 @@ func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d KiB", maxAdminBody>>10))
+		httpjson.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body: larger than %d KiB", maxAdminBody>>10))
 		return false
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
 		return false
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		writeError(w, http.StatusBadRequest, "body: empty, want a JSON object")
+		httpjson.Error(w, http.StatusBadRequest, "body: empty, want a JSON object")
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		httpjson.Error(w, http.StatusBadRequest, "body: "+err.Error())
 		return false
 	}
 	if dec.More() {
-		writeError(w, http.StatusBadRequest, "body: trailing data after the JSON object")
+		httpjson.Error(w, http.StatusBadRequest, "body: trailing data after the JSON object")
 		return false
 	}
 	return true
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
 }

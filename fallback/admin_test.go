@@ -150,7 +150,7 @@ func TestAdminBadRequests(t *testing.T) {
 		{"bad scope", "PUT", "/admin/v1/modes/read_only", `{"scope":"wechat/oa.main","reason":"x","set_by":"a"}`, 400, `scope "wechat/oa.main": account: `},
 		{"account not run", "PUT", "/admin/v1/modes/read_only", `{"scope":"wechat/nope","reason":"x","set_by":"a"}`, 400, `scope: "wechat/nope": this gateway runs no wechat account "nope" (it runs oa-main, oa-2)`},
 		{"platform without accounts", "PUT", "/admin/v1/modes/sms_fallback", `{"scope":"weibo/wb-main","reason":"x","set_by":"a"}`, 400, `scope: "weibo/wb-main": this gateway runs no weibo account`},
-		{"unknown platform", "PUT", "/admin/v1/modes/read_only", `{"scope":"icq","reason":"x","set_by":"a"}`, 400, `platform "icq" is not one of`},
+		{"unknown platform", "PUT", "/admin/v1/modes/read_only", `{"scope":"icq","reason":"x","set_by":"a"}`, 400, `scope: "icq": this gateway runs no icq account`},
 		{"missing scope", "PUT", "/admin/v1/modes/read_only", `{"reason":"x","set_by":"a"}`, 400, "scope: required"},
 		{"bad ttl", "PUT", "/admin/v1/modes/read_only", `{"scope":"global","reason":"x","set_by":"a","ttl":"2 hours"}`, 400, `ttl: "2 hours" is not a duration`},
 		{"negative ttl", "PUT", "/admin/v1/modes/read_only", `{"scope":"global","reason":"x","set_by":"a","ttl":"-1h"}`, 400, "ttl: -1h is too short"},

@@ -51,7 +51,7 @@ const (
 var ErrInvalid = errors.New("fallback: invalid")
 
 // InvalidError says which field of a setting or request is wrong. Msg names
-// the field first ("scope \"wechat/oa.main\": account: ..."), so it can be
+// the field first ("scope \"sms/modem.1\": account: ..."), so it can be
 // shown to an operator as it is.
 type InvalidError struct {
 	Field string
@@ -85,12 +85,13 @@ var Global = Scope{}
 // scopeGlobal is how the global scope is written.
 const scopeGlobal = "global"
 
-// ParseScope reads "global", "<platform>" or "<platform>/<account>". The
-// platform must be one hotline speaks and the account a safe subject token,
-// because both end up in KV keys and subjects.
+// ParseScope reads "global", "<platform>" or "<platform>/<account>". Both
+// parts must be safe subject tokens, because they end up in KV keys and
+// subjects. Whether this gateway runs the platform or account is not known
+// here: the admin API checks that before it sets a mode.
 func ParseScope(s string) (Scope, error) {
 	if s == "" {
-		return Scope{}, invalid("scope", `required ("global", a platform such as "wechat", or "wechat/oa-main")`)
+		return Scope{}, invalid("scope", `required ("global", a platform such as "sms", or "sms/modem-1")`)
 	}
 	if s == scopeGlobal {
 		return Global, nil
@@ -99,9 +100,10 @@ func ParseScope(s string) (Scope, error) {
 	if err := envelope.ValidToken(platform); err != nil {
 		return Scope{}, &InvalidError{Field: "scope", Msg: fmt.Sprintf("scope %q: platform: %v", s, err), Err: err}
 	}
-	if !envelope.KnownPlatform(platform) {
-		return Scope{}, &InvalidError{Field: "scope", Msg: fmt.Sprintf("scope %q: platform %q is not one of %s (or \"global\")",
-			s, platform, strings.Join(envelope.Platforms(), ", "))}
+	if platform == scopeGlobal {
+		// A platform named so would share the global scope's string and
+		// KV key.
+		return Scope{}, &InvalidError{Field: "scope", Msg: fmt.Sprintf("scope %q: platform: %q is reserved for the global scope", s, platform)}
 	}
 	sc := Scope{Platform: platform}
 	if hasAccount {
@@ -136,11 +138,17 @@ func (s Scope) validate() error {
 	if s.Platform == "" {
 		return nil
 	}
-	_, err := ParseScope(s.String())
-	return err
+	got, err := ParseScope(s.String())
+	if err != nil {
+		return err
+	}
+	if got != s {
+		return invalid("scope", "platform %q is reserved for the global scope", s.Platform)
+	}
+	return nil
 }
 
-// MarshalText writes the scope as a string ("wechat/oa-main").
+// MarshalText writes the scope as a string ("sms/modem-1").
 func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText reads a scope with ParseScope.
@@ -189,7 +197,7 @@ type Setting struct {
 	// Announce is text per language (BCP 47 code: "zh", "en", "pt-BR").
 	// The announcement mode needs at least one; any mode's text is what
 	// users are told of it (STATUS, the first reply after it starts, the
-	// web chat banner).
+	// banner of a channel the gateway serves itself).
 	Announce map[string]string `json:"announce,omitempty"`
 }
 

@@ -270,13 +270,8 @@ func (s *Store) Set(ctx context.Context, set Setting) (Setting, error) {
 		if cur != nil && set.Auto() && !cur.Auto() && !cur.Expired(now) {
 			return *cur, ErrOperatorOwns
 		}
-		var newRev uint64
-		if rev == 0 {
-			newRev, err = s.kv.Create(ctx, key, data)
-		} else {
-			newRev, err = s.kv.Update(ctx, key, data, rev)
-		}
-		if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		newRev, err := bus.Swap(ctx, s.kv, key, data, rev)
+		if bus.IsConflict(err) {
 			// Someone else changed it; decide again on what is there now.
 			if err := pauseBeforeRetry(ctx, attempt); err != nil {
 				return Setting{}, fmt.Errorf("fallback: set %s: %w", key, err)

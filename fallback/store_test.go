@@ -32,7 +32,8 @@ func TestSetValidation(t *testing.T) {
 	}{
 		{"unknown mode", func(s *Setting) { s.Mode = "panic" }, `mode: unknown mode "panic"`},
 		{"account without platform", func(s *Setting) { s.Scope = Scope{Account: "x"} }, `scope: account "x" without a platform`},
-		{"unknown platform", func(s *Setting) { s.Scope = Scope{Platform: "icq"} }, `platform "icq" is not one of`},
+		{"bad platform", func(s *Setting) { s.Scope = Scope{Platform: "we chat"} }, `scope "we chat": platform:`},
+		{"platform named global", func(s *Setting) { s.Scope = Scope{Platform: "global"} }, `scope: platform "global" is reserved`},
 		{"bad account", func(s *Setting) { s.Scope = Scope{Platform: "wechat", Account: "a b"} }, `scope "wechat/a b": account:`},
 		{"no reason", func(s *Setting) { s.Reason = "  " }, "reason: required"},
 		{"no set_by", func(s *Setting) { s.SetBy = "" }, "set_by: required"},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +14,14 @@ import (
 	"time"
 
 	"hotline/envelope"
+	"hotline/httpjson"
 )
 
 // Defaults of Config.
 const (
-	// DefaultMaxBytes is the largest file served: Telegram's own limit
-	// for bots, and more than any photo or voice note.
+	// DefaultMaxBytes is the largest file served: a common limit on
+	// what a bot API lets a bot download, and more than any photo or
+	// voice note.
 	DefaultMaxBytes    = 20 << 20
 	DefaultCacheBytes  = 64 << 20
 	DefaultCacheTTL    = 5 * time.Minute
@@ -111,8 +112,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "media: "+err.Error())
 		return
 	}
-	// The ids and URLs are capabilities of a kind (a Twilio media URL
-	// opens with the account's credentials): logs get a digest that
+	// The ids and URLs are capabilities of a kind (some platforms' media
+	// URLs open with the account's credentials): logs get a digest that
 	// tells two requests for the same file apart from others, no more.
 	key := platform + "\x00" + account + "\x00" + m.PlatformID + "\x00" + m.URL
 	sum := sha256.Sum256([]byte(key))
@@ -227,9 +228,6 @@ func (h *Handler) download(ctx context.Context, f Fetcher, m envelope.Media) (*c
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	httpjson.Error(w, code, msg)
 }

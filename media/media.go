@@ -5,8 +5,9 @@
 // hotline stores references, never bytes (envelope.Media), so every view
 // goes back to the platform. The endpoint is the one place that does,
 // which keeps the platforms' credentials and credential-bearing download
-// URLs (Telegram's file URL holds the bot token) on the server: a browser
-// only ever sees /admin/v1/media/... behind the admin login.
+// URLs (some platforms put the bot's token in a file's URL) on the
+// server: a browser only ever sees /admin/v1/media/... behind the admin
+// login.
 //
 // What comes back is treated as hostile: only images, audio, video and
 // PDF are served (judged from the bytes, with the platform's declared
@@ -87,8 +88,8 @@ func (r *Registry) Len() int {
 const Pattern = "GET /admin/v1/media/{platform}/{account}"
 
 // Path is where the endpoint serves m of platform/account: by the
-// platform's id when there is one (WeChat's MediaId beats its PicUrl),
-// else by URL. Empty when m has neither.
+// platform's id when there is one, even beside a URL the platform also
+// gave, else by URL. Empty when m has neither.
 func Path(platform, account string, m envelope.Media) string {
 	base := "/admin/v1/media/" + url.PathEscape(platform) + "/" + url.PathEscape(account)
 	switch {

@@ -2,22 +2,45 @@ package outbound
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
+
+// fakeClock is the circuit's clock, moved by the test only: the probe
+// waits are then exact, whatever else the machine is doing.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
 
 // The first probe comes probeMin after the circuit opened; each failed
 // probe doubles the wait up to probeMax; a successful one closes it.
 func TestCircuitProbeBackoff(t *testing.T) {
+	t.Parallel()
 	const probeMin, probeMax = 40 * time.Millisecond, 150 * time.Millisecond
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var changes []string
 	c := newCircuit("t", 2, probeMin, probeMax,
 		func(err error) bool { return err == nil }, func(error) bool { return false },
-		time.Now, func(from, to gobreaker.State) { changes = append(changes, to.String()) })
+		clk.Now, func(from, to gobreaker.State) { changes = append(changes, to.String()) })
 	fail := func() (envelope.Receipt, error) { return envelope.Receipt{}, errors.New("down") }
 	ok := func() (envelope.Receipt, error) { return envelope.Receipt{}, nil }
 	for range 2 {
@@ -31,17 +54,16 @@ func TestCircuitProbeBackoff(t *testing.T) {
 	if _, err := c.Execute(func() (envelope.Receipt, error) { called = true; return ok() }); !errors.Is(err, gobreaker.ErrOpenState) || called {
 		t.Fatalf("Execute on an open circuit: err %v, called %v", err, called)
 	}
-	waits := []time.Duration{probeMin}
-	for _, want := range []time.Duration{2 * probeMin, probeMax, probeMax} {
-		waitProbe(t, c)
+	wait := probeMin
+	for i, want := range []time.Duration{2 * probeMin, probeMax, probeMax} {
+		probeTurn(t, c, clk, wait)
 		_, _ = c.Execute(fail) // the probe fails
-		got := c.untilProbe()
-		if got > want || got < want-20*time.Millisecond {
-			t.Fatalf("after failed probe %d: next probe in %v, want about %v", len(waits), got, want)
+		if got := c.untilProbe(); got != want {
+			t.Fatalf("after failed probe %d: next probe in %v, want %v", i+1, got, want)
 		}
-		waits = append(waits, want)
+		wait = want
 	}
-	waitProbe(t, c)
+	probeTurn(t, c, clk, wait)
 	if _, err := c.Execute(ok); err != nil {
 		t.Fatal(err)
 	}
@@ -52,21 +74,29 @@ func TestCircuitProbeBackoff(t *testing.T) {
 	for range 2 {
 		_, _ = c.Execute(fail)
 	}
-	if got := c.untilProbe(); got > probeMin {
-		t.Fatalf("reopened: next probe in %v, want at most %v", got, probeMin)
+	if got := c.untilProbe(); got != probeMin {
+		t.Fatalf("reopened: next probe in %v, want %v", got, probeMin)
 	}
 	if changes[len(changes)-1] != "open" {
 		t.Fatalf("changes %v", changes)
 	}
 }
 
-func waitProbe(t *testing.T, c *circuit) {
+// probeTurn brings the probe's turn, wait after the circuit (re)opened:
+// gobreaker goes half-open on its own timer (probeMin of real time), but
+// the circuit must keep the probe back until its clock has moved on by
+// wait, and let it go then.
+func probeTurn(t *testing.T, c *circuit, clk *fakeClock, wait time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for c.State() != gobreaker.StateHalfOpen {
-		if time.Now().After(deadline) {
-			t.Fatal("no probe turn within 5s")
+	bustest.WaitFor(t, "gobreaker's own half-open", func() bool { return c.cb.State() == gobreaker.StateHalfOpen })
+	if wait > 0 {
+		clk.Advance(wait - time.Nanosecond)
+		if st := c.State(); st != gobreaker.StateOpen {
+			t.Fatalf("state %s a moment before the probe's turn (%v), want open", st, wait)
 		}
-		time.Sleep(5 * time.Millisecond)
+	}
+	clk.Advance(time.Nanosecond)
+	if st := c.State(); st != gobreaker.StateHalfOpen {
+		t.Fatalf("state %s at the probe's turn (%v), want half-open", st, wait)
 	}
 }

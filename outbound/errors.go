@@ -53,8 +53,8 @@ func (e *SendError) Error() string {
 func (e *SendError) Unwrap() error { return e.Err }
 
 // ReasonWindowClosed is the Reason of a permanent failure because the
-// platform no longer lets us write to the user (WeChat 45015: outside the
-// 48-hour window). Such a reply goes by SMS instead when sms_fallback is
+// platform no longer lets us write to the user (the customer-service
+// window of a platform that has one has closed; docs/protocols.md). Such a reply goes by SMS instead when sms_fallback is
 // on for the account and the user has a bound phone.
 const ReasonWindowClosed = "window_closed"
 

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,10 +51,13 @@ type PhoneBook interface {
 	Phone(ctx context.Context, conversation string) (phone string, ok bool, err error)
 }
 
-// Config tunes one account's loop. Zero values take Defaults(platform).
+// Config tunes one account's loop. Zero values take Defaults().
 type Config struct {
 	Platform string
 	Account  string
+	// Label is how a rerouted SMS names the channel the reply was for
+	// ("[<Label>] ..."); empty: Platform.
+	Label string
 	// AccountRate and AccountBurst bound sends for the whole account.
 	AccountRate  rate.Limit
 	AccountBurst int
@@ -88,31 +90,20 @@ type Config struct {
 	AutoFallback bool
 }
 
-// Defaults returns the limits of a platform as its documentation states
-// them (Telegram: 30 messages/s per bot, 1/s per chat) or, for SMS, what
-// keeps a number from being flagged as a spammer.
-func Defaults(platform string) Config {
-	c := Config{
+// Defaults returns what a loop runs with where its Config is zero. The
+// send rates are generous on purpose: each platform's documented limits
+// come from its descriptor (platform.Platform.Limits) through the wiring,
+// so a loop built without them is never the bottleneck of a test.
+func Defaults() Config {
+	return Config{
+		AccountRate: 200, AccountBurst: 200, RecipientRate: 10, RecipientBurst: 10,
 		MaxAttempts: 8, MaxAge: 24 * time.Hour, BreakerFailures: 5, BreakerProbe: time.Second, BreakerOpen: 8 * time.Second,
 		HoldRecheck: 30 * time.Second, Workers: 4, AckWait: time.Minute,
 	}
-	switch platform {
-	case envelope.PlatformTelegram:
-		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 30, 30, 1, 3
-	case envelope.PlatformWeChat:
-		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 50, 50, 5, 5
-	case envelope.PlatformWeibo:
-		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 10, 10, 2, 3
-	case envelope.PlatformSMS:
-		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 10, 10, 1, 2
-	default:
-		c.AccountRate, c.AccountBurst, c.RecipientRate, c.RecipientBurst = 200, 200, 10, 10
-	}
-	return c
 }
 
 func (c *Config) fill() {
-	d := Defaults(c.Platform)
+	d := Defaults()
 	if c.AccountRate == 0 {
 		c.AccountRate, c.AccountBurst = d.AccountRate, d.AccountBurst
 	}
@@ -150,8 +141,7 @@ func (c *Config) fill() {
 
 // defaultBackoff doubles from 1s to 5m with ±20% jitter.
 func defaultBackoff(attempt int) time.Duration {
-	d := min(time.Second<<min(max(attempt-1, 0), 9), 5*time.Minute)
-	return d + time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
+	return bus.Backoff(attempt, time.Second, 5*time.Minute)
 }
 
 // Deps are the loop's collaborators. Modes and Phones may be nil: no
@@ -337,6 +327,45 @@ func circuitValue(s gobreaker.State) int {
 	return 0
 }
 
+// RerouteCause says why a reply went by SMS instead of its platform.
+// envelope.Status has no field for it, so the rerouted status event
+// (hotline.status.<platform>.<account>) carries it at the start of its
+// Error field, followed by "; to <sms account>":
+//
+//	sms_fallback: operator; to sms-main
+//
+// The causes are stable strings, none a prefix of another; read them back
+// with RerouteCauseOf rather than by matching the whole text.
+type RerouteCause string
+
+// Causes of a reroute.
+const (
+	// RerouteOperator: an operator set sms_fallback for the account.
+	RerouteOperator RerouteCause = "sms_fallback: operator"
+	// RerouteAuto: sms_fallback was engaged automatically (by this or
+	// another instance) and this loop's circuit is open.
+	RerouteAuto RerouteCause = "sms_fallback: auto"
+	// RerouteWindowClosed: the platform, up, refused the reply for good
+	// because its reply window with the user closed (ReasonWindowClosed),
+	// and sms_fallback was on (operator or auto).
+	RerouteWindowClosed RerouteCause = "sms_fallback: window_closed"
+)
+
+// RerouteCauseOf returns the cause a rerouted status event records; ok is
+// false for any other event, or one from before causes were recorded
+// ("sms_fallback to <account>").
+func RerouteCauseOf(st envelope.Status) (cause RerouteCause, ok bool) {
+	if st.State != envelope.StateRerouted {
+		return "", false
+	}
+	head, _, _ := strings.Cut(st.Error, ";")
+	switch c := RerouteCause(head); c {
+	case RerouteOperator, RerouteAuto, RerouteWindowClosed:
+		return c, true
+	}
+	return "", false
+}
+
 var (
 	errHeld        = errors.New("held: sms_fallback is on and the user has no bound phone")
 	errCircuitOpen = errors.New("circuit open: platform is failing")
@@ -384,7 +413,11 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 		// word) or half-open, the platform gets the reply: that is the
 		// probe that lets the fallback clear.
 		if on && (!auto || l.breaker.State() == gobreaker.StateOpen) {
-			rerouted, err := l.reroute(ctx, &rep)
+			cause := RerouteOperator
+			if auto {
+				cause = RerouteAuto
+			}
+			rerouted, err := l.reroute(ctx, &rep, cause)
 			if err != nil {
 				return err
 			}
@@ -454,7 +487,7 @@ func (l *Loop) handle(ctx context.Context, d *bus.Delivery) error {
 	if se.Kind == Permanent {
 		if se.Reason == ReasonWindowClosed && l.deps.Modes != nil {
 			if on, _ := l.deps.Modes.SMSFallback(l.cfg.Platform, l.cfg.Account); on {
-				rerouted, err := l.reroute(ctx, &rep)
+				rerouted, err := l.reroute(ctx, &rep, RerouteWindowClosed)
 				if err != nil {
 					return err
 				}
@@ -508,8 +541,9 @@ func (l *Loop) giveUp(ctx context.Context, rep *envelope.Reply, attempt int, sta
 	return bus.Permanent(errors.New(reason))
 }
 
-// reroute sends the reply by SMS to the conversation's bound phone.
-func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
+// reroute sends the reply by SMS to the conversation's bound phone; its
+// status event records the cause.
+func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply, cause RerouteCause) (bool, error) {
 	if l.cfg.SMSAccount == "" || l.deps.Phones == nil {
 		return false, nil
 	}
@@ -525,7 +559,7 @@ func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
 	sms.Platform, sms.Account = envelope.PlatformSMS, l.cfg.SMSAccount
 	sms.Conversation = envelope.ConversationKey(envelope.PlatformSMS, l.cfg.SMSAccount, phone)
 	sms.To = envelope.Party{ID: phone, Phone: phone}
-	sms.Text = "[" + channelName(rep) + "] " + rep.Text
+	sms.Text = "[" + l.channelName(rep) + "] " + rep.Text
 	sms.Buttons, sms.Dir = nil, ""
 	sms.Rerouted = rep.Platform + "/" + rep.Account
 	// The phone may have opted out of SMS even if the chat did not: a
@@ -536,26 +570,19 @@ func (l *Loop) reroute(ctx context.Context, rep *envelope.Reply) (bool, error) {
 		return false, bus.Retry(fmt.Errorf("outbound: reroute: %w", err), 5*time.Second)
 	}
 	l.markSent(ctx, rep.ID, sentMark{State: envelope.StateRerouted, PlatformMsgID: sms.ID, At: l.now().UTC()})
-	l.status(ctx, rep, envelope.StateRerouted, 0, "", "sms_fallback to "+sms.Account)
+	l.status(ctx, rep, envelope.StateRerouted, 0, "", string(cause)+"; to "+sms.Account)
 	l.m.outcomes.WithLabelValues(l.cfg.Platform, l.cfg.Account, "rerouted").Inc()
 	return true, nil
 }
 
 // channelName is how an SMS names the channel a rerouted reply was for.
 // WhatsApp rides on the SMS provider's account; its address says so.
-func channelName(rep *envelope.Reply) string {
+func (l *Loop) channelName(rep *envelope.Reply) string {
 	if strings.HasPrefix(rep.To.ID, "whatsapp:") {
 		return "WhatsApp"
 	}
-	switch rep.Platform {
-	case envelope.PlatformWeChat:
-		return "WeChat"
-	case envelope.PlatformWeibo:
-		return "Weibo"
-	case envelope.PlatformTelegram:
-		return "Telegram"
-	case envelope.PlatformWebChat:
-		return "Web chat"
+	if l.cfg.Label != "" {
+		return l.cfg.Label
 	}
 	return rep.Platform
 }

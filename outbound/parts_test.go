@@ -10,6 +10,7 @@ import (
 )
 
 func TestPartsResumeAcrossLoads(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	ctx := context.Background()
 	kv := b.KV(bus.BucketSent)

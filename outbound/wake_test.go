@@ -1,9 +1,7 @@
 package outbound_test
 
 import (
-	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,53 +10,17 @@ import (
 	"hotline/outbound/outboundtest"
 )
 
-// operatorFallback is an operator's sms_fallback an operator can clear,
-// with the change broadcast the mode store gives.
-type operatorFallback struct {
-	mu      sync.Mutex
-	on      bool
-	changed chan struct{}
-}
-
-func newOperatorFallback(on bool) *operatorFallback {
-	return &operatorFallback{on: on, changed: make(chan struct{})}
-}
-
-func (m *operatorFallback) SMSFallback(string, string) (bool, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.on, false
-}
-func (m *operatorFallback) EngageAuto(context.Context, string, string, string) error { return nil }
-func (m *operatorFallback) ReleaseAuto(context.Context, string, string) error        { return nil }
-func (m *operatorFallback) Changed() <-chan struct{} {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.changed
-}
-
-func (m *operatorFallback) clear() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.on = false
-	close(m.changed)
-	m.changed = make(chan struct{})
-}
-
-type noPhones struct{}
-
-func (noPhones) Phone(context.Context, string) (string, bool, error) { return "", false, nil }
-
 // Replies held by an operator's sms_fallback (their users have no phone)
 // leave the moment the mode clears, not at the next recheck.
 func TestClearingModeReleasesHeldRepliesAtOnce(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	p := outboundtest.NewPlatform(t)
 	cfg := fastConfig("telegram", "tg-main")
 	cfg.HoldRecheck = time.Hour // only the wake can release them
 	cfg.SMSAccount = "sms-main"
-	modes := newOperatorFallback(true)
-	startLoop(t, b, cfg, p.Sender(), modes, noPhones{})
+	modes := newModes(true, false) // an operator's
+	startLoop(t, b, cfg, p.Sender(), modes, phoneBook(nil))
 	var rs []envelope.Reply
 	for i := range 6 {
 		r := reply("telegram", "tg-main", fmt.Sprint("u", i%3), fmt.Sprint("held ", i))
@@ -78,7 +40,7 @@ func TestClearingModeReleasesHeldRepliesAtOnce(t *testing.T) {
 		t.Fatalf("%d sends while sms_fallback held the replies", n)
 	}
 	cleared := time.Now()
-	modes.clear()
+	modes.set(false)
 	bustest.WaitFor(t, "held replies delivered", func() bool {
 		for _, r := range rs {
 			if p.Count(r.ID) != 1 {
@@ -100,6 +62,7 @@ func TestClearingModeReleasesHeldRepliesAtOnce(t *testing.T) {
 // After an outage the circuit's probe succeeds and every reply it held
 // leaves at once: the wait is the probe's, never the hold's full time.
 func TestRecoveredPlatformReleasesHeldRepliesAtOnce(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	p := outboundtest.NewPlatform(t)
 	p.SetMode("down")

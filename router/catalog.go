@@ -241,8 +241,9 @@ func looksLikeTag(s string) bool {
 	return true
 }
 
-// LangFromHint maps a platform's language hint (Telegram language_code,
-// WeChat zh_CN) to a supported code, or "".
+// LangFromHint maps a platform's language hint to a supported code, or
+// "". Platforms write hints as BCP 47 tags ("pt-br") or as locales with an
+// underscore ("zh_CN"); both are read.
 func (c *Catalog) LangFromHint(hint string) string {
 	if hint == "" {
 		return ""

@@ -535,11 +535,12 @@ func (a *answerer) bind(ctx context.Context, raw string) error {
 		a.refuseBind("region", "bind_region", "number in "+region+", outside sms.verify_regions")
 		return nil
 	}
-	if a.m.Platform == envelope.PlatformWebChat && userTurns(a.sess) < 2 {
-		// A script that drops its cookie is a new visitor each time:
-		// asking first for a message costs it a round trip and a
-		// stored message per number it wants texted.
-		a.refuseBind("chat_first", "bind_chat_first", "web chat visitor asked for a code before any message")
+	if a.m.Meta[envelope.MetaClientAddr] != "" && userTurns(a.sess) < 2 {
+		// Where the gateway itself faces anonymous visitors, a script
+		// that drops its cookie is a new visitor each time: asking
+		// first for a message costs it a round trip and a stored
+		// message per number it wants texted.
+		a.refuseBind("chat_first", "bind_chat_first", "anonymous visitor asked for a code before any message")
 		return nil
 	}
 	var recent []time.Time

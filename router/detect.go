@@ -6,10 +6,10 @@ import (
 )
 
 // detectLang guesses the language of a message from its own words, for
-// a user who chose none on a platform that gives no hint (SMS, WeChat,
-// the web chat). It answers only for hotline's ten languages and only
-// when the text leaves little doubt; "" otherwise, and the caller keeps
-// its default.
+// a user who chose none on a platform that gives no hint (SMS, and any
+// platform whose messages carry no language). It answers only for
+// hotline's ten languages and only when the text leaves little doubt; ""
+// otherwise, and the caller keeps its default.
 //
 // Script decides first: Arabic, Thai and Cyrillic letters each belong to
 // one of the ten; Han is Chinese, Traditional when its characters are

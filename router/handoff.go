@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"hotline/envelope"
+	"hotline/httpjson"
 )
 
 // Handoff states.
@@ -240,7 +241,7 @@ func (r *Router) AdminHandler() http.Handler {
 		if list == nil {
 			list = []HandoffState{}
 		}
-		writeJSON(w, http.StatusOK, list)
+		httpjson.Write(w, http.StatusOK, list)
 	})
 	mux.HandleFunc("GET /admin/v1/handoffs/{id}", func(w http.ResponseWriter, req *http.Request) {
 		st, _, err := r.GetHandoff(req.Context(), req.PathValue("id"))
@@ -248,7 +249,7 @@ func (r *Router) AdminHandler() http.Handler {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, st)
+		httpjson.Write(w, http.StatusOK, st)
 	})
 	mux.HandleFunc("POST /admin/v1/handoffs/{id}/{action}", func(w http.ResponseWriter, req *http.Request) {
 		var body struct {
@@ -257,11 +258,11 @@ func (r *Router) AdminHandler() http.Handler {
 			IdempotencyKey string `json:"idempotency_key"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}"})
+			httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}"})
 			return
 		}
 		if strings.TrimSpace(body.Agent) == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "agent is required"})
+			httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "agent is required"})
 			return
 		}
 		id := req.PathValue("id")
@@ -276,7 +277,7 @@ func (r *Router) AdminHandler() http.Handler {
 			v, err = r.Close(req.Context(), id, body.Agent)
 		case "reply":
 			if strings.TrimSpace(body.Text) == "" {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "text is required"})
+				httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "text is required"})
 				return
 			}
 			key := body.IdempotencyKey
@@ -285,22 +286,16 @@ func (r *Router) AdminHandler() http.Handler {
 			}
 			v, err = r.AgentReply(req.Context(), id, body.Agent, body.Text, key)
 		default:
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown action; use claim, reply or close"})
+			httpjson.Write(w, http.StatusNotFound, map[string]string{"error": "unknown action; use claim, reply or close"})
 			return
 		}
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, v)
+		httpjson.Write(w, http.StatusOK, v)
 	})
 	return mux
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func writeError(w http.ResponseWriter, err error) {
@@ -311,5 +306,5 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut):
 		code = http.StatusConflict
 	}
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	httpjson.Error(w, code, err.Error())
 }

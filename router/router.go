@@ -7,7 +7,6 @@ package router
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -40,9 +39,10 @@ type Config struct {
 	// be texted to; empty: any. Codes to premium or foreign numbers are
 	// how an SMS gateway is made to pay for someone else's fraud.
 	VerifyRegions []string
-	// VerifyPerAddressHour caps codes per client address (the web chat's
-	// visitor address) per hour; VerifyPerHour caps them for the whole
-	// gateway, every instance together. Zero takes the defaults (3, 100).
+	// VerifyPerAddressHour caps codes per client address (messages that
+	// carry envelope.MetaClientAddr) per hour; VerifyPerHour caps them
+	// for the whole gateway, every instance together. Zero takes the
+	// defaults (3, 100).
 	VerifyPerAddressHour int
 	VerifyPerHour        int
 	Workers              int // conversations handled at once; default 64
@@ -163,17 +163,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 // once for the whole cluster, so any router instance that handles a
 // redelivery derives the same code.
 func sharedBindKey(ctx context.Context, kv jetstream.KeyValue) ([]byte, error) {
-	const key = "router.bind_key"
-	fresh := make([]byte, 32)
-	_, _ = rand.Read(fresh)
-	if _, err := kv.Create(ctx, key, fresh); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return nil, fmt.Errorf("bind key: %w", err)
-	}
-	e, err := kv.Get(ctx, key)
+	key, err := bus.SharedSecret(ctx, kv, "router.bind_key", 32)
 	if err != nil {
 		return nil, fmt.Errorf("bind key: %w", err)
 	}
-	return e.Value(), nil
+	return key, nil
 }
 
 // Catalog returns the texts the router answers with.

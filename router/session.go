@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"hotline/bus"
 	"hotline/envelope"
 	"hotline/fallback"
 )
@@ -253,12 +254,7 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 		return fmt.Errorf("session encode: %w", err)
 	}
 	key := sessionKey(sess.Conversation)
-	var newRev uint64
-	if rev == 0 {
-		newRev, err = s.kv.Create(ctx, key, data)
-	} else {
-		newRev, err = s.kv.Update(ctx, key, data, rev)
-	}
+	newRev, err := bus.Swap(ctx, s.kv, key, data, rev)
 	if isConflict(err) {
 		s.cache.drop(key)
 		return errConflict
@@ -275,9 +271,7 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 // or Update from a stale revision. A clustered stream reports the latter
 // with another code than a single server; nats.go maps both to
 // ErrKeyRevisionMismatch.
-func isConflict(err error) bool {
-	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
-}
+func isConflict(err error) bool { return bus.IsConflict(err) }
 
 // Load returns a conversation's session as the bucket holds it now.
 func (s Sessions) Load(ctx context.Context, conversation string) (*Session, error) {
@@ -327,11 +321,7 @@ func casJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, chan
 		if err != nil {
 			return err
 		}
-		if rev == 0 {
-			_, err = kv.Create(ctx, key, data)
-		} else {
-			_, err = kv.Update(ctx, key, data, rev)
-		}
+		_, err = bus.Swap(ctx, kv, key, data, rev)
 		if isConflict(err) {
 			continue
 		}

@@ -1,7 +1,8 @@
 // Package passive lets a webhook answer a user inside its HTTP response
-// when the router is quick enough (WeChat passive XML, Weibo passive JSON,
-// Twilio TwiML, a Telegram webhook method), so that a reply goes out
-// exactly one way: in the response, or later through the platform's API.
+// when the router is quick enough (many platforms accept a reply in the
+// body of their webhook's response: an XML or JSON message, markup, an API
+// method; see docs/protocols.md), so that a reply goes out exactly one
+// way: in the response, or later through the platform's API.
 //
 // The handler opens a Window before publishing the inbound message and
 // sends its inbox and deadline as headers. The router, once it has the
@@ -48,7 +49,7 @@ type Window struct {
 }
 
 // Open listens for an offer until deadline. maxReplies is how many
-// replies the platform can carry in one response (WeChat: 1); a larger
+// replies the platform can carry in one response (often just 1); a larger
 // offer is refused and goes through the API.
 func Open(nc *nats.Conn, deadline time.Time, maxReplies int) (*Window, error) {
 	w := &Window{inbox: nc.NewInbox(), deadline: deadline, max: maxReplies, open: true, done: make(chan struct{})}

@@ -1,11 +1,12 @@
 // Package replay closes the gap in webhook signatures that do not cover
-// the body. WeChat's plain mode and Weibo sign only the query (timestamp
-// and nonce): anyone who reads one signed URL (an access log, a proxy's
-// debug output) could post any body with it until the timestamp goes
-// stale. The Guard remembers the body each signed query came with, for
-// as long as the timestamp is accepted, and refuses the same query with a
-// different body. The same query with the same body is a platform's
-// retry and passes; the inbound dedup id drops its message.
+// the body. A platform that signs only the query (timestamp and nonce;
+// docs/protocols.md says which do) lets anyone who reads one signed URL
+// (an access log, a proxy's debug output) post any body with it until
+// the timestamp goes stale. The Guard remembers the body each signed
+// query came with, for as long as the timestamp is accepted, and refuses
+// the same query with a different body. The same query with the same
+// body is a platform's retry and passes; the inbound dedup id drops its
+// message.
 package replay
 
 import (
@@ -62,9 +63,9 @@ func New(kv jetstream.KeyValue, window time.Duration) *Guard {
 // Check records that the request signed with signature (its query's
 // signature, or anything that identifies the signed query) came with
 // body, and refuses with ErrReplayed a body other than the one first seen.
-// scope keeps accounts apart: "wechat.oa-main". Other errors mean the
-// bucket could not be read or written; the caller should answer 5xx so
-// the platform retries.
+// scope keeps accounts apart: "<platform>.<account>". Other errors mean
+// the bucket could not be read or written; the caller should answer 5xx
+// so the platform retries.
 func (g *Guard) Check(ctx context.Context, scope, signature string, body []byte) error {
 	if g == nil {
 		return nil

@@ -37,9 +37,10 @@ const (
 	KeywordHelp  Keyword = "help"
 )
 
-// The words carriers and providers act on (Twilio's defaults, CTIA
-// guidance, and 退订/TD used on Chinese short codes). Only the exact
-// single word counts: "stop texting me" is a message, not an opt-out.
+// The words carriers and providers act on (SMS providers' default opt-out
+// keywords, CTIA guidance, and 退订/TD used on Chinese short codes). Only
+// the exact single word counts: "stop texting me" is a message, not an
+// opt-out.
 var keywords = map[string]Keyword{
 	"stop": KeywordStop, "stopall": KeywordStop, "unsubscribe": KeywordStop, "cancel": KeywordStop,
 	"end": KeywordStop, "quit": KeywordStop, "revoke": KeywordStop, "optout": KeywordStop,

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"hotline/adapters/passive"
 	"hotline/envelope"
 )
@@ -197,8 +194,7 @@ func TestClassifyEveryTestdataUpdate(t *testing.T) {
 // content; anything else gets an empty 200, is not stored, gets no reply
 // and is counted in hotline_platform_events_total.
 func TestWebhookEveryUpdateKind(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	g := newGateway(t, gwOpts{router: true, outbound: true, registry: reg})
+	g := newGateway(t, gwOpts{})
 	for _, tc := range updateCases {
 		t.Run(tc.file, func(t *testing.T) {
 			raw, err := os.ReadFile("testdata/" + tc.file + ".json")
@@ -211,7 +207,7 @@ func TestWebhookEveryUpdateKind(t *testing.T) {
 			if err := json.Unmarshal(raw, &head); err != nil {
 				t.Fatal(err)
 			}
-			before := platformEvents(t, reg, tc.kind)
+			before := platformEvents(t, g, tc.kind)
 			code, _, body := g.post(t, testSecret, string(raw))
 			if code != 200 {
 				t.Fatalf("got %d %q, want 200", code, body)
@@ -229,7 +225,7 @@ func TestWebhookEveryUpdateKind(t *testing.T) {
 				if body != "" {
 					t.Fatalf("answered %q, want an empty 200", body)
 				}
-				if got := platformEvents(t, reg, tc.kind); got != before+1 {
+				if got := platformEvents(t, g, tc.kind); got != before+1 {
 					t.Fatalf("hotline_platform_events_total{event=%q}: got %v, want %v", tc.kind, got, before+1)
 				}
 				return
@@ -257,38 +253,16 @@ func TestWebhookEveryUpdateKind(t *testing.T) {
 	}
 }
 
-func platformEvents(t *testing.T, reg *prometheus.Registry, event string) float64 {
+func platformEvents(t *testing.T, g *gateway, event string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hotline_platform_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if labels(m)["event"] == event && labels(m)["platform"] == "telegram" && labels(m)["account"] == "tg-main" {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
-}
-
-func labels(m *dto.Metric) map[string]string {
-	out := map[string]string{}
-	for _, l := range m.GetLabel() {
-		out[l.GetName()] = l.GetValue()
-	}
-	return out
+	return g.metric(t, "hotline_platform_events_total", "platform", "telegram", "account", "tg-main", "event", event)
 }
 
 // The issue's cases, end to end: an update without a payload and a
 // channel post are acknowledged, stored nowhere, answered nowhere, and
 // no dead letter names a user "unknown".
 func TestNoTicketForUpdatesWithoutAUser(t *testing.T) {
-	g := newGateway(t, gwOpts{router: true, outbound: true})
+	g := newGateway(t, gwOpts{})
 	channel := `{"update_id":%d,"channel_post":{"message_id":310,"sender_chat":{"id":-1009876543210,"title":"Shop news","type":"channel"},"chat":{"id":-1009876543210,"title":"Shop news","type":"channel"},"date":1764072000,"text":"my order is late, help"}}`
 	for _, up := range []string{`{"update_id":99}`, strings.Replace(channel, "%d", strconv.Itoa(nextUpdateID()), 1)} {
 		code, _, body := g.post(t, testSecret, up)

@@ -10,23 +10,23 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
-
 	"hotline/bus"
 	"hotline/bus/bustest"
+	"hotline/config"
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/fallback/fallbacktest"
+	hotlinegw "hotline/gateway"
 	"hotline/outbound"
 	"hotline/outbound/outboundtest"
-	"hotline/router"
 )
 
 const (
@@ -295,30 +295,33 @@ func (l *logBuffer) String() string {
 }
 
 type gwOpts struct {
-	mode      string
-	router    bool
-	outbound  bool
+	mode string
+	// alone runs the adapter by itself, with a mux of its own for its
+	// webhook: no router and no delivery loop, so what it stores stays
+	// on the bus unanswered. Otherwise the whole gateway runs, as serve
+	// assembles it.
+	alone bool
+	// publicURL registers the webhook at the adapter's own mux (alone).
 	publicURL bool
 	bus       *bus.Bus
 	api       *fakeBotAPI
-	// modes wires degraded modes as serve does: the mode store and its
-	// gate, phone bindings, and an SMS account with its own loop.
+	faqFile   string
+	// modes adds the SMS account degraded modes reroute to (sms-main),
+	// behind a fake provider.
 	modes bool
-	// registry receives the adapter's metrics.
-	registry *prometheus.Registry
 }
 
-// gateway runs the adapter (and optionally the router and the delivery
-// loop) on an embedded NATS server against a fake Bot API.
+// gateway is a hotline gateway with one Telegram bot against a fake Bot
+// API, on an embedded NATS server, or the adapter alone.
 type gateway struct {
-	b     *bus.Bus
-	a     *Adapter
-	hooks *httptest.Server
-	api   *fakeBotAPI
-	logs  *logBuffer
-	stop  func() // ends everything Run started and waits for it
-	// With gwOpts.modes: the mode store, the bindings and the fake SMS
-	// provider behind sms-main.
+	b    *bus.Bus
+	a    *Adapter
+	url  string // where the webhook is served
+	api  *fakeBotAPI
+	logs *logBuffer
+	stop func() // ends everything the gateway (or the adapter) runs and waits for it
+	// The gateway's mode store and phone bindings (nil when alone), and
+	// with gwOpts.modes the fake SMS provider behind sms-main.
 	modes    *fallback.Store
 	bindings *fallback.Bindings
 	sms      *outboundtest.Platform
@@ -337,79 +340,103 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 	}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	mux := http.NewServeMux()
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-	cfg := Config{Account: "tg-main", Token: testToken, Mode: o.mode, WebhookSecret: testSecret,
+	settings := Config{Account: "tg-main", Token: testToken, Mode: o.mode, WebhookSecret: testSecret,
 		APIBase: o.api.srv.URL, ReplyWindow: 2 * time.Second}
-	if o.publicURL {
-		cfg.PublicURL = hooks.URL
-	}
-	deps := Deps{Bus: o.bus, Logger: log}
-	if o.registry != nil {
-		deps.Registry = o.registry
-	}
-	a, err := New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for pattern, h := range a.Routes() {
-		mux.Handle(pattern, h)
-	}
+	g := &gateway{b: o.bus, api: o.api, logs: logs}
 	ctx, cancel := context.WithCancel(context.Background())
-	runs := []func(context.Context) error{a.Run}
-	g := &gateway{b: o.bus, a: a, hooks: hooks, api: o.api, logs: logs}
-	rcfg := router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}}
-	rdeps := router.Deps{Bus: o.bus}
-	ocfg := outbound.Config{Platform: "telegram", Account: "tg-main", Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
-	odeps := outbound.Deps{Bus: o.bus, Sender: a, Logger: log}
-	if o.modes {
-		var smsLoop func(context.Context) error
-		m := fallbacktest.Wire(ctx, t, o.bus, &rcfg, &rdeps, &ocfg, &odeps)
-		g.modes, g.bindings, g.sms, smsLoop = m.Store, m.Bindings, m.SMS, m.RunSMS
-		runs = append(runs, smsLoop)
-	}
-	if o.router {
-		rt, err := router.New(ctx, rcfg, rdeps)
-		if err != nil {
-			t.Fatal(err)
+	var run func(context.Context) error
+	if o.alone {
+		mux := http.NewServeMux()
+		hooks := httptest.NewServer(mux)
+		t.Cleanup(hooks.Close)
+		if o.publicURL {
+			settings.PublicURL = hooks.URL
 		}
-		runs = append(runs, rt.Run)
-	}
-	if o.outbound {
-		loop, err := outbound.New(ocfg, odeps)
+		a, err := New(settings, Deps{Bus: o.bus, Logger: log})
 		if err != nil {
-			t.Fatal(err)
-		}
-		runs = append(runs, loop.Run)
-	}
-	done := make(chan struct{}, len(runs))
-	for _, run := range runs {
-		go func() { _ = run(ctx); done <- struct{}{} }()
-	}
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
 			cancel()
-			for range runs {
-				<-done
-			}
-		})
+			t.Fatal(err)
+		}
+		for pattern, h := range a.Routes() {
+			mux.Handle(pattern, h)
+		}
+		g.a, g.url, run = a, hooks.URL, a.Run
+	} else {
+		cfg := config.Default()
+		cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+		cfg.Router.DefaultLang, cfg.Router.Menu, cfg.Router.FAQFile = "en", map[string]string{"1": "account_security"}, o.faqFile
+		cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
+		if o.modes {
+			var sms config.Account
+			sms, g.sms = fallbacktest.SMS(t)
+			cfg.Accounts = append(cfg.Accounts, sms)
+		}
+		gw, err := hotlinegw.New(ctx, cfg, hotlinegw.Deps{Bus: o.bus, Logger: log,
+			OutboundBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		s, _ := gw.Adapter("telegram", "tg-main")
+		g.a, g.url, run = s.(*Adapter), "http://"+gw.PublicAddr().String(), gw.Run
+		g.modes, g.bindings = gw.Modes(), gw.Bindings()
 	}
-	t.Cleanup(stop)
-	g.stop = stop
-	bustest.WaitFor(t, "getMe", func() bool { return a.Ready() == nil })
+	// Checked after the stop (cleanups run last first): what shutting
+	// down logs counts too.
 	t.Cleanup(func() {
 		if strings.Contains(logs.String(), testToken) {
 			t.Errorf("the bot token is in the logs:\n%s", logs.String())
 		}
 	})
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
+	g.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		})
+	}
+	t.Cleanup(g.stop)
+	bustest.WaitFor(t, "getMe", func() bool { return g.a.Ready() == nil })
 	return g
+}
+
+// metric returns the sum of the series of name whose labels include
+// every name-value pair of labels, as the gateway's /metrics shows them.
+func (g *gateway) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(g.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for line := range strings.Lines(string(body)) {
+		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
+			continue
+		}
+		match := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			match = match && strings.Contains(series, labels[i]+"="+strconv.Quote(labels[i+1]))
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil && match {
+			sum += v
+		}
+	}
+	return sum
 }
 
 func (g *gateway) post(t *testing.T, secret string, update string) (int, http.Header, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, g.hooks.URL+"/webhooks/telegram/tg-main", strings.NewReader(update))
+	req, _ := http.NewRequest(http.MethodPost, g.url+"/webhooks/telegram/tg-main", strings.NewReader(update))
 	req.Header.Set("Content-Type", "application/json")
 	if secret != "" {
 		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
@@ -461,7 +488,7 @@ func reply(chat int64, text string) envelope.Reply {
 }
 
 func TestWebhookSecret(t *testing.T) {
-	g := newGateway(t, gwOpts{})
+	g := newGateway(t, gwOpts{alone: true})
 	for name, secret := range map[string]string{"missing": "", "wrong": "webhook-secret_43", "prefix": "webhook-secret"} {
 		if code, _, _ := g.post(t, secret, textUpdate(nextUpdateID(), testUser, "hello")); code != http.StatusUnauthorized {
 			t.Errorf("%s secret: got %d, want 401", name, code)
@@ -484,11 +511,11 @@ func TestWebhookSecret(t *testing.T) {
 func TestWebhookRegisteredWithSecret(t *testing.T) {
 	api := newFakeBotAPI(t)
 	api.getMeFails = 2 // Telegram unreachable at first: start-up goes on
-	g := newGateway(t, gwOpts{api: api, publicURL: true})
+	g := newGateway(t, gwOpts{alone: true, api: api, publicURL: true})
 	bustest.WaitFor(t, "setWebhook", func() bool { api.mu.Lock(); defer api.mu.Unlock(); return api.webhook != nil })
 	api.mu.Lock()
 	defer api.mu.Unlock()
-	want := map[string]string{"url": g.hooks.URL + "/webhooks/telegram/tg-main", "secret_token": testSecret,
+	want := map[string]string{"url": g.url + "/webhooks/telegram/tg-main", "secret_token": testSecret,
 		"allowed_updates": `["message","edited_message","callback_query","my_chat_member"]`, "max_connections": "40"}
 	for k, v := range want {
 		if api.webhook[k] != v {
@@ -527,7 +554,7 @@ func TestNotReadyUntilGetMe(t *testing.T) {
 }
 
 func TestSameUpdateTwiceOneReply(t *testing.T) {
-	g := newGateway(t, gwOpts{router: true, outbound: true})
+	g := newGateway(t, gwOpts{})
 	up := textUpdate(nextUpdateID(), testUser, "menu")
 	_, _, first := g.post(t, testSecret, up)
 	_, _, second := g.post(t, testSecret, up)
@@ -547,7 +574,7 @@ func TestSameUpdateTwiceOneReply(t *testing.T) {
 }
 
 func TestPassiveHelpInWebhookResponse(t *testing.T) {
-	g := newGateway(t, gwOpts{router: true, outbound: true})
+	g := newGateway(t, gwOpts{})
 	code, hdr, body := g.post(t, testSecret, textUpdate(nextUpdateID(), testUser, "help"))
 	if code != 200 || hdr.Get("Content-Type") != "application/json" {
 		t.Fatalf("got %d %q %s", code, hdr.Get("Content-Type"), body)
@@ -571,7 +598,7 @@ func TestPassiveHelpInWebhookResponse(t *testing.T) {
 }
 
 func TestGroupChatterNotStored(t *testing.T) {
-	g := newGateway(t, gwOpts{})
+	g := newGateway(t, gwOpts{alone: true})
 	up := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":5,"from":{"id":1,"is_bot":false,"first_name":"A"},"chat":{"id":-100200,"title":"G","type":"supergroup"},"date":1764072000,"text":"lunch?"}}`, nextUpdateID())
 	if code, _, body := g.post(t, testSecret, up); code != 200 || body != "" {
 		t.Fatalf("got %d %q, want an empty 200", code, body)
@@ -591,7 +618,7 @@ func TestPollingAcrossRestart(t *testing.T) {
 	for i := range 3 {
 		api.queueUpdates(textUpdate(first+i, testUser, "poll "+strconv.Itoa(i)))
 	}
-	g1 := newGateway(t, gwOpts{mode: ModePoll, bus: b, api: api})
+	g1 := newGateway(t, gwOpts{alone: true, mode: ModePoll, bus: b, api: api})
 	bustest.WaitFor(t, "three polled updates", func() bool { return len(inbound(t, b)) == 3 })
 	bustest.WaitFor(t, "the offset saved", func() bool {
 		e, err := b.KV(bus.BucketTokens).Get(context.Background(), OffsetKey("tg-main"))
@@ -606,7 +633,7 @@ func TestPollingAcrossRestart(t *testing.T) {
 	api.mu.Lock()
 	calls := len(api.offsets)
 	api.mu.Unlock()
-	newGateway(t, gwOpts{mode: ModePoll, bus: b, api: api})
+	newGateway(t, gwOpts{alone: true, mode: ModePoll, bus: b, api: api})
 	bustest.WaitFor(t, "five polled updates", func() bool { return len(inbound(t, b)) == 5 })
 	time.Sleep(200 * time.Millisecond)
 	msgs := inbound(t, b)
@@ -628,12 +655,12 @@ func TestPollingAcrossRestart(t *testing.T) {
 func TestPollConflictLogged(t *testing.T) {
 	api := newFakeBotAPI(t)
 	api.conflict = true
-	g := newGateway(t, gwOpts{mode: ModePoll, api: api})
+	g := newGateway(t, gwOpts{alone: true, mode: ModePoll, api: api})
 	bustest.WaitFor(t, "the 409 log line", func() bool { return strings.Contains(g.logs.String(), "409 Conflict") })
 }
 
 func TestThrottledSendWaitsRetryAfter(t *testing.T) {
-	g := newGateway(t, gwOpts{outbound: true})
+	g := newGateway(t, gwOpts{})
 	const chat = int64(111)
 	g.api.script(chat, ans429)
 	start := time.Now()
@@ -648,7 +675,7 @@ func TestThrottledSendWaitsRetryAfter(t *testing.T) {
 }
 
 func TestLongReplyInTwoMessagesInOrder(t *testing.T) {
-	g := newGateway(t, gwOpts{outbound: true})
+	g := newGateway(t, gwOpts{})
 	const chat = int64(222)
 	var sb strings.Builder
 	for i := 0; sb.Len() < 5000; i++ {
@@ -671,7 +698,7 @@ func TestLongReplyInTwoMessagesInOrder(t *testing.T) {
 }
 
 func TestPartialSendResumes(t *testing.T) {
-	g := newGateway(t, gwOpts{})
+	g := newGateway(t, gwOpts{alone: true})
 	const chat = int64(333)
 	r := reply(chat, strings.Repeat("a", 4096)+"\n"+strings.Repeat("b", 100))
 	// The first part goes, the second meets an HTML 502.
@@ -702,7 +729,7 @@ func TestPartialSendResumes(t *testing.T) {
 }
 
 func TestBlockedUserDeadLetteredAndOptedOut(t *testing.T) {
-	g := newGateway(t, gwOpts{outbound: true})
+	g := newGateway(t, gwOpts{})
 	const chat = int64(444)
 	g.api.mu.Lock()
 	g.api.always["444"] = ansBlocked
@@ -726,7 +753,7 @@ func TestBlockedUserDeadLetteredAndOptedOut(t *testing.T) {
 }
 
 func TestSendMapsBotAPIAnswers(t *testing.T) {
-	g := newGateway(t, gwOpts{})
+	g := newGateway(t, gwOpts{alone: true})
 	ctx := context.Background()
 	receipt, err := g.a.Send(ctx, reply(555, "hello"))
 	if err != nil || receipt.PlatformMsgID == "" || receipt.Segments != 1 {
@@ -803,42 +830,46 @@ func TestTokenNeverLeaks(t *testing.T) {
 	}
 }
 
-// TestLongPassiveReplyGoesThroughAPI offers the webhook a reply too long
-// for one message, as the router would: the webhook takes it (the router
-// then counts it as sent), answers empty, and queues it for the API,
-// which delivers it in two parts.
+// TestLongPassiveReplyGoesThroughAPI: the router offers the webhook an
+// answer too long for one message (a FAQ answer): the webhook takes it
+// (the router then counts it as sent), answers empty, and queues it for
+// the API, which delivers it in two parts.
 func TestLongPassiveReplyGoesThroughAPI(t *testing.T) {
-	g := newGateway(t, gwOpts{outbound: true})
-	nc := g.b.Conn()
-	msgs := make(chan *nats.Msg, 1)
-	sub, err := nc.ChanSubscribe("hotline.in.telegram.tg-main", msgs)
-	if err != nil {
+	answer := strings.Repeat("x", 4000) + " " + strings.Repeat("y", 1000)
+	faq := filepath.Join(t.TempDir(), "faq.yaml")
+	entry := fmt.Sprintf("- id: everything\n  keywords:\n    en: [tell me everything]\n  answer:\n    en: %q\n", answer)
+	if err := os.WriteFile(faq, []byte(entry), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	defer sub.Unsubscribe()
-	offered := make(chan string, 1)
-	go func() {
-		m := <-msgs
-		var in envelope.Message
-		_ = json.Unmarshal(m.Data, &in)
-		r := reply(testUser, strings.Repeat("x", 4000)+" "+strings.Repeat("y", 1000))
-		r.InReplyTo = in.ID
-		data, _ := json.Marshal(envelope.PassiveOffer{Replies: []envelope.Reply{r}})
-		resp, err := nc.Request(m.Header.Get(envelope.HeaderReplyInbox), data, time.Second)
-		if err != nil {
-			offered <- err.Error()
-			return
-		}
-		offered <- string(resp.Data)
-	}()
+	g := newGateway(t, gwOpts{faqFile: faq})
 	code, _, body := g.post(t, testSecret, textUpdate(nextUpdateID(), testUser, "tell me everything"))
 	if code != 200 || body != "" {
 		t.Fatalf("got %d %q, want an empty 200", code, body)
 	}
-	if got := <-offered; got != envelope.PassiveAccepted {
-		t.Fatalf("offer answered %q, want accepted", got)
-	}
 	bustest.WaitFor(t, "two messages through the API", func() bool { return len(g.api.sentTo(testUser)) == 2 })
+	if got := g.api.sentTo(testUser); got[0].text+" "+got[1].text != answer {
+		t.Fatalf("parts of %d and %d characters do not rebuild the answer", len(got[0].text), len(got[1].text))
+	}
+	// The router's offer was accepted: it recorded the answer as passive
+	// and queued nothing itself; the webhook queued it once.
+	passive := func() int {
+		n := 0
+		for _, data := range bustest.Messages(t, g.b, bus.StreamStatus, "hotline.status.telegram.tg-main") {
+			var st envelope.Status
+			if envelope.Decode(data, &st) == nil && st.State == envelope.StatePassive {
+				n++
+			}
+		}
+		return n
+	}
+	bustest.WaitFor(t, "the passive status event", func() bool { return passive() > 0 })
+	if n, out := passive(), len(bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.telegram.tg-main")); n != 1 || out != 1 {
+		t.Fatalf("%d passive status events, %d replies queued; want the offer accepted and the answer queued once", n, out)
+	}
+	time.Sleep(300 * time.Millisecond) // a second copy would be quick to come
+	if n := len(g.api.sentTo(testUser)); n != 2 {
+		t.Fatalf("the API sent %d messages, want the 2 parts once", n)
+	}
 }
 
 func callbackUpdate(id int, chat int64, cqID, data string) string {
@@ -849,7 +880,7 @@ func callbackUpdate(id int, chat int64, cqID, data string) string {
 
 func TestCallbackQueryAnswered(t *testing.T) {
 	t.Run("webhook, in the response", func(t *testing.T) {
-		g := newGateway(t, gwOpts{}) // no router: no reply to carry
+		g := newGateway(t, gwOpts{alone: true}) // no router: no reply to carry
 		_, hdr, body := g.post(t, testSecret, callbackUpdate(nextUpdateID(), testUser, "cq-1", "1"))
 		if body != `{"callback_query_id":"cq-1","method":"answerCallbackQuery"}` || hdr.Get("Content-Type") != "application/json" {
 			t.Fatalf("got %q, want answerCallbackQuery in the response", body)
@@ -859,7 +890,7 @@ func TestCallbackQueryAnswered(t *testing.T) {
 		}
 	})
 	t.Run("webhook, through the API when the response carries the reply", func(t *testing.T) {
-		g := newGateway(t, gwOpts{router: true})
+		g := newGateway(t, gwOpts{})
 		_, _, body := g.post(t, testSecret, callbackUpdate(nextUpdateID(), testUser, "cq-2", "menu"))
 		if !strings.Contains(body, `"method":"sendMessage"`) {
 			t.Fatalf("got %q, want the menu in the response", body)
@@ -873,7 +904,7 @@ func TestCallbackQueryAnswered(t *testing.T) {
 	t.Run("poll", func(t *testing.T) {
 		api := newFakeBotAPI(t)
 		api.queueUpdates(callbackUpdate(nextUpdateID(), testUser, "cq-3", "1"))
-		newGateway(t, gwOpts{mode: ModePoll, api: api})
+		newGateway(t, gwOpts{alone: true, mode: ModePoll, api: api})
 		bustest.WaitFor(t, "answerCallbackQuery", func() bool {
 			api.mu.Lock()
 			defer api.mu.Unlock()

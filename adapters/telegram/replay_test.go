@@ -14,7 +14,7 @@ import (
 // posted again at any time: after the stream's duplicate window it is
 // recognized by its update_id, answered 200 and not stored again.
 func TestUpdateReplayedAfterDuplicateWindowIgnored(t *testing.T) {
-	g := newGateway(t, gwOpts{})
+	g := newGateway(t, gwOpts{alone: true})
 	ctx := context.Background()
 	st, err := g.b.JetStream().Stream(ctx, bus.StreamIn)
 	if err != nil {

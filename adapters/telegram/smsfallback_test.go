@@ -64,7 +64,7 @@ func TestSMSFallbackRepliesSkipTheWebhook(t *testing.T) {
 	help := texts.Text("en", "help")
 	for i, scope := range []string{"global", "telegram", "telegram/tg-main"} {
 		t.Run(scope, func(t *testing.T) {
-			g := newGateway(t, gwOpts{router: true, outbound: true, modes: true})
+			g := newGateway(t, gwOpts{modes: true})
 			bound, unbound := testUser+int64(10*i)+1, testUser+int64(10*i)+2
 			phone := "+86138001380" + strconv.Itoa(10+i)
 			conv := envelope.ConversationKey("telegram", "tg-main", strconv.FormatInt(bound, 10))

@@ -46,7 +46,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -61,10 +60,15 @@ import (
 	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
+	"hotline/platform"
 )
 
 // DefaultAPIBase is the Bot API server.
 const DefaultAPIBase = "https://api.telegram.org"
+
+// DefaultReplyWindow is how long a webhook waits for the router's answer
+// to send it as the webhook's response.
+const DefaultReplyWindow = 3 * time.Second
 
 // Modes of receiving updates.
 const (
@@ -84,48 +88,58 @@ const MaxWebhookBody = 1 << 20
 // ErrNotReady is what Ready returns until getMe has succeeded.
 var ErrNotReady = errors.New("telegram: not ready: getMe has not succeeded yet")
 
-// Config is one Telegram bot as hotline uses it.
+// Config is one Telegram bot as hotline uses it: an entry of
+// accounts.telegram in the config, whose keys are the mapstructure tags.
 type Config struct {
-	Account string // hotline's account name, e.g. tg-main
-	Token   envelope.Secret
-	Mode    string // ModeWebhook or ModePoll
+	Account string          `mapstructure:"name"` // hotline's account name, e.g. tg-main
+	Token   envelope.Secret `mapstructure:"token"`
+	Mode    string          `mapstructure:"mode"` // ModeWebhook or ModePoll
 	// WebhookSecret is the secret_token given to setWebhook; Telegram
 	// sends it in X-Telegram-Bot-Api-Secret-Token. Required for webhooks.
-	WebhookSecret envelope.Secret
+	WebhookSecret envelope.Secret `mapstructure:"webhook_secret"`
 	// APIBase is the Bot API server (a fake in tests); requests go to
 	// APIBase+"/bot<token>/<method>".
-	APIBase string
-	// PublicURL is how Telegram reaches hotline; when set, Run registers
-	// the webhook at PublicURL+"/webhooks/telegram/<account>".
-	PublicURL string
+	APIBase string `mapstructure:"api_base"`
+	// PublicURL is how Telegram reaches hotline (http.public_url); when
+	// set, Run registers the webhook at PublicURL+"/webhooks/telegram/<account>".
+	PublicURL string `mapstructure:"-"`
 	// ReplyWindow is how long a webhook waits for the router's answer to
 	// send it inside the response.
-	ReplyWindow time.Duration
+	ReplyWindow time.Duration `mapstructure:"reply_window"`
+	// SendRate caps sends per second; 0 takes Telegram's 30/s.
+	SendRate float64 `mapstructure:"send_rate"`
 }
 
-// Validate reports the first setting that is wrong.
+// Validate reports every setting that is wrong, each starting with its key.
 func (c *Config) Validate() error {
-	if err := envelope.ValidToken(c.Account); err != nil {
-		return fmt.Errorf("telegram: account: %w", err)
-	}
+	var p platform.Problems
+	p.Name(c.Account)
 	t := c.Token.Reveal()
-	if t == "" || strings.ContainsAny(t, "/%?# \t\r\n") {
-		return fmt.Errorf("telegram %s: token is missing or malformed", c.Account)
+	p.Required("token", t != "")
+	if t != "" && strings.ContainsAny(t, "/%?# \t\r\n") {
+		p.Add("token", "malformed (a bot token has no /, %%, ?, # or spaces)")
 	}
+	p.URL("api_base", c.APIBase)
+	if c.ReplyWindow < 0 {
+		p.Add("reply_window", "must not be negative")
+	}
+	p.SendRate(c.SendRate)
 	switch c.Mode {
 	case ModeWebhook:
 		// https://core.telegram.org/bots/api#setwebhook: 1-256 of A-Z a-z 0-9 _ -.
 		s := c.WebhookSecret.Reveal()
-		if len(s) < 1 || len(s) > 256 || strings.IndexFunc(s, func(r rune) bool {
+		if s == "" {
+			p.Add("webhook_secret", "required when mode is webhook")
+		} else if len(s) > 256 || strings.IndexFunc(s, func(r rune) bool {
 			return !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
 		}) >= 0 {
-			return fmt.Errorf("telegram %s: webhook_secret must be 1-256 characters of A-Z a-z 0-9 _ -", c.Account)
+			p.Add("webhook_secret", "Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and -")
 		}
 	case ModePoll:
 	default:
-		return fmt.Errorf("telegram %s: mode %q, want webhook or poll", c.Account, c.Mode)
+		p.Add("mode", "%q is not webhook or poll", c.Mode)
 	}
-	return nil
+	return p.Err()
 }
 
 // Deps are the adapter's collaborators.
@@ -162,7 +176,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		cfg.Mode = ModeWebhook
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, platform.Prefixed("telegram "+cfg.Account+": ", err)
 	}
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("telegram %s: a bus is required", cfg.Account)
@@ -173,7 +187,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.ReplyWindow <= 0 {
-		cfg.ReplyWindow = 3 * time.Second
+		cfg.ReplyWindow = DefaultReplyWindow
 	}
 	a := &Adapter{cfg: cfg, endpoint: strings.ReplaceAll(cfg.APIBase, "%", "%%") + "/bot%s/%s",
 		bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now}
@@ -464,9 +478,7 @@ func backoff(attempt int, err error) time.Duration {
 	if errors.As(err, &se) && se.RetryAfter > 0 {
 		return se.RetryAfter
 	}
-	d := time.Second << min(attempt-1, 6)
-	d = min(d, time.Minute)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return bus.Backoff(attempt, time.Second, time.Minute)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

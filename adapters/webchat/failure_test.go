@@ -216,7 +216,7 @@ func TestSendRefusesBadRecipients(t *testing.T) {
 
 func TestSendFailsRetryablyWithoutKV(t *testing.T) {
 	f := newFixture(t, Config{}, nil)
-	if err := f.b.JetStream().DeleteKeyValue(context.Background(), bus.BucketWebChat); err != nil {
+	if err := f.b.JetStream().DeleteKeyValue(context.Background(), bus.BucketTranscripts); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -387,7 +387,7 @@ func TestTranscriptStaysUnderTheMessageLimit(t *testing.T) {
 	if len(tr) == 0 || tr[len(tr)-1].ID != last.ID {
 		t.Fatalf("the newest reply is not last in the transcript")
 	}
-	e, err := f.b.KV(bus.BucketWebChat).Get(context.Background(), "demo.visitor2")
+	e, err := f.b.KV(bus.BucketTranscripts).Get(context.Background(), "demo.visitor2")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,11 +9,13 @@ import (
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"hotline/platform"
 )
 
 // LabelDir is the key of Config.Labels[lang] that says the language is
 // written right to left ("rtl").
-const LabelDir = "dir"
+const LabelDir = platform.LabelDir
 
 // maxLangs bounds the languages a page may list.
 const maxLangs = 10

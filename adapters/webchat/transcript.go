@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 
+	"hotline/bus"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -126,16 +128,12 @@ func (a *Adapter) appendEntryFrom(ctx context.Context, visitor string, e entry, 
 		if err != nil {
 			return false, fmt.Errorf("webchat: transcript: encode: %w", err)
 		}
-		if rev == 0 {
-			_, err = a.kv.Create(ctx, key, data)
-		} else {
-			_, err = a.kv.Update(ctx, key, data, rev)
-		}
+		_, err = bus.Swap(ctx, a.kv, key, data, rev)
 		if err == nil {
 			a.notify(visitor, e)
 			return true, nil
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		if !bus.IsConflict(err) {
 			return false, fmt.Errorf("webchat: transcript: write: %w", err)
 		}
 		// Someone else wrote meanwhile: read again.

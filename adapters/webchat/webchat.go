@@ -2,7 +2,6 @@ package webchat
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
+	"hotline/platform"
 )
 
 var _ outbound.Sender = (*Adapter)(nil)
@@ -59,40 +59,43 @@ const (
 // other instances' notifications.
 var ErrNotReady = errors.New("webchat: not ready: Run is not subscribed")
 
-// Config is one web chat account.
+// Config is one web chat account. The settings with mapstructure keys
+// are the config's webchat section; the rest the gateway fills in.
 type Config struct {
-	Account       string // subject-safe account name (envelope.ValidToken); default "demo"
-	CookieKey     []byte // HMAC-SHA256 key for the visitor cookie; required, at least 32 bytes
-	SecureCookie  bool   // mark the visitor cookie Secure (public URL is https)
-	MaxTextRunes  int    // default 2000: longer texts get an error frame "too_long"
-	MaxFrameBytes int64  // default 16 KiB: conn.SetReadLimit; a bigger frame closes the socket with 1009
-	RatePerMinute int    // default 30 messages per visitor per minute ...
-	Burst         int    // ... with this burst, default 10
-	HistoryLimit  int    // default 50 entries kept per visitor transcript
+	// Enabled serves the channel; only the config's section reads it.
+	Enabled       bool   `mapstructure:"enabled"`
+	Account       string `mapstructure:"account"`         // subject-safe account name (envelope.ValidToken); default "demo"
+	CookieKey     []byte `mapstructure:"-"`               // HMAC-SHA256 key for the visitor cookie; required, at least 32 bytes
+	SecureCookie  bool   `mapstructure:"-"`               // mark the visitor cookie Secure (public URL is https)
+	MaxTextRunes  int    `mapstructure:"max_text"`        // default 2000: longer texts get an error frame "too_long"
+	MaxFrameBytes int64  `mapstructure:"-"`               // default 16 KiB (and room for MaxTextRunes): conn.SetReadLimit; a bigger frame closes the socket with 1009
+	RatePerMinute int    `mapstructure:"rate_per_minute"` // default 30 messages per visitor per minute ...
+	Burst         int    `mapstructure:"burst"`           // ... with this burst, default 10
+	HistoryLimit  int    `mapstructure:"-"`               // default 50 entries kept per visitor transcript
 	// MaxSockets caps the sockets one instance holds; past it new ones
 	// are refused with 1013 (try again later). Default 10,000.
-	MaxSockets int
+	MaxSockets int `mapstructure:"max_sockets"`
 	// SocketsPerAddress caps the open sockets of one client address
 	// (1013 past it; default 20), NewSocketsPerMinute how many it may
 	// open a minute (1008; default 30, with that many at once).
-	SocketsPerAddress   int
-	NewSocketsPerMinute int
+	SocketsPerAddress   int `mapstructure:"sockets_per_address"`
+	NewSocketsPerMinute int `mapstructure:"new_sockets_per_minute"`
 	// ClientIPHeader names the header a proxy in front sets to the
 	// client's address (X-Forwarded-For, X-Real-IP); empty: the remote
 	// address. Each address may send addressShare visitors' worth.
-	ClientIPHeader string
+	ClientIPHeader string `mapstructure:"client_ip_header"`
 	// Labels are the page's own words (input placeholder, buttons,
 	// notices) by language code, each a map of webchat_* keys to texts,
 	// plus LabelDir "rtl" for a language written right to left. They come
 	// from the same catalog as the bot's answers; the languages listed
 	// are the ones a browser's preferences are matched against. nil: the
 	// page's built-in English.
-	Labels map[string]map[string]string
+	Labels map[string]map[string]string `mapstructure:"-"`
 	// UploadsPerMinute and UploadBurst are each visitor's budget of
 	// attachments (an address gets addressShare visitors' worth).
 	// Defaults DefaultUploadsPerMinute and DefaultUploadBurst.
-	UploadsPerMinute int
-	UploadBurst      int
+	UploadsPerMinute int `mapstructure:"-"`
+	UploadBurst      int `mapstructure:"-"`
 }
 
 // withDefaults fills the zero values.
@@ -133,36 +136,61 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate reports the first setting that is wrong. New calls it after
-// filling defaults, so zero values are fine there.
+// Validate reports every setting of the config's webchat section that
+// is wrong, each starting with its key; nothing when the channel is off.
 func (c *Config) Validate() error {
+	if !c.Enabled {
+		return nil
+	}
+	return c.settings().Err()
+}
+
+func (c *Config) settings() *platform.Problems {
+	var p platform.Problems
 	if err := envelope.ValidToken(c.Account); err != nil {
-		return fmt.Errorf("webchat: account: %w", err)
+		p.Add("account", "%v", err)
 	}
+	if c.MaxTextRunes < 1 || c.MaxTextRunes > envelope.MaxTextLen/4 {
+		p.Add("max_text", "%d is outside 1..%d", c.MaxTextRunes, envelope.MaxTextLen/4)
+	}
+	for _, n := range []struct {
+		key string
+		v   int
+	}{{"rate_per_minute", c.RatePerMinute}, {"burst", c.Burst}, {"max_sockets", c.MaxSockets},
+		{"sockets_per_address", c.SocketsPerAddress}, {"new_sockets_per_minute", c.NewSocketsPerMinute},
+		{"history_limit", c.HistoryLimit}, {"uploads_per_minute", c.UploadsPerMinute}, {"upload_burst", c.UploadBurst}} {
+		if n.v < 1 {
+			p.Add(n.key, "must be at least 1, got %d", n.v)
+		}
+	}
+	if h := c.ClientIPHeader; h != "" && !validHeaderName(h) {
+		p.Add("client_ip_header", "%q is not a header name", h)
+	}
+	return &p
+}
+
+// check is Validate for New: the settings, whether enabled or not, and
+// what the gateway fills in.
+func (c *Config) check() error {
+	p := c.settings()
 	if len(c.CookieKey) < MinCookieKeyLen {
-		return fmt.Errorf("webchat %s: cookie_key: %d bytes, at least %d required", c.Account, len(c.CookieKey), MinCookieKeyLen)
+		p.Add("cookie_key", "%d bytes, at least %d required", len(c.CookieKey), MinCookieKeyLen)
 	}
-	switch {
-	case c.MaxTextRunes < 1:
-		return fmt.Errorf("webchat %s: max_text_runes must be positive, got %d", c.Account, c.MaxTextRunes)
-	case c.MaxFrameBytes < 256:
-		return fmt.Errorf("webchat %s: max_frame_bytes must be at least 256, got %d", c.Account, c.MaxFrameBytes)
-	case c.RatePerMinute < 1:
-		return fmt.Errorf("webchat %s: rate_per_minute must be positive, got %d", c.Account, c.RatePerMinute)
-	case c.Burst < 1:
-		return fmt.Errorf("webchat %s: burst must be positive, got %d", c.Account, c.Burst)
-	case c.HistoryLimit < 1:
-		return fmt.Errorf("webchat %s: history_limit must be positive, got %d", c.Account, c.HistoryLimit)
-	case c.MaxSockets < 1:
-		return fmt.Errorf("webchat %s: max_sockets must be positive, got %d", c.Account, c.MaxSockets)
-	case c.SocketsPerAddress < 1 || c.NewSocketsPerMinute < 1:
-		return fmt.Errorf("webchat %s: sockets per address and new sockets per minute must be positive, got %d and %d",
-			c.Account, c.SocketsPerAddress, c.NewSocketsPerMinute)
-	case c.UploadsPerMinute < 1 || c.UploadBurst < 1:
-		return fmt.Errorf("webchat %s: uploads per minute and upload burst must be positive, got %d and %d",
-			c.Account, c.UploadsPerMinute, c.UploadBurst)
+	if c.MaxFrameBytes < 256 {
+		p.Add("max_frame_bytes", "must be at least 256, got %d", c.MaxFrameBytes)
 	}
-	return nil
+	return platform.Prefixed("webchat "+c.Account+": ", p.Err())
+}
+
+// validHeaderName reports whether h is an HTTP header field name (RFC 9110
+// token characters).
+func validHeaderName(h string) bool {
+	for _, c := range h {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			return false
+		}
+	}
+	return h != ""
 }
 
 // Announcer is where the banner text comes from.
@@ -208,15 +236,15 @@ type Adapter struct {
 // New checks cfg and builds the adapter.
 func New(cfg Config, deps Deps) (*Adapter, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("webchat %s: a bus is required", cfg.Account)
 	}
-	kv := deps.Bus.KV(bus.BucketWebChat)
+	kv := deps.Bus.KV(bus.BucketTranscripts)
 	if kv == nil {
-		return nil, fmt.Errorf("webchat %s: bucket %s is missing", cfg.Account, bus.BucketWebChat)
+		return nil, fmt.Errorf("webchat %s: bucket %s is missing", cfg.Account, bus.BucketTranscripts)
 	}
 	media := deps.Bus.ObjectStore(bus.BucketMedia)
 	if media == nil {
@@ -397,26 +425,9 @@ func CookieKey(ctx context.Context, b *bus.Bus, account string) ([]byte, error) 
 	if kv == nil {
 		return nil, fmt.Errorf("webchat: cookie key: bucket %s is missing", bus.BucketTokens)
 	}
-	name := cookieKeyName(account)
-	for attempt := 0; attempt < 3; attempt++ {
-		key := make([]byte, MinCookieKeyLen)
-		_, _ = rand.Read(key) // never fails (it panics instead)
-		if _, err := kv.Create(ctx, name, key); err == nil {
-			return key, nil
-		} else if !errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, fmt.Errorf("webchat: cookie key: create: %w", err)
-		}
-		e, err := kv.Get(ctx, name)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // deleted between our Create and Get
-		}
-		if err != nil {
-			return nil, fmt.Errorf("webchat: cookie key: get: %w", err)
-		}
-		if len(e.Value()) < MinCookieKeyLen {
-			return nil, fmt.Errorf("webchat: cookie key: stored key is %d bytes, want at least %d", len(e.Value()), MinCookieKeyLen)
-		}
-		return e.Value(), nil
+	key, err := bus.SharedSecret(ctx, kv, cookieKeyName(account), MinCookieKeyLen)
+	if err != nil {
+		return nil, fmt.Errorf("webchat: cookie key: %w", err)
 	}
-	return nil, errors.New("webchat: cookie key: key keeps disappearing")
+	return key, nil
 }

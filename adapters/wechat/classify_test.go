@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"hotline/adapters/passive"
 	"hotline/bus"
 	"hotline/bus/bustest"
@@ -140,9 +138,9 @@ func TestClassifyEveryTestdataPush(t *testing.T) {
 // template and mass-send reports also go in safe mode.
 func TestWebhookEveryPushType(t *testing.T) {
 	t.Parallel()
-	reg := prometheus.NewRegistry()
-	g := newGateway(t, gatewayOpts{router: true, registry: reg, replyWindow: 500 * time.Millisecond})
-	gPlain := newGateway(t, gatewayOpts{plain: true, router: true, registry: reg, replyWindow: 500 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{replyWindow: 500 * time.Millisecond})
+	gPlain := newGateway(t, gatewayOpts{plain: true, replyWindow: 500 * time.Millisecond})
+	both := []*gateway{g, gPlain}
 	var quiet []string // users who must get no reply
 	for _, tc := range pushCases {
 		for _, safe := range []bool{false, true} {
@@ -161,7 +159,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 				}
 				user := newUser()
 				body := strings.ReplaceAll(string(raw), "oyORnuP8q7ou2gfYjqLzSIWZf0rs", user)
-				before := platformEventCount(t, reg, tc.kind)
+				before := platformEventCount(t, both, tc.kind)
 				code, resp := gw.at(t)(gw.request(t, safe, body))
 				if code != 200 {
 					t.Fatalf("got %d %q, want 200", code, resp)
@@ -174,7 +172,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 					if resp != "success" {
 						t.Fatalf("answered %q, want success", resp)
 					}
-					if got := platformEventCount(t, reg, tc.kind); got != before+1 {
+					if got := platformEventCount(t, both, tc.kind); got != before+1 {
 						t.Fatalf("hotline_platform_events_total{event=%q}: got %v, want %v", tc.kind, got, before+1)
 					}
 					quiet = append(quiet, user)
@@ -195,7 +193,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 			t.Errorf("%s got %q after a platform event, want nothing", user, sent)
 		}
 	}
-	for _, gw := range []*gateway{g, gPlain} {
+	for _, gw := range both {
 		for _, data := range bustest.Messages(t, gw.b, bus.StreamOut, "hotline.out.wechat."+testAccount) {
 			var r envelope.Reply
 			if envelope.Decode(data, &r) == nil {
@@ -224,25 +222,12 @@ func storedFrom(t *testing.T, b *bus.Bus, user string) []envelope.Message {
 	return out
 }
 
-func platformEventCount(t *testing.T, reg *prometheus.Registry, event string) float64 {
+// platformEventCount sums the count of event over the gateways.
+func platformEventCount(t *testing.T, gws []*gateway, event string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	n := 0.0
+	for _, g := range gws {
+		n += g.metric(t, "hotline_platform_events_total", "platform", "wechat", "account", testAccount, "event", event)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hotline_platform_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, p := range m.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			if l["platform"] == "wechat" && l["account"] == testAccount && l["event"] == event {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return n
 }

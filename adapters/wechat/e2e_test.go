@@ -19,15 +19,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hotline/bus"
 	"hotline/bus/bustest"
+	"hotline/config"
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/fallback/fallbacktest"
+	hotlinegw "hotline/gateway"
 	"hotline/outbound"
 	"hotline/outbound/outboundtest"
-	"hotline/router"
 )
 
 const (
@@ -163,26 +165,27 @@ func (l *lockedBuffer) String() string {
 type gatewayOpts struct {
 	plain       bool // no EncodingAESKey: plaintext mode
 	rotated     bool // a new key is current, kaAESKey is the previous one
-	router      bool
 	replyWindow time.Duration
 	replay      time.Duration
-	// modes wires degraded modes as serve does: the mode store and its
-	// gate, phone bindings, and an SMS account with its own loop.
+	// alone runs the adapter by itself on a mux of its own: no router and
+	// no delivery loop, so what it stores stays on the bus unanswered.
+	// Otherwise the whole gateway runs, as serve assembles it.
+	alone bool
+	// modes adds the SMS account degraded modes reroute to (sms-main),
+	// behind a fake provider.
 	modes bool
-	// registry receives the adapter's metrics.
-	registry *prometheus.Registry
 }
 
-// gateway runs the webhooks, optionally the router, and the WeChat
-// delivery loop on an embedded NATS server, against a fake WeChat API.
+// gateway is a hotline gateway with one WeChat account against a fake
+// WeChat API, on an embedded NATS server, or the adapter alone.
 type gateway struct {
-	b     *bus.Bus
-	a     *Adapter
-	hooks *httptest.Server
-	api   *fakeWeChat
-	logs  *lockedBuffer
-	// With gatewayOpts.modes: the mode store, the bindings and the fake
-	// SMS provider behind sms-main.
+	b    *bus.Bus
+	a    *Adapter
+	url  string // where the webhooks are served
+	api  *fakeWeChat
+	logs *lockedBuffer
+	// The gateway's mode store and phone bindings (nil when alone), and
+	// with gatewayOpts.modes the fake SMS provider behind sms-main.
 	modes    *fallback.Store
 	bindings *fallback.Bindings
 	sms      *outboundtest.Platform
@@ -201,63 +204,90 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	b := bustest.Open(t)
 	api := newFakeWeChat(t)
 	logs := &lockedBuffer{}
-	cfg := testConfig(api.srv.URL, opts.replyWindow, opts.replay)
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	settings := testConfig(api.srv.URL, opts.replyWindow, opts.replay)
 	if opts.plain {
-		cfg.EncodingAESKey = ""
+		settings.EncodingAESKey = ""
 	}
 	if opts.rotated {
-		cfg.EncodingAESKey, cfg.PreviousEncodingAESKey = rotatedKey, kaAESKey
+		settings.EncodingAESKey, settings.PreviousEncodingAESKey = rotatedKey, kaAESKey
 	}
-	deps := Deps{Bus: b, Logger: slog.New(slog.NewTextHandler(logs, nil)), HTTPClient: &http.Client{Timeout: 5 * time.Second}}
-	if opts.registry != nil {
-		deps.Registry = opts.registry
-	}
-	a, err := New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	for pattern, h := range a.Routes() {
-		mux.Handle(pattern, h)
-	}
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	var runs []func(context.Context) error
-	g := &gateway{b: b, a: a, hooks: hooks, api: api, logs: logs}
-	rcfg := router.Config{DefaultLang: "zh", Menu: map[string]string{"1": "account_security"}, SMSAccount: "sms-main"}
-	rdeps := router.Deps{Bus: b}
-	ocfg := outbound.Config{Platform: "wechat", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
-	odeps := outbound.Deps{Bus: b, Sender: a}
-	if opts.modes {
-		var smsLoop func(context.Context) error
-		m := fallbacktest.Wire(ctx, t, b, &rcfg, &rdeps, &ocfg, &odeps)
-		g.modes, g.bindings, g.sms, smsLoop = m.Store, m.Bindings, m.SMS, m.RunSMS
-		runs = append(runs, smsLoop)
-	}
-	if opts.router {
-		rt, err := router.New(ctx, rcfg, rdeps)
+	g := &gateway{b: b, api: api, logs: logs}
+	if opts.alone {
+		reg := prometheus.NewRegistry()
+		a, err := New(settings, Deps{Bus: b, Logger: log, Registry: reg, HTTPClient: &http.Client{Timeout: 5 * time.Second}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs = append(runs, rt.Run)
+		mux := http.NewServeMux()
+		for pattern, h := range a.Routes() {
+			mux.Handle(pattern, h)
+		}
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		hooks := httptest.NewServer(mux)
+		t.Cleanup(hooks.Close)
+		g.a, g.url = a, hooks.URL
+		return g
 	}
-	loop, err := outbound.New(ocfg, odeps)
+	cfg := config.Default()
+	cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Router.DefaultLang, cfg.Router.Menu = "zh", map[string]string{"1": "account_security"}
+	cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
+	if opts.modes {
+		var sms config.Account
+		sms, g.sms = fallbacktest.SMS(t)
+		cfg.Accounts = append(cfg.Accounts, sms)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gw, err := hotlinegw.New(ctx, cfg, hotlinegw.Deps{Bus: b, Logger: log,
+		OutboundBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	})
+	s, _ := gw.Adapter("wechat", testAccount)
+	g.a = s.(*Adapter)
+	g.url = "http://" + gw.PublicAddr().String()
+	g.modes, g.bindings = gw.Modes(), gw.Bindings()
+	return g
+}
+
+// metric returns the sum of the series of name whose labels include
+// every name-value pair of labels, as /metrics shows them.
+func (g *gateway) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(g.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs = append(runs, loop.Run)
-	done := make(chan struct{}, len(runs))
-	for _, run := range runs {
-		go func() { _ = run(ctx); done <- struct{}{} }()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		for range runs {
-			<-done
+	sum := 0.0
+	for line := range strings.Lines(string(body)) {
+		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
+			continue
 		}
-	})
-	return g
+		match := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			match = match && strings.Contains(series, labels[i]+"="+strconv.Quote(labels[i+1]))
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil && match {
+			sum += v
+		}
+	}
+	return sum
 }
 
 var seq atomic.Int64
@@ -296,7 +326,7 @@ func safeRequest(t testing.TB, token string, at time.Time, body string) (query, 
 
 func (g *gateway) post(t *testing.T, query, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(g.hooks.URL+"/webhooks/wechat/"+testAccount+query, "text/xml", strings.NewReader(body))
+	resp, err := http.Post(g.url+"/webhooks/wechat/"+testAccount+query, "text/xml", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +400,7 @@ func TestQuickAnswerIsPassive(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGateway(t, gatewayOpts{plain: !mode.safe, router: true, replay: 5 * time.Minute})
+			g := newGateway(t, gatewayOpts{plain: !mode.safe, replay: 5 * time.Minute})
 			user := newUser()
 			code, body := g.at(t)((g.request(t, mode.safe, textPush(user, "帮助", newMsgID(), time.Now()))))
 			if code != 200 {
@@ -399,7 +429,7 @@ func TestSlowAnswerSuccessThenCustomerSend(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			// A window too short for any router: the answer goes by the API.
-			g := newGateway(t, gatewayOpts{plain: !mode.safe, router: true, replyWindow: time.Millisecond})
+			g := newGateway(t, gatewayOpts{plain: !mode.safe, replyWindow: time.Millisecond})
 			user := newUser()
 			code, body := g.at(t)((g.request(t, mode.safe, textPush(user, "帮助", newMsgID(), time.Now()))))
 			if code != 200 || body != "success" {
@@ -418,7 +448,7 @@ func TestSlowAnswerSuccessThenCustomerSend(t *testing.T) {
 
 func TestRetriedPushOneMessageOneReply(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{plain: true, router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{plain: true, replay: 5 * time.Minute})
 	user := newUser()
 	push := textPush(user, "帮助", newMsgID(), time.Now())
 	passive := 0
@@ -447,9 +477,9 @@ func TestRetriedPushOneMessageOneReply(t *testing.T) {
 
 func TestURLVerification(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{alone: true, replay: 5 * time.Minute})
 	q, _ := plainRequest(testToken, time.Now(), "")
-	resp, err := http.Get(g.hooks.URL + "/webhooks/wechat/" + testAccount + q + "&echostr=5837397520665436492")
+	resp, err := http.Get(g.url + "/webhooks/wechat/" + testAccount + q + "&echostr=5837397520665436492")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +493,7 @@ func TestURLVerification(t *testing.T) {
 		t.Fatalf("verification echo: Content-Type %q, X-Content-Type-Options %q; want text/plain and nosniff", ct, sniff)
 	}
 	q, _ = plainRequest("another-token", time.Now(), "")
-	resp, err = http.Get(g.hooks.URL + "/webhooks/wechat/" + testAccount + q + "&echostr=1")
+	resp, err = http.Get(g.url + "/webhooks/wechat/" + testAccount + q + "&echostr=1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -476,8 +506,8 @@ func TestURLVerification(t *testing.T) {
 
 func TestUnsignedOrStalePushRefused(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{plain: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
-	sg := newGateway(t, gatewayOpts{replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{alone: true, plain: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	sg := newGateway(t, gatewayOpts{alone: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
 	push := textPush(newUser(), "hello", newMsgID(), time.Now())
 	now := time.Now()
 	safeQ, safeBody := safeRequest(t, testToken, now, push)
@@ -549,7 +579,7 @@ func testReply(user, text string) envelope.Reply {
 
 func TestTokenRefreshedOnceOn40001(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{})
+	g := newGateway(t, gatewayOpts{alone: true})
 	user := newUser()
 	ctx := context.Background()
 	if _, err := g.a.Send(ctx, testReply(user, "first")); err != nil {
@@ -692,7 +722,7 @@ func TestTransportErrorRedacted(t *testing.T) {
 
 func TestLongReplySplitInOrder(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{})
+	g := newGateway(t, gatewayOpts{alone: true})
 	user := newUser()
 	long := strings.Repeat("一二三四五六七八九十", 130) // 1300 runes
 	rc, err := g.a.Send(context.Background(), testReply(user, long))
@@ -710,7 +740,7 @@ func TestLongReplySplitInOrder(t *testing.T) {
 // user never gets the first part twice.
 func TestSplitReplyResumesOnAnotherInstance(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{})
+	g := newGateway(t, gatewayOpts{alone: true})
 	user := newUser()
 	long := strings.Repeat("一二三四五六七八九十", 130) // 1300 runes: 3 parts
 	rep := testReply(user, long)
@@ -764,7 +794,7 @@ func TestLongPassiveReplyGoesByAPI(t *testing.T) {
 // log must not carry another body while its timestamp is fresh.
 func TestPlainCapturedQueryWithAnotherBodyRefused(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{plain: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{alone: true, plain: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
 	user := newUser()
 	q, genuine := plainRequest(testToken, time.Now(), textPush(user, "hello", newMsgID(), time.Now()))
 	for i := range 2 { // the push and WeChat's retry of it

@@ -25,7 +25,7 @@ func eventPush(user, event, key string, at time.Time) string {
 // security, an unfollow opts the user out.
 func TestFollowClickUnfollow(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
 	user := newUser()
 	now := time.Now()
 	code, body := g.at(t)(safeRequest(t, testToken, now, eventPush(user, "subscribe", "qrscene_42", now)))
@@ -59,7 +59,7 @@ func waitOptedOut(t *testing.T, g *gateway, user string) {
 // only the encrypted copy, which the signature covers, is read.
 func TestCompatibleModeReadsTheEncryptedCopy(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
 	user := newUser()
 	key, _ := AESKey(kaAESKey)
 	enc, _ := Encrypt(key, testAppID, nil, []byte(textPush(user, "帮助", newMsgID(), time.Now())))
@@ -112,7 +112,7 @@ const rotatedKey = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlk0"
 // either key are read, and each is answered with the key that opened it.
 func TestKeyRotation(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{rotated: true, router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{rotated: true, replay: 5 * time.Minute})
 	user := newUser()
 	// Sealed with the previous key (kaAESKey): passiveText opens the
 	// answer with that key.
@@ -141,7 +141,7 @@ func xmlUnmarshal(s string, v any) error { return xml.Unmarshal([]byte(s), v) }
 // A push that cannot be stored is answered 503, so WeChat tries again.
 func TestPublishFailureIs503(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{plain: true, replyWindow: 50 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{alone: true, plain: true, replyWindow: 50 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := g.b.Close(ctx); err != nil {
@@ -156,7 +156,7 @@ func TestPublishFailureIs503(t *testing.T) {
 // A cached token with less than five minutes left is replaced before use.
 func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{})
+	g := newGateway(t, gatewayOpts{alone: true})
 	ctx := context.Background()
 	raw, _ := json.Marshal(storedToken{Token: "ALMOST_EXPIRED", ExpiresAt: time.Now().Add(4 * time.Minute)})
 	if _, err := g.b.KV(bus.BucketTokens).Put(ctx, "wechat.token."+testAppID, raw); err != nil {

@@ -65,7 +65,7 @@ func TestSMSFallbackRepliesSkipThePassiveReply(t *testing.T) {
 	for i, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			g := newGateway(t, gatewayOpts{plain: !mode.safe, router: true, modes: true, replay: 5 * time.Minute, replyWindow: 2 * time.Second})
+			g := newGateway(t, gatewayOpts{plain: !mode.safe, modes: true, replay: 5 * time.Minute, replyWindow: 2 * time.Second})
 			bound, unbound := newUser(), newUser()
 			phone := "+86138001380" + strconv.Itoa(20+i)
 			if err := g.bindings.Bind(context.Background(), envelope.ConversationKey("wechat", testAccount, bound), phone); err != nil {

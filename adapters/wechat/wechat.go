@@ -55,6 +55,7 @@ import (
 	"hotline/adapters/replay"
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/platform"
 )
 
 // DefaultAPIBase is WeChat's API root.
@@ -76,65 +77,65 @@ const TextLimit = 600
 // maxBody caps a push. A safe-mode text push is about 1 KB.
 const maxBody = 64 << 10
 
-// Config is one official account as hotline uses it.
+// Config is one official account as hotline uses it: an entry of
+// accounts.wechat in the config, whose keys are the mapstructure tags.
 type Config struct {
-	Account   string // hotline's account name, e.g. oa-main
-	AppID     string
-	AppSecret envelope.Secret // fetches access tokens
-	Token     envelope.Secret // signs pushes
+	Account   string          `mapstructure:"name"` // hotline's account name, e.g. oa-main
+	AppID     string          `mapstructure:"app_id"`
+	AppSecret envelope.Secret `mapstructure:"app_secret"` // fetches access tokens
+	Token     envelope.Secret `mapstructure:"token"`      // signs pushes
 	// EncodingAESKey (43 characters) turns on safe mode: every push
 	// must then be encrypted (safe or compatible mode); plaintext pushes
 	// are refused, because their signature does not cover the body.
 	// Empty: plaintext mode.
-	EncodingAESKey envelope.Secret
+	EncodingAESKey envelope.Secret `mapstructure:"encoding_aes_key"`
 	// PreviousEncodingAESKey is the key before a rotation: WeChat's FAQ
 	// advises keeping it, trying it when the current key fails, and
 	// answering with whichever key worked (docs/protocols.md A.6 step 7).
-	PreviousEncodingAESKey envelope.Secret
-	APIBase                string // default DefaultAPIBase
+	PreviousEncodingAESKey envelope.Secret `mapstructure:"previous_encoding_aes_key"`
+	APIBase                string          `mapstructure:"api_base"` // default DefaultAPIBase
 	// ReplyWindow is how long a push waits for a passive reply; it must
 	// stay under WeChat's 5 s. Default DefaultReplyWindow.
-	ReplyWindow time.Duration
+	ReplyWindow time.Duration `mapstructure:"reply_window"`
 	// ReplayWindow is how far a signed timestamp may be from now; 0
-	// turns the check off (config fills in DefaultReplayWindow when
-	// replay_window is not set, as the Weibo adapter does).
-	ReplayWindow time.Duration
+	// turns the check off (an account entry that does not set it gets
+	// DefaultReplayWindow).
+	ReplayWindow time.Duration `mapstructure:"replay_window"`
+	// SendRate caps sends per second; 0 takes the platform's limit.
+	SendRate float64 `mapstructure:"send_rate"`
 }
 
-// Validate reports what is wrong with cfg.
+// Validate reports every setting that is wrong, each starting with its key.
 func (c Config) Validate() error {
-	if err := envelope.ValidToken(c.Account); err != nil {
-		return fmt.Errorf("wechat: account: %w", err)
-	}
+	var p platform.Problems
+	p.Name(c.Account)
 	if err := envelope.ValidToken(c.AppID); err != nil {
-		return fmt.Errorf("wechat %s: app_id: %w", c.Account, err)
+		p.Add("app_id", "%v", err)
 	}
-	if c.Token.IsZero() {
-		return fmt.Errorf("wechat %s: token is required", c.Account)
-	}
-	if c.AppSecret.IsZero() {
-		return fmt.Errorf("wechat %s: app_secret is required", c.Account)
+	p.Required("token", !c.Token.IsZero())
+	p.Required("app_secret", !c.AppSecret.IsZero())
+	checkKey := func(key string, k envelope.Secret) {
+		if n := len(k.Reveal()); n != 43 {
+			p.Add(key, "must be 43 characters, got %d", n)
+		} else if _, err := AESKey(k.Reveal()); err != nil {
+			p.Add(key, "not base64 of 32 bytes")
+		}
 	}
 	if !c.EncodingAESKey.IsZero() {
-		if _, err := AESKey(c.EncodingAESKey.Reveal()); err != nil {
-			return fmt.Errorf("wechat %s: %w", c.Account, err)
-		}
+		checkKey("encoding_aes_key", c.EncodingAESKey)
 	}
 	if !c.PreviousEncodingAESKey.IsZero() {
 		if c.EncodingAESKey.IsZero() {
-			return fmt.Errorf("wechat %s: previous_encoding_aes_key without encoding_aes_key", c.Account)
+			p.Add("previous_encoding_aes_key", "must be 43 characters and come with encoding_aes_key")
+		} else {
+			checkKey("previous_encoding_aes_key", c.PreviousEncodingAESKey)
 		}
-		if _, err := AESKey(c.PreviousEncodingAESKey.Reveal()); err != nil {
-			return fmt.Errorf("wechat %s: previous key: %w", c.Account, err)
-		}
 	}
-	if c.ReplayWindow < 0 {
-		return fmt.Errorf("wechat %s: replay_window must not be negative", c.Account)
-	}
-	if c.ReplyWindow < 0 || c.ReplyWindow >= 5*time.Second {
-		return fmt.Errorf("wechat %s: reply_window %s must be under WeChat's 5s timeout", c.Account, c.ReplyWindow)
-	}
-	return nil
+	p.URL("api_base", c.APIBase)
+	p.ReplyWindow(c.ReplyWindow)
+	p.ReplayWindow(c.ReplayWindow)
+	p.SendRate(c.SendRate)
+	return p.Err()
 }
 
 // Deps are the adapter's collaborators.
@@ -167,7 +168,7 @@ type Adapter struct {
 // New checks cfg and builds the adapter.
 func New(cfg Config, deps Deps) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, platform.Prefixed("wechat "+cfg.Account+": ", err)
 	}
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("wechat %s: a bus is required", cfg.Account)

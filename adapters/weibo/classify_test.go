@@ -118,7 +118,7 @@ func TestClassifyEveryTestdataPush(t *testing.T) {
 // 200, are not stored, get no reply and are counted.
 func TestWebhookEveryPushType(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{router: true, replyWindow: 500 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{replyWindow: 500 * time.Millisecond})
 	var quiet []string
 	for _, tc := range pushCases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -171,23 +171,5 @@ func TestWebhookEveryPushType(t *testing.T) {
 
 func platformEventCount(t *testing.T, g *gateway, event string) float64 {
 	t.Helper()
-	mfs, err := g.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hotline_platform_events_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, p := range m.GetLabel() {
-				l[p.GetName()] = p.GetValue()
-			}
-			if l["platform"] == "weibo" && l["account"] == testAccount && l["event"] == event {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	return g.metric(t, "hotline_platform_events_total", "platform", "weibo", "account", testAccount, "event", event)
 }

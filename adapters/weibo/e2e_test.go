@@ -21,15 +21,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"hotline/bus"
 	"hotline/bus/bustest"
+	"hotline/config"
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/fallback/fallbacktest"
-	"hotline/outbound"
+	hotlinegw "hotline/gateway"
 	"hotline/outbound/outboundtest"
-	"hotline/router"
 )
 
 const (
@@ -160,26 +161,28 @@ func (l *lockedBuffer) String() string {
 type gatewayOpts struct {
 	appSecret   string
 	replay      time.Duration
-	router      bool
 	replyWindow time.Duration
 	faqFile     string
-	// modes wires degraded modes as serve does: the mode store and its
-	// gate, phone bindings, and an SMS account with its own loop.
+	// alone runs the adapter by itself on a mux of its own: no router and
+	// no delivery loop, so what it stores stays on the bus unanswered.
+	// Otherwise the whole gateway runs, as serve assembles it.
+	alone bool
+	// modes adds the SMS account degraded modes reroute to (sms-main),
+	// behind a fake provider.
 	modes bool
 }
 
-// gateway runs the adapter's webhooks, optionally the router, and the
-// Weibo delivery loop on an embedded NATS server.
+// gateway is a hotline gateway with one Weibo account against a fake
+// Weibo API, on an embedded NATS server, or the adapter alone.
 type gateway struct {
-	b     *bus.Bus
-	a     *Adapter
-	hooks *httptest.Server
-	api   *fakeWeibo
-	reg   *prometheus.Registry
-	logs  *lockedBuffer
-	opts  gatewayOpts
-	// With gatewayOpts.modes: the mode store, the bindings and the fake
-	// SMS provider behind sms-main.
+	b    *bus.Bus
+	a    *Adapter
+	url  string // where the webhooks are served
+	api  *fakeWeibo
+	logs *lockedBuffer
+	opts gatewayOpts
+	// The gateway's mode store and phone bindings (nil when alone), and
+	// with gatewayOpts.modes the fake SMS provider behind sms-main.
 	modes    *fallback.Store
 	bindings *fallback.Bindings
 	sms      *outboundtest.Platform
@@ -195,56 +198,86 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	}
 	b := bustest.Open(t)
 	api := newFakeWeibo(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	mux := http.NewServeMux()
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-	reg := prometheus.NewRegistry()
 	logs := &lockedBuffer{}
-	a, err := New(Config{Account: testAccount, AppKey: "3538199806", AppSecret: envelope.Secret(opts.appSecret),
-		AccessToken: testToken, APIBase: api.srv.URL, ReplyWindow: opts.replyWindow, ReplayWindow: opts.replay},
-		Deps{Bus: b, Registry: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for pattern, h := range a.Routes() {
-		mux.Handle(pattern, h)
-	}
-	var runs []func(context.Context) error
-	g := &gateway{b: b, a: a, hooks: hooks, api: api, reg: reg, logs: logs, opts: opts}
-	rcfg := router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}, FAQFile: opts.faqFile}
-	rdeps := router.Deps{Bus: b}
-	ocfg := outbound.Config{Platform: "weibo", Account: testAccount, Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
-	odeps := outbound.Deps{Bus: b, Sender: a}
-	if opts.modes {
-		var smsLoop func(context.Context) error
-		m := fallbacktest.Wire(ctx, t, b, &rcfg, &rdeps, &ocfg, &odeps)
-		g.modes, g.bindings, g.sms, smsLoop = m.Store, m.Bindings, m.SMS, m.RunSMS
-		runs = append(runs, smsLoop)
-	}
-	if opts.router {
-		rt, err := router.New(ctx, rcfg, rdeps)
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	settings := Config{Account: testAccount, AppKey: "3538199806", AppSecret: envelope.Secret(opts.appSecret),
+		AccessToken: testToken, APIBase: api.srv.URL, ReplyWindow: opts.replyWindow, ReplayWindow: opts.replay}
+	g := &gateway{b: b, api: api, logs: logs, opts: opts}
+	if opts.alone {
+		reg := prometheus.NewRegistry()
+		a, err := New(settings, Deps{Bus: b, Registry: reg, Logger: log})
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs = append(runs, rt.Run)
+		mux := http.NewServeMux()
+		for pattern, h := range a.Routes() {
+			mux.Handle(pattern, h)
+		}
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		hooks := httptest.NewServer(mux)
+		t.Cleanup(hooks.Close)
+		g.a, g.url = a, hooks.URL
+		return g
 	}
-	loop, err := outbound.New(ocfg, odeps)
+	cfg := config.Default()
+	cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Router.DefaultLang, cfg.Router.Menu, cfg.Router.FAQFile = "en", map[string]string{"1": "account_security"}, opts.faqFile
+	cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
+	if opts.modes {
+		var sms config.Account
+		sms, g.sms = fallbacktest.SMS(t)
+		cfg.Accounts = append(cfg.Accounts, sms)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gw, err := hotlinegw.New(ctx, cfg, hotlinegw.Deps{Bus: b, Logger: log,
+		OutboundBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	})
+	s, _ := gw.Adapter("weibo", testAccount)
+	g.a = s.(*Adapter)
+	g.url = "http://" + gw.PublicAddr().String()
+	g.modes, g.bindings = gw.Modes(), gw.Bindings()
+	return g
+}
+
+// metric returns the sum of the series of name whose labels include
+// every name-value pair of labels, as /metrics shows them.
+func (g *gateway) metric(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(g.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs = append(runs, loop.Run)
-	done := make(chan struct{}, len(runs))
-	for _, run := range runs {
-		go func() { _ = run(ctx); done <- struct{}{} }()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		for range runs {
-			<-done
+	sum := 0.0
+	for line := range strings.Lines(string(body)) {
+		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
+			continue
 		}
-	})
-	return g
+		match := true
+		for i := 0; i+1 < len(labels); i += 2 {
+			match = match && strings.Contains(series, labels[i]+"="+strconv.Quote(labels[i+1]))
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil && match {
+			sum += v
+		}
+	}
+	return sum
 }
 
 var nonceSeq atomic.Int64
@@ -259,7 +292,7 @@ func (g *gateway) signedQuery() string {
 
 func (g *gateway) get(t *testing.T, query string) (code int, ctype, body string) {
 	t.Helper()
-	resp, err := http.Get(g.hooks.URL + "/webhooks/weibo/" + testAccount + query)
+	resp, err := http.Get(g.url + "/webhooks/weibo/" + testAccount + query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +304,7 @@ func (g *gateway) get(t *testing.T, query string) (code int, ctype, body string)
 // post sends a push with the given query (signedQuery for a good one).
 func (g *gateway) post(t *testing.T, query, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(g.hooks.URL+"/webhooks/weibo/"+testAccount+query, "application/json", strings.NewReader(body))
+	resp, err := http.Post(g.url+"/webhooks/weibo/"+testAccount+query, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +379,7 @@ func passiveStatuses(t *testing.T, b *bus.Bus) int {
 
 func TestQuickAnswerIsPassive(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
 	user := newUser()
 	code, body := g.post(t, g.signedQuery(), textPush(user, "help", time.Now()))
 	if code != 200 {
@@ -367,7 +400,7 @@ func TestQuickAnswerIsPassive(t *testing.T) {
 func TestSlowAnswerIsActive(t *testing.T) {
 	t.Parallel()
 	// A window too short for any router: the answer goes through the API.
-	g := newGateway(t, gatewayOpts{router: true, replyWindow: time.Millisecond})
+	g := newGateway(t, gatewayOpts{replyWindow: time.Millisecond})
 	user := newUser()
 	code, body := g.post(t, g.signedQuery(), textPush(user, "help", time.Now()))
 	if code != 200 || body != "" {
@@ -384,7 +417,7 @@ func TestSlowAnswerIsActive(t *testing.T) {
 
 func TestNoRouterEmptyAnswerAndMessageKept(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{replyWindow: 100 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{alone: true, replyWindow: 100 * time.Millisecond})
 	code, body := g.post(t, g.signedQuery(), textPush(newUser(), "where is my parcel", time.Now()))
 	if code != 200 || body != "" {
 		t.Fatalf("push: got %d %q, want 200 with an empty body", code, body)
@@ -414,7 +447,7 @@ func longFAQ(t *testing.T) (file, answer string) {
 func TestLongAnswerSplitPassiveThenActive(t *testing.T) {
 	t.Parallel()
 	faq, answer := longFAQ(t)
-	g := newGateway(t, gatewayOpts{router: true, faqFile: faq})
+	g := newGateway(t, gatewayOpts{faqFile: faq})
 	user := newUser()
 	code, body := g.post(t, g.signedQuery(), textPush(user, "refund policy details", time.Now()))
 	if code != 200 {
@@ -444,7 +477,7 @@ func TestLongAnswerSplitPassiveThenActive(t *testing.T) {
 
 func TestRetriedPushOneMessageOneReply(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
 	user := newUser()
 	push := textPush(user, "help", time.Now())
 	passive := 0
@@ -472,7 +505,7 @@ func TestRetriedPushOneMessageOneReply(t *testing.T) {
 
 func TestFollowWelcomesUnfollowOptsOut(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{router: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
 	user := newUser()
 	code, body := g.post(t, g.signedQuery(), eventPush(user, "follow", "", time.Now()))
 	if code != 200 || !strings.Contains(passiveText(t, body, user), "welcome") {
@@ -493,7 +526,7 @@ func TestFollowWelcomesUnfollowOptsOut(t *testing.T) {
 
 func TestUnsignedOrStalePushRefused(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{alone: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
 	push := textPush(newUser(), "hello", time.Now())
 	now := time.Now()
 	signed := func(ts, nonce, secret string) string {
@@ -572,33 +605,12 @@ func TestTokenExpiredGoesToDeadLetters(t *testing.T) {
 	if !strings.Contains(g.logs.String(), "level=ERROR") || !strings.Contains(g.logs.String(), "access token refused") {
 		t.Fatalf("logs: got %q, want an error line about the token", g.logs.String())
 	}
-	if got := tokenErrorsMetric(t, g.reg); got != 1 {
+	if got := g.metric(t, "hotline_weibo_token_errors_total", "account", testAccount); got != 1 {
 		t.Fatalf("hotline_weibo_token_errors_total: got %v, want 1", got)
 	}
 	if got := g.api.sentTo(user); len(got) != 0 {
 		t.Fatalf("sent %q after a token error", got)
 	}
-}
-
-func tokenErrorsMetric(t *testing.T, reg *prometheus.Registry) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "hotline_weibo_token_errors_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "account" && l.GetValue() == testAccount {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
 
 func TestThrottledThenDeliveredOnce(t *testing.T) {
@@ -641,7 +653,7 @@ func (f *flushWatcher) Flush() {
 func TestLongAnswerPassivePartLeavesFirst(t *testing.T) {
 	t.Parallel()
 	faq, _ := longFAQ(t)
-	g := newGateway(t, gatewayOpts{router: true, faqFile: faq})
+	g := newGateway(t, gatewayOpts{faqFile: faq})
 	user := newUser()
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/weibo/"+testAccount+g.signedQuery(), strings.NewReader(textPush(user, "refund policy details", time.Now())))
 	outAtFlush := -1
@@ -688,7 +700,7 @@ func TestPassiveMediaGoesByAPI(t *testing.T) {
 // from a log must not carry another body while its timestamp is fresh.
 func TestCapturedQueryWithAnotherBodyRefused(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
+	g := newGateway(t, gatewayOpts{alone: true, replay: 5 * time.Minute, replyWindow: 50 * time.Millisecond})
 	user := newUser()
 	q := g.signedQuery()
 	genuine := textPush(user, "hello", time.Now())

@@ -89,7 +89,7 @@ func testReply(user, text string) envelope.Reply {
 
 func TestSendMapsWeiboAnswers(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{})
+	g := newGateway(t, gatewayOpts{alone: true})
 	ctx := context.Background()
 	user := newUser()
 	rc, err := g.a.Send(ctx, testReply(user, "hello"))
@@ -127,7 +127,7 @@ func TestSendMapsWeiboAnswers(t *testing.T) {
 			}
 		})
 	}
-	if got := tokenErrorsMetric(t, g.reg); got != 3 {
+	if got := g.metric(t, "hotline_weibo_token_errors_total", "account", testAccount); got != 3 {
 		t.Fatalf("hotline_weibo_token_errors_total: got %v, want 3", got)
 	}
 	if strings.Contains(g.logs.String(), testToken) {
@@ -146,7 +146,7 @@ func isPermanent(err error, reason string) bool {
 
 func TestSendSplitsAndResumes(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, gatewayOpts{})
+	g := newGateway(t, gatewayOpts{alone: true})
 	ctx := context.Background()
 	user := newUser()
 	text := strings.Repeat("客服回复，内容很长。", 250) // 2,500 runes: three parts

@@ -45,7 +45,7 @@ func TestSignatureKnownAnswer(t *testing.T) {
 // TestVerifyEchoKnownAnswer replays the official verification request.
 // Its timestamp is from 2014, so the replay check is off.
 func TestVerifyEchoKnownAnswer(t *testing.T) {
-	g := newGateway(t, gatewayOpts{appSecret: kaSecret, replay: 0})
+	g := newGateway(t, gatewayOpts{alone: true, appSecret: kaSecret, replay: 0})
 	q := "?nonce=57155157&timestamp=1397022061823&echostr=dnPdpTZz85&signature=90e4c22c90a58f26526c2dd5b6c56c8822edeaa1"
 	code, ctype, body := g.get(t, q)
 	if code != 200 || body != "dnPdpTZz85" || !strings.HasPrefix(ctype, "text/plain") {
@@ -61,7 +61,7 @@ func TestVerifyEchoKnownAnswer(t *testing.T) {
 		}
 	}
 	// With a replay window the 2014 request is refused.
-	g2 := newGateway(t, gatewayOpts{appSecret: kaSecret, replay: 5 * time.Minute})
+	g2 := newGateway(t, gatewayOpts{alone: true, appSecret: kaSecret, replay: 5 * time.Minute})
 	if code, _, _ := g2.get(t, q); code != 401 {
 		t.Fatalf("stale official request: got %d, want 401", code)
 	}

@@ -61,7 +61,7 @@ func TestSMSFallbackRepliesSkipThePassiveReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	help := texts.Text("en", "help")
-	g := newGateway(t, gatewayOpts{router: true, modes: true, replay: 5 * time.Minute})
+	g := newGateway(t, gatewayOpts{modes: true, replay: 5 * time.Minute})
 	bound, unbound := newUser(), newUser()
 	const phone = "+8613800138030"
 	if err := g.bindings.Bind(context.Background(), envelope.ConversationKey("weibo", testAccount, bound), phone); err != nil {

@@ -39,6 +39,7 @@ import (
 	"hotline/adapters/replay"
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/platform"
 )
 
 // DefaultAPIBase is the fan-service API root.
@@ -56,39 +57,35 @@ const DefaultReplayWindow = 5 * time.Minute
 // maxBody caps a push. A text push is a few hundred bytes.
 const maxBody = 64 << 10
 
-// Config is one fan-service account as hotline uses it.
+// Config is one fan-service account as hotline uses it: an entry of
+// accounts.weibo in the config, whose keys are the mapstructure tags.
 type Config struct {
-	Account     string          // hotline's account name, e.g. weibo-main
-	AppKey      string          // the app whose secret signs; no request carries it
-	AppSecret   envelope.Secret // signs pushes; there is no separate token
-	AccessToken envelope.Secret // issued by hand on the developer page
-	APIBase     string          // default DefaultAPIBase
+	Account     string          `mapstructure:"name"`         // hotline's account name, e.g. weibo-main
+	AppKey      string          `mapstructure:"app_key"`      // the app whose secret signs; no request carries it
+	AppSecret   envelope.Secret `mapstructure:"app_secret"`   // signs pushes; there is no separate token
+	AccessToken envelope.Secret `mapstructure:"access_token"` // issued by hand on the developer page
+	APIBase     string          `mapstructure:"api_base"`     // default DefaultAPIBase
 	// ReplyWindow is how long a push waits for a passive reply; it must
 	// stay under Weibo's 5 s. Default DefaultReplyWindow.
-	ReplyWindow time.Duration
+	ReplyWindow time.Duration `mapstructure:"reply_window"`
 	// ReplayWindow is how far a signed timestamp may be from now; 0 turns
 	// the check off.
-	ReplayWindow time.Duration
+	ReplayWindow time.Duration `mapstructure:"replay_window"`
+	// SendRate caps sends per second; 0 takes the platform's limit.
+	SendRate float64 `mapstructure:"send_rate"`
 }
 
-// Validate reports what is wrong with cfg.
+// Validate reports every setting that is wrong, each starting with its key.
 func (c Config) Validate() error {
-	if err := envelope.ValidToken(c.Account); err != nil {
-		return fmt.Errorf("weibo: account: %w", err)
-	}
-	if c.AppSecret.IsZero() {
-		return fmt.Errorf("weibo %s: app_secret is required", c.Account)
-	}
-	if c.AccessToken.IsZero() {
-		return fmt.Errorf("weibo %s: access_token is required", c.Account)
-	}
-	if c.ReplyWindow >= 5*time.Second {
-		return fmt.Errorf("weibo %s: reply_window %s must be under Weibo's 5s timeout", c.Account, c.ReplyWindow)
-	}
-	if c.ReplyWindow < 0 || c.ReplayWindow < 0 {
-		return fmt.Errorf("weibo %s: reply_window and replay_window must not be negative", c.Account)
-	}
-	return nil
+	var p platform.Problems
+	p.Name(c.Account)
+	p.Required("app_secret", !c.AppSecret.IsZero())
+	p.Required("access_token", !c.AccessToken.IsZero())
+	p.URL("api_base", c.APIBase)
+	p.ReplyWindow(c.ReplyWindow)
+	p.ReplayWindow(c.ReplayWindow)
+	p.SendRate(c.SendRate)
+	return p.Err()
 }
 
 // Deps are the adapter's collaborators.
@@ -119,7 +116,7 @@ type Adapter struct {
 // New checks cfg and builds the adapter.
 func New(cfg Config, deps Deps) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, platform.Prefixed("weibo "+cfg.Account+": ", err)
 	}
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("weibo %s: a bus is required", cfg.Account)

@@ -16,10 +16,9 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
-	"hotline/bus"
 	"hotline/config"
 	"hotline/envelope"
-	"hotline/router"
+	"hotline/gateway"
 )
 
 // benchOptions sizes one `hotline bench` run.
@@ -56,23 +55,25 @@ func runBench(ctx context.Context, cfg config.Config, opts benchOptions) (benchR
 		return benchResult{}, fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	b, err := bus.Open(ctx, bus.Config{StoreDir: dir}, bus.Deps{})
+	// The whole gateway, as serve runs it, minus the accounts: messages
+	// come from a "bench" platform nobody delivers for, so replies stay
+	// on HOTLINE_OUT where they are counted.
+	cfg.NATS.URL, cfg.NATS.StoreDir, cfg.NATS.Listen = "", dir, ""
+	cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Accounts = nil
+	cfg.Router.Workers = opts.Workers
+	gw, err := gateway.New(ctx, cfg, gateway.Deps{})
 	if err != nil {
 		return benchResult{}, err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = b.Close(cctx)
-	}()
-	rcfg := routerConfig(cfg)
-	rcfg.Workers = opts.Workers
+	b := gw.Bus()
 	rctx, stopRouter := context.WithCancel(ctx)
-	defer stopRouter()
-	rt, err := router.New(rctx, rcfg, router.Deps{Bus: b})
-	if err != nil {
-		return benchResult{}, err
-	}
+	routerDone := make(chan error, 1)
+	go func() { routerDone <- gw.Run(rctx) }()
+	defer func() {
+		stopRouter()
+		<-routerDone
+	}()
 
 	// Replies are matched to their message by InReplyTo.
 	var mu sync.Mutex
@@ -99,9 +100,6 @@ func runBench(ctx context.Context, cfg config.Config, opts benchOptions) (benchR
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	_ = sub.SetPendingLimits(-1, -1)
-
-	routerDone := make(chan error, 1)
-	go func() { routerDone <- rt.Run(rctx) }()
 
 	texts := []string{"help", "menu", "1", "status", "help+en", "2", "帮助", "help+ar"}
 	start := time.Now()
@@ -133,8 +131,8 @@ func runBench(ctx context.Context, cfg config.Config, opts benchOptions) (benchR
 				now := time.Now().UTC()
 				user := fmt.Sprint("bench-", i%opts.Conversations)
 				m := envelope.Message{
-					ID: envelope.NewID(now), Platform: envelope.PlatformWebChat, Account: "bench", PlatformMsgID: fmt.Sprint("bench-", i),
-					Conversation: envelope.ConversationKey(envelope.PlatformWebChat, "bench", user), From: envelope.Party{ID: user},
+					ID: envelope.NewID(now), Platform: "bench", Account: "bench", PlatformMsgID: fmt.Sprint("bench-", i),
+					Conversation: envelope.ConversationKey("bench", "bench", user), From: envelope.Party{ID: user},
 					Kind: envelope.KindText, Text: texts[i%len(texts)], ReceivedAt: now,
 				}
 				mu.Lock()
@@ -153,7 +151,8 @@ func runBench(ctx context.Context, cfg config.Config, opts benchOptions) (benchR
 	select {
 	case <-all:
 	case err := <-routerDone:
-		return benchResult{}, fmt.Errorf("bench: router stopped: %w", err)
+		routerDone <- err
+		return benchResult{}, fmt.Errorf("bench: gateway stopped: %w", err)
 	case <-time.After(opts.Timeout):
 		mu.Lock()
 		n := len(latencies)
@@ -163,10 +162,6 @@ func runBench(ctx context.Context, cfg config.Config, opts benchOptions) (benchR
 		return benchResult{}, ctx.Err()
 	}
 	elapsed := time.Since(start)
-	stopRouter()
-	if err := <-routerDone; err != nil && !errors.Is(err, context.Canceled) {
-		return benchResult{}, err
-	}
 	mu.Lock()
 	defer mu.Unlock()
 	slices.Sort(latencies)

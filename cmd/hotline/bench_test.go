@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"hotline/config"
+	"hotline/platform/builtin"
 )
 
 // TestBenchCommand runs a small bench end to end: every message answered,
@@ -17,7 +18,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Skip("runs a bench; skipped with -short")
 	}
 	opts := benchOptions{Messages: 300, Conversations: 40, Senders: 4, Workers: 8, Timeout: time.Minute}
-	res, err := runBench(context.Background(), config.Default(), opts)
+	res, err := runBench(context.Background(), config.DefaultFor(builtin.Platforms()), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

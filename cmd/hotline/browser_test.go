@@ -438,7 +438,8 @@ func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
 	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
-	cfg.WebChat.Burst, cfg.WebChat.RatePerMinute = 2, 60
+	chat := webchatSettings(t, cfg)
+	chat.Burst, chat.RatePerMinute = 2, 60
 	public, admin, _ := startServe(t, cfg)
 	visitor := &page{t: t, ctx: tab, name: "visitor"}
 	visitor.do("open the chat", chromedp.Navigate("http://"+public+"/chat/"))

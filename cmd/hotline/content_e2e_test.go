@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"hotline/config"
+	"hotline/adapters/telegram"
 )
 
 // TestWhatUsersSendReachesAgents runs real Telegram updates through serve:
@@ -32,10 +32,8 @@ func TestWhatUsersSendReachesAgents(t *testing.T) {
 	t.Cleanup(api.Close)
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.Telegram = []config.TelegramAccount{{
-		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: api.URL},
-		Token:         "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret",
-	}}
+	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: api.URL,
+		Token: "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret"})
 	public, admin, _ := startServe(t, cfg)
 	cli := adminCLI(t, admin)
 	post := func(id int, payload string) string {

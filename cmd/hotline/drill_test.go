@@ -14,9 +14,9 @@ import (
 	"hotline/config"
 	"hotline/envelope"
 	"hotline/fallback"
-	"hotline/outbound"
+	"hotline/gateway"
 	"hotline/outbound/outboundtest"
-	"hotline/router"
+	"hotline/platform/platformtest"
 )
 
 // rig is the gateway's core wired as serve wires it, with a fake Telegram
@@ -37,44 +37,30 @@ func newRig(t *testing.T, tune ...func(*config.Outbound)) *rig {
 	b := bustest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	store, err := fallback.NewStore(ctx, b, fallback.StoreDeps{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bindings := fallback.NewBindings(b.KV(bus.BucketBindings))
-	rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: config.Default().Router.Menu, SMSAccount: "sms-main"},
-		router.Deps{Bus: b, Gate: fallback.NewGate(store, fallback.RateConfig{}, nil), Binder: bindings})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{t: t, b: b, ctx: ctx, store: store, telegram: outboundtest.NewPlatform(t), sms: outboundtest.NewPlatform(t)}
+	r := &rig{t: t, b: b, ctx: ctx, telegram: outboundtest.NewPlatform(t), sms: outboundtest.NewPlatform(t)}
 	cfg := config.Default()
+	cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Router.DefaultLang = "en"
 	cfg.Outbound.BreakerFailures = 3
 	cfg.Outbound.BreakerOpen = time.Second
 	cfg.Outbound.HoldRecheck = 200 * time.Millisecond
 	for _, f := range tune {
 		f(&cfg.Outbound)
 	}
-	loops, err := newLoops(cfg, map[accountKey]outbound.Sender{
-		{"telegram", "tg-main"}: r.telegram.Sender(),
-		{"sms", "sms-main"}:     r.sms.Sender(),
-	}, outbound.Deps{Bus: b, Modes: store, Phones: bindings})
+	cfg.Accounts = []config.Account{
+		platformtest.Account(platformtest.Fake("telegram", "", "Telegram", r.telegram.Sender()), "tg-main"),
+		platformtest.Account(platformtest.Fake("sms", "fake", "SMS", r.sms.Sender()), cfg.Fallback.SMSAccount),
+	}
+	g, err := gateway.New(ctx, cfg, gateway.Deps{Bus: b})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs := []func(context.Context) error{rt.Run}
-	for _, l := range loops {
-		runs = append(runs, l.Run)
-	}
-	done := make(chan struct{}, len(runs))
-	for _, run := range runs {
-		go func() { _ = run(ctx); done <- struct{}{} }()
-	}
+	r.store = g.Modes()
+	done := make(chan struct{})
+	go func() { _ = g.Run(ctx); close(done) }()
 	t.Cleanup(func() {
 		cancel()
-		for range runs {
-			<-done
-		}
+		<-done
 	})
 	return r
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/adapters/telegram"
 	"hotline/config"
 	"hotline/envelope"
 	"hotline/router"
@@ -101,10 +102,8 @@ func waitHandoff(t *testing.T, admin string) router.HandoffState {
 func telegramConfig(t *testing.T, apiBase string) config.Config {
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.Telegram = []config.TelegramAccount{{
-		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: apiBase},
-		Token:         envelope.Secret(mediaBotToken), Mode: "webhook", WebhookSecret: "media-test-secret",
-	}}
+	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: apiBase,
+		Token: envelope.Secret(mediaBotToken), Mode: "webhook", WebhookSecret: "media-test-secret"})
 	return cfg
 }
 

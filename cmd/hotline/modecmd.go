@@ -71,7 +71,8 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 	set := &cobra.Command{
 		Use:   "set MODE",
 		Short: "Switch a mode on for a scope",
-		Example: `  hotline mode set read_only --scope wechat/oa-main --reason "WeChat API outage" --ttl 2h
+		Example: `  hotline mode set read_only --scope <platform>/<account> --reason "platform API outage" --ttl 2h
+  hotline mode set sms_fallback --scope <platform> --reason "platform rejects our sends"
   hotline mode set announcement --reason "payments delayed" --announce zh="支付延迟" --announce en="Payments are delayed"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -92,7 +93,7 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 			return nil
 		},
 	}
-	set.Flags().StringVar(&scope, "scope", "global", "global, a platform (wechat) or platform/account (wechat/oa-main)")
+	set.Flags().StringVar(&scope, "scope", "global", "global, a platform (sms) or platform/account (sms/modem-1), named as in hotline status")
 	set.Flags().StringVar(&reason, "reason", "", "why, for the audit trail and the other operators (required)")
 	set.Flags().StringVar(&ttl, "ttl", "", "switch off by itself after this long, e.g. 2h (default: until cleared)")
 	set.Flags().StringArrayVar(&announce, "announce", nil, "announcement text as LANG=TEXT; repeat per language")

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"hotline/envelope"
+	"hotline/gateway"
 )
 
 // TestOperatorCLI drives modes, the review queue and status through the
@@ -65,7 +66,7 @@ func TestOperatorCLI(t *testing.T) {
 		}
 	}
 	_, body := get(t, "http://"+admin+"/admin/v1/status", testAdminToken)
-	var rep statusReport
+	var rep gateway.StatusReport
 	if err := json.Unmarshal([]byte(body), &rep); err != nil {
 		t.Fatal(err)
 	}

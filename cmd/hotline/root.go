@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hotline/config"
+	"hotline/platform/builtin"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -52,7 +53,7 @@ func newRootCommand(stdout, stderr io.Writer) *rootCommand {
 
 // loadConfig reads the configuration and applies the logging flags.
 func (r *rootCommand) loadConfig() (config.Config, string, error) {
-	cfg, file, err := config.Load(config.Options{File: r.configFile})
+	cfg, file, err := config.Load(config.Options{File: r.configFile, Platforms: builtin.Platforms()})
 	if err != nil {
 		return config.Config{}, file, usageError{err}
 	}

@@ -27,7 +27,7 @@ func TestOperatorSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	transcripts, err := js.KeyValue(ctx, bus.BucketWebChat)
+	transcripts, err := js.KeyValue(ctx, bus.BucketTranscripts)
 	if err != nil {
 		t.Fatal(err)
 	}

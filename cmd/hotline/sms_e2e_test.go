@@ -9,9 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"hotline/adapters/sms/twilio"
-	"hotline/config"
 )
 
 // TestServeTwilioAccount configures an SMS account as an operator would
@@ -26,10 +26,8 @@ func TestServeTwilioAccount(t *testing.T) {
 	t.Cleanup(api.Close)
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.SMS = []config.SMSAccount{{
-		AccountCommon: config.AccountCommon{Name: "sms-main", APIBase: api.URL, ReplyWindow: config.DefaultReplyWindow},
-		Provider:      "twilio", AccountSID: "AC00000000000000000000000000000000", AuthToken: "auth-token-for-tests", From: "+14155550100",
-	}}
+	addAccount(&cfg, twilio.Platform(), &twilio.Config{Account: "sms-main", APIBase: api.URL, ReplyWindow: 4 * time.Second,
+		Provider: "twilio", AccountSID: "AC00000000000000000000000000000000", AuthToken: "auth-token-for-tests", From: "+14155550100"})
 	public, _, _ := startServe(t, cfg)
 
 	hook := "http://" + public + "/webhooks/sms/sms-main"

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"hotline/envelope"
+	"hotline/gateway"
 )
 
 func (r *rootCommand) statusCommand() *cobra.Command {
@@ -22,7 +23,7 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 		Short: "Show a running gateway's modes, circuits, queues, handoff backlog and review queue",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			var rep statusReport
+			var rep gateway.StatusReport
 			if err := client.do(http.MethodGet, "/admin/v1/status", nil, &rep); err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,8 +20,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"hotline/adapters/telegram"
 	"hotline/bus"
 	"hotline/config"
 )
@@ -216,10 +215,8 @@ func TestServeStorageDiskFull(t *testing.T) {
 	apiURL, sentTo := telegramAPI(t)
 	cfg := testConfig(t, filepath.Join(dir, "nats"))
 	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.Telegram = []config.TelegramAccount{{
-		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: apiURL},
-		Token:         "7000000001:AAE-token-for-storage-test", Mode: "webhook", WebhookSecret: "storage-test-secret",
-	}}
+	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: apiURL,
+		Token: "7000000001:AAE-token-for-storage-test", Mode: "webhook", WebhookSecret: "storage-test-secret"})
 	var logs syncBuffer
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -341,56 +338,4 @@ func TestServeStorageDiskFull(t *testing.T) {
 	}
 	t.Logf("acknowledged %d updates (%d answered later), all stored; took %v",
 		len(acked), len(unanswered), time.Since(started).Round(time.Millisecond))
-}
-
-// TestReadyzReportsStorage: /readyz is 503 with the reason while storage
-// refuses messages, whatever else is fine.
-func TestReadyzReportsStorage(t *testing.T) {
-	tests := []struct {
-		name     string
-		ready    fakeReadiness
-		code     int
-		contains string
-	}{
-		{"all well", fakeReadiness{storageOK: true}, 200, "ready"},
-		{"storage full", fakeReadiness{storageOK: false, reason: "HOTLINE_IN is full (max_bytes 1 GiB, discard new)"}, 503,
-			"not ready: storage: HOTLINE_IN is full (max_bytes 1 GiB, discard new)"},
-		{"bus down wins", fakeReadiness{err: bus.ErrNotReady}, 503, "not ready: bus: not ready"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			readyz(tc.ready).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
-			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.contains) {
-				t.Fatalf("got %d %q, want %d containing %q", rec.Code, rec.Body.String(), tc.code, tc.contains)
-			}
-		})
-	}
-}
-
-type fakeReadiness struct {
-	err       error
-	storageOK bool
-	reason    string
-}
-
-func (f fakeReadiness) Ready(context.Context) error { return f.err }
-func (f fakeReadiness) Storage() (bool, string)     { return f.storageOK, f.reason }
-
-// TestStorageRequestLogLevel: a 503 is a deliberate "try again", logged
-// as a warning; its cause is logged once where it is known.
-func TestStorageRequestLogLevel(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })
-	var logs bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	instrument("public", 1024, log, newHTTPMetrics(prometheus.NewRegistry()), mux).
-		ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/webhooks/telegram/tg-main", nil))
-	var line struct{ Level string }
-	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
-		t.Fatal(err)
-	}
-	if line.Level != slog.LevelWarn.String() {
-		t.Fatalf("a 503 logged at %s, want WARN", line.Level)
-	}
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"hotline/config"
+	"hotline/adapters/telegram"
 )
 
 // TestServeTelegramWebhook configures a Telegram bot as an operator would
@@ -28,10 +28,8 @@ func TestServeTelegramWebhook(t *testing.T) {
 	t.Cleanup(api.Close)
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.Telegram = []config.TelegramAccount{{
-		AccountCommon: config.AccountCommon{Name: "tg-main", APIBase: api.URL},
-		Token:         "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret",
-	}}
+	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: api.URL,
+		Token: "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret"})
 	public, _, _ := startServe(t, cfg)
 
 	post := func(secret string) (int, string) {

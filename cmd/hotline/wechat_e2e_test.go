@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"hotline/adapters/wechat"
-	"hotline/config"
 )
 
 // TestServeWeChatPush configures an official account in plaintext mode
@@ -18,11 +17,8 @@ import (
 func TestServeWeChatPush(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "zh"
-	cfg.Accounts.WeChat = []config.WeChatAccount{{
-		AccountCommon: config.AccountCommon{Name: "oa-main", APIBase: "http://127.0.0.1:1", ReplyWindow: config.DefaultReplyWindow,
-			ReplayWindow: config.DefaultReplayWindow},
-		AppID: "wx5823bf96d3bd56c7", AppSecret: "wechat-app-secret", Token: "wechat-token",
-	}}
+	addAccount(&cfg, wechat.Platform(), &wechat.Config{Account: "oa-main", APIBase: "http://127.0.0.1:1", ReplyWindow: wechat.DefaultReplyWindow,
+		ReplayWindow: wechat.DefaultReplayWindow, AppID: "wx5823bf96d3bd56c7", AppSecret: "wechat-app-secret", Token: "wechat-token"})
 	public, _, _ := startServe(t, cfg)
 
 	ts, nonce := fmt.Sprint(time.Now().Unix()), "1320562132"

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"hotline/adapters/weibo"
-	"hotline/config"
 )
 
 // TestServeWeiboPush configures a Weibo account and pushes a signed
@@ -18,11 +17,8 @@ import (
 func TestServeWeiboPush(t *testing.T) {
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "en"
-	cfg.Accounts.Weibo = []config.WeiboAccount{{
-		AccountCommon: config.AccountCommon{Name: "weibo-main", APIBase: "http://127.0.0.1:1", ReplyWindow: config.DefaultReplyWindow,
-			ReplayWindow: config.DefaultReplayWindow},
-		AppKey: "123456", AppSecret: "weibo-app-secret", AccessToken: "weibo-access-token",
-	}}
+	addAccount(&cfg, weibo.Platform(), &weibo.Config{Account: "weibo-main", APIBase: "http://127.0.0.1:1", ReplyWindow: weibo.DefaultReplyWindow,
+		ReplayWindow: weibo.DefaultReplayWindow, AppKey: "123456", AppSecret: "weibo-app-secret", AccessToken: "weibo-access-token"})
 	public, _, _ := startServe(t, cfg)
 
 	now := time.Now()

@@ -111,7 +111,9 @@ function renderList(ul, entries) {
 }
 
 function renderLive(snap) {
-  const platforms = ["webchat", "wechat", "weibo", "telegram", "sms"];
+  // The gateway's own platforms first, in its order; then any other the
+  // bus carries (a second instance's, a simulated message's).
+  const platforms = [...((snap.status || {}).platforms || [])];
   const traffic = snap.traffic || {};
   for (const p of Object.keys(traffic)) if (!platforms.includes(p)) platforms.push(p);
   $("#traffic-body").replaceChildren(...platforms.map((p) => {

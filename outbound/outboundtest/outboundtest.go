@@ -22,7 +22,8 @@ import (
 
 // Platform is an httptest server that behaves like a chat platform's send
 // API. SetMode switches it between "ok", "down" (503), "html" (502 page), "throttle"
-// (429 with Retry-After) or "bad" (400, chat not found).
+// (429 with Retry-After), "bad" (400, chat not found) or "window" (403, the
+// user's reply window closed).
 type Platform struct {
 	srv *httptest.Server
 
@@ -32,7 +33,14 @@ type Platform struct {
 	delivered  map[string]int // reply id -> times accepted
 	texts      map[string]string
 	calls      []time.Time
+	sends      []Send
 	retryAfter int
+}
+
+// Send is one send the platform accepted.
+type Send struct {
+	ID, To, Text string
+	At           time.Time // when the call arrived
 }
 
 // NewPlatform starts a fake platform that accepts everything until told
@@ -49,7 +57,8 @@ func NewPlatform(t testing.TB) *Platform {
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.calls = append(f.calls, time.Now())
+		now := time.Now()
+		f.calls = append(f.calls, now)
 		switch f.cur {
 		case "down":
 			http.Error(w, `{"error":"service unavailable"}`, http.StatusServiceUnavailable)
@@ -64,7 +73,11 @@ func NewPlatform(t testing.TB) *Platform {
 		case "bad":
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`)
+		case "window":
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"ok":false,"error_code":403,"description":"Forbidden: outside the reply window"}`)
 		default:
+			f.sends = append(f.sends, Send{ID: body.ID, To: body.To, Text: body.Text, At: now})
 			f.delivered[body.ID]++
 			f.texts[body.ID] = body.Text
 			f.to[body.ID] = body.To
@@ -87,6 +100,13 @@ func (f *Platform) Calls() []time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]time.Time(nil), f.calls...)
+}
+
+// Sends returns every accepted send in the order the calls arrived.
+func (f *Platform) Sends() []Send {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Send(nil), f.sends...)
 }
 
 // Sender is what an adapter's Send looks like: one POST to the platform,
@@ -113,6 +133,8 @@ func (s Sender) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, e
 	case resp.StatusCode == http.StatusTooManyRequests:
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		return envelope.Receipt{}, outbound.ThrottledError("http_429", time.Duration(secs)*time.Second, nil)
+	case resp.StatusCode == http.StatusForbidden:
+		return envelope.Receipt{}, outbound.PermanentError(outbound.ReasonWindowClosed, nil)
 	case resp.StatusCode >= 500:
 		return envelope.Receipt{}, outbound.RetryableError("http_"+strconv.Itoa(resp.StatusCode), nil)
 	case resp.StatusCode >= 400:

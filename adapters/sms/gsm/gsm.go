@@ -46,7 +46,7 @@ func (e Encoding) String() string {
 // reference), which with its fill bit takes 7 septets, leaving 153 septets,
 // or 3 UCS-2 units, leaving 67. The 16-bit reference (IEI 0x08) would leave
 // 152/66; this package counts with the 8-bit one, the common choice
-// (Twilio also counts 153/67 per segment).
+// (SMS providers also bill 153/67 per segment).
 const (
 	gsm7Single = 160
 	gsm7Multi  = 153

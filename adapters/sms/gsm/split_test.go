@@ -80,8 +80,14 @@ func TestSplit(t *testing.T) {
 			[]string{rep("a", 135) + " x ", rep("b", 30)}},
 		{"newline is a break", rep("a", 130) + "\n" + rep("b", 30),
 			[]string{rep("a", 130) + "\n", rep("b", 30)}},
-		{"space too early is ignored", rep("a", 100) + " " + rep("b", 60),
-			[]string{rep("a", 100) + " " + rep("b", 52), rep("b", 8)}},
+		{"space in the second half", rep("a", 100) + " " + rep("b", 60),
+			[]string{rep("a", 100) + " ", rep("b", 60)}},
+		{"space in the first half is ignored", rep("a", 60) + " " + rep("b", 100),
+			[]string{rep("a", 60) + " " + rep("b", 92), rep("b", 8)}},
+		{"sentence end preferred to a later space", rep("a", 100) + ". " + rep("b", 40) + " " + rep("c", 20),
+			[]string{rep("a", 100) + ". ", rep("b", 40) + " " + rep("c", 20)}},
+		{"line break preferred to a later sentence end", rep("a", 90) + "\n" + rep("b", 20) + ". " + rep("c", 50),
+			[]string{rep("a", 90) + "\n", rep("b", 20) + ". " + rep("c", 50)}},
 		// Breaking after the space would leave 176 septets: three parts.
 		{"word break never costs a part", rep("a", 129) + " " + rep("b", 176),
 			[]string{rep("a", 129) + " " + rep("b", 23), rep("b", 153)}},
@@ -101,6 +107,8 @@ func TestSplit(t *testing.T) {
 			[]string{rep("x", 66), " \u0301" + rep("y", 10)}},
 		{"crlf stays together", rep("a", 152) + "\r\n" + rep("b", 10),
 			[]string{rep("a", 152), "\r\n" + rep("b", 10)}},
+		{"hangul jamo stay together", rep("x", 65) + "\u1100\u1161\u11a8" + rep("z", 5),
+			[]string{rep("x", 65), "\u1100\u1161\u11a8" + rep("z", 5)}},
 		{"zwj sequence stays together", rep("x", 64) + "👩\u200d💻" + rep("z", 5),
 			[]string{rep("x", 64), "👩\u200d💻" + rep("z", 5)}},
 		{"skin tone stays with its emoji", rep("x", 65) + "👍🏽" + rep("z", 5),
@@ -195,22 +203,5 @@ func BenchmarkSplit(b *testing.B) {
 				Split(bc.text)
 			}
 		})
-	}
-}
-
-// TestFastPathsAgreeWithUnicode guards the shortcuts in joins and
-// breakingSpace: nothing below U+0300 is a mark, and the ASCII list of
-// spaces is exactly unicode.IsSpace over ASCII.
-func TestFastPathsAgreeWithUnicode(t *testing.T) {
-	t.Parallel()
-	for r := rune(0); r < 0x300; r++ {
-		if unicode.Is(unicode.M, r) {
-			t.Errorf("%U: got a mark, want none below U+0300", r)
-		}
-	}
-	for r := rune(0); r <= 0x7F; r++ {
-		if got, want := breakingSpace(r), unicode.IsSpace(r); got != want {
-			t.Errorf("breakingSpace(%U): got %v, want %v", r, got, want)
-		}
 	}
 }

@@ -15,10 +15,11 @@ import (
 
 	"hotline/bus"
 	"hotline/bus/bustest"
+	"hotline/config"
 	"hotline/envelope"
 	"hotline/fallback"
+	hotlinegw "hotline/gateway"
 	"hotline/outbound"
-	"hotline/router"
 )
 
 const (
@@ -143,84 +144,113 @@ func (f *fakeTwilio) sentTo(to string) []string {
 	return out
 }
 
-// gateway runs the adapter's webhooks, the router and the SMS delivery
-// loop on an embedded NATS server.
+// publicURL is where the gateway says Twilio reaches it (http.public_url,
+// a proxy in front of it, say): what Twilio signs.
+const publicURL = "https://hotline.example.com"
+
+// gateway is a hotline gateway whose SMS account sms-main is Twilio's,
+// against a fake Messages API, on an embedded NATS server; or the
+// adapter alone.
 type gateway struct {
-	b     *bus.Bus
-	a     *Adapter
-	hooks *httptest.Server
-	api   *fakeTwilio
+	b   *bus.Bus
+	a   *Adapter
+	url string // where the webhooks are served
+	// publicURL is where Twilio is told hotline is: what it signs.
+	publicURL string
+	api       *fakeTwilio
+	// The gateway's mode store and phone bindings; nil when alone.
+	modes    *fallback.Store
+	bindings *fallback.Bindings
 }
 
-func newGateway(t *testing.T, withRouter bool) *gateway {
+// newGateway runs the whole gateway, as serve assembles it.
+func newGateway(t *testing.T) *gateway {
 	t.Helper()
-	return newGatewayWith(t, gatewayOptions{router: withRouter})
+	return newGatewayWith(t, gatewayOptions{})
 }
 
-// gatewayOptions vary the rig: a router, a WhatsApp sender of its own,
-// and sms_fallback with the phones bound in hotline_bindings.
+// newAdapter runs the adapter alone on a mux of its own: no router and no
+// delivery loop, so what it stores stays on the bus unanswered.
+func newAdapter(t *testing.T) *gateway {
+	t.Helper()
+	return newGatewayWith(t, gatewayOptions{alone: true})
+}
+
+// gatewayOptions vary the rig: the adapter alone, a WhatsApp sender of
+// its own, a shorter reply window, and sms_fallback switched on by an
+// operator for the account.
 type gatewayOptions struct {
-	router       bool
+	alone        bool
 	whatsappFrom string
-	modes        outbound.Modes
+	replyWindow  time.Duration
+	smsFallback  bool
 }
 
 func newGatewayWith(t *testing.T, opt gatewayOptions) *gateway {
 	t.Helper()
-	withRouter := opt.router
+	if opt.replyWindow == 0 {
+		opt.replyWindow = time.Second
+	}
 	b := bustest.Open(t)
 	api := newFakeTwilio(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	mux := http.NewServeMux()
-	hooks := httptest.NewServer(mux)
-	t.Cleanup(hooks.Close)
-	a, err := New(Config{Account: "sms-main", AccountSID: testSID, AuthToken: testToken, From: "+14155550100",
-		WhatsAppFrom: opt.whatsappFrom, APIBase: api.srv.URL, PublicURL: hooks.URL, ReplyWindow: time.Second}, Deps{Bus: b})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for pattern, h := range a.Routes() {
-		mux.Handle(pattern, h)
-	}
-	var runs []func(context.Context) error
-	if withRouter {
-		rt, err := router.New(ctx, router.Config{DefaultLang: "en", Menu: map[string]string{"1": "account_security"}, SMSAccount: "sms-main"}, router.Deps{Bus: b})
+	settings := Config{Provider: Provider, Account: "sms-main", AccountSID: testSID, AuthToken: testToken, From: "+14155550100",
+		WhatsAppFrom: opt.whatsappFrom, APIBase: api.srv.URL, ReplyWindow: opt.replyWindow}
+	g := &gateway{b: b, api: api}
+	if opt.alone {
+		mux := http.NewServeMux()
+		hooks := httptest.NewServer(mux)
+		t.Cleanup(hooks.Close)
+		settings.PublicURL = hooks.URL
+		a, err := New(settings, Deps{Bus: b})
 		if err != nil {
 			t.Fatal(err)
 		}
-		runs = append(runs, rt.Run)
+		for pattern, h := range a.Routes() {
+			mux.Handle(pattern, h)
+		}
+		g.a, g.url, g.publicURL = a, hooks.URL, hooks.URL
+		return g
 	}
-	deps := outbound.Deps{Bus: b, Sender: a}
-	cfg := outbound.Config{Platform: "sms", Account: "sms-main", Backoff: func(int) time.Duration { return 50 * time.Millisecond }}
-	if opt.modes != nil {
-		deps.Modes, deps.Phones = opt.modes, fallback.NewBindings(b.KV(bus.BucketBindings))
-		cfg.SMSAccount = "sms-main"
-	}
-	loop, err := outbound.New(cfg, deps)
+	cfg := config.Default()
+	cfg.HTTP.Listen, cfg.HTTP.AdminListen, cfg.HTTP.PublicURL = "127.0.0.1:0", "127.0.0.1:0", publicURL
+	cfg.Router.DefaultLang, cfg.Router.Menu = "en", map[string]string{"1": "account_security"}
+	cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
+	ctx, cancel := context.WithCancel(context.Background())
+	gw, err := hotlinegw.New(ctx, cfg, hotlinegw.Deps{Bus: b,
+		OutboundBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	runs = append(runs, loop.Run)
-	done := make(chan struct{}, len(runs))
-	for _, run := range runs {
-		go func() { _ = run(ctx); done <- struct{}{} }()
-	}
+	done := make(chan error, 1)
+	go func() { done <- gw.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		for range runs {
-			<-done
+		if err := <-done; err != nil {
+			t.Errorf("gateway: %v", err)
 		}
 	})
-	return &gateway{b: b, a: a, hooks: hooks, api: api}
+	s, _ := gw.Adapter(envelope.PlatformSMS, "sms-main")
+	g.a = s.(*Adapter)
+	g.url, g.publicURL = "http://"+gw.PublicAddr().String(), publicURL
+	g.modes, g.bindings = gw.Modes(), gw.Bindings()
+	if opt.smsFallback {
+		scope := fallback.Scope{Platform: envelope.PlatformSMS, Account: "sms-main"}
+		if _, err := g.modes.Set(ctx, fallback.Setting{Mode: fallback.ModeSMSFallback, Scope: scope, Reason: "WhatsApp window", SetBy: "dana"}); err != nil {
+			t.Fatal(err)
+		}
+		bustest.WaitFor(t, "sms_fallback in force", func() bool { on, _ := g.modes.SMSFallback(envelope.PlatformSMS, "sms-main"); return on })
+	}
+	return g
 }
 
 // post sends a webhook the way Twilio does, signed unless sig is given.
 func (g *gateway) post(t *testing.T, path string, form url.Values, sig string) (int, string) {
 	t.Helper()
 	if sig == "" {
-		sig = Signature(testToken, g.hooks.URL+path, form)
+		sig = Signature(testToken, g.publicURL+path, form)
 	}
-	req, _ := http.NewRequest(http.MethodPost, g.hooks.URL+path, strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, g.url+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("X-Twilio-Signature", sig)
 	resp, err := http.DefaultClient.Do(req)
@@ -247,7 +277,7 @@ func text(from, body string) url.Values {
 }
 
 func TestHelpAnsweredInTwiML(t *testing.T) {
-	g := newGateway(t, true)
+	g := newGateway(t)
 	code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552671", "HELP"), "")
 	if code != 200 || !strings.Contains(body, "<Response><Message>Here&#39;s what I can do:") {
 		t.Fatalf("HELP: %d %s", code, body)
@@ -258,7 +288,7 @@ func TestHelpAnsweredInTwiML(t *testing.T) {
 }
 
 func TestStopThenNothingButTheConfirmation(t *testing.T) {
-	g := newGateway(t, true)
+	g := newGateway(t)
 	const user = "+14155552671"
 	code, body := g.post(t, "/webhooks/sms/sms-main", text(user, "STOP"), "")
 	if code != 200 || !strings.Contains(body, "You&#39;re unsubscribed") {
@@ -291,12 +321,12 @@ func TestStopThenNothingButTheConfirmation(t *testing.T) {
 }
 
 func TestBadSignatureRefused(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	form := text("+14155552671", "hello")
 	for name, sig := range map[string]string{
 		"wrong":         "bm90IGEgc2lnbmF0dXJl",
-		"other url":     Signature(testToken, g.hooks.URL+"/webhooks/sms/other", form),
-		"other token":   Signature("another-token", g.hooks.URL+"/webhooks/sms/sms-main", form),
+		"other url":     Signature(testToken, g.publicURL+"/webhooks/sms/other", form),
+		"other token":   Signature("another-token", g.publicURL+"/webhooks/sms/sms-main", form),
 		"missing token": " ",
 	} {
 		if code, _ := g.post(t, "/webhooks/sms/sms-main", form, sig); code != http.StatusForbidden {
@@ -309,7 +339,7 @@ func TestBadSignatureRefused(t *testing.T) {
 }
 
 func TestSlowRouterGetsEmptyResponseAndMessageIsKept(t *testing.T) {
-	g := newGateway(t, false) // no router: nobody answers within the window
+	g := newAdapter(t) // no router: nobody answers within the window
 	code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552671", "where is my parcel"), "")
 	if code != 200 || strings.Contains(body, "<Message>") {
 		t.Fatalf("got %d %s, want an empty TwiML response", code, body)
@@ -320,7 +350,7 @@ func TestSlowRouterGetsEmptyResponseAndMessageIsKept(t *testing.T) {
 }
 
 func TestRetriedWebhookStoredOnce(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	form := text("+14155552671", "hello")
 	for range 3 {
 		g.post(t, "/webhooks/sms/sms-main", form, "")
@@ -331,7 +361,7 @@ func TestRetriedWebhookStoredOnce(t *testing.T) {
 }
 
 func TestStatusCallbackBecomesDeliveryEvent(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	replyID := envelope.NewID(time.Now())
 	form := url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"},
 		"AccountSid": {testSID}, "To": {"+14155552671"}, "From": {"+14155550100"}}
@@ -356,7 +386,7 @@ func TestStatusCallbackBecomesDeliveryEvent(t *testing.T) {
 }
 
 func TestSendMapsTwilioAnswers(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	ctx := context.Background()
 	rep := func(to string) envelope.Reply {
 		now := time.Now().UTC()
@@ -367,7 +397,7 @@ func TestSendMapsTwilioAnswers(t *testing.T) {
 	if err != nil || receipt.PlatformMsgID == "" || receipt.Segments != 2 {
 		t.Fatalf("accepted send: %+v %v", receipt, err)
 	}
-	if cb := g.api.sent[0].Get("StatusCallback"); !strings.HasPrefix(cb, g.hooks.URL+"/webhooks/sms/sms-main/status?reply=") {
+	if cb := g.api.sent[0].Get("StatusCallback"); !strings.HasPrefix(cb, g.publicURL+"/webhooks/sms/sms-main/status?reply=") {
 		t.Fatalf("StatusCallback %q", cb)
 	}
 	tests := []struct {
@@ -420,8 +450,7 @@ func TestSendMapsTwilioAnswers(t *testing.T) {
 // faster than its limit: every message is stored, none answered twice,
 // nothing panics.
 func TestMinimalFormsOverTheLimit(t *testing.T) {
-	g := newGateway(t, false)
-	g.a.cfg.ReplyWindow = 10 * time.Millisecond
+	g := newGatewayWith(t, gatewayOptions{alone: true, replyWindow: 10 * time.Millisecond})
 	for i := range 12 { // the default burst is 10
 		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", 9000+i)}, "From": {"+14155552673"}, "To": {"+14155550100"}, "Body": {"hi"}}
 		if code, body := g.post(t, "/webhooks/sms/sms-main", form, ""); code != 200 {
@@ -444,7 +473,7 @@ func TestMinimalFormsOverTheLimit(t *testing.T) {
 }
 
 func TestLongReplySentInPartsAndResumed(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	ctx := context.Background()
 	text := strings.Repeat("word ", 700) // 3,500 characters
 	now := time.Now().UTC()

@@ -15,7 +15,7 @@ import (
 // status and stored nowhere: a sender that is no address at all (400), a
 // body over 64 KiB (413, not 400).
 func TestHostileSignedWebhooksRefused(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	for _, tc := range []struct {
 		name string
 		from string
@@ -43,7 +43,7 @@ func TestHostileSignedWebhooksRefused(t *testing.T) {
 // answered 200 and ignored: a STOP captured once cannot be sent again to
 // undo the START that came after it.
 func TestReplayAfterDuplicateWindowIgnored(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	ctx := context.Background()
 	st, err := g.b.JetStream().Stream(ctx, bus.StreamIn)
 	if err != nil {

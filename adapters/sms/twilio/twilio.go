@@ -26,31 +26,70 @@ import (
 	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
+	"hotline/platform"
 )
 
 // DefaultAPIBase is Twilio's REST API.
 const DefaultAPIBase = "https://api.twilio.com"
 
-// Config is one Twilio account as hotline uses it.
+// Config is one Twilio account as hotline uses it: an entry of
+// accounts.sms with provider: twilio, whose keys are the mapstructure tags.
 type Config struct {
-	Account    string // hotline's account name, e.g. sms-main
-	AccountSID string
-	AuthToken  envelope.Secret
-	From       string // E.164 sender
+	Account    string          `mapstructure:"name"` // hotline's account name, e.g. sms-main
+	Provider   string          `mapstructure:"provider"`
+	AccountSID string          `mapstructure:"account_sid"`
+	AuthToken  envelope.Secret `mapstructure:"auth_token"`
+	From       string          `mapstructure:"from"` // E.164 sender
 	// WhatsAppFrom is the sender for WhatsApp users ("whatsapp:+E164");
 	// empty means From on WhatsApp.
-	WhatsAppFrom string
-	APIBase      string
-	// PublicURL is how Twilio reaches hotline (https://hooks.example.com);
-	// signatures are checked against it, and status callbacks point to it.
-	PublicURL     string
-	DefaultRegion string
+	WhatsAppFrom string `mapstructure:"whatsapp_from"`
+	APIBase      string `mapstructure:"api_base"`
+	// PublicURL is how Twilio reaches hotline (http.public_url:
+	// https://hooks.example.com); signatures are checked against it, and
+	// status callbacks point to it.
+	PublicURL string `mapstructure:"-"`
+	// DefaultRegion (ISO 3166, "CN") reads numbers written without a
+	// country code, and is where verification codes may go by default.
+	DefaultRegion string `mapstructure:"default_region"`
 	// ReplyWindow is how long an inbound webhook waits for the router to
 	// answer in TwiML. Twilio waits 15 s; a few seconds is plenty.
-	ReplyWindow time.Duration
+	ReplyWindow time.Duration `mapstructure:"reply_window"`
+	// SendRate caps sends per second; 0 takes the platform's limit.
+	SendRate float64 `mapstructure:"send_rate"`
 	// InboundEvery and InboundBurst bound how fast one number may text.
-	InboundEvery time.Duration
-	InboundBurst int
+	InboundEvery time.Duration `mapstructure:"-"`
+	InboundBurst int           `mapstructure:"-"`
+}
+
+// twilioTimeout is how long Twilio waits for a webhook's answer.
+const twilioTimeout = 15 * time.Second
+
+// Validate reports every setting that is wrong, each starting with its key.
+func (c *Config) Validate() error {
+	var p platform.Problems
+	p.Name(c.Account)
+	if c.Provider != "" && c.Provider != Provider {
+		p.Add("provider", "%q is not %s", c.Provider, Provider)
+	}
+	p.Required("account_sid", c.AccountSID != "")
+	p.Required("auth_token", !c.AuthToken.IsZero())
+	if _, err := sms.Normalize(c.From, ""); err != nil {
+		p.Add("from", "%q is not an E.164 number such as +15550100", c.From)
+	}
+	if c.WhatsAppFrom != "" {
+		if wa := parseAddress(c.WhatsAppFrom, ""); !wa.WhatsApp || wa.Phone == "" {
+			p.Add("whatsapp_from", "%q is not whatsapp: and an E.164 number such as whatsapp:+15550100", c.WhatsAppFrom)
+		}
+	}
+	if r := c.DefaultRegion; r != "" && (len(r) != 2 || strings.ToUpper(r) != r) {
+		p.Add("default_region", "%q is not an ISO 3166 code such as CN", r)
+	}
+	p.URL("api_base", c.APIBase)
+	if c.ReplyWindow < 0 || c.ReplyWindow >= twilioTimeout {
+		p.Add("reply_window", "%s must be under 15s (Twilio stops waiting at 15s)", c.ReplyWindow)
+	}
+	p.SendRate(c.SendRate)
+	return p.Err()
 }
 
 // Deps are the adapter's collaborators.
@@ -74,11 +113,11 @@ type Adapter struct {
 
 // New checks cfg and builds the adapter.
 func New(cfg Config, deps Deps) (*Adapter, error) {
-	if err := envelope.ValidToken(cfg.Account); err != nil {
-		return nil, fmt.Errorf("twilio: account: %w", err)
+	if err := cfg.Validate(); err != nil {
+		return nil, platform.Prefixed("twilio "+cfg.Account+": ", err)
 	}
-	if cfg.AccountSID == "" || cfg.AuthToken.IsZero() {
-		return nil, fmt.Errorf("twilio %s: account_sid and auth_token are required", cfg.Account)
+	if deps.Bus == nil {
+		return nil, fmt.Errorf("twilio %s: a bus is required", cfg.Account)
 	}
 	from, err := sms.Normalize(cfg.From, "")
 	if err != nil {
@@ -88,11 +127,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if cfg.WhatsAppFrom == "" {
 		cfg.WhatsAppFrom = whatsappPrefix + from
 	}
-	wa := parseAddress(cfg.WhatsAppFrom, "")
-	if !wa.WhatsApp || wa.Phone == "" {
-		return nil, fmt.Errorf("twilio %s: whatsapp_from: %q is not whatsapp: and an E.164 number", cfg.Account, cfg.WhatsAppFrom)
-	}
-	cfg.WhatsAppFrom = wa.ID
+	cfg.WhatsAppFrom = parseAddress(cfg.WhatsAppFrom, "").ID
 	if cfg.APIBase == "" {
 		cfg.APIBase = DefaultAPIBase
 	}

@@ -16,7 +16,6 @@ import (
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
-	"hotline/fallback"
 )
 
 const (
@@ -83,8 +82,7 @@ func (g *gateway) reply(t *testing.T, conversation string, to envelope.Party, te
 // the golden file says; a body that says base64 and is not gets a 400
 // naming the problem, and nothing is stored.
 func TestInboundSamplesThroughTheWebhook(t *testing.T) {
-	g := newGateway(t, false)
-	g.a.cfg.ReplyWindow = 10 * time.Millisecond
+	g := newGatewayWith(t, gatewayOptions{alone: true, replyWindow: 10 * time.Millisecond})
 	tests := []struct {
 		file         string
 		code         int
@@ -136,20 +134,20 @@ func TestInboundSamplesThroughTheWebhook(t *testing.T) {
 // agent's reply too long for TwiML. The same number on SMS still gets
 // SMS from the SMS sender.
 func TestWhatsAppRepliesStayOnWhatsApp(t *testing.T) {
-	g := newGatewayWith(t, gatewayOptions{whatsappFrom: "whatsapp:+14155550199"})
+	g := newGatewayWith(t, gatewayOptions{whatsappFrom: "whatsapp:+14155550199", replyWindow: 10 * time.Millisecond})
 	g.api.mu.Lock()
 	g.api.senders["whatsapp:+14155550199"] = true
 	delete(g.api.senders, "whatsapp:+14155550100") // only the configured sender is on WhatsApp
 	g.api.mu.Unlock()
-	g.a.cfg.ReplyWindow = 10 * time.Millisecond
 
-	// Nobody answers within the window: the answer comes late, by the API.
+	// The router cannot answer within the window: its answer comes
+	// late, by the API.
 	if code, body := g.post(t, "/webhooks/sms/sms-main", readForm(t, "testdata/whatsapp_text.form"), ""); code != 200 || strings.Contains(body, "<Message>") {
 		t.Fatalf("inbound: %d %s", code, body)
 	}
 	m := g.stored(t)[0]
 	conv := m.Conversation
-	g.reply(t, conv, m.From, "Your order ships today.", envelope.SourceBot)
+	bustest.WaitFor(t, "the router's answer", func() bool { return len(g.api.sentTo(waUser)) == 1 })
 	g.reply(t, conv, envelope.Party{ID: waUser}, "From the operator", envelope.SourceOperator)
 	g.reply(t, conv, envelope.Party{ID: waSMS, Phone: waSMS}, "Prefix lost on To", envelope.SourceAgent)
 	g.reply(t, conv, m.From, strings.Repeat("long agent answer ", 100), envelope.SourceAgent)
@@ -175,7 +173,7 @@ func TestWhatsAppRepliesStayOnWhatsApp(t *testing.T) {
 // The reply inside the webhook's window is TwiML, which Twilio sends on
 // the channel the message came from.
 func TestWhatsAppAnsweredInTwiML(t *testing.T) {
-	g := newGateway(t, true)
+	g := newGateway(t)
 	form := readForm(t, "testdata/whatsapp_text.form")
 	form.Set("Body", "HELP")
 	code, body := g.post(t, "/webhooks/sms/sms-main", form, "")
@@ -190,7 +188,7 @@ func TestWhatsAppAnsweredInTwiML(t *testing.T) {
 // STOP on WhatsApp opts out the WhatsApp conversation only; the same
 // number keeps getting SMS, and the reverse.
 func TestWhatsAppOptOutIsApartFromSMS(t *testing.T) {
-	g := newGateway(t, false)
+	g := newGateway(t)
 	ctx := context.Background()
 	code, body := g.post(t, "/webhooks/sms/sms-main", readForm(t, "testdata/whatsapp_stop.form"), "")
 	if code != 200 || !strings.Contains(body, "You&#39;re unsubscribed") {
@@ -212,14 +210,6 @@ func TestWhatsAppOptOutIsApartFromSMS(t *testing.T) {
 	}
 }
 
-// staticModes is sms_fallback as an operator set it for the SMS account.
-type staticModes struct{ on bool }
-
-func (m staticModes) SMSFallback(string, string) (bool, bool)                { return m.on, false }
-func (staticModes) EngageAuto(context.Context, string, string, string) error { return nil }
-func (staticModes) ReleaseAuto(context.Context, string, string) error        { return nil }
-func (staticModes) Changed() <-chan struct{}                                 { return nil }
-
 // Outside WhatsApp's 24-hour window Twilio answers 63016: without
 // sms_fallback the reply is dead-lettered with window_closed; with it and
 // a bound phone, the reply goes by SMS to that phone instead.
@@ -234,14 +224,14 @@ func TestWhatsAppWindowClosed(t *testing.T) {
 		{"fallback and a bound phone", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newGatewayWith(t, gatewayOptions{modes: staticModes{on: tc.fallback}})
+			g := newGatewayWith(t, gatewayOptions{smsFallback: tc.fallback})
 			g.api.mu.Lock()
 			g.api.closed[waUser] = true
 			g.api.mu.Unlock()
 			conv := "sms:sms-main:" + waUser
 			const bound = "+14155552699"
 			if tc.bound {
-				if err := fallback.NewBindings(g.b.KV(bus.BucketBindings)).Bind(context.Background(), conv, bound); err != nil {
+				if err := g.bindings.Bind(context.Background(), conv, bound); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -273,7 +263,7 @@ func TestOptOutFromDeliveryCallback(t *testing.T) {
 		{"whatsapp", waUser, waSMS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newGateway(t, false)
+			g := newGateway(t)
 			conv := "sms:sms-main:" + tc.to
 			first := g.reply(t, conv, envelope.Party{ID: tc.to, Phone: tc.phone}, "first", envelope.SourceOperator)
 			bustest.WaitFor(t, "the first send", func() bool { return len(g.api.sentTo(tc.to)) == 1 })
@@ -304,7 +294,7 @@ func TestOptOutFromDeliveryCallback(t *testing.T) {
 // holds (Twilio does not retry usefully), becomes an event when it says
 // something, and a forged one is 403.
 func TestStatusCallbackSamples(t *testing.T) {
-	g := newGateway(t, false)
+	g := newAdapter(t)
 	tests := []struct {
 		file  string
 		state envelope.DeliveryState // "" when no event is due

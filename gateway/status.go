@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -13,45 +13,49 @@ import (
 	"hotline/router"
 )
 
-// statusReport is GET /admin/v1/status: what an operator checks first in
+// StatusReport is GET /admin/v1/status: what an operator checks first in
 // an incident.
-type statusReport struct {
+type StatusReport struct {
 	Version  string             `json:"version"`
 	Uptime   string             `json:"uptime"`
 	Embedded bool               `json:"embedded"`
 	Ready    bool               `json:"ready"`
 	Error    string             `json:"error,omitempty"`
 	Modes    []fallback.Setting `json:"modes"`
-	Adapters map[string]string  `json:"adapters"`
-	Circuits map[string]string  `json:"circuits"`
-	Streams  []bus.StreamStat   `json:"streams"`
-	Handoffs handoffBacklog     `json:"handoffs"`
-	Review   int                `json:"review_pending"`
+	// Platforms are those of the configured accounts, in config order.
+	Platforms []string          `json:"platforms"`
+	Adapters  map[string]string `json:"adapters"`
+	Circuits  map[string]string `json:"circuits"`
+	Streams   []bus.StreamStat  `json:"streams"`
+	Handoffs  HandoffBacklog    `json:"handoffs"`
+	Review    int               `json:"review_pending"`
 }
 
-// handoffBacklog counts open and claimed handoffs by priority, and those
+// HandoffBacklog counts open and claimed handoffs by priority, and those
 // past their first-response deadline.
-type handoffBacklog struct {
+type HandoffBacklog struct {
 	Open     map[envelope.Priority]int `json:"open"`
 	Claimed  map[envelope.Priority]int `json:"claimed"`
 	Breached map[envelope.Priority]int `json:"sla_breached"`
 }
 
 type statusSources struct {
-	bus      *bus.Bus
-	router   *router.Router
-	modes    *fallback.Store
-	review   *fallback.Review
-	loops    []*outbound.Loop
-	adapters map[string]func() error
-	started  time.Time
+	bus       *bus.Bus
+	router    *router.Router
+	modes     *fallback.Store
+	review    *fallback.Review
+	loops     []*outbound.Loop
+	adapters  map[string]func() error
+	started   time.Time
+	version   string
+	platforms []string
 }
 
-func (s statusSources) report(ctx context.Context) statusReport {
-	rep := statusReport{
-		Version: buildVersion(), Uptime: time.Since(s.started).Round(time.Second).String(),
+func (s statusSources) report(ctx context.Context) StatusReport {
+	rep := StatusReport{
+		Version: s.version, Platforms: s.platforms, Uptime: time.Since(s.started).Round(time.Second).String(),
 		Embedded: s.bus.Embedded(), Ready: true, Modes: s.modes.List(), Circuits: map[string]string{},
-		Handoffs: handoffBacklog{Open: map[envelope.Priority]int{}, Claimed: map[envelope.Priority]int{}, Breached: map[envelope.Priority]int{}},
+		Handoffs: HandoffBacklog{Open: map[envelope.Priority]int{}, Claimed: map[envelope.Priority]int{}, Breached: map[envelope.Priority]int{}},
 	}
 	if err := s.bus.Ready(ctx); err != nil {
 		rep.Ready, rep.Error = false, err.Error()

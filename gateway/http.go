@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"hotline/adapters/webchat"
 	"hotline/bus"
 )
 
@@ -61,16 +60,13 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach Flush and deadlines.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// largeBodies are the routes that take more than http.max_body_bytes and
-// cap the body themselves (413 with their own limit).
-var largeBodies = map[string]int64{
-	"POST /chat/upload": webchat.MaxUploadBytes + 1,
-}
-
 // instrument caps the body, logs and counts every request. The log line
 // has the path but never the query string: platforms put access tokens
 // and signatures there.
-func instrument(listener string, maxBody int64, log *slog.Logger, m *httpMetrics, mux *http.ServeMux) http.Handler {
+//
+// largeBodies are the routes that take more than maxBody and cap the body
+// themselves (413 with their own limit): an adapter's uploads.
+func instrument(listener string, maxBody int64, largeBodies map[string]int64, log *slog.Logger, m *httpMetrics, mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		_, pattern := mux.Handler(r)

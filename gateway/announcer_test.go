@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -18,7 +18,7 @@ func TestWebChatBannerLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ann := announcer{modes: modes, defaultLang: "zh"}
+	ann := announcer{modes: modes, platform: "webchat", defaultLang: "zh"}
 	if text, _ := ann.Announcement("demo", "en"); text != "" {
 		t.Fatalf("banner %q with no announcement on", text)
 	}
@@ -71,7 +71,7 @@ func TestWebChatBannerEveryMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ann := announcer{modes: modes, defaultLang: "zh"}
+	ann := announcer{modes: modes, platform: "webchat", defaultLang: "zh"}
 	set := func(mode, scope string, texts map[string]string) {
 		t.Helper()
 		sc, err := fallback.ParseScope(scope)

@@ -1,0 +1,23 @@
+// Package httpjson writes the JSON answers of hotline's HTTP APIs, so that
+// every error has one shape a script can rely on: {"error": "<text>"}.
+// It uses the standard library only; any package may import it.
+package httpjson
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// Write answers code with v as JSON. The type is declared, and browsers
+// told not to guess another: an error text may echo what a caller sent.
+func Write(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Error answers code with {"error": msg}.
+func Error(w http.ResponseWriter, code int, msg string) {
+	Write(w, code, map[string]string{"error": msg})
+}
