@@ -26,6 +26,12 @@ func DefaultFor(platforms []platform.Platform) Config {
 	return cfg
 }
 
+// AccountOf is an account of p with settings, as if configured (tests
+// and programs that build a configuration without a file).
+func AccountOf(p platform.Platform, settings platform.Config) Account {
+	return Account{Key: p.Section, Platform: p, Settings: settings}
+}
+
 // Find returns the settings of platform/account, if configured.
 func (c Config) Find(platformName, account string) (Account, bool) {
 	for _, a := range c.Accounts {

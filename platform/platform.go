@@ -15,6 +15,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -163,3 +164,18 @@ type Announcer interface {
 type Key struct{ Platform, Account string }
 
 func (k Key) String() string { return k.Platform + "/" + k.Account }
+
+// Opener adapts an adapter's typed constructor to Platform.Open: the
+// settings config decoded are a *C, made by the platform's NewConfig.
+func Opener[C any, PC interface {
+	*C
+	Config
+}](name string, open func(ctx context.Context, env Env, cfg PC) (Sender, error)) func(context.Context, Env, Config) (Sender, error) {
+	return func(ctx context.Context, env Env, c Config) (Sender, error) {
+		cfg, ok := c.(PC)
+		if !ok {
+			return nil, fmt.Errorf("%s: settings are %T, want %T", name, c, cfg)
+		}
+		return open(ctx, env, cfg)
+	}
+}

@@ -2,7 +2,6 @@ package telegram
 
 import (
 	"context"
-	"fmt"
 
 	"hotline/platform"
 )
@@ -18,14 +17,11 @@ func Platform() platform.Platform {
 		// about 30 messages a second in all, one a second to one chat.
 		Limits:    platform.Limits{PerSecond: 30, Burst: 30, PerRecipient: 1, RecipientBurst: 3},
 		NewConfig: func() platform.Config { return &Config{Mode: ModeWebhook, ReplyWindow: DefaultReplyWindow} },
-		Open: func(_ context.Context, env platform.Env, c platform.Config) (platform.Sender, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("telegram: settings are %T, not *telegram.Config", c)
-			}
-			cfg.PublicURL = env.PublicURL
-			return New(*cfg, Deps{Bus: env.Bus, Logger: env.Logger, Registry: env.Registry})
-		},
+		Open: platform.Opener("telegram", func(_ context.Context, env platform.Env, cfg *Config) (platform.Sender, error) {
+			open := *cfg // the gateway's settings, not config's
+			open.PublicURL = env.PublicURL
+			return New(open, Deps{Bus: env.Bus, Logger: env.Logger, Registry: env.Registry})
+		}),
 	}
 }
 

@@ -22,11 +22,7 @@ func Platform() platform.Platform {
 			c := Config{Enabled: true}.withDefaults()
 			return &c
 		},
-		Open: func(ctx context.Context, env platform.Env, c platform.Config) (platform.Sender, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("webchat: settings are %T, not *webchat.Config", c)
-			}
+		Open: platform.Opener("webchat", func(ctx context.Context, env platform.Env, cfg *Config) (platform.Sender, error) {
 			key, err := CookieKey(ctx, env.Bus, cfg.Account)
 			if err != nil {
 				return nil, fmt.Errorf("webchat: %w", err)
@@ -40,7 +36,7 @@ func Platform() platform.Platform {
 				open.Labels = env.Labels("webchat_")
 			}
 			return New(open, Deps{Bus: env.Bus, Announcer: env.Announcer, Logger: env.Logger})
-		},
+		}),
 	}
 }
 

@@ -2,7 +2,6 @@ package weibo
 
 import (
 	"context"
-	"fmt"
 
 	"hotline/platform"
 )
@@ -20,13 +19,9 @@ func Platform() platform.Platform {
 		NewConfig: func() platform.Config {
 			return &Config{ReplyWindow: DefaultReplyWindow, ReplayWindow: DefaultReplayWindow}
 		},
-		Open: func(_ context.Context, env platform.Env, c platform.Config) (platform.Sender, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("weibo: settings are %T, not *weibo.Config", c)
-			}
+		Open: platform.Opener("weibo", func(_ context.Context, env platform.Env, cfg *Config) (platform.Sender, error) {
 			return New(*cfg, Deps{Bus: env.Bus, Logger: env.Logger, Registry: env.Registry})
-		},
+		}),
 	}
 }
 

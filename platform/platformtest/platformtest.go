@@ -44,5 +44,5 @@ func Fake(name, provider, label string, sender platform.Sender) platform.Platfor
 
 // Account is an account of p named name, as config would decode it.
 func Account(p platform.Platform, name string) config.Account {
-	return config.Account{Key: p.Section, Platform: p, Settings: &Settings{Name: name}}
+	return config.AccountOf(p, &Settings{Name: name})
 }
