@@ -64,6 +64,7 @@ func streamMsgs(t *testing.T, b *Bus, name string) uint64 {
 }
 
 func TestTopologyCreated(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx := context.Background()
 	if err := b.Ready(ctx); err != nil {
@@ -94,6 +95,7 @@ func TestTopologyCreated(t *testing.T) {
 }
 
 func TestStreamLimitsFromConfig(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b, err := Open(ctx, Config{StoreDir: t.TempDir(), Streams: map[string]StreamLimits{"status": {MaxAge: time.Hour, MaxBytes: 1 << 20}}}, Deps{})
 	if err != nil {
@@ -111,6 +113,7 @@ func TestStreamLimitsFromConfig(t *testing.T) {
 }
 
 func TestPublishSameDedupIDStoresOnce(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx := context.Background()
 	first, err := b.Publish(ctx, "hotline.in.wechat.oa-main", []byte(`one`), "wx-1001", nil)
@@ -133,6 +136,7 @@ func TestPublishSameDedupIDStoresOnce(t *testing.T) {
 }
 
 func TestMessageSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 
@@ -173,6 +177,7 @@ func TestMessageSurvivesRestart(t *testing.T) {
 }
 
 func TestNakPastMaxDeliverGoesToDead(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -206,6 +211,7 @@ func TestNakPastMaxDeliverGoesToDead(t *testing.T) {
 }
 
 func TestPermanentErrorGoesToDeadAtOnce(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -226,6 +232,7 @@ func TestPermanentErrorGoesToDeadAtOnce(t *testing.T) {
 }
 
 func TestRetryHonoursDelayThenSucceeds(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -255,6 +262,7 @@ func TestRetryHonoursDelayThenSucceeds(t *testing.T) {
 }
 
 func TestPanickingHandlerDoesNotLoseMessage(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -273,6 +281,7 @@ func TestPanickingHandlerDoesNotLoseMessage(t *testing.T) {
 }
 
 func TestShutdownHandsBackUnstartedMessages(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx := context.Background()
 	const n = 20
@@ -323,6 +332,7 @@ func TestShutdownHandsBackUnstartedMessages(t *testing.T) {
 // A shutdown that lands while the consumer is still being created is a
 // stop, not a failure: serve must exit cleanly when stopped at once.
 func TestConsumeStoppedBeforeStartIsClean(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -338,6 +348,7 @@ func TestConsumeStoppedBeforeStartIsClean(t *testing.T) {
 }
 
 func TestStatsReportConsumerBacklog(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx := context.Background()
 	if _, err := b.JetStream().CreateOrUpdateConsumer(ctx, StreamIn, jetstream.ConsumerConfig{Durable: "router", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
@@ -421,6 +432,7 @@ func BenchmarkPublishParallel(b *testing.B) {
 }
 
 func TestPartitionKeepsConversationOrder(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // waker is a broadcast a test fires by hand, shaped like ConsumerConfig.Wake.
@@ -34,6 +36,7 @@ func (w *waker) fire() {
 // A held message comes back the moment Wake fires, long before its
 // hold runs out, and in the order the stream has it.
 func TestHoldEndsOnWake(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -88,6 +91,7 @@ func TestHoldEndsOnWake(t *testing.T) {
 // ack timer, so the server does not redeliver it meanwhile, and without a
 // wake it comes back when the hold's time is up.
 func TestHoldOutlastsAckWaitWithoutRedelivery(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -116,7 +120,21 @@ func TestHoldOutlastsAckWaitWithoutRedelivery(t *testing.T) {
 	if waited := time.Since(heldAt); waited < 2*time.Second {
 		t.Errorf("handed back after %v, want the hold's 2s", waited)
 	}
-	time.Sleep(time.Second) // a redelivery would show up within AckWait
+	// The server's own record settles it: once the consumer's ack floor
+	// covers the message, the server never sends it again, and how many
+	// times it did send it is the consumer's delivered count.
+	var ci *jetstream.ConsumerInfo
+	waitFor(t, "the ack to reach the server", func() bool {
+		c, err := b.js.Consumer(ctx, StreamOut, "long-hold")
+		if err != nil {
+			return false
+		}
+		ci, err = c.Info(ctx)
+		return err == nil && ci.AckFloor.Stream >= 1 && ci.NumAckPending == 0
+	})
+	if ci.Delivered.Consumer != 1 || ci.NumRedelivered != 0 {
+		t.Errorf("the server delivered the message %d times (%d redelivered), want once", ci.Delivered.Consumer, ci.NumRedelivered)
+	}
 	if n := calls.Load(); n != 2 {
 		t.Errorf("handler called %d times, want 2", n)
 	}
@@ -125,6 +143,7 @@ func TestHoldOutlastsAckWaitWithoutRedelivery(t *testing.T) {
 // Stopping a consumer hands its held messages back to the server at
 // once: the next consumer of the durable gets them without waiting.
 func TestStopHandsBackHeldMessages(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx := context.Background()
 	if _, err := b.Publish(ctx, "hotline.out.sms.sms-main", []byte("kept"), "r-kept", nil); err != nil {
@@ -165,6 +184,7 @@ func TestStopHandsBackHeldMessages(t *testing.T) {
 // Past its limit a lot refuses and the caller naks: held messages never
 // take every ack-pending slot, so new ones keep coming.
 func TestParkingLimit(t *testing.T) {
+	t.Parallel()
 	p := newParking(2, time.Minute)
 	for i := range 3 {
 		ok := p.park(queued{}, uint64(i), time.Hour, nil)
@@ -181,6 +201,7 @@ func TestParkingLimit(t *testing.T) {
 // lost: the handler decided on a state that is gone, so the delivery
 // comes straight back instead of waiting out its hold.
 func TestWakeDuringHandlingIsNotLost(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -10,6 +10,7 @@ import (
 // they arrive in: a STOP handled again after the START that followed it
 // changes nothing.
 func TestOptOutChangesOrderedByMessageTime(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	ctx := context.Background()
 	const conv = "sms:sms-main:+14155552671"

@@ -14,6 +14,7 @@ import (
 // retried without using up deliveries, so a long outage does not send
 // the message to hotline.dead.
 func TestHandlerFailuresWhileStoreBrokenUseNoDelivery(t *testing.T) {
+	t.Parallel()
 	b := openTestBus(t, t.TempDir())
 	b.stopWatch() // the test plays the watchdog
 	ctx, cancel := context.WithCancel(context.Background())

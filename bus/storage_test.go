@@ -98,6 +98,7 @@ func inboundMessage(i int) *envelope.Message {
 // ok with the reason, nothing acknowledged is dropped to make room, and
 // once an operator makes room intake resumes without a restart.
 func TestFullInboundStreamRefusesThenResumes(t *testing.T) {
+	t.Parallel()
 	const maxBytes = 16 << 10
 	tests := []struct {
 		name     string
@@ -112,6 +113,7 @@ func TestFullInboundStreamRefusesThenResumes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			var logs logLines
 			reg := prometheus.NewRegistry()
@@ -224,6 +226,7 @@ func purgeAllButLast(t *testing.T, b *Bus) uint64 {
 // TestInboundStreamUpgradedToDiscardNew: a store created when HOTLINE_IN
 // dropped its oldest messages at its limit is switched over at start-up.
 func TestInboundStreamUpgradedToDiscardNew(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	b := openTestBus(t, dir)
@@ -259,6 +262,7 @@ func TestInboundStreamUpgradedToDiscardNew(t *testing.T) {
 // outcomes and watchdog readings: one error line when storage goes bad,
 // one info line when it recovers, and nothing per request in between.
 func TestStorageStateTransitions(t *testing.T) {
+	t.Parallel()
 	timeout := fmt.Errorf("bus: publish hotline.in.sms.a: %w", context.DeadlineExceeded)
 	full := &jetstream.APIError{Code: 503, ErrorCode: errCodeStoreFailed, Description: "maximum bytes exceeded"}
 	noResources := &jetstream.APIError{Code: 503, ErrorCode: errCodeInsufficientResources, Description: "insufficient resources"}
@@ -338,6 +342,7 @@ func TestStorageStateTransitions(t *testing.T) {
 }
 
 func TestHumanBytes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		n    int64
 		want string

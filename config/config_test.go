@@ -107,6 +107,7 @@ func TestHotlineYAMLInWorkingDirIsRead(t *testing.T) {
 }
 
 func TestExampleFileIsTheDefaults(t *testing.T) {
+	t.Parallel()
 	got, _, err := Load(Options{Platforms: builtin.Platforms(), File: filepath.Join("..", "hotline.example.yaml")})
 	if err != nil {
 		t.Fatalf("Load example: %v", err)
@@ -115,6 +116,7 @@ func TestExampleFileIsTheDefaults(t *testing.T) {
 }
 
 func TestExampleFileDocumentsEveryKey(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "hotline.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +133,7 @@ func TestExampleFileDocumentsEveryKey(t *testing.T) {
 }
 
 func TestYAMLValues(t *testing.T) {
+	t.Parallel()
 	cfg, _, err := Load(Options{Platforms: builtin.Platforms(), File: "testdata/full.yaml", LookupEnv: fakeEnv(map[string]string{"WECHAT_SECRET": "wx-app-secret-value"})})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -195,6 +198,7 @@ func TestEnvOverridesYAML(t *testing.T) {
 }
 
 func TestValidationErrorsNameTheKey(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, yaml, want string
 	}{
@@ -246,6 +250,7 @@ accounts: {sms: [{name: m, provider: twilio, account_sid: AC1, auth_token: t, fr
 }
 
 func TestMissingFileIsAnError(t *testing.T) {
+	t.Parallel()
 	_, _, err := Load(Options{Platforms: builtin.Platforms(), File: filepath.Join(t.TempDir(), "nope.yaml")})
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("got %v, want an error naming the file", err)
@@ -253,6 +258,7 @@ func TestMissingFileIsAnError(t *testing.T) {
 }
 
 func TestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	secrets := []string{"wx-app-secret-value", "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "weibo-secret-value",
 		"weibo-access-value", "ABC-telegram-token", "tg_secret-1", "twilio-auth-value", "admin-token-0123456789abcdef", "pa55"}
 	cfg, _, err := Load(Options{Platforms: builtin.Platforms(), File: "testdata/full.yaml", LookupEnv: fakeEnv(map[string]string{"WECHAT_SECRET": "wx-app-secret-value"})})
@@ -290,6 +296,7 @@ nats: {url: "http://u:pa55@n1:4222"}`)})
 }
 
 func TestREADMEConfigReferenceIsTheExample(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

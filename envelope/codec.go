@@ -10,12 +10,6 @@ import (
 const (
 	// HeaderMsgID is JetStream's dedup header.
 	HeaderMsgID = "Nats-Msg-Id"
-	// HeaderReplyInbox names the core NATS inbox a webhook handler listens
-	// on for a passive reply (see docs/design.md, data flow).
-	HeaderReplyInbox = "Hotline-Reply-Inbox"
-	// HeaderReplyDeadline is the RFC 3339 time after which the inbox no
-	// longer takes an offer.
-	HeaderReplyDeadline = "Hotline-Reply-Deadline"
 	// HeaderDeadReason says why a message went to hotline.dead.
 	HeaderDeadReason = "Hotline-Dead-Reason"
 	// HeaderConversation carries the conversation key of an inbound

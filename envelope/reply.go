@@ -187,14 +187,3 @@ type DeadLetter struct {
 	Data       []byte              `json:"data"`
 	At         time.Time           `json:"at"`
 }
-
-// PassiveOffer is what the router offers to a webhook's reply inbox: the
-// replies to one inbound message, to be written into the HTTP response.
-// The webhook answers PassiveAccepted if it took them (and then nobody
-// else sends them) or anything else if its window has closed.
-type PassiveOffer struct {
-	Replies []Reply `json:"replies"`
-}
-
-// PassiveAccepted is a webhook's answer to an offer it took.
-const PassiveAccepted = "accepted"

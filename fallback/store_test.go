@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -184,7 +185,14 @@ func TestExpiryIgnoredAtReadTime(t *testing.T) {
 
 func TestExpiryTwoStoresOneRecord(t *testing.T) {
 	b := bustest.Open(t)
-	a := newStore(t, b, StoreDeps{})
+	// a is stopped by hand below, for the barrier.
+	actx, stopA := context.WithCancel(context.Background())
+	a, err := NewStore(actx, b, StoreDeps{})
+	if err != nil {
+		stopA()
+		t.Fatalf("NewStore: %v", err)
+	}
+	t.Cleanup(func() { stopA(); <-a.Done() })
 	other := newStore(t, b, StoreDeps{})
 	set := op(t, ModeAnnouncement, "wechat/oa-main")
 	set.ExpiresAt = time.Now().Add(1500 * time.Millisecond)
@@ -202,14 +210,42 @@ func TestExpiryTwoStoresOneRecord(t *testing.T) {
 	waitFor(t, "a mode.expire record", 2*time.Second, func() bool {
 		return countActions(auditLog(t, b), ActionModeExpire) > 0
 	})
-	// Give the slower janitor two more ticks to write a second record.
-	time.Sleep(2 * janitorEvery)
+	// A sequence barrier for both janitors, which run on their own
+	// tickers. a stops first: once it is done, its janitor has returned,
+	// and whatever it was going to write is written. Then markers,
+	// settings that expire at once, go straight into the bucket, after
+	// the announcement's delete, for other's janitor, the only one left,
+	// to expire and record. other's view follows the bucket's watch in
+	// order, so the tick that records the first marker works from a view
+	// without the announcement, and every tick before it has finished;
+	// the second marker, put once the first is recorded, is recorded by
+	// a later tick, once everything the first one's tick wrote is
+	// written. After it, other can write nothing more about the
+	// announcement.
+	stopA()
+	<-a.Done()
+	isMark := func(r AuditRecord) bool { return r.Action == ActionModeExpire && r.Mode == ModeReadOnly }
+	for _, scope := range []string{"weibo", "telegram"} {
+		mark := op(t, ModeReadOnly, scope)
+		mark.SetAt = time.Now().UTC()
+		mark.ExpiresAt = mark.SetAt.Add(100 * time.Millisecond)
+		data, err := json.Marshal(mark)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.KV(bus.BucketModes).Put(context.Background(), mark.key(), data); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the mode.expire record of the marker on "+scope, 5*time.Second, func() bool {
+			return slices.ContainsFunc(auditLog(t, b), func(r AuditRecord) bool { return isMark(r) && r.Scope == scope })
+		})
+	}
 	recs := auditLog(t, b)
-	if n := countActions(recs, ActionModeExpire); n != 1 {
-		t.Fatalf("mode.expire records: got %d, want 1", n)
+	if n := countActions(recs, ActionModeExpire); n != 3 {
+		t.Fatalf("mode.expire records: got %d, want 1 and the 2 markers'", n)
 	}
 	for _, r := range recs {
-		if r.Action == ActionModeExpire && (r.Mode != ModeAnnouncement || r.Scope != "wechat/oa-main" || r.Setting == nil || r.Setting.SetBy != "alice") {
+		if r.Action == ActionModeExpire && !isMark(r) && (r.Mode != ModeAnnouncement || r.Scope != "wechat/oa-main" || r.Setting == nil || r.Setting.SetBy != "alice") {
 			t.Errorf("mode.expire record: got %+v, want the announcement on wechat/oa-main set by alice", r)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,7 +242,9 @@ func TestEndpointCaches(t *testing.T) {
 
 func TestEndpointSharesOneDownload(t *testing.T) {
 	f := &fakeFetcher{files: map[string]fakeFile{"photo": {data: pngBytes}}, gate: make(chan struct{})}
-	srv := newServer(t, Config{}, f, nil)
+	// No cache: a request that came after the download would fetch the
+	// file again, so one fetch for five requests proves they shared it.
+	srv := newServer(t, Config{CacheBytes: -1}, f, nil)
 	url := srv.URL + "/admin/v1/media/telegram/tg-main?id=photo"
 	var wg sync.WaitGroup
 	codes := make(chan int, 5)
@@ -251,12 +254,16 @@ func TestEndpointSharesOneDownload(t *testing.T) {
 			codes <- resp.StatusCode
 		})
 	}
-	// Wait until the first request is downloading, then let it finish.
-	deadline := time.Now().Add(5 * time.Second)
-	for f.count() == 0 && time.Now().Before(deadline) {
+	// Let the download finish only once all five requests wait for a
+	// download (Handler.get's select comes after it joined or started
+	// one); with a download each, the count below would say so.
+	deadline := time.Now().Add(10 * time.Second)
+	for waitingForDownload() < 5 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests waiting for the download after 10s, want 5", waitingForDownload())
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond)
 	close(f.gate)
 	wg.Wait()
 	close(codes)
@@ -268,6 +275,38 @@ func TestEndpointSharesOneDownload(t *testing.T) {
 	if n := f.count(); n != 1 {
 		t.Errorf("5 requests at once fetched %d times, want 1", n)
 	}
+}
+
+// waitingForDownload counts the goroutines blocked in the select where
+// Handler.get waits for a download, read from a dump of every goroutine's
+// stack: the first frame outside the runtime is (*Handler).get itself,
+// and the goroutine is parked in a select. It counts the whole process:
+// a test using it must not run in parallel with other handlers' tests.
+func waitingForDownload() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	waiting := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		lines := strings.Split(g, "\n")
+		// A header, then a function line and a file line per frame.
+		for i := 1; i < len(lines); i += 2 {
+			if strings.HasPrefix(lines[i], "runtime.") {
+				continue
+			}
+			if strings.HasPrefix(lines[i], "hotline/media.(*Handler).get(") && strings.Contains(lines[0], "[select") {
+				waiting++
+			}
+			break
+		}
+	}
+	return waiting
 }
 
 func TestCacheBoundedInBytes(t *testing.T) {

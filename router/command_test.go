@@ -27,6 +27,7 @@ func parser(t testing.TB) *Parser {
 // unsupported xx), for bind and codes the argument, and the language of
 // the command word when only one language uses it.
 func TestParseCommands(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, kind, lang, arg, alias string
 	}{

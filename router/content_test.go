@@ -10,6 +10,7 @@ import (
 // What an agent reads of a message keeps what the user sent, not just
 // its kind.
 func TestUserTurnText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		m    envelope.Message
@@ -41,6 +42,7 @@ func TestUserTurnText(t *testing.T) {
 // A user's attachments ride in the turn an agent reads, so the console
 // can show them.
 func TestTurnKeepsMedia(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("pic", "this charge is wrong")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDetectLang(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text, want string
 	}{
@@ -54,6 +55,7 @@ func TestDetectLang(t *testing.T) {
 // Every word list and letter set names a language the catalog has, so a
 // detection is always a language the router can answer in.
 func TestDetectedLanguagesHaveTexts(t *testing.T) {
+	t.Parallel()
 	c, err := LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +100,7 @@ func FuzzDetectLang(f *testing.F) {
 // and the platform gave no hint; the choice is remembered for messages
 // that carry no words (a menu digit); a hint or an explicit choice wins.
 func TestRouterAnswersInTheUsersLanguage(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{}) // default zh
 	first := inbound("amira", "مرحبا أحتاج مساعدة في حسابي")
@@ -140,6 +143,7 @@ func smsInbound(phone, text string) envelope.Message {
 // A new SMS user is answered in the language they write in; a short,
 // ambiguous text keeps the default.
 func TestNewSMSUserAnsweredInTheirLanguage(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{}) // default zh
 	for i, tc := range []struct{ text, lang string }{

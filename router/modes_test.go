@@ -58,6 +58,7 @@ func say(t *testing.T, r *Router, b *bus.Bus, user, text string) string {
 // and Arabic, names the mode (its built-in text, or the operator's text
 // when one was given) and never says that all is well.
 func TestStatusListsEveryMode(t *testing.T) {
+	t.Parallel()
 	announce := map[string]string{"zh": "支付通道故障，正在修复。", "en": "Payments are down; we are on it.", "ar": "المدفوعات متوقفة ونعمل على إصلاحها."}
 	tests := []struct {
 		mode     string
@@ -79,6 +80,7 @@ func TestStatusListsEveryMode(t *testing.T) {
 			name += " with an announcement"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			b := bustest.Open(t)
 			store, gate := modeStore(t, b)
 			setMode(t, store, tc.mode, tc.announce)
@@ -106,6 +108,7 @@ func TestStatusListsEveryMode(t *testing.T) {
 }
 
 func TestBuiltInModeTextsInEveryLanguage(t *testing.T) {
+	t.Parallel()
 	c, err := LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +128,7 @@ func TestBuiltInModeTextsInEveryLanguage(t *testing.T) {
 // TestStatusListsModesMostSevereFirst: several modes at once are all
 // listed, the one that takes most from users first.
 func TestStatusListsModesMostSevereFirst(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	store, gate := modeStore(t, b)
 	setMode(t, store, fallback.ModeAnnouncement, map[string]string{"en": "Payments are delayed."})
@@ -145,6 +149,7 @@ func TestStatusListsModesMostSevereFirst(t *testing.T) {
 // per conversation and setting; a redelivery does not count twice, and
 // the same mode set again is news again. STATUS always shows it.
 func TestAnnouncementOncePerSetting(t *testing.T) {
+	t.Parallel()
 	const notice = "Database failover until 14:00 UTC."
 	b := bustest.Open(t)
 	store, gate := modeStore(t, b)
@@ -212,6 +217,7 @@ func TestAnnouncementOncePerSetting(t *testing.T) {
 // announcement is in the "we are checking" reply the user gets now, not
 // in the held answer an operator may reject.
 func TestAnnouncementGoesWithWhatTheUserGets(t *testing.T) {
+	t.Parallel()
 	const notice = "New answers are checked by a person today."
 	b := bustest.Open(t)
 	store, gate := modeStore(t, b)

@@ -16,6 +16,7 @@ import (
 )
 
 func TestTextsDirOverridesAndAdds(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.TextsDir = "testdata/texts"
@@ -39,6 +40,7 @@ func TestTextsDirOverridesAndAdds(t *testing.T) {
 }
 
 func TestBrokenTextsAreRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := writeFile(dir+"/de.yaml", "lang: de\nname: Deutsch\ndir: ltr\ntexts:\n  help: Hilfe\n"); err != nil {
 		t.Fatal(err)
@@ -49,6 +51,7 @@ func TestBrokenTextsAreRefused(t *testing.T) {
 }
 
 func TestFAQFile(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.FAQFile = "testdata/faq.yaml"
@@ -69,6 +72,7 @@ func TestFAQFile(t *testing.T) {
 }
 
 func TestFAQMatchIsExplained(t *testing.T) {
+	t.Parallel()
 	f, err := LoadFAQ("")
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +87,7 @@ func TestFAQMatchIsExplained(t *testing.T) {
 }
 
 func TestConcurrentRoutersKeepEveryTurn(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r1 := newRouter(t, b, testConfig(), Deps{})
 	r2 := newRouter(t, b, testConfig(), Deps{})
@@ -122,6 +127,7 @@ func TestConcurrentRoutersKeepEveryTurn(t *testing.T) {
 }
 
 func TestChannelSwitchRaisesPriority(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	bind := func(m envelope.Message) {
@@ -158,6 +164,7 @@ func TestChannelSwitchRaisesPriority(t *testing.T) {
 }
 
 func TestEventsAndMedia(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ev := func(user, name, key string) envelope.Message {
@@ -190,6 +197,7 @@ func TestEventsAndMedia(t *testing.T) {
 }
 
 func TestReviewFirstHoldsFAQAnswers(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{Gate: modeGate(t, b, fallback.Setting{Mode: fallback.ModeReviewFirst, Reason: "new FAQ"})})
 	process(t, r, inbound("rv", "help"))
@@ -223,6 +231,7 @@ func TestReviewFirstHoldsFAQAnswers(t *testing.T) {
 }
 
 func TestHoldForReviewSendsPendingNotice(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("h", "x")
@@ -253,6 +262,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 func TestBindingLimits(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	clk := &clock{now: time.Now().UTC()}
 	r := newRouter(t, b, testConfig(), Deps{Now: clk.Now})
@@ -325,6 +335,7 @@ func TestBindingLimits(t *testing.T) {
 }
 
 func TestStopHonouredUnderRateLimit(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{Gate: modeGate(t, b, fallback.Setting{Mode: fallback.ModeRateLimited, Reason: "flood"})})
 	for range 7 { // past the burst of 5 and the one busy notice
@@ -341,6 +352,7 @@ func TestStopHonouredUnderRateLimit(t *testing.T) {
 }
 
 func TestFollowingAgainOptsBackIn(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ev := func(name string) envelope.Message {
@@ -360,6 +372,7 @@ func TestFollowingAgainOptsBackIn(t *testing.T) {
 }
 
 func TestMentionIsAnsweredLikeAMessage(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("fan", "@brand 帮助")

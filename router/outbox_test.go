@@ -15,6 +15,7 @@ import (
 // instance's next answer must be decided on the conversation as it is,
 // never published from the stale copy.
 func TestStaleSessionNeverPublishes(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r1 := newRouter(t, b, testConfig(), Deps{})
 	r2 := newRouter(t, b, testConfig(), Deps{})
@@ -37,6 +38,7 @@ func TestStaleSessionNeverPublishes(t *testing.T) {
 // published must not lose them: the redelivery publishes what was
 // committed, once.
 func TestCommittedOutcomeSurvivesFailedPublish(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("43", "menu")
@@ -87,6 +89,7 @@ func TestCommittedOutcomeSurvivesFailedPublish(t *testing.T) {
 // A message decided twice (its session changed under it) asks for one
 // binding code, not two, against the number's hourly budget.
 func TestBindRequestCountedOncePerMessage(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ctx := context.Background()

@@ -23,6 +23,7 @@ import (
 
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/passive"
 )
 
 // Config is the router's part of hotline's configuration.
@@ -192,12 +193,7 @@ func (r *Router) handle(ctx context.Context, d *bus.Delivery) error {
 	if err := envelope.Decode(d.Data, &m); err != nil {
 		return bus.Permanent(fmt.Errorf("router: %w", err))
 	}
-	var w passiveWindow
-	if inbox := d.Header.Get(envelope.HeaderReplyInbox); inbox != "" {
-		if deadline, err := time.Parse(time.RFC3339Nano, d.Header.Get(envelope.HeaderReplyDeadline)); err == nil {
-			w = passiveWindow{inbox: inbox, deadline: deadline}
-		}
-	}
+	w := passive.InvitationFrom(d.Header)
 	start := time.Now()
 	err := r.processRetrying(ctx, &m, w)
 	r.metrics.latency.Observe(time.Since(start).Seconds())
@@ -206,7 +202,7 @@ func (r *Router) handle(ctx context.Context, d *bus.Delivery) error {
 
 // processRetrying handles m, starting again on the session as it is now
 // whenever another instance changed it meanwhile.
-func (r *Router) processRetrying(ctx context.Context, m *envelope.Message, w passiveWindow) error {
+func (r *Router) processRetrying(ctx context.Context, m *envelope.Message, w passive.Invitation) error {
 	for range 5 {
 		if err := r.process(ctx, m, w); !errors.Is(err, errConflict) {
 			return err
@@ -251,26 +247,14 @@ func (e *Effects) empty() bool {
 	return len(e.Replies)+len(e.Review)+len(e.SMS) == 0 && e.Handoff == nil && e.OptOut == nil && e.Bind == nil
 }
 
-// passiveGuard mirrors passive.Guard (the router does not import
-// adapters): how long past a window's deadline the router waits for its
-// answer.
-const passiveGuard = 300 * time.Millisecond
-
-// passiveWindow is where the webhook that received a message waits for
-// the replies, and until when (zero: no window).
-type passiveWindow struct {
-	inbox    string
-	deadline time.Time
-}
-
 // Process handles one inbound message. It is idempotent: reply and
 // handoff ids derive from the inbound id, so running it twice publishes
 // nothing new.
 func (r *Router) Process(ctx context.Context, m *envelope.Message) error {
-	return r.processRetrying(ctx, m, passiveWindow{})
+	return r.processRetrying(ctx, m, passive.Invitation{})
 }
 
-func (r *Router) process(ctx context.Context, m *envelope.Message, w passiveWindow) error {
+func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Invitation) error {
 	sess, rev, err := r.sessions.load(ctx, m.Conversation)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
@@ -278,7 +262,7 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passiveWind
 	if pending := sess.pendingEffects(m.ID); pending != nil {
 		// An earlier delivery committed this and did not finish.
 		r.metrics.messages.WithLabelValues("resumed").Inc()
-		if err := r.publish(ctx, m, pending, passiveWindow{}); err != nil {
+		if err := r.publish(ctx, m, pending, passive.Invitation{}); err != nil {
 			return err
 		}
 		return r.settle(ctx, m.Conversation, m.ID)
@@ -346,7 +330,7 @@ func (r *Router) settle(ctx context.Context, conversation, inboundID string) err
 	return fmt.Errorf("router: settle %s: %w", inboundID, errConflict)
 }
 
-func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects, w passiveWindow) error {
+func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects, w passive.Invitation) error {
 	if out.OptOut != nil {
 		// Ordered by the message's time, not the handling's: a STOP
 		// handled again after the START that followed it is dropped.
@@ -418,8 +402,8 @@ func (r *Router) boundAfter(ctx context.Context, m *envelope.Message, sess *Sess
 // recorded as sent before anything else, so a redelivery of this inbound
 // that publishes them to HOTLINE_OUT finds them sent and the outbound
 // loop skips them.
-func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies []envelope.Reply, w passiveWindow) bool {
-	if w.inbox == "" || len(replies) == 0 || !r.now().Add(passiveGuard).Before(w.deadline) {
+func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies []envelope.Reply, w passive.Invitation) bool {
+	if !w.Open(r.now()) || len(replies) == 0 {
 		return false
 	}
 	for _, rep := range replies {
@@ -427,16 +411,7 @@ func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies 
 			return false
 		}
 	}
-	data, err := json.Marshal(envelope.PassiveOffer{Replies: replies})
-	if err != nil {
-		return false
-	}
-	// Wait past the deadline by the window's guard: it stops accepting
-	// that long before, so an acceptance always reaches us in time.
-	octx, cancel := context.WithDeadline(ctx, w.deadline.Add(passiveGuard))
-	defer cancel()
-	resp, err := r.bus.Conn().RequestWithContext(octx, w.inbox, data)
-	if err != nil || string(resp.Data) != envelope.PassiveAccepted {
+	if !w.Offer(ctx, r.bus.Conn(), r.now(), replies) {
 		return false
 	}
 	now := r.now().UTC()

@@ -96,6 +96,7 @@ func lastReply(t *testing.T, b *bus.Bus) envelope.Reply {
 }
 
 func TestHelpArabicEndToEnd(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -126,6 +127,7 @@ func TestHelpArabicEndToEnd(t *testing.T) {
 }
 
 func TestRedeliveredInboundRepliesOnce(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("7", "menu")
@@ -159,6 +161,7 @@ func TestRedeliveredInboundRepliesOnce(t *testing.T) {
 }
 
 func TestP1HandoffCarriesHistoryAndAcknowledges(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	for _, text := range []string{"help+en", "1", "status"} {
@@ -199,6 +202,7 @@ func TestP1HandoffCarriesHistoryAndAcknowledges(t *testing.T) {
 }
 
 func TestPriorities(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	tests := []struct {
@@ -232,6 +236,7 @@ func TestPriorities(t *testing.T) {
 }
 
 func TestFAQAnswersInUserLanguage(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("faq", "I forgot my password, what now?")
@@ -252,6 +257,7 @@ func TestFAQAnswersInUserLanguage(t *testing.T) {
 }
 
 func TestLanguageOrder(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	m := inbound("l1", "help")
@@ -283,6 +289,7 @@ func TestLanguageOrder(t *testing.T) {
 }
 
 func TestUnsupportedHelpLanguage(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	var calls atomic.Int32
 	var fail atomic.Bool
@@ -329,6 +336,7 @@ func TestUnsupportedHelpLanguage(t *testing.T) {
 }
 
 func TestStopStart(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	process(t, r, inbound("s", "help+en"))
@@ -360,6 +368,7 @@ func TestStopStart(t *testing.T) {
 }
 
 func TestBindPhone(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	bindMsg := inbound("b", "bind +8613800138000")
@@ -398,6 +407,7 @@ func TestBindPhone(t *testing.T) {
 }
 
 func TestHandoffDailyLimit(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.HandoffDailyLimit = 2
@@ -435,6 +445,7 @@ func modeGate(t *testing.T, b *bus.Bus, settings ...fallback.Setting) *fallback.
 }
 
 func TestGateReadOnly(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	gate := modeGate(t, b,
 		fallback.Setting{Mode: fallback.ModeReadOnly, Reason: "payments outage"},
@@ -466,6 +477,7 @@ func TestGateReadOnly(t *testing.T) {
 }
 
 func TestGateRateLimited(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	gate := modeGate(t, b, fallback.Setting{Mode: fallback.ModeRateLimited, Reason: "flood"})
 	r := newRouter(t, b, testConfig(), Deps{Gate: gate})
@@ -488,6 +500,7 @@ func TestGateRateLimited(t *testing.T) {
 }
 
 func TestMalformedInboundGoesToDead(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -500,6 +513,7 @@ func TestMalformedInboundGoesToDead(t *testing.T) {
 }
 
 func TestTwoRoutersShareWorkWithoutDoubleReplies(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -542,6 +556,7 @@ func TestTwoRoutersShareWorkWithoutDoubleReplies(t *testing.T) {
 }
 
 func TestAgentReplyThroughAdminAPI(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	if list, err := r.ListHandoffs(context.Background(), ""); err != nil || len(list) != 0 {

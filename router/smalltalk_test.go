@@ -7,6 +7,7 @@ import (
 )
 
 func TestSmallTalkClassify(t *testing.T) {
+	t.Parallel()
 	c, err := LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +59,7 @@ func TestSmallTalkClassify(t *testing.T) {
 // Greetings, thanks and stickers get a short answer and never a ticket;
 // a question after them still reaches an agent.
 func TestSmallTalkIsNotATicket(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	for _, tc := range []struct {

@@ -37,6 +37,7 @@ func codesSent(t *testing.T, r *Router) int {
 // instances sharing it; a visitor who has said nothing gets no code; a
 // number outside the allowed regions gets none either.
 func TestVerificationBudgets(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.VerifyRegions = []string{"CN", "US"}
@@ -74,6 +75,7 @@ func TestVerificationBudgets(t *testing.T) {
 
 // The gateway-wide budget holds whoever asks.
 func TestVerificationGatewayBudget(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	cfg := testConfig()
 	cfg.VerifyPerHour = 2
@@ -92,6 +94,7 @@ func TestVerificationGatewayBudget(t *testing.T) {
 // A STOP handled after the START that followed it (a redelivery, another
 // instance's backlog) is dropped: changes go by the message's own time.
 func TestOlderStopAfterStartChangesNothing(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	r := newRouter(t, b, testConfig(), Deps{})
 	stop := inbound("late", "stop")

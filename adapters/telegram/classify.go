@@ -7,14 +7,14 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
 )
 
 // decision is classify's answer: the handling, the update's kind (the
 // payload field, and for a message what it carries, as "message/venue")
 // and, for what is not stored, why.
 type decision struct {
-	handling passive.Handling
+	handling webhook.Handling
 	kind     string
 	why      string
 }
@@ -78,26 +78,26 @@ func present(obj map[string]json.RawMessage, skip ...string) []string {
 // by their content (classifyMessage), callback_query and my_chat_member
 // by who they concern; every other kind is never stored. Kinds outside
 // this table (a payload newer than this list) are ignored.
-var updateKinds = map[string]passive.Handling{
-	"channel_post":              passive.HandleIgnore, // the bot never answers into channels
-	"edited_channel_post":       passive.HandleIgnore,
-	"business_connection":       passive.HandlePlatformEvent,
-	"business_message":          passive.HandleIgnore, // answering needs business_connection_id, which replies do not carry
-	"edited_business_message":   passive.HandleIgnore,
-	"deleted_business_messages": passive.HandlePlatformEvent,
-	"message_reaction":          passive.HandleIgnore,
-	"message_reaction_count":    passive.HandlePlatformEvent,
-	"inline_query":              passive.HandleIgnore, // the bot has no inline mode
-	"chosen_inline_result":      passive.HandleIgnore,
-	"shipping_query":            passive.HandleIgnore, // the bot sells nothing
-	"pre_checkout_query":        passive.HandleIgnore,
-	"purchased_paid_media":      passive.HandleIgnore,
-	"poll":                      passive.HandlePlatformEvent,
-	"poll_answer":               passive.HandleIgnore,
-	"chat_member":               passive.HandlePlatformEvent,
-	"chat_join_request":         passive.HandleIgnore,
-	"chat_boost":                passive.HandlePlatformEvent,
-	"removed_chat_boost":        passive.HandlePlatformEvent,
+var updateKinds = map[string]webhook.Handling{
+	"channel_post":              webhook.HandleIgnore, // the bot never answers into channels
+	"edited_channel_post":       webhook.HandleIgnore,
+	"business_connection":       webhook.HandlePlatformEvent,
+	"business_message":          webhook.HandleIgnore, // answering needs business_connection_id, which replies do not carry
+	"edited_business_message":   webhook.HandleIgnore,
+	"deleted_business_messages": webhook.HandlePlatformEvent,
+	"message_reaction":          webhook.HandleIgnore,
+	"message_reaction_count":    webhook.HandlePlatformEvent,
+	"inline_query":              webhook.HandleIgnore, // the bot has no inline mode
+	"chosen_inline_result":      webhook.HandleIgnore,
+	"shipping_query":            webhook.HandleIgnore, // the bot sells nothing
+	"pre_checkout_query":        webhook.HandleIgnore,
+	"purchased_paid_media":      webhook.HandleIgnore,
+	"poll":                      webhook.HandlePlatformEvent,
+	"poll_answer":               webhook.HandleIgnore,
+	"chat_member":               webhook.HandlePlatformEvent,
+	"chat_join_request":         webhook.HandleIgnore,
+	"chat_boost":                webhook.HandlePlatformEvent,
+	"removed_chat_boost":        webhook.HandlePlatformEvent,
 }
 
 // serviceFields are the message fields of service messages: members
@@ -157,29 +157,29 @@ func classify(u tgbotapi.Update, x extra, bot string) decision {
 		cq := u.CallbackQuery
 		switch {
 		case cq.From == nil || cq.From.ID == 0:
-			return decision{passive.HandleIgnore, kind, "no user to answer"}
+			return decision{webhook.HandleIgnore, kind, "no user to answer"}
 		case cq.Data == "":
 			// A game's button: the bot offers no games.
-			return decision{passive.HandleIgnore, kind, "no button data"}
+			return decision{webhook.HandleIgnore, kind, "no button data"}
 		}
-		return decision{passive.HandleMessage, kind, ""}
+		return decision{webhook.HandleMessage, kind, ""}
 	case "my_chat_member":
 		// In a private chat the bot's own membership is the user
 		// blocking (kicked) or unblocking (member) it. In a group it is
 		// the bot being added or removed: nobody to answer.
 		cm := u.MyChatMember
 		if cm.Chat.Type != "private" || cm.Chat.ID == 0 {
-			return decision{passive.HandlePlatformEvent, kind, "the bot's membership in a " + cm.Chat.Type}
+			return decision{webhook.HandlePlatformEvent, kind, "the bot's membership in a " + cm.Chat.Type}
 		}
 		switch cm.NewChatMember.Status {
 		case "kicked", "left", "member", "administrator", "creator":
-			return decision{passive.HandleUserEvent, kind, ""}
+			return decision{webhook.HandleUserEvent, kind, ""}
 		}
-		return decision{passive.HandlePlatformEvent, kind, "membership status " + cm.NewChatMember.Status}
+		return decision{webhook.HandlePlatformEvent, kind, "membership status " + cm.NewChatMember.Status}
 	case "empty":
-		return decision{passive.HandleIgnore, kind, "no payload"}
+		return decision{webhook.HandleIgnore, kind, "no payload"}
 	case "unknown":
-		return decision{passive.HandleIgnore, kind, "a payload this gateway does not know"}
+		return decision{webhook.HandleIgnore, kind, "a payload this gateway does not know"}
 	}
 	h := updateKinds[kind]
 	return decision{h, kind, "not served by this bot"}
@@ -192,24 +192,24 @@ func classifyMessage(kind string, msg *tgbotapi.Message, x extra, bot string) de
 	kind += "/" + content
 	switch {
 	case msg.Chat == nil || msg.Chat.ID == 0:
-		return decision{passive.HandleIgnore, kind, "no chat to answer"}
+		return decision{webhook.HandleIgnore, kind, "no chat to answer"}
 	case msg.From == nil || msg.From.ID == 0:
-		return decision{passive.HandleIgnore, kind, "no user"}
+		return decision{webhook.HandleIgnore, kind, "no user"}
 	case msg.From.IsBot:
-		return decision{passive.HandleIgnore, kind, "sent by a bot"}
+		return decision{webhook.HandleIgnore, kind, "sent by a bot"}
 	case msg.Chat.Type == "channel":
-		return decision{passive.HandleIgnore, kind, "a channel"}
+		return decision{webhook.HandleIgnore, kind, "a channel"}
 	case content == "service":
-		return decision{passive.HandleIgnore, kind, "a service message"}
+		return decision{webhook.HandleIgnore, kind, "a service message"}
 	case content == "game":
-		return decision{passive.HandleIgnore, kind, "a game: the bot offers none"}
+		return decision{webhook.HandleIgnore, kind, "a game: the bot offers none"}
 	}
 	if isGroup(msg.Chat) {
 		if _, ok := addressed(msg, bot); !ok {
-			return decision{passive.HandleIgnore, kind, "group chatter not addressed to the bot"}
+			return decision{webhook.HandleIgnore, kind, "group chatter not addressed to the bot"}
 		}
 	}
-	return decision{passive.HandleMessage, kind, ""}
+	return decision{webhook.HandleMessage, kind, ""}
 }
 
 // messageContent names what a message carries, the most specific first:

@@ -8,14 +8,16 @@ import (
 	"testing"
 	"time"
 
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
+	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
 // updateCase is one testdata update and what hotline must do with it.
 type updateCase struct {
 	file     string
-	handling passive.Handling
+	handling webhook.Handling
 	kind     string
 	check    func(t *testing.T, m *envelope.Message) // the stored envelope, when stored
 }
@@ -81,75 +83,76 @@ func contactIs(name, phone, fromPhone string) func(*testing.T, *envelope.Message
 // updateCases covers every update kind the Bot API documents and what a
 // message can carry.
 var updateCases = []updateCase{
-	{"text_private", passive.HandleMessage, "message/text", textIs(envelope.KindText, "where is my parcel?")},
-	{"edited_message", passive.HandleMessage, "edited_message/text", both(textIs(envelope.KindText, "where is my parcel??"), meta("edited", "true"))},
-	{"photo_caption", passive.HandleMessage, "message/photo", both(mediaIs(envelope.KindImage, "AgACAgIAAxkBAAIBlarge", 96140, "", ""),
+	{"text_private", webhook.HandleMessage, "message/text", textIs(envelope.KindText, "where is my parcel?")},
+	{"edited_message", webhook.HandleMessage, "edited_message/text", both(textIs(envelope.KindText, "where is my parcel??"), meta("edited", "true"))},
+	{"photo_caption", webhook.HandleMessage, "message/photo", both(mediaIs(envelope.KindImage, "AgACAgIAAxkBAAIBlarge", 96140, "", ""),
 		textIs(envelope.KindImage, "the box arrived damaged 📦"))},
-	{"voice", passive.HandleMessage, "message/voice", mediaIs(envelope.KindVoice, "AwACAgIAAxkBAAIBvoice", 12870, "", "audio/ogg")},
-	{"audio", passive.HandleMessage, "message/audio", mediaIs(envelope.KindVoice, "CQACAgIAAxkBAAIBaudio", 1843210, "call-recording.m4a", "audio/mp4")},
-	{"video", passive.HandleMessage, "message/video", both(mediaIs(envelope.KindVideo, "BAACAgIAAxkBAAIBvideo", 2487611, "unboxing.mp4", "video/mp4"),
+	{"voice", webhook.HandleMessage, "message/voice", mediaIs(envelope.KindVoice, "AwACAgIAAxkBAAIBvoice", 12870, "", "audio/ogg")},
+	{"audio", webhook.HandleMessage, "message/audio", mediaIs(envelope.KindVoice, "CQACAgIAAxkBAAIBaudio", 1843210, "call-recording.m4a", "audio/mp4")},
+	{"video", webhook.HandleMessage, "message/video", both(mediaIs(envelope.KindVideo, "BAACAgIAAxkBAAIBvideo", 2487611, "unboxing.mp4", "video/mp4"),
 		textIs(envelope.KindVideo, "it does not turn on"))},
-	{"video_note", passive.HandleMessage, "message/video_note", mediaIs(envelope.KindVideo, "DQACAgIAAxkBAAIBnote", 412032, "", "")},
-	{"animation", passive.HandleMessage, "message/animation", both(mediaIs(envelope.KindVideo, "CgACAgQAAxkBAAIBanim", 181543, "mp4.mp4", "video/mp4"), meta("animation", "true"))},
-	{"document", passive.HandleMessage, "message/document", mediaIs(envelope.KindFile, "BQACAgIAAxkBAAIBdoc", 48211, "invoice-1042.pdf", "application/pdf")},
-	{"sticker", passive.HandleMessage, "message/sticker", both(mediaIs(envelope.KindImage, "CAACAgIAAxkBAAIBsticker", 28370, "", ""), meta("sticker", "👍"))},
-	{"location", passive.HandleMessage, "message/location", func(t *testing.T, m *envelope.Message) {
+	{"video_note", webhook.HandleMessage, "message/video_note", mediaIs(envelope.KindVideo, "DQACAgIAAxkBAAIBnote", 412032, "", "")},
+	{"animation", webhook.HandleMessage, "message/animation", both(mediaIs(envelope.KindVideo, "CgACAgQAAxkBAAIBanim", 181543, "mp4.mp4", "video/mp4"), meta("animation", "true"))},
+	{"document", webhook.HandleMessage, "message/document", mediaIs(envelope.KindFile, "BQACAgIAAxkBAAIBdoc", 48211, "invoice-1042.pdf", "application/pdf")},
+	{"sticker", webhook.HandleMessage, "message/sticker", both(mediaIs(envelope.KindImage, "CAACAgIAAxkBAAIBsticker", 28370, "", ""), meta("sticker", "👍"))},
+	{"location", webhook.HandleMessage, "message/location", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Lat != 52.520008 || m.Location.Lon != 13.404954 {
 			t.Errorf("got %s %+v", m.Kind, m.Location)
 		}
 	}},
-	{"venue", passive.HandleMessage, "message/venue", func(t *testing.T, m *envelope.Message) {
+	{"venue", webhook.HandleMessage, "message/venue", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Label != "Kigali Heights" || m.Location.Address != "KG 7 Ave, Kigali, Rwanda" || m.Location.Lat != -1.944072 {
 			t.Errorf("got %s %+v, want the venue's title and address", m.Kind, m.Location)
 		}
 	}},
-	{"contact_own", passive.HandleMessage, "message/contact", contactIs("Alice Example", "+491701234567", "+491701234567")},
-	{"contact_national", passive.HandleMessage, "message/contact", contactIs("Jean Mugisha", "0788531373", "")},
-	{"contact_other_intl", passive.HandleMessage, "message/contact", contactIs("Jean", "+250788531373", "")},
-	{"web_app_data", passive.HandleMessage, "message/web_app_data", both(textIs(envelope.KindText, `{"order":"A-1042","issue":"late"}`), meta("web_app_button", "Report a problem"))},
-	{"dice", passive.HandleMessage, "message/dice", textIs(envelope.KindText, "[dice 🎲 4]")},
-	{"poll_in_message", passive.HandleMessage, "message/poll", textIs(envelope.KindText, "[poll] Which time suits you for the call?: Morning / Evening")},
-	{"story", passive.HandleMessage, "message/other", both(textIs(envelope.KindRaw, ""), meta("fields", "story"))},
-	{"start", passive.HandleMessage, "message/text", eventIs(envelope.EventSubscribe)},
-	{"start_payload", passive.HandleMessage, "message/text", func(t *testing.T, m *envelope.Message) {
+	{"contact_own", webhook.HandleMessage, "message/contact", contactIs("Alice Example", "+491701234567", "+491701234567")},
+	{"contact_national", webhook.HandleMessage, "message/contact", contactIs("Jean Mugisha", "0788531373", "")},
+	{"contact_other_intl", webhook.HandleMessage, "message/contact", contactIs("Jean", "+250788531373", "")},
+	{"web_app_data", webhook.HandleMessage, "message/web_app_data", both(textIs(envelope.KindText, `{"order":"A-1042","issue":"late"}`), meta("web_app_button", "Report a problem"))},
+	{"dice", webhook.HandleMessage, "message/dice", textIs(envelope.KindText, "[dice 🎲 4]")},
+	{"poll_in_message", webhook.HandleMessage, "message/poll", textIs(envelope.KindText, "[poll] Which time suits you for the call?: Morning / Evening")},
+	{"story", webhook.HandleMessage, "message/other", both(textIs(envelope.KindRaw, ""), meta("fields", "story"))},
+	{"start", webhook.HandleMessage, "message/text", eventIs(envelope.EventSubscribe)},
+	{"start_payload", webhook.HandleMessage, "message/text", func(t *testing.T, m *envelope.Message) {
 		if m.Event == nil || m.Event.Name != envelope.EventSubscribe || m.Event.Key != "promo42" {
 			t.Errorf("got %+v, want subscribe promo42", m.Event)
 		}
 	}},
-	{"help_at_bot", passive.HandleMessage, "message/text", textIs(envelope.KindText, "help")},
-	{"group_addressed", passive.HandleMessage, "message/text", textIs(envelope.KindText, "my order is late")},
-	{"group_reply_to_bot", passive.HandleMessage, "message/text", textIs(envelope.KindText, "yes please")},
-	{"callback_query", passive.HandleMessage, "callback_query", textIs(envelope.KindText, "1")},
-	{"my_chat_member_kicked", passive.HandleUserEvent, "my_chat_member", eventIs(envelope.EventUnsubscribe)},
-	{"my_chat_member_unblocked", passive.HandleUserEvent, "my_chat_member", eventIs(envelope.EventSubscribe)},
+	{"help_at_bot", webhook.HandleMessage, "message/text", textIs(envelope.KindText, "help")},
+	{"group_addressed", webhook.HandleMessage, "message/text", textIs(envelope.KindText, "my order is late")},
+	{"group_reply_to_bot", webhook.HandleMessage, "message/text", textIs(envelope.KindText, "yes please")},
+	{"callback_query", webhook.HandleMessage, "callback_query", textIs(envelope.KindText, "1")},
+	{"my_chat_member_kicked", webhook.HandleUserEvent, "my_chat_member", eventIs(envelope.EventUnsubscribe)},
+	{"my_chat_member_unblocked", webhook.HandleUserEvent, "my_chat_member", eventIs(envelope.EventSubscribe)},
 
-	{"group_not_addressed", passive.HandleIgnore, "message/text", nil},
-	{"new_chat_members", passive.HandleIgnore, "message/service", nil},
-	{"pinned_message", passive.HandleIgnore, "message/service", nil},
-	{"message_without_from", passive.HandleIgnore, "message/text", nil},
-	{"game", passive.HandleIgnore, "message/game", nil},
-	{"channel_post", passive.HandleIgnore, "channel_post", nil},
-	{"edited_channel_post", passive.HandleIgnore, "edited_channel_post", nil},
-	{"business_message", passive.HandleIgnore, "business_message", nil},
-	{"inline_query", passive.HandleIgnore, "inline_query", nil},
-	{"chosen_inline_result", passive.HandleIgnore, "chosen_inline_result", nil},
-	{"shipping_query", passive.HandleIgnore, "shipping_query", nil},
-	{"pre_checkout_query", passive.HandleIgnore, "pre_checkout_query", nil},
-	{"poll_answer", passive.HandleIgnore, "poll_answer", nil},
-	{"unknown_kind", passive.HandleIgnore, "message_reaction", nil},
-	{"chat_join_request", passive.HandleIgnore, "chat_join_request", nil},
-	{"update_without_payload", passive.HandleIgnore, "empty", nil},
-	{"poll", passive.HandlePlatformEvent, "poll", nil},
-	{"message_reaction_count", passive.HandlePlatformEvent, "message_reaction_count", nil},
-	{"chat_member", passive.HandlePlatformEvent, "chat_member", nil},
-	{"chat_boost", passive.HandlePlatformEvent, "chat_boost", nil},
-	{"removed_chat_boost", passive.HandlePlatformEvent, "removed_chat_boost", nil},
-	{"my_chat_member_group", passive.HandlePlatformEvent, "my_chat_member", nil},
+	{"group_not_addressed", webhook.HandleIgnore, "message/text", nil},
+	{"new_chat_members", webhook.HandleIgnore, "message/service", nil},
+	{"pinned_message", webhook.HandleIgnore, "message/service", nil},
+	{"message_without_from", webhook.HandleIgnore, "message/text", nil},
+	{"game", webhook.HandleIgnore, "message/game", nil},
+	{"channel_post", webhook.HandleIgnore, "channel_post", nil},
+	{"edited_channel_post", webhook.HandleIgnore, "edited_channel_post", nil},
+	{"business_message", webhook.HandleIgnore, "business_message", nil},
+	{"inline_query", webhook.HandleIgnore, "inline_query", nil},
+	{"chosen_inline_result", webhook.HandleIgnore, "chosen_inline_result", nil},
+	{"shipping_query", webhook.HandleIgnore, "shipping_query", nil},
+	{"pre_checkout_query", webhook.HandleIgnore, "pre_checkout_query", nil},
+	{"poll_answer", webhook.HandleIgnore, "poll_answer", nil},
+	{"unknown_kind", webhook.HandleIgnore, "message_reaction", nil},
+	{"chat_join_request", webhook.HandleIgnore, "chat_join_request", nil},
+	{"update_without_payload", webhook.HandleIgnore, "empty", nil},
+	{"poll", webhook.HandlePlatformEvent, "poll", nil},
+	{"message_reaction_count", webhook.HandlePlatformEvent, "message_reaction_count", nil},
+	{"chat_member", webhook.HandlePlatformEvent, "chat_member", nil},
+	{"chat_boost", webhook.HandlePlatformEvent, "chat_boost", nil},
+	{"removed_chat_boost", webhook.HandlePlatformEvent, "removed_chat_boost", nil},
+	{"my_chat_member_group", webhook.HandlePlatformEvent, "my_chat_member", nil},
 }
 
 // TestClassifyEveryTestdataUpdate pins classify's decision for each
 // sample, and that every sample in testdata has a row.
 func TestClassifyEveryTestdataUpdate(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, tc := range updateCases {
 		seen[tc.file] = true
@@ -194,6 +197,7 @@ func TestClassifyEveryTestdataUpdate(t *testing.T) {
 // content; anything else gets an empty 200, is not stored, gets no reply
 // and is counted in hotline_platform_events_total.
 func TestWebhookEveryUpdateKind(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	for _, tc := range updateCases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -242,16 +246,22 @@ func TestWebhookEveryUpdateKind(t *testing.T) {
 		})
 	}
 	// Nothing that was not stored was answered: every reply the router
-	// made went to a chat that sent a message.
-	time.Sleep(300 * time.Millisecond)
+	// made went to a chat that sent a message. The barrier waits for the
+	// router to handle everything stored, then for a marker queued to
+	// the channel's chat behind any reply the router made to it.
+	mark := g.barrier(t, channelChat)
 	g.api.mu.Lock()
 	defer g.api.mu.Unlock()
 	for _, s := range g.api.sent {
-		if strings.HasPrefix(s.chatID, "-100987") { // the channel
+		if strings.HasPrefix(s.chatID, "-100987") && s.text != mark { // the channel
 			t.Errorf("the bot posted into the channel: %+v", s)
 		}
 	}
 }
+
+// channelChat is the channel of the testdata samples (channel_post and
+// others).
+const channelChat = int64(-1009876543210)
 
 func platformEvents(t *testing.T, g *gateway, event string) float64 {
 	t.Helper()
@@ -262,6 +272,7 @@ func platformEvents(t *testing.T, g *gateway, event string) float64 {
 // channel post are acknowledged, stored nowhere, answered nowhere, and
 // no dead letter names a user "unknown".
 func TestNoTicketForUpdatesWithoutAUser(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	channel := `{"update_id":%d,"channel_post":{"message_id":310,"sender_chat":{"id":-1009876543210,"title":"Shop news","type":"channel"},"chat":{"id":-1009876543210,"title":"Shop news","type":"channel"},"date":1764072000,"text":"my order is late, help"}}`
 	for _, up := range []string{`{"update_id":99}`, strings.Replace(channel, "%d", strconv.Itoa(nextUpdateID()), 1)} {
@@ -270,9 +281,16 @@ func TestNoTicketForUpdatesWithoutAUser(t *testing.T) {
 			t.Fatalf("%s: got %d %q, want an empty 200", up, code, body)
 		}
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The webhook stores before it answers, so nothing more can be
+	// stored now; and once the router has handled everything stored
+	// (nothing) and HOTLINE_OUT holds no reply, the delivery loop has
+	// nothing to send.
 	if n := len(inbound(t, g.b)); n != 0 {
 		t.Fatalf("stored %d messages, want none", n)
+	}
+	routerDone(t, g.b)
+	if n := len(bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.")); n != 0 {
+		t.Fatalf("queued %d replies, want none", n)
 	}
 	g.api.mu.Lock()
 	sent := len(g.api.sent)
@@ -286,6 +304,7 @@ func TestNoTicketForUpdatesWithoutAUser(t *testing.T) {
 }
 
 func TestContactPhone(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw  string
 		own  bool

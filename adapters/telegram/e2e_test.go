@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -487,7 +488,85 @@ func reply(chat int64, text string) envelope.Reply {
 		To:           envelope.Party{ID: strconv.FormatInt(chat, 10)}, Text: text, Source: envelope.SourceAgent, CreatedAt: now}
 }
 
+// routerDone is a sequence barrier on HOTLINE_IN: it waits until the
+// router's durable consumer has acknowledged every message the stream
+// holds when it is called (its ack floor reaches the stream's last
+// sequence). The router acknowledges a message only once everything it
+// decided is out (replies published to HOTLINE_OUT or taken by the
+// webhook's passive window, status events), so from then on every reply
+// it made for those messages is on HOTLINE_OUT, ahead of anything
+// published after.
+func routerDone(t *testing.T, b *bus.Bus) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := info.State.LastSeq
+	bustest.WaitFor(t, fmt.Sprintf("the router to acknowledge HOTLINE_IN up to %d", last), func() bool {
+		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
+		if err != nil {
+			return last == 0
+		}
+		ci, err := c.Info(ctx)
+		return err == nil && ci.AckFloor.Stream >= last
+	})
+}
+
+var markerSeq atomic.Int64
+
+// marker publishes an agent's reply to chat with a text no other reply
+// has, for a sequence barrier on the chat's delivery path: the delivery
+// loop hands one conversation's replies to one worker in stream order
+// (bus.ConsumerConfig.PartitionHeader), so once the marker has reached
+// the API, every reply to the chat queued before it has been sent (or
+// given up on) already.
+func (g *gateway) marker(t *testing.T, chat int64) string {
+	t.Helper()
+	text := fmt.Sprintf("sequence marker %d", markerSeq.Add(1))
+	r := reply(chat, text)
+	if _, err := g.b.PublishReply(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// barrier waits until everything the gateway was going to send chat
+// through the API for what came in so far has been sent: the router has
+// handled every stored message (routerDone), then a marker queued behind
+// the replies it made reaches the API. It returns the marker's text, the
+// last thing the chat got.
+func (g *gateway) barrier(t *testing.T, chat int64) string {
+	t.Helper()
+	routerDone(t, g.b)
+	text := g.marker(t, chat)
+	bustest.WaitFor(t, "the sequence marker at the API", func() bool {
+		for _, s := range g.api.sentTo(chat) {
+			if s.text == text {
+				return true
+			}
+		}
+		return false
+	})
+	return text
+}
+
+// texts are the texts of sends, in order.
+func texts(sends []sentMsg) []string {
+	out := make([]string, len(sends))
+	for i, s := range sends {
+		out[i] = s.text
+	}
+	return out
+}
+
 func TestWebhookSecret(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{alone: true})
 	for name, secret := range map[string]string{"missing": "", "wrong": "webhook-secret_43", "prefix": "webhook-secret"} {
 		if code, _, _ := g.post(t, secret, textUpdate(nextUpdateID(), testUser, "hello")); code != http.StatusUnauthorized {
@@ -509,6 +588,7 @@ func TestWebhookSecret(t *testing.T) {
 }
 
 func TestWebhookRegisteredWithSecret(t *testing.T) {
+	t.Parallel()
 	api := newFakeBotAPI(t)
 	api.getMeFails = 2 // Telegram unreachable at first: start-up goes on
 	g := newGateway(t, gwOpts{alone: true, api: api, publicURL: true})
@@ -525,6 +605,7 @@ func TestWebhookRegisteredWithSecret(t *testing.T) {
 }
 
 func TestNotReadyUntilGetMe(t *testing.T) {
+	t.Parallel()
 	api := newFakeBotAPI(t)
 	api.getMeFails = 1000
 	a, err := New(Config{Account: "tg-main", Token: testToken, Mode: ModePoll, APIBase: api.srv.URL}, Deps{Bus: bustest.Open(t)})
@@ -534,7 +615,13 @@ func TestNotReadyUntilGetMe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- a.Run(ctx) }()
-	time.Sleep(100 * time.Millisecond)
+	// A second getMe call means the adapter had the first one's failure
+	// in hand and chose to retry: it must not be ready now.
+	bustest.WaitFor(t, "getMe tried again after a failure", func() bool {
+		api.mu.Lock()
+		defer api.mu.Unlock()
+		return api.getMeFails <= 1000-2
+	})
 	if err := a.Ready(); !errors.Is(err, ErrNotReady) {
 		t.Fatalf("Ready: got %v, want ErrNotReady", err)
 	}
@@ -554,6 +641,7 @@ func TestNotReadyUntilGetMe(t *testing.T) {
 }
 
 func TestSameUpdateTwiceOneReply(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	up := textUpdate(nextUpdateID(), testUser, "menu")
 	_, _, first := g.post(t, testSecret, up)
@@ -564,9 +652,11 @@ func TestSameUpdateTwiceOneReply(t *testing.T) {
 	if second != "" {
 		t.Fatalf("redelivery answered again: %q", second)
 	}
-	time.Sleep(500 * time.Millisecond) // anything that would go through the API goes now
-	if got := g.api.sentTo(testUser); len(got) != 0 {
-		t.Fatalf("also sent through the API: %+v", got)
+	// Anything either delivery made the router send through the API is
+	// ahead of the marker on the chat's delivery path.
+	mark := g.barrier(t, testUser)
+	if got := texts(g.api.sentTo(testUser)); len(got) != 1 || got[0] != mark {
+		t.Fatalf("also sent through the API: %q, want only the sequence marker", got)
 	}
 	if n := len(inbound(t, g.b)); n != 1 {
 		t.Fatalf("got %d stored messages for one update_id, want 1", n)
@@ -574,6 +664,7 @@ func TestSameUpdateTwiceOneReply(t *testing.T) {
 }
 
 func TestPassiveHelpInWebhookResponse(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	code, hdr, body := g.post(t, testSecret, textUpdate(nextUpdateID(), testUser, "help"))
 	if code != 200 || hdr.Get("Content-Type") != "application/json" {
@@ -598,6 +689,7 @@ func TestPassiveHelpInWebhookResponse(t *testing.T) {
 }
 
 func TestGroupChatterNotStored(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{alone: true})
 	up := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":5,"from":{"id":1,"is_bot":false,"first_name":"A"},"chat":{"id":-100200,"title":"G","type":"supergroup"},"date":1764072000,"text":"lunch?"}}`, nextUpdateID())
 	if code, _, body := g.post(t, testSecret, up); code != 200 || body != "" {
@@ -609,11 +701,12 @@ func TestGroupChatterNotStored(t *testing.T) {
 }
 
 func TestPollingAcrossRestart(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	api := newFakeBotAPI(t)
 	first := nextUpdateID()
-	for range 4 {
-		nextUpdateID() // reserve first+1 .. first+4
+	for range 5 {
+		nextUpdateID() // reserve first+1 .. first+5
 	}
 	for i := range 3 {
 		api.queueUpdates(textUpdate(first+i, testUser, "poll "+strconv.Itoa(i)))
@@ -635,12 +728,20 @@ func TestPollingAcrossRestart(t *testing.T) {
 	api.mu.Unlock()
 	newGateway(t, gwOpts{alone: true, mode: ModePoll, bus: b, api: api})
 	bustest.WaitFor(t, "five polled updates", func() bool { return len(inbound(t, b)) == 5 })
-	time.Sleep(200 * time.Millisecond)
+	// A marker update, after the five: the poll loop stores what it gets
+	// one update at a time, in order, on the one stream, so once the
+	// marker is stored, anything the new instance was going to store
+	// from its earlier polls is stored too.
+	api.queueUpdates(textUpdate(first+5, testUser, "marker"))
+	bustest.WaitFor(t, "the marker update", func() bool {
+		msgs := inbound(t, b)
+		return len(msgs) > 0 && msgs[len(msgs)-1].Text == "marker"
+	})
 	msgs := inbound(t, b)
-	if len(msgs) != 5 {
-		t.Fatalf("got %d messages, want 5", len(msgs))
+	if len(msgs) != 6 {
+		t.Fatalf("got %d messages, want the 5 polled and the marker", len(msgs))
 	}
-	for i, m := range msgs {
+	for i, m := range msgs[:5] {
 		if m.Text != "poll "+strconv.Itoa(i) {
 			t.Fatalf("message %d: got %q, want %q", i, m.Text, "poll "+strconv.Itoa(i))
 		}
@@ -653,6 +754,7 @@ func TestPollingAcrossRestart(t *testing.T) {
 }
 
 func TestPollConflictLogged(t *testing.T) {
+	t.Parallel()
 	api := newFakeBotAPI(t)
 	api.conflict = true
 	g := newGateway(t, gwOpts{alone: true, mode: ModePoll, api: api})
@@ -660,6 +762,7 @@ func TestPollConflictLogged(t *testing.T) {
 }
 
 func TestThrottledSendWaitsRetryAfter(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	const chat = int64(111)
 	g.api.script(chat, ans429)
@@ -675,6 +778,7 @@ func TestThrottledSendWaitsRetryAfter(t *testing.T) {
 }
 
 func TestLongReplyInTwoMessagesInOrder(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	const chat = int64(222)
 	var sb strings.Builder
@@ -698,6 +802,7 @@ func TestLongReplyInTwoMessagesInOrder(t *testing.T) {
 }
 
 func TestPartialSendResumes(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{alone: true})
 	const chat = int64(333)
 	r := reply(chat, strings.Repeat("a", 4096)+"\n"+strings.Repeat("b", 100))
@@ -729,6 +834,7 @@ func TestPartialSendResumes(t *testing.T) {
 }
 
 func TestBlockedUserDeadLetteredAndOptedOut(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{})
 	const chat = int64(444)
 	g.api.mu.Lock()
@@ -753,6 +859,7 @@ func TestBlockedUserDeadLetteredAndOptedOut(t *testing.T) {
 }
 
 func TestSendMapsBotAPIAnswers(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t, gwOpts{alone: true})
 	ctx := context.Background()
 	receipt, err := g.a.Send(ctx, reply(555, "hello"))
@@ -797,6 +904,7 @@ func TestSendMapsBotAPIAnswers(t *testing.T) {
 // TestTokenNeverLeaks points the adapter at a Bot API that does not
 // answer and checks every error and log line for the token.
 func TestTokenNeverLeaks(t *testing.T) {
+	t.Parallel()
 	dead := httptest.NewServer(http.NotFoundHandler())
 	base := dead.URL
 	dead.Close() // connection refused from now on
@@ -835,6 +943,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 // (the router then counts it as sent), answers empty, and queues it for
 // the API, which delivers it in two parts.
 func TestLongPassiveReplyGoesThroughAPI(t *testing.T) {
+	t.Parallel()
 	answer := strings.Repeat("x", 4000) + " " + strings.Repeat("y", 1000)
 	faq := filepath.Join(t.TempDir(), "faq.yaml")
 	entry := fmt.Sprintf("- id: everything\n  keywords:\n    en: [tell me everything]\n  answer:\n    en: %q\n", answer)
@@ -866,9 +975,10 @@ func TestLongPassiveReplyGoesThroughAPI(t *testing.T) {
 	if n, out := passive(), len(bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.telegram.tg-main")); n != 1 || out != 1 {
 		t.Fatalf("%d passive status events, %d replies queued; want the offer accepted and the answer queued once", n, out)
 	}
-	time.Sleep(300 * time.Millisecond) // a second copy would be quick to come
-	if n := len(g.api.sentTo(testUser)); n != 2 {
-		t.Fatalf("the API sent %d messages, want the 2 parts once", n)
+	// A second copy of either part would be ahead of the marker.
+	mark := g.barrier(t, testUser)
+	if got := texts(g.api.sentTo(testUser)); len(got) != 3 || got[2] != mark {
+		t.Fatalf("the API sent %d messages, want the 2 parts once and then the sequence marker", len(got))
 	}
 }
 
@@ -879,7 +989,9 @@ func callbackUpdate(id int, chat int64, cqID, data string) string {
 }
 
 func TestCallbackQueryAnswered(t *testing.T) {
+	t.Parallel()
 	t.Run("webhook, in the response", func(t *testing.T) {
+		t.Parallel()
 		g := newGateway(t, gwOpts{alone: true}) // no router: no reply to carry
 		_, hdr, body := g.post(t, testSecret, callbackUpdate(nextUpdateID(), testUser, "cq-1", "1"))
 		if body != `{"callback_query_id":"cq-1","method":"answerCallbackQuery"}` || hdr.Get("Content-Type") != "application/json" {
@@ -890,6 +1002,7 @@ func TestCallbackQueryAnswered(t *testing.T) {
 		}
 	})
 	t.Run("webhook, through the API when the response carries the reply", func(t *testing.T) {
+		t.Parallel()
 		g := newGateway(t, gwOpts{})
 		_, _, body := g.post(t, testSecret, callbackUpdate(nextUpdateID(), testUser, "cq-2", "menu"))
 		if !strings.Contains(body, `"method":"sendMessage"`) {
@@ -902,6 +1015,7 @@ func TestCallbackQueryAnswered(t *testing.T) {
 		}
 	})
 	t.Run("poll", func(t *testing.T) {
+		t.Parallel()
 		api := newFakeBotAPI(t)
 		api.queueUpdates(callbackUpdate(nextUpdateID(), testUser, "cq-3", "1"))
 		newGateway(t, gwOpts{alone: true, mode: ModePoll, api: api})
@@ -917,6 +1031,7 @@ func TestCallbackQueryAnswered(t *testing.T) {
 // is unknown, so whether a group message is addressed to it cannot be
 // told; Telegram is asked to retry, and private chats go on.
 func TestGroupUpdateWaitsForGetMe(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	a, err := New(Config{Account: "tg-main", Token: testToken, WebhookSecret: testSecret, APIBase: "http://127.0.0.1:1",
 		ReplyWindow: 10 * time.Millisecond}, Deps{Bus: b})

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -120,55 +118,6 @@ func TestDecodeUpdateRejects(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-}
-
-func TestSplit(t *testing.T) {
-	emoji := "😀" // two UTF-16 units
-	tests := []struct {
-		name  string
-		text  string
-		limit int
-		want  []string
-	}{
-		{"fits", "hello", 10, []string{"hello"}},
-		{"prefers newline", "aaaa bbb\ncc dd", 10, []string{"aaaa bbb", "cc dd"}},
-		{"then space", "aaaa bbbbb cc", 10, []string{"aaaa bbbbb", "cc"}},
-		{"hard cut", "abcdefghijkl", 5, []string{"abcde", "fghij", "kl"}},
-		{"never splits a surrogate pair", "abcd" + emoji + "ef", 5, []string{"abcd", emoji + "ef"}},
-		{"counts emoji as two", emoji + emoji + emoji, 4, []string{emoji + emoji, emoji}},
-		{"only whitespace", " \n ", 5, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := Split(tc.text, tc.limit)
-			if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
-				t.Fatalf("got %q, want %q", got, tc.want)
-			}
-		})
-	}
-	long := strings.Repeat("word ", 1000) // 5000 characters
-	parts := Split(long, MaxTextUnits)
-	if len(parts) != 2 || UnitLen(parts[0]) > MaxTextUnits || strings.Join(parts, " ") != strings.TrimSpace(long) {
-		t.Fatalf("5000 characters: %d parts of %d and %d units", len(parts), UnitLen(parts[0]), UnitLen(parts[len(parts)-1]))
-	}
-}
-
-func FuzzSplit(f *testing.F) {
-	f.Add("hello world\nand more 😀😀😀", 5)
-	f.Add(strings.Repeat("я😀 ", 50), 7)
-	f.Fuzz(func(t *testing.T, text string, limit int) {
-		if limit < 2 || limit > 5000 || !utf8.ValidString(text) {
-			return
-		}
-		for _, p := range Split(text, limit) {
-			if p == "" || UnitLen(p) > limit {
-				t.Fatalf("part %q of %d units, limit %d", p, UnitLen(p), limit)
-			}
-			if u := utf16.Encode([]rune(p)); utf16.IsSurrogate(rune(u[0])) && len(u) == 1 {
-				t.Fatalf("lone surrogate in %q", p)
-			}
-		}
-	})
 }
 
 // FuzzToMessage feeds raw update JSON, seeded from testdata, through

@@ -65,6 +65,7 @@ func fakeFileAPI(t *testing.T) *httptest.Server {
 }
 
 func TestFetchMedia(t *testing.T) {
+	t.Parallel()
 	api := fakeFileAPI(t)
 	b := bustest.Open(t)
 	newAdapter := func(token, base string) *Adapter {

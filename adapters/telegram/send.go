@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf16"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -20,6 +19,7 @@ import (
 	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
+	"hotline/textsplit"
 )
 
 // MaxTextUnits is sendMessage's limit: 4096 characters after entity
@@ -271,60 +271,16 @@ func utf16Units(s string) []uint16 { return utf16.Encode([]rune(s)) }
 func fromUnits(u []uint16) string { return string(utf16.Decode(u)) }
 
 // UnitLen is the length of s in UTF-16 code units.
-func UnitLen(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r) // ranging yields U+FFFD for invalid bytes, never -1
-	}
-	return n
-}
+func UnitLen(s string) int { return textsplit.Len(s, textsplit.UTF16) }
 
-// Split cuts text into parts of at most limit UTF-16 code units, at rune
-// boundaries only (so never inside a surrogate pair), preferring the last
-// line break, then the last space, in the second half of a part. The
-// whitespace a part is cut at is dropped, since Telegram trims it anyway;
-// a part that would be only whitespace is skipped.
+// Split cuts text into messages of at most limit UTF-16 code units with
+// textsplit's chat rules (see textsplit.Splitter): the fewest messages;
+// no rune, so no surrogate pair, and no grapheme cluster (an emoji
+// sequence, a flag, a letter and its accents) cut unless it alone is
+// over the limit; each message ending after a line break, else a
+// sentence end, else a space in its second half when that costs no extra
+// message. The white space at a cut and at both ends is dropped, since
+// Telegram trims it anyway; text of white space only gives no message.
 func Split(text string, limit int) []string {
-	var parts []string
-	for {
-		text = strings.TrimLeftFunc(text, unicode.IsSpace)
-		if text == "" {
-			return parts
-		}
-		if UnitLen(text) <= limit {
-			return append(parts, strings.TrimRightFunc(text, unicode.IsSpace))
-		}
-		// end is the byte offset of the last rune that fits.
-		end, units, lastNL, lastSpace := 0, 0, -1, -1
-		for i, r := range text {
-			w := utf16.RuneLen(r)
-			if w < 0 {
-				w = 1
-			}
-			if units+w > limit {
-				break
-			}
-			units += w
-			end = i + len(string(r))
-			if units > limit/2 {
-				switch {
-				case r == '\n':
-					lastNL = i
-				case unicode.IsSpace(r):
-					lastSpace = i
-				}
-			}
-		}
-		cut, next := end, end
-		switch {
-		case lastNL >= 0:
-			cut, next = lastNL, lastNL+1
-		case lastSpace >= 0:
-			cut, next = lastSpace, lastSpace+len(string([]rune(text[lastSpace:])[0]))
-		}
-		if p := strings.TrimRightFunc(text[:cut], unicode.IsSpace); p != "" {
-			parts = append(parts, p)
-		}
-		text = text[next:]
-	}
+	return textsplit.Splitter{Limit: limit, Measure: textsplit.UTF16}.Split(text)
 }

@@ -2,10 +2,10 @@ package telegram
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"hotline/bus"
 	"hotline/bus/bustest"
@@ -31,13 +31,14 @@ func (g *gateway) setMode(t *testing.T, mode, scope string) {
 	bustest.WaitFor(t, mode+" in force", func() bool { return g.modes.Active("telegram", "tg-main").On(mode) })
 }
 
-// smsTo returns the texts the SMS provider accepted for phone, and the
-// SMS replies queued for the SMS account.
+// smsTo returns the texts the SMS provider accepted for phone, in the
+// order it took them and every copy, and the SMS replies queued for the
+// SMS account.
 func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) {
 	t.Helper()
-	for _, got := range g.sms.Accepted() {
-		if got[0] == phone {
-			sent = append(sent, got[1])
+	for _, got := range g.sms.Sends() {
+		if got.To == phone {
+			sent = append(sent, got.Text)
 		}
 	}
 	for _, data := range bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.sms."+smsAccount) {
@@ -52,11 +53,43 @@ func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) 
 	return sent, queued
 }
 
+// smsBarrier is the barrier for a chat whose replies go by SMS to phone: the
+// marker is rerouted like them by the chat's worker of the Telegram loop,
+// and queued for the SMS account behind them, whose loop sends one
+// phone's replies in order too. It returns the marker's SMS text.
+func (g *gateway) smsBarrier(t *testing.T, chat int64, phone string) string {
+	t.Helper()
+	routerDone(t, g.b)
+	text := "[Telegram] " + g.marker(t, chat)
+	bustest.WaitFor(t, "the sequence marker by SMS", func() bool {
+		sent, _ := g.smsTo(t, phone)
+		return slices.Contains(sent, text)
+	})
+	return text
+}
+
+// queuedFor counts the replies to chat on HOTLINE_OUT.
+func (g *gateway) queuedFor(t *testing.T, chat int64) int {
+	t.Helper()
+	n := 0
+	for _, data := range bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.") {
+		var rep envelope.Reply
+		if err := envelope.Decode(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.To.ID == strconv.FormatInt(chat, 10) {
+			n++
+		}
+	}
+	return n
+}
+
 // TestSMSFallbackRepliesSkipTheWebhook: while sms_fallback is on for the
 // account, in any scope, a user with a bound phone gets the answer by SMS
 // only, never in the webhook response; a user without one still gets it
 // in the response, once.
 func TestSMSFallbackRepliesSkipTheWebhook(t *testing.T) {
+	t.Parallel()
 	texts, err := router.LoadCatalog("")
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +97,7 @@ func TestSMSFallbackRepliesSkipTheWebhook(t *testing.T) {
 	help := texts.Text("en", "help")
 	for i, scope := range []string{"global", "telegram", "telegram/tg-main"} {
 		t.Run(scope, func(t *testing.T) {
+			t.Parallel()
 			g := newGateway(t, gwOpts{modes: true})
 			bound, unbound := testUser+int64(10*i)+1, testUser+int64(10*i)+2
 			phone := "+86138001380" + strconv.Itoa(10+i)
@@ -84,19 +118,25 @@ func TestSMSFallbackRepliesSkipTheWebhook(t *testing.T) {
 				t.Fatalf("unbound user's webhook: got %d %s, want the help in the response", code, body)
 			}
 
-			time.Sleep(500 * time.Millisecond) // a second copy of either would be quick to come
+			// A second copy of the bound user's answer would be ahead of
+			// the marker; the unbound user's answer was in the response,
+			// so the router must have queued nothing for the API.
+			mark := g.smsBarrier(t, bound, phone)
 			sent, queued := g.smsTo(t, phone)
-			if len(sent) != 1 || queued != 1 || sent[0] != "[Telegram] "+help {
-				t.Errorf("bound user: SMS sent %q, %d queued; want exactly one, the help prefixed with the channel", sent, queued)
+			if len(sent) != 2 || queued != 2 || sent[0] != "[Telegram] "+help || sent[1] != mark {
+				t.Errorf("bound user: SMS sent %q, %d queued; want exactly one, the help prefixed with the channel, and then the sequence marker", sent, queued)
 			}
 			if got := g.api.sentTo(bound); len(got) != 0 {
 				t.Errorf("bound user also got %d messages on Telegram", len(got))
 			}
+			if n := g.queuedFor(t, unbound); n != 0 {
+				t.Errorf("unbound user: %d replies queued for the API, want only the one in the response", n)
+			}
 			if got := g.api.sentTo(unbound); len(got) != 0 {
 				t.Errorf("unbound user also got %d messages through the API, want only the one in the response", len(got))
 			}
-			if all := len(g.sms.Accepted()); all != 1 {
-				t.Errorf("the SMS provider took %d messages, want 1", all)
+			if all := len(g.sms.Sends()); all != 2 {
+				t.Errorf("the SMS provider took %d messages, want the help and the marker", all)
 			}
 		})
 	}

@@ -56,10 +56,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
 	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
+	"hotline/passive"
 	"hotline/platform"
 )
 
@@ -202,7 +203,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	c, err := passive.PlatformEventCounter(deps.Registry)
+	c, err := webhook.PlatformEventCounter(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("telegram %s: metrics: %w", cfg.Account, err)
 	}
@@ -261,7 +262,7 @@ func (a *Adapter) webhook(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad secret token", http.StatusUnauthorized)
 		return
 	}
-	raw, ok := passive.ReadBody(w, r, MaxWebhookBody)
+	raw, ok := webhook.ReadBody(w, r, MaxWebhookBody)
 	if !ok {
 		return
 	}

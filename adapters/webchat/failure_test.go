@@ -19,6 +19,7 @@ import (
 )
 
 func TestBadFramesKeepTheSocket(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	c := f.dial(t, newJar(t), "")
 	tests := []struct {
@@ -64,6 +65,7 @@ func TestBadFramesKeepTheSocket(t *testing.T) {
 }
 
 func TestOversized(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{MaxTextRunes: 10, MaxFrameBytes: 1024}, nil)
 	c := f.dial(t, newJar(t), "")
 
@@ -89,6 +91,7 @@ func TestOversized(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{RatePerMinute: 1, Burst: 3}, nil)
 	jar := newJar(t)
 	c := f.dial(t, jar, "")
@@ -120,6 +123,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestPublishFailureIsNotAcked(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	c := f.dial(t, newJar(t), "")
 	ctx := context.Background()
@@ -137,6 +141,7 @@ func TestPublishFailureIsNotAcked(t *testing.T) {
 }
 
 func TestReplyWhileSocketClosed(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar := newJar(t)
 	c := f.dial(t, jar, "")
@@ -186,6 +191,7 @@ func TestReplyWhileSocketClosed(t *testing.T) {
 }
 
 func TestSendRefusesBadRecipients(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	tests := []struct {
 		name   string
@@ -215,6 +221,7 @@ func TestSendRefusesBadRecipients(t *testing.T) {
 }
 
 func TestSendFailsRetryablyWithoutKV(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	if err := f.b.JetStream().DeleteKeyValue(context.Background(), bus.BucketTranscripts); err != nil {
 		t.Fatal(err)
@@ -229,6 +236,7 @@ func TestSendFailsRetryablyWithoutKV(t *testing.T) {
 }
 
 func TestCrossOriginRefused(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -263,6 +271,7 @@ func TestCrossOriginRefused(t *testing.T) {
 }
 
 func TestRunClosesSocketsWhenItEnds(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	cancel, done := f.run(t)
 	c1 := f.dial(t, newJar(t), "")
@@ -290,6 +299,7 @@ func TestRunClosesSocketsWhenItEnds(t *testing.T) {
 // network) must not hold up the gateway's stop for the library's 5 s
 // handshake timeout.
 func TestRunDropsSilentSocketsOnStop(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	cancel, done := f.run(t)
 	silent := f.dial(t, newJar(t), "") // read its hello, then never read again
@@ -310,6 +320,7 @@ func TestRunDropsSilentSocketsOnStop(t *testing.T) {
 }
 
 func TestNotificationsAreNotStored(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -320,6 +331,7 @@ func TestNotificationsAreNotStored(t *testing.T) {
 }
 
 func TestCookieKey(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	ctx := context.Background()
 	k1, err := CookieKey(ctx, b, "demo")
@@ -353,6 +365,7 @@ func TestCookieKey(t *testing.T) {
 }
 
 func TestTranscriptIsCapped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{HistoryLimit: 3}, nil)
 	var ids []string
 	for i := range 5 {
@@ -371,6 +384,7 @@ func TestTranscriptIsCapped(t *testing.T) {
 // Long texts full of characters JSON likes to escape must not grow a
 // transcript past what NATS stores: replies would then fail for good.
 func TestTranscriptStaysUnderTheMessageLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	long := strings.Repeat("<&>", 16384/3)
 	for i := range 20 { // 20 × 16 KiB: past the cap even unescaped
@@ -399,6 +413,7 @@ func TestTranscriptStaysUnderTheMessageLimit(t *testing.T) {
 // The bot may answer before the visitor's own message is added to the
 // transcript; on reload the question must still come first.
 func TestTranscriptKeepsTimeOrder(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	ctx := context.Background()
 	asked := time.Now().UTC()
@@ -417,6 +432,7 @@ func TestTranscriptKeepsTimeOrder(t *testing.T) {
 }
 
 func TestConcurrentAppendsAllKept(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	const n = 8
 	errs := make(chan error, n)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseClientFrame(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		data     string

@@ -15,6 +15,7 @@ import (
 // A script that drops its cookie is a new visitor every time; its address
 // still has a budget (addressShare visitors' worth).
 func TestAddressLimitCatchesCookieDroppers(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{RatePerMinute: 1, Burst: 1}, nil)
 	var answers []string
 	for i := range addressShare + 2 {
@@ -36,6 +37,7 @@ func TestAddressLimitCatchesCookieDroppers(t *testing.T) {
 // it sets tells the visitors' addresses apart, and only its last entry
 // counts (the client writes the others).
 func TestClientIPHeader(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{RatePerMinute: 1, Burst: 1, ClientIPHeader: "X-Forwarded-For"}, nil)
 	send := func(xff string) string {
 		t.Helper()
@@ -60,6 +62,7 @@ func TestClientIPHeader(t *testing.T) {
 }
 
 func TestSocketCap(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{MaxSockets: 1}, nil)
 	first := f.dial(t, newJar(t), "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -84,6 +87,7 @@ func TestSocketCap(t *testing.T) {
 // A page resending a message it never got an ack for, after the stream's
 // duplicate window, must not store it twice nor spend rate budget on it.
 func TestResendOfAStoredMessageIsAckedOnly(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{RatePerMinute: 1, Burst: 1}, nil)
 	jar := newJar(t)
 	c := f.dial(t, jar, "")
@@ -125,6 +129,7 @@ func closeStatusOfNewSocket(t *testing.T, f *fixture, header http.Header) websoc
 // 1013 while another address still connects; opening sockets too fast is
 // refused with 1008.
 func TestSocketsPerAddress(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{SocketsPerAddress: 3, NewSocketsPerMinute: 100, ClientIPHeader: "X-Forwarded-For"}, nil)
 	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
 	for range 3 {

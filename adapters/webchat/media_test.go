@@ -130,6 +130,7 @@ func (f *fixture) objectExists(t *testing.T, name string) bool {
 }
 
 func TestUploadStoresAndReferences(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		file     []byte
@@ -183,6 +184,7 @@ func TestUploadStoresAndReferences(t *testing.T) {
 }
 
 func TestUploadRefused(t *testing.T) {
+	t.Parallel()
 	big := append(append([]byte(nil), pngFile...), make([]byte, 11<<20)...)
 	tests := []struct {
 		name    string
@@ -225,6 +227,7 @@ func TestUploadRefused(t *testing.T) {
 }
 
 func TestUploadRetryIsStoredOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar, visitor := f.visitorJar(t)
 	first := f.upload(t, jar, "again", "a.png", pngFile, nil, false)
@@ -242,6 +245,7 @@ func TestUploadRetryIsStoredOnce(t *testing.T) {
 }
 
 func TestUploadRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{UploadBurst: 1, UploadsPerMinute: 1}, nil)
 	jar, _ := f.visitorJar(t)
 	if got := f.upload(t, jar, "one", "a.png", pngFile, nil, false); got.status != 200 {
@@ -258,6 +262,7 @@ func TestUploadRateLimit(t *testing.T) {
 }
 
 func TestUploadPublishFailureLeavesNoObject(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar, visitor := f.visitorJar(t)
 	if err := f.b.JetStream().DeleteStream(context.Background(), bus.StreamIn); err != nil {
@@ -284,6 +289,7 @@ func TestUploadPublishFailureLeavesNoObject(t *testing.T) {
 }
 
 func TestMediaOnlyForItsVisitor(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar, visitor := f.visitorJar(t)
 	got := f.upload(t, jar, "mine", "a.png", pngFile, nil, false)
@@ -314,6 +320,7 @@ func TestMediaOnlyForItsVisitor(t *testing.T) {
 }
 
 func TestFetchMedia(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar, _ := f.visitorJar(t)
 	got := f.upload(t, jar, "ev", "clip.mp4", mp4File, nil, false)
@@ -350,6 +357,7 @@ func TestFetchMedia(t *testing.T) {
 }
 
 func TestSniffMedia(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		head []byte
@@ -401,6 +409,7 @@ func FuzzUploadInput(f *testing.F) {
 }
 
 func TestPickLang(t *testing.T) {
+	t.Parallel()
 	labels := map[string]map[string]string{"en": {}, "ar": {LabelDir: "rtl"}, "zh": {}, "zh-Hant": {}, "pt": {}}
 	p, err := newLangPicker(labels)
 	if err != nil {
@@ -433,6 +442,7 @@ func TestPickLang(t *testing.T) {
 }
 
 func TestLabelsPerLanguage(t *testing.T) {
+	t.Parallel()
 	labels := map[string]map[string]string{
 		"en": {"webchat_send": "Send"},
 		"ar": {"webchat_send": "إرسال", LabelDir: "rtl"},

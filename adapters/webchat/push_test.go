@@ -7,6 +7,7 @@ import (
 )
 
 func TestLivePush(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	f.run(t)
 	jar := newJar(t)
@@ -90,6 +91,7 @@ func (f *fakeAnnouncer) set(text, dir string) {
 }
 
 func TestAnnouncement(t *testing.T) {
+	t.Parallel()
 	ann := &fakeAnnouncer{text: "Maintenance tonight 22:00-23:00"}
 	f := newFixture(t, Config{Account: "shop"}, ann)
 	f.run(t)

@@ -246,6 +246,7 @@ func noRedirect(jar http.CookieJar) *http.Client {
 }
 
 func TestNewValidates(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	tests := []struct {
 		name string
@@ -282,6 +283,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestPage(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar := newJar(t)
 	hc := noRedirect(jar)
@@ -376,6 +378,7 @@ func TestPage(t *testing.T) {
 }
 
 func TestSocketIssuesCookie(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	jar := newJar(t)
 	c := f.dial(t, jar, "")
@@ -390,6 +393,7 @@ func TestSocketIssuesCookie(t *testing.T) {
 }
 
 func TestSendIsStoredOnceAndAcked(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, Config{}, nil)
 	c := f.dial(t, newJar(t), "?lang=fr-CA")
 	v := c.hello.Visitor

@@ -1,7 +1,7 @@
 package wechat
 
 import (
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
 	"hotline/envelope"
 )
 
@@ -10,7 +10,7 @@ import (
 // below and "other" otherwise: it labels hotline_platform_events_total,
 // so it never carries a free string from the request.
 type decision struct {
-	handling passive.Handling
+	handling webhook.Handling
 	kind     string
 	event    string // hotline's event name, for user events
 }
@@ -68,14 +68,14 @@ func classifyPush(p *push) decision {
 		if !messageTypes[kind] {
 			kind = "other"
 		}
-		return decision{handling: passive.HandleMessage, kind: kind}
+		return decision{handling: webhook.HandleMessage, kind: kind}
 	}
 	if name, ok := userEvents[p.Event]; ok {
-		return decision{handling: passive.HandleUserEvent, kind: p.Event, event: name}
+		return decision{handling: webhook.HandleUserEvent, kind: p.Event, event: name}
 	}
 	kind := p.Event
 	if !platformEvents[kind] {
 		kind = "other"
 	}
-	return decision{handling: passive.HandlePlatformEvent, kind: kind}
+	return decision{handling: webhook.HandlePlatformEvent, kind: kind}
 }

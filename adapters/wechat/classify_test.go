@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -15,7 +15,7 @@ import (
 // pushCase is one testdata push and what hotline must do with it.
 type pushCase struct {
 	file     string
-	handling passive.Handling
+	handling webhook.Handling
 	kind     string                                  // the metric label
 	check    func(t *testing.T, m *envelope.Message) // the stored envelope
 }
@@ -39,70 +39,70 @@ func eventKey(name, key string) func(*testing.T, *envelope.Message) {
 }
 
 var pushCases = []pushCase{
-	{"text", passive.HandleMessage, "text", kindText(envelope.KindText, "我的包裹在哪里")},
-	{"text_recent", passive.HandleMessage, "text", kindText(envelope.KindText, "人工")},
-	{"text_createtime_ms", passive.HandleMessage, "text", func(t *testing.T, m *envelope.Message) {
+	{"text", webhook.HandleMessage, "text", kindText(envelope.KindText, "我的包裹在哪里")},
+	{"text_recent", webhook.HandleMessage, "text", kindText(envelope.KindText, "人工")},
+	{"text_createtime_ms", webhook.HandleMessage, "text", func(t *testing.T, m *envelope.Message) {
 		// Milliseconds are not a date in the year 50098: the push is
 		// dated when it arrived, WeChat's value is kept.
 		if m.Meta["created_at"] != m.ReceivedAt.UTC().Format(time.RFC3339) || !strings.HasSuffix(m.Meta["create_time"], "000") {
 			t.Errorf("created_at %q create_time %q, want the receive time %s and the original", m.Meta["created_at"], m.Meta["create_time"], m.ReceivedAt)
 		}
 	}},
-	{"image", passive.HandleMessage, "image", func(t *testing.T, m *envelope.Message) {
+	{"image", webhook.HandleMessage, "image", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindImage || len(m.Media) != 1 || m.Media[0].PlatformID != "Hk2wW4rZ8gIz-media-id-image" || m.Media[0].URL == "" {
 			t.Errorf("got %s %+v, want the PicUrl and MediaId", m.Kind, m.Media)
 		}
 	}},
-	{"voice", passive.HandleMessage, "voice", kindText(envelope.KindVoice, "")},
-	{"voice_recognition", passive.HandleMessage, "voice", kindText(envelope.KindVoice, "帮助")},
-	{"video", passive.HandleMessage, "video", kindText(envelope.KindVideo, "")},
-	{"shortvideo", passive.HandleMessage, "shortvideo", kindText(envelope.KindVideo, "")},
-	{"location", passive.HandleMessage, "location", func(t *testing.T, m *envelope.Message) {
+	{"voice", webhook.HandleMessage, "voice", kindText(envelope.KindVoice, "")},
+	{"voice_recognition", webhook.HandleMessage, "voice", kindText(envelope.KindVoice, "帮助")},
+	{"video", webhook.HandleMessage, "video", kindText(envelope.KindVideo, "")},
+	{"shortvideo", webhook.HandleMessage, "shortvideo", kindText(envelope.KindVideo, "")},
+	{"location", webhook.HandleMessage, "location", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindLocation || m.Location == nil || m.Location.Label != "广州市天河区" || m.Location.Lat != 23.134521 {
 			t.Errorf("got %s %+v", m.Kind, m.Location)
 		}
 	}},
-	{"link", passive.HandleMessage, "link", func(t *testing.T, m *envelope.Message) {
+	{"link", webhook.HandleMessage, "link", func(t *testing.T, m *envelope.Message) {
 		want := envelope.Link{URL: "https://example.com/refund", Title: "退款说明", Description: "如何申请退款"}
 		if m.Kind != envelope.KindLink || m.Link == nil || *m.Link != want {
 			t.Errorf("got %s %+v, want %+v", m.Kind, m.Link, want)
 		}
 	}},
-	{"file", passive.HandleMessage, "file", func(t *testing.T, m *envelope.Message) {
+	{"file", webhook.HandleMessage, "file", func(t *testing.T, m *envelope.Message) {
 		if m.Kind != envelope.KindFile || len(m.Media) != 1 || m.Media[0].PlatformID != "f3a9c1d2e4b5" || m.Media[0].FileName != "发票-1042.pdf" || m.Media[0].Size != 49357 {
 			t.Errorf("got %s %+v, want FileKey, Title and FileTotalLen", m.Kind, m.Media)
 		}
 	}},
-	{"unknown_type", passive.HandleMessage, "other", kindText(envelope.KindRaw, "")},
-	{"event_subscribe", passive.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
-	{"event_subscribe_qrscene", passive.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "123123")},
-	{"event_unsubscribe", passive.HandleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
-	{"event_scan", passive.HandleUserEvent, "SCAN", eventKey(envelope.EventScan, "123123")},
-	{"event_location", passive.HandleUserEvent, "LOCATION", eventKey(envelope.EventLocation, "")},
-	{"event_click", passive.HandleUserEvent, "CLICK", eventKey(envelope.EventMenu, "1")},
-	{"event_view", passive.HandleUserEvent, "VIEW", eventKey(envelope.EventView, "https://example.com/help")},
-	{"event_view_miniprogram", passive.HandleUserEvent, "view_miniprogram", eventKey(envelope.EventView, "pages/order/index")},
-	{"event_scancode_push", passive.HandleUserEvent, "scancode_push", eventKey(envelope.EventMenu, "rselfmenu_0_1")},
-	{"event_scancode_waitmsg", passive.HandleUserEvent, "scancode_waitmsg", eventKey(envelope.EventMenu, "rselfmenu_0_0")},
-	{"event_pic_sysphoto", passive.HandleUserEvent, "pic_sysphoto", eventKey(envelope.EventMenu, "rselfmenu_1_0")},
-	{"event_pic_photo_or_album", passive.HandleUserEvent, "pic_photo_or_album", eventKey(envelope.EventMenu, "rselfmenu_1_1")},
-	{"event_pic_weixin", passive.HandleUserEvent, "pic_weixin", eventKey(envelope.EventMenu, "rselfmenu_1_2")},
-	{"event_location_select", passive.HandleUserEvent, "location_select", func(t *testing.T, m *envelope.Message) {
+	{"unknown_type", webhook.HandleMessage, "other", kindText(envelope.KindRaw, "")},
+	{"event_subscribe", webhook.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "")},
+	{"event_subscribe_qrscene", webhook.HandleUserEvent, "subscribe", eventKey(envelope.EventSubscribe, "123123")},
+	{"event_unsubscribe", webhook.HandleUserEvent, "unsubscribe", eventKey(envelope.EventUnsubscribe, "")},
+	{"event_scan", webhook.HandleUserEvent, "SCAN", eventKey(envelope.EventScan, "123123")},
+	{"event_location", webhook.HandleUserEvent, "LOCATION", eventKey(envelope.EventLocation, "")},
+	{"event_click", webhook.HandleUserEvent, "CLICK", eventKey(envelope.EventMenu, "1")},
+	{"event_view", webhook.HandleUserEvent, "VIEW", eventKey(envelope.EventView, "https://example.com/help")},
+	{"event_view_miniprogram", webhook.HandleUserEvent, "view_miniprogram", eventKey(envelope.EventView, "pages/order/index")},
+	{"event_scancode_push", webhook.HandleUserEvent, "scancode_push", eventKey(envelope.EventMenu, "rselfmenu_0_1")},
+	{"event_scancode_waitmsg", webhook.HandleUserEvent, "scancode_waitmsg", eventKey(envelope.EventMenu, "rselfmenu_0_0")},
+	{"event_pic_sysphoto", webhook.HandleUserEvent, "pic_sysphoto", eventKey(envelope.EventMenu, "rselfmenu_1_0")},
+	{"event_pic_photo_or_album", webhook.HandleUserEvent, "pic_photo_or_album", eventKey(envelope.EventMenu, "rselfmenu_1_1")},
+	{"event_pic_weixin", webhook.HandleUserEvent, "pic_weixin", eventKey(envelope.EventMenu, "rselfmenu_1_2")},
+	{"event_location_select", webhook.HandleUserEvent, "location_select", func(t *testing.T, m *envelope.Message) {
 		eventKey(envelope.EventMenu, "rselfmenu_2_0")(t, m)
 		if m.Location == nil || m.Location.Label != "丽影广场" || m.Location.Address != "广州市海珠区客村艺苑路 106号" {
 			t.Errorf("location %+v, want the place's name and address", m.Location)
 		}
 	}},
-	{"event_templatesendjobfinish", passive.HandlePlatformEvent, "TEMPLATESENDJOBFINISH", nil},
-	{"event_masssendjobfinish", passive.HandlePlatformEvent, "MASSSENDJOBFINISH", nil},
-	{"event_kf_create_session", passive.HandlePlatformEvent, "kf_create_session", nil},
-	{"event_kf_close_session", passive.HandlePlatformEvent, "kf_close_session", nil},
-	{"event_card_pass_check", passive.HandlePlatformEvent, "card_pass_check", nil},
-	{"event_qualification_verify_success", passive.HandlePlatformEvent, "qualification_verify_success", nil},
-	{"event_annual_renew", passive.HandlePlatformEvent, "annual_renew", nil},
-	{"event_user_authorization_revoke", passive.HandlePlatformEvent, "user_authorization_revoke", nil},
-	{"event_subscribe_msg_popup", passive.HandlePlatformEvent, "subscribe_msg_popup_event", nil},
-	{"event_unknown", passive.HandlePlatformEvent, "other", nil},
+	{"event_templatesendjobfinish", webhook.HandlePlatformEvent, "TEMPLATESENDJOBFINISH", nil},
+	{"event_masssendjobfinish", webhook.HandlePlatformEvent, "MASSSENDJOBFINISH", nil},
+	{"event_kf_create_session", webhook.HandlePlatformEvent, "kf_create_session", nil},
+	{"event_kf_close_session", webhook.HandlePlatformEvent, "kf_close_session", nil},
+	{"event_card_pass_check", webhook.HandlePlatformEvent, "card_pass_check", nil},
+	{"event_qualification_verify_success", webhook.HandlePlatformEvent, "qualification_verify_success", nil},
+	{"event_annual_renew", webhook.HandlePlatformEvent, "annual_renew", nil},
+	{"event_user_authorization_revoke", webhook.HandlePlatformEvent, "user_authorization_revoke", nil},
+	{"event_subscribe_msg_popup", webhook.HandlePlatformEvent, "subscribe_msg_popup_event", nil},
+	{"event_unknown", webhook.HandlePlatformEvent, "other", nil},
 }
 
 // TestClassifyEveryTestdataPush pins classifyPush for each sample, and
@@ -187,11 +187,11 @@ func TestWebhookEveryPushType(t *testing.T) {
 			})
 		}
 	}
-	time.Sleep(time.Second) // a reply that would go through the API goes now
-	for _, user := range quiet {
-		if sent := append(g.api.sentTo(user), gPlain.api.sentTo(user)...); len(sent) != 0 {
-			t.Errorf("%s got %q after a platform event, want nothing", user, sent)
-		}
+	// Once the router has handled everything stored, HOTLINE_OUT holds
+	// every reply it made, and the delivery loop sends only what is
+	// there: no reply to a quiet user there, none can reach the API.
+	for _, gw := range both {
+		routerDone(t, gw.b)
 	}
 	for _, gw := range both {
 		for _, data := range bustest.Messages(t, gw.b, bus.StreamOut, "hotline.out.wechat."+testAccount) {
@@ -203,6 +203,11 @@ func TestWebhookEveryPushType(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	for _, user := range quiet {
+		if sent := append(g.api.sentTo(user), gPlain.api.sentTo(user)...); len(sent) != 0 {
+			t.Errorf("%s got %q after a platform event, want nothing", user, sent)
 		}
 	}
 }

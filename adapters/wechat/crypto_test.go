@@ -106,17 +106,3 @@ func TestDecryptRejects(t *testing.T) {
 		t.Error("a short key was accepted")
 	}
 }
-
-func TestSplit(t *testing.T) {
-	long := strings.Repeat("字", 1300)
-	parts := Split(long, TextLimit)
-	if len(parts) != 3 || strings.Join(parts, "") != long {
-		t.Fatalf("got %d parts, want 3 that join to the text", len(parts))
-	}
-	words := strings.Repeat("word ", 200) // 1000 runes
-	for _, p := range Split(words, 600) {
-		if strings.HasPrefix(p, "ord") || len([]rune(p)) > 600 {
-			t.Fatalf("part %q cut a word or is too long", p)
-		}
-	}
-}

@@ -383,6 +383,72 @@ func passiveStatuses(t *testing.T, b *bus.Bus) int {
 	return n
 }
 
+// routerDone is a sequence barrier on HOTLINE_IN: it waits until the
+// router's durable consumer has acknowledged every message the stream
+// holds when it is called (its ack floor reaches the stream's last
+// sequence). The router acknowledges a message only once everything it
+// decided is out (replies published to HOTLINE_OUT or taken by the
+// webhook's passive window, status events), so from then on every reply
+// it made for those messages is on HOTLINE_OUT, ahead of anything
+// published after.
+func routerDone(t *testing.T, b *bus.Bus) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := info.State.LastSeq
+	bustest.WaitFor(t, fmt.Sprintf("the router to acknowledge HOTLINE_IN up to %d", last), func() bool {
+		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
+		if err != nil {
+			return last == 0
+		}
+		ci, err := c.Info(ctx)
+		return err == nil && ci.AckFloor.Stream >= last
+	})
+}
+
+var markerSeq atomic.Int64
+
+// marker publishes a bot reply to user with a text no other reply has,
+// for a sequence barrier on the user's delivery path: the delivery loop
+// hands one conversation's replies to one worker in stream order
+// (bus.ConsumerConfig.PartitionHeader), so once the marker has gone out,
+// every reply to the user queued before it has been sent (or given up
+// on) already.
+func (g *gateway) marker(t *testing.T, user string) string {
+	t.Helper()
+	text := fmt.Sprintf("sequence marker %d", markerSeq.Add(1))
+	now := time.Now().UTC()
+	rep := envelope.Reply{ID: envelope.NewID(now), Platform: "wechat", Account: testAccount, Conversation: envelope.ConversationKey("wechat", testAccount, user),
+		To: envelope.Party{ID: user}, Text: text, Source: envelope.SourceBot, CreatedAt: now}
+	if _, err := g.b.PublishReply(context.Background(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// queuedFor counts the replies to user on HOTLINE_OUT.
+func queuedFor(t *testing.T, b *bus.Bus, user string) int {
+	t.Helper()
+	n := 0
+	for _, data := range bustest.Messages(t, b, bus.StreamOut, "hotline.out.") {
+		var rep envelope.Reply
+		if err := envelope.Decode(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.To.ID == user {
+			n++
+		}
+	}
+	return n
+}
+
 var modes = []struct {
 	name string
 	safe bool
@@ -469,7 +535,10 @@ func TestRetriedPushOneMessageOneReply(t *testing.T) {
 		t.Fatalf("HOTLINE_IN holds %d messages for one push, want 1", n)
 	}
 	bustest.WaitFor(t, "the passive status event", func() bool { return passiveStatuses(t, g.b) == 1 })
-	time.Sleep(200 * time.Millisecond) // a second reply would be quick to come
+	// Once the router has handled every copy it got, HOTLINE_OUT holds
+	// every reply it made, and the delivery loop sends only what is
+	// there: empty, nothing can reach the API.
+	routerDone(t, g.b)
 	if n, sent := outCount(t, g.b), g.api.sentTo(user); n != 0 || len(sent) != 0 {
 		t.Fatalf("HOTLINE_OUT holds %d, the API sent %q; want nothing besides the passive reply", n, sent)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
 	"hotline/envelope"
 )
 
@@ -138,7 +138,7 @@ func (p *push) toMessage(account, id string, now time.Time) (*envelope.Message, 
 	default:
 		m.PlatformMsgID = p.FromUserName + "-" + strconv.FormatInt(created, 10) + "-" + p.MsgType
 	}
-	if d.handling == passive.HandleUserEvent {
+	if d.handling == webhook.HandleUserEvent {
 		if err := p.event(m, d); err != nil {
 			return nil, d, err
 		}

@@ -51,10 +51,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"hotline/adapters/passive"
 	"hotline/adapters/replay"
+	"hotline/adapters/webhook"
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/passive"
 	"hotline/platform"
 )
 
@@ -198,7 +199,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
-	c, err := passive.PlatformEventCounter(deps.Registry)
+	c, err := webhook.PlatformEventCounter(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("wechat %s: metrics: %w", cfg.Account, err)
 	}
@@ -244,7 +245,7 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
-	passive.Echo(w, q.Get("echostr"))
+	webhook.Echo(w, q.Get("echostr"))
 }
 
 // errStatus is a refused push: the status to answer and why.
@@ -325,7 +326,7 @@ func (a *Adapter) open(ctx context.Context, q map[string][]string, body []byte) 
 }
 
 func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
-	body, ok := passive.ReadBody(w, r, maxBody)
+	body, ok := webhook.ReadBody(w, r, maxBody)
 	if !ok {
 		return
 	}

@@ -1,7 +1,7 @@
 package weibo
 
 import (
-	"hotline/adapters/passive"
+	"hotline/adapters/webhook"
 	"hotline/envelope"
 )
 
@@ -10,7 +10,7 @@ import (
 // otherwise: it labels hotline_platform_events_total, so it never
 // carries a free string from the request.
 type decision struct {
-	handling passive.Handling
+	handling webhook.Handling
 	kind     string
 	event    string // hotline's event name, for user events
 }
@@ -44,10 +44,10 @@ func classifyPush(typ, subtype string) decision {
 		if !messageTypes[kind] {
 			kind = "other"
 		}
-		return decision{handling: passive.HandleMessage, kind: kind}
+		return decision{handling: webhook.HandleMessage, kind: kind}
 	}
 	if name, ok := userEvents[subtype]; ok {
-		return decision{handling: passive.HandleUserEvent, kind: subtype, event: name}
+		return decision{handling: webhook.HandleUserEvent, kind: subtype, event: name}
 	}
-	return decision{handling: passive.HandlePlatformEvent, kind: "other"}
+	return decision{handling: webhook.HandlePlatformEvent, kind: "other"}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -377,6 +378,85 @@ func passiveStatuses(t *testing.T, b *bus.Bus) int {
 	return n
 }
 
+// routerDone is a sequence barrier on HOTLINE_IN: it waits until the
+// router's durable consumer has acknowledged every message the stream
+// holds when it is called (its ack floor reaches the stream's last
+// sequence). The router acknowledges a message only once everything it
+// decided is out (replies published to HOTLINE_OUT or taken by the
+// webhook's passive window, status events), so from then on every reply
+// it made for those messages is on HOTLINE_OUT, ahead of anything
+// published after.
+func routerDone(t *testing.T, b *bus.Bus) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := info.State.LastSeq
+	bustest.WaitFor(t, fmt.Sprintf("the router to acknowledge HOTLINE_IN up to %d", last), func() bool {
+		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
+		if err != nil {
+			return last == 0
+		}
+		ci, err := c.Info(ctx)
+		return err == nil && ci.AckFloor.Stream >= last
+	})
+}
+
+var markerSeq atomic.Int64
+
+// marker publishes a bot reply to user with a text no other reply has,
+// for a sequence barrier on the user's delivery path: the delivery loop
+// hands one conversation's replies to one worker in stream order
+// (bus.ConsumerConfig.PartitionHeader), so once the marker has reached
+// the API, every reply to the user queued before it has been sent (or
+// given up on) already.
+func (g *gateway) marker(t *testing.T, user string) string {
+	t.Helper()
+	text := fmt.Sprintf("sequence marker %d", markerSeq.Add(1))
+	now := time.Now().UTC()
+	rep := envelope.Reply{ID: envelope.NewID(now), Platform: "weibo", Account: testAccount, Conversation: envelope.ConversationKey("weibo", testAccount, user),
+		To: envelope.Party{ID: user}, Text: text, Source: envelope.SourceBot, CreatedAt: now}
+	if _, err := g.b.PublishReply(context.Background(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// barrier waits until everything the gateway was going to send user
+// through the API for what came in so far has been sent: the router has
+// handled every stored message (routerDone), then a marker queued behind
+// the replies it made reaches the API. It returns the marker's text, the
+// last thing the user got.
+func (g *gateway) barrier(t *testing.T, user string) string {
+	t.Helper()
+	routerDone(t, g.b)
+	text := g.marker(t, user)
+	bustest.WaitFor(t, "the sequence marker at the API", func() bool { return slices.Contains(g.api.sentTo(user), text) })
+	return text
+}
+
+// queuedFor counts the replies to user on HOTLINE_OUT.
+func queuedFor(t *testing.T, b *bus.Bus, user string) int {
+	t.Helper()
+	n := 0
+	for _, data := range bustest.Messages(t, b, bus.StreamOut, "hotline.out.") {
+		var rep envelope.Reply
+		if err := envelope.Decode(data, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.To.ID == user {
+			n++
+		}
+	}
+	return n
+}
+
 func TestQuickAnswerIsPassive(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, gatewayOpts{replay: 5 * time.Minute})
@@ -469,9 +549,10 @@ func TestLongAnswerSplitPassiveThenActive(t *testing.T) {
 	if n := outCount(t, g.b); n != 1 {
 		t.Fatalf("HOTLINE_OUT holds %d replies, want 1", n)
 	}
-	time.Sleep(200 * time.Millisecond) // a second send would be quick to come
-	if got := g.api.sentTo(user); len(got) != 1 {
-		t.Fatalf("the API sent %d messages, want 1", len(got))
+	// A second send of the rest would be ahead of the marker.
+	mark := g.barrier(t, user)
+	if got := g.api.sentTo(user); len(got) != 2 || got[1] != mark {
+		t.Fatalf("the API sent %d messages, want the rest once and then the sequence marker", len(got))
 	}
 }
 
@@ -626,12 +707,14 @@ func TestThrottledThenDeliveredOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	bustest.WaitFor(t, "the delivery after the throttle", func() bool { return len(g.api.sentTo(user)) == 1 })
-	time.Sleep(200 * time.Millisecond)
+	// A second send of the reply would be ahead of the marker on the
+	// user's delivery path.
+	mark := g.barrier(t, user)
 	g.api.mu.Lock()
 	calls := g.api.calls
 	g.api.mu.Unlock()
-	if calls != 2 {
-		t.Fatalf("API calls: got %d, want 2 (throttled, then sent)", calls)
+	if got := g.api.sentTo(user); calls != 3 || len(got) != 2 || got[1] != mark {
+		t.Fatalf("API calls: got %d sending %q, want 3 (throttled, then sent, then the sequence marker)", calls, got)
 	}
 }
 

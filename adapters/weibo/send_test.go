@@ -45,6 +45,12 @@ func TestSplitFirst(t *testing.T) {
 		{"chinese sentence", sentence, 300, strings.Repeat("这是一句话。", 50), strings.Repeat("这是一句话。", 10)},
 		{"no decimal cut", strings.Repeat("x", 150) + " costs 3.5 " + strings.Repeat("y", 200), 300, strings.Repeat("x", 150) + " costs 3.5", strings.Repeat("y", 200)},
 		{"boundary too early", "a " + strings.Repeat("b", 400), 300, "a " + strings.Repeat("b", 298), strings.Repeat("b", 102)},
+		{"chinese sentence before a closing quote", strings.Repeat("字", 200) + "。」" + strings.Repeat("字", 200), 300,
+			strings.Repeat("字", 200) + "。」", strings.Repeat("字", 200)},
+		{"emoji sequence kept whole", strings.Repeat("a", 299) + "👩\u200d💻", 300, strings.Repeat("a", 299), "👩\u200d💻"},
+		// The passive part does not care how many parts the rest needs.
+		{"line break although the rest is long", strings.Repeat("a", 200) + "\n" + strings.Repeat("b", 1500), 300,
+			strings.Repeat("a", 200), strings.Repeat("b", 1500)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +83,11 @@ func TestSplitAllKeepsEveryRune(t *testing.T) {
 	}
 	if got := strings.Join(parts, ""); got != text {
 		t.Fatal("the parts do not join back into the text")
+	}
+	// A preferred break that would need a fourth part is not taken.
+	text = strings.Repeat("a", 600) + "\n" + strings.Repeat("b", 2300)
+	if parts := splitAll(text, ActiveTextLimit); len(parts) != 3 || parts[0] != strings.Repeat("a", 600)+"\n"+strings.Repeat("b", 399) {
+		t.Fatalf("got %d parts, the first of %d runes; want 3, the first full", len(parts), utf8.RuneCountInString(parts[0]))
 	}
 }
 

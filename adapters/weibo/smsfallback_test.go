@@ -2,6 +2,7 @@ package weibo
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,13 +30,14 @@ func (g *gateway) setMode(t *testing.T, mode, scope string) {
 	bustest.WaitFor(t, mode+" in force", func() bool { return g.modes.Active("weibo", testAccount).On(mode) })
 }
 
-// smsTo returns the texts the SMS provider accepted for phone, and the
-// SMS replies queued for the SMS account.
+// smsTo returns the texts the SMS provider accepted for phone, in the
+// order it took them and every copy, and the SMS replies queued for the
+// SMS account.
 func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) {
 	t.Helper()
-	for _, got := range g.sms.Accepted() {
-		if got[0] == phone {
-			sent = append(sent, got[1])
+	for _, got := range g.sms.Sends() {
+		if got.To == phone {
+			sent = append(sent, got.Text)
 		}
 	}
 	for _, data := range bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.sms."+smsAccount) {
@@ -48,6 +50,21 @@ func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) 
 		}
 	}
 	return sent, queued
+}
+
+// smsBarrier is the barrier for a user whose replies go by SMS to phone: the
+// marker is rerouted like them by the user's worker of the Weibo loop,
+// and queued for the SMS account behind them, whose loop sends one
+// phone's replies in order too. It returns the marker's SMS text.
+func (g *gateway) smsBarrier(t *testing.T, user, phone string) string {
+	t.Helper()
+	routerDone(t, g.b)
+	text := "[Weibo] " + g.marker(t, user)
+	bustest.WaitFor(t, "the sequence marker by SMS", func() bool {
+		sent, _ := g.smsTo(t, phone)
+		return slices.Contains(sent, text)
+	})
+	return text
 }
 
 // TestSMSFallbackRepliesSkipThePassiveReply: while sms_fallback is on
@@ -83,13 +100,19 @@ func TestSMSFallbackRepliesSkipThePassiveReply(t *testing.T) {
 		t.Fatalf("unbound user's passive reply %q, want the help", got)
 	}
 
-	time.Sleep(500 * time.Millisecond) // a second copy of either would be quick to come
+	// A second copy of the bound user's answer would be ahead of the
+	// marker; the unbound user's answer was in the response, so the
+	// router must have queued nothing for the API.
+	mark := g.smsBarrier(t, bound, phone)
 	sent, queued := g.smsTo(t, phone)
-	if len(sent) != 1 || queued != 1 || sent[0] != "[Weibo] "+help {
-		t.Errorf("bound user: SMS sent %q, %d queued; want exactly one, the help prefixed with the channel", sent, queued)
+	if len(sent) != 2 || queued != 2 || sent[0] != "[Weibo] "+help || sent[1] != mark {
+		t.Errorf("bound user: SMS sent %q, %d queued; want exactly one, the help prefixed with the channel, and then the sequence marker", sent, queued)
 	}
 	if got := g.api.sentTo(bound); len(got) != 0 {
 		t.Errorf("bound user also got %q on Weibo", got)
+	}
+	if n := queuedFor(t, g.b, unbound); n != 0 {
+		t.Errorf("unbound user: %d replies queued for the API, want only the passive reply", n)
 	}
 	if got := g.api.sentTo(unbound); len(got) != 0 {
 		t.Errorf("unbound user also got %q through the API, want only the passive reply", got)
@@ -97,7 +120,7 @@ func TestSMSFallbackRepliesSkipThePassiveReply(t *testing.T) {
 	if n := passiveStatuses(t, g.b); n != 1 {
 		t.Errorf("%d passive replies, want the unbound user's only", n)
 	}
-	if all := len(g.sms.Accepted()); all != 1 {
-		t.Errorf("the SMS provider took %d messages, want 1", all)
+	if all := len(g.sms.Sends()); all != 2 {
+		t.Errorf("the SMS provider took %d messages, want the help and the marker", all)
 	}
 }

@@ -35,10 +35,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"hotline/adapters/passive"
 	"hotline/adapters/replay"
+	"hotline/adapters/webhook"
 	"hotline/bus"
 	"hotline/envelope"
+	"hotline/passive"
 	"hotline/platform"
 )
 
@@ -145,7 +146,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
 	}
 	a.tokenErrors = c.WithLabelValues(cfg.Account)
-	if a.platformEvents, err = passive.PlatformEventCounter(deps.Registry); err != nil {
+	if a.platformEvents, err = webhook.PlatformEventCounter(deps.Registry); err != nil {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)
 	}
 	if cfg.ReplayWindow == 0 {
@@ -159,7 +160,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 // tokenErrorCounter registers hotline_weibo_token_errors_total, or finds
 // the one another account's adapter registered on the same registry.
 func tokenErrorCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
-	return passive.RegisterCounterVec(reg, prometheus.CounterOpts{
+	return webhook.RegisterCounterVec(reg, prometheus.CounterOpts{
 		Name: "hotline_weibo_token_errors_total",
 		Help: "Sends refused because the account's access token expired or is invalid; an operator must issue a new one.",
 	}, "account")
@@ -199,14 +200,14 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) {
 	if !a.signed(w, r) {
 		return
 	}
-	passive.Echo(w, r.URL.Query().Get("echostr"))
+	webhook.Echo(w, r.URL.Query().Get("echostr"))
 }
 
 func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 	if !a.signed(w, r) {
 		return
 	}
-	body, ok := passive.ReadBody(w, r, maxBody)
+	body, ok := webhook.ReadBody(w, r, maxBody)
 	if !ok {
 		return
 	}

@@ -14,6 +14,7 @@ import (
 // TestBenchCommand runs a small bench end to end: every message answered,
 // the figures and the machine printed. It says nothing about speed.
 func TestBenchCommand(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a bench; skipped with -short")
 	}

@@ -23,6 +23,7 @@ import (
 // anything, and "help" answered in Arabic; the screenshot they attach
 // reaches the agent, whose console shows it through the media endpoint.
 func TestBrowserArabicVisitorReachesTheAgent(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}

@@ -174,6 +174,7 @@ func jsString(s string) string { return strconv.Quote(s) }
 // TestBrowserVisitorAndOperator is the product demo as a test: a visitor
 // in the web chat and an operator in the console, in one real browser.
 func TestBrowserVisitorAndOperator(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
@@ -318,6 +319,7 @@ func TestBrowserVisitorAndOperator(t *testing.T) {
 // TestBrowserConsoleReviewQueue drives the review queue from the console
 // of a gateway without an admin token (loopback only, no login).
 func TestBrowserConsoleReviewQueue(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
@@ -389,6 +391,9 @@ func TestBrowserConsoleReviewQueue(t *testing.T) {
 // reconnects by itself when the gateway is back, and the message is
 // stored once and answered.
 func TestBrowserChatSurvivesRestart(t *testing.T) {
+	// Not parallel: the restart binds the same ports again (the page
+	// must find the gateway where it was), free while it is down, which
+	// a parallel test's listener or connection could take meanwhile.
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
@@ -433,6 +438,7 @@ func TestBrowserChatSurvivesRestart(t *testing.T) {
 // per-visitor limit sees "sending too fast", and every message still
 // goes, once, when the budget allows; a reload in between loses nothing.
 func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
@@ -464,6 +470,7 @@ func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
 // rides on the visitor's next answer once, and goes when the mode is
 // cleared.
 func TestBrowserReadOnlyAnnouncementBanner(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}
@@ -512,6 +519,7 @@ func TestBrowserReadOnlyAnnouncementBanner(t *testing.T) {
 // the gateway); after help+ar the page's own words are the catalog's
 // Arabic ones and the page is laid out right to left.
 func TestBrowserAttachmentAndLabels(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}

@@ -18,6 +18,7 @@ import (
 // and `hotline handoff show` gives the agent its coordinates and a map
 // link, not "[location]".
 func TestWhatUsersSendReachesAgents(t *testing.T) {
+	t.Parallel()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {

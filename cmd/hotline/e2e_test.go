@@ -17,6 +17,7 @@ import (
 // message on HOTLINE_IN is answered on HOTLINE_OUT, an urgent one becomes
 // a handoff that `hotline handoff` lists and answers.
 func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	_, admin, _ := startServe(t, cfg)
 

@@ -11,6 +11,7 @@ import (
 // uses the standard library only, and each package imports only the
 // project packages it is allowed to.
 func TestPackageLayering(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs go list; skipped with -short")
 	}
@@ -23,17 +24,22 @@ func TestPackageLayering(t *testing.T) {
 		"hotline/platform": {"hotline/envelope", "hotline/bus"},
 		// The gateway wires everything but knows no platform by name.
 		"hotline/gateway": {"hotline/envelope", "hotline/bus", "hotline/config", "hotline/platform", "hotline/router",
-			"hotline/fallback", "hotline/outbound", "hotline/console", "hotline/media", "hotline/phone", "hotline/httpjson"},
-		"hotline/router":   {"hotline/envelope", "hotline/bus", "hotline/fallback", "hotline/phone", "hotline/httpjson"},
-		"hotline/fallback": {"hotline/envelope", "hotline/bus", "hotline/httpjson"},
-		"hotline/outbound": {"hotline/envelope", "hotline/bus"},
+			"hotline/fallback", "hotline/outbound", "hotline/console", "hotline/media", "hotline/phone", "hotline/httpjson", "hotline/passive"},
+		"hotline/router": {"hotline/envelope", "hotline/bus", "hotline/fallback", "hotline/phone", "hotline/httpjson", "hotline/passive"},
+		// The passive-reply protocol, both sides of it.
+		"hotline/passive":          {"hotline/envelope", "hotline/bus"},
+		"hotline/adapters/webhook": {},
+		// One Unicode-aware splitter for every platform's limits.
+		"hotline/textsplit": {},
+		"hotline/fallback":  {"hotline/envelope", "hotline/bus", "hotline/httpjson"},
+		"hotline/outbound":  {"hotline/envelope", "hotline/bus"},
 		// Adapters report send failures in outbound's terms, the one
 		// place retryable, throttled and permanent are defined.
-		"hotline/adapters/sms/twilio": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/sms", "hotline/adapters/passive", "hotline/phone"},
+		"hotline/adapters/sms/twilio": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/sms", "hotline/adapters/sms/gsm", "hotline/textsplit", "hotline/passive", "hotline/adapters/webhook", "hotline/phone"},
 		"hotline/adapters/sms":        {"hotline/envelope", "hotline/bus", "hotline/phone"},
-		"hotline/adapters/telegram":   {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/passive"},
-		"hotline/adapters/weibo":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/passive", "hotline/adapters/replay"},
-		"hotline/adapters/wechat":     {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/passive", "hotline/adapters/replay"},
+		"hotline/adapters/telegram":   {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/textsplit"},
+		"hotline/adapters/weibo":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/adapters/replay", "hotline/textsplit"},
+		"hotline/adapters/wechat":     {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/adapters/replay", "hotline/textsplit"},
 		"hotline/adapters/replay":     {},
 		"hotline/adapters/webchat":    {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform"},
 		"hotline/console":             {"hotline/envelope", "hotline/httpjson"},

@@ -19,6 +19,8 @@ import (
 	"hotline/envelope"
 )
 
+// TestExitCodes is not parallel: its cases change the working
+// directory and the environment, which the whole process shares.
 func TestExitCodes(t *testing.T) {
 	badFile := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(badFile, []byte("accounts: {telegram: [{name: tg, mode: poll}]}\n"), 0o600); err != nil {
@@ -66,6 +68,7 @@ func TestExitCodes(t *testing.T) {
 // does, with no config file: it must become ready, exit 0 on SIGTERM, and
 // find its stream contents again on the next start.
 func TestBinaryServeSIGTERMRestart(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the binary; skipped with -short")
 	}
@@ -75,9 +78,12 @@ func TestBinaryServeSIGTERMRestart(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	workdir := t.TempDir()
-	natsAddr := freeAddr(t)
+	var natsAddr string
 
 	start := func() (*exec.Cmd, string, *syncBuffer) {
+		// A fresh client port each start: the last one is free since
+		// the stop, and a parallel test may hold it now.
+		natsAddr = freeAddr(t)
 		cmd := exec.Command(bin, "serve", "--log-format", "json")
 		cmd.Dir = workdir
 		cmd.Env = append(os.Environ(),

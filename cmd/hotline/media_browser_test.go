@@ -19,6 +19,7 @@ import (
 // platform URL in the page), and the URL in the caption as a link, while
 // markup in the caption stays text.
 func TestBrowserConsoleShowsThePicture(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a browser; skipped with -short")
 	}

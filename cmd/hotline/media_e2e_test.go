@@ -111,6 +111,7 @@ func telegramConfig(t *testing.T, apiBase string) config.Config {
 // webhook reaches the handoff with its reference, and an agent with the
 // admin token (only) sees the picture through the media endpoint.
 func TestServeTelegramPhotoViewable(t *testing.T) {
+	t.Parallel()
 	var downloads atomic.Int32
 	api := fakeBotAPI(t, &downloads, photoJPEG)
 	cfg := telegramConfig(t, api.URL)

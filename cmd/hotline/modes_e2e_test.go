@@ -31,6 +31,7 @@ func adminCLI(t *testing.T, admin string) func(wantCode int, args ...string) str
 }
 
 func TestOperatorCLI(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	_, admin, _ := startServe(t, cfg)
 	cli := adminCLI(t, admin)

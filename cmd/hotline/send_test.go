@@ -14,6 +14,7 @@ import (
 )
 
 func TestOperatorSend(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	_, admin, _ := startServe(t, cfg)
 	cli := adminCLI(t, admin)

@@ -125,6 +125,7 @@ func get(t *testing.T, url, token string) (int, string) {
 }
 
 func TestServeEndpointsAndRestartKeepsMessages(t *testing.T) {
+	t.Parallel()
 	store := t.TempDir()
 	cfg := testConfig(t, store)
 	public, admin, stop := startServe(t, cfg)
@@ -174,6 +175,9 @@ func TestServeEndpointsAndRestartKeepsMessages(t *testing.T) {
 	})
 	stop()
 
+	// The same store behind a fresh client port: the port the first run
+	// had is free since the stop, and a parallel test may hold it now.
+	cfg.NATS.Listen = freeAddr(t)
 	_, admin2, _ := startServe(t, cfg)
 	code, body := get(t, "http://"+admin2+"/admin/v1/status", testAdminToken)
 	if code != 200 {
@@ -191,6 +195,7 @@ func TestServeEndpointsAndRestartKeepsMessages(t *testing.T) {
 }
 
 func TestConsoleLogoutRevokesTheCookie(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	_, admin, _ := startServe(t, cfg)
 	form := strings.NewReader("token=" + testAdminToken)

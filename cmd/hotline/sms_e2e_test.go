@@ -17,6 +17,7 @@ import (
 // TestServeTwilioAccount configures an SMS account as an operator would
 // and texts the gateway through its public listener.
 func TestServeTwilioAccount(t *testing.T) {
+	t.Parallel()
 	var sent atomic.Int32
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sent.Add(1)

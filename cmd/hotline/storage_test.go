@@ -207,6 +207,7 @@ func storedUpdates(t *testing.T, natsAddr string) map[string]bool {
 // the fault; once the ballast is deleted intake resumes without a
 // restart and the router answers again.
 func TestServeStorageDiskFull(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("fills a tmpfs for 20 s; skipped with -short")
 	}

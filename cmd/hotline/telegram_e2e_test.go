@@ -14,6 +14,7 @@ import (
 // TestServeTelegramWebhook configures a Telegram bot as an operator would
 // and delivers an update to the gateway's public listener.
 func TestServeTelegramWebhook(t *testing.T) {
+	t.Parallel()
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {

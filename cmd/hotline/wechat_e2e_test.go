@@ -15,6 +15,7 @@ import (
 // TestServeWeChatPush configures an official account in plaintext mode
 // and pushes a signed message to the gateway's public listener.
 func TestServeWeChatPush(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "zh"
 	addAccount(&cfg, wechat.Platform(), &wechat.Config{Account: "oa-main", APIBase: "http://127.0.0.1:1", ReplyWindow: wechat.DefaultReplyWindow,

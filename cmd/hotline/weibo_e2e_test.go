@@ -15,6 +15,7 @@ import (
 // TestServeWeiboPush configures a Weibo account and pushes a signed
 // message to the gateway's public listener.
 func TestServeWeiboPush(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
 	cfg.Router.DefaultLang = "en"
 	addAccount(&cfg, weibo.Platform(), &weibo.Config{Account: "weibo-main", APIBase: "http://127.0.0.1:1", ReplyWindow: weibo.DefaultReplyWindow,

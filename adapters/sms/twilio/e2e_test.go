@@ -277,6 +277,7 @@ func text(from, body string) url.Values {
 }
 
 func TestHelpAnsweredInTwiML(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t)
 	code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552671", "HELP"), "")
 	if code != 200 || !strings.Contains(body, "<Response><Message>Here&#39;s what I can do:") {
@@ -288,6 +289,7 @@ func TestHelpAnsweredInTwiML(t *testing.T) {
 }
 
 func TestStopThenNothingButTheConfirmation(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t)
 	const user = "+14155552671"
 	code, body := g.post(t, "/webhooks/sms/sms-main", text(user, "STOP"), "")
@@ -321,6 +323,7 @@ func TestStopThenNothingButTheConfirmation(t *testing.T) {
 }
 
 func TestBadSignatureRefused(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t)
 	form := text("+14155552671", "hello")
 	for name, sig := range map[string]string{
@@ -339,6 +342,7 @@ func TestBadSignatureRefused(t *testing.T) {
 }
 
 func TestSlowRouterGetsEmptyResponseAndMessageIsKept(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t) // no router: nobody answers within the window
 	code, body := g.post(t, "/webhooks/sms/sms-main", text("+14155552671", "where is my parcel"), "")
 	if code != 200 || strings.Contains(body, "<Message>") {
@@ -350,6 +354,7 @@ func TestSlowRouterGetsEmptyResponseAndMessageIsKept(t *testing.T) {
 }
 
 func TestRetriedWebhookStoredOnce(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t)
 	form := text("+14155552671", "hello")
 	for range 3 {
@@ -361,6 +366,7 @@ func TestRetriedWebhookStoredOnce(t *testing.T) {
 }
 
 func TestStatusCallbackBecomesDeliveryEvent(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t)
 	replyID := envelope.NewID(time.Now())
 	form := url.Values{"MessageSid": {"SM" + strings.Repeat("1", 32)}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"},
@@ -386,6 +392,7 @@ func TestStatusCallbackBecomesDeliveryEvent(t *testing.T) {
 }
 
 func TestSendMapsTwilioAnswers(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t)
 	ctx := context.Background()
 	rep := func(to string) envelope.Reply {
@@ -450,6 +457,7 @@ func TestSendMapsTwilioAnswers(t *testing.T) {
 // faster than its limit: every message is stored, none answered twice,
 // nothing panics.
 func TestMinimalFormsOverTheLimit(t *testing.T) {
+	t.Parallel()
 	g := newGatewayWith(t, gatewayOptions{alone: true, replyWindow: 10 * time.Millisecond})
 	for i := range 12 { // the default burst is 10
 		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032d", 9000+i)}, "From": {"+14155552673"}, "To": {"+14155550100"}, "Body": {"hi"}}
@@ -473,6 +481,7 @@ func TestMinimalFormsOverTheLimit(t *testing.T) {
 }
 
 func TestLongReplySentInPartsAndResumed(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t)
 	ctx := context.Background()
 	text := strings.Repeat("word ", 700) // 3,500 characters

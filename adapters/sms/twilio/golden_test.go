@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 // TestInboundGolden turns real-shaped Twilio form posts into envelopes
 // and compares them with reviewed golden files.
 func TestInboundGolden(t *testing.T) {
+	t.Parallel()
 	forms, err := filepath.Glob("testdata/*.form")
 	if err != nil || len(forms) == 0 {
 		t.Fatalf("no testdata forms: %v", err)
@@ -43,6 +44,7 @@ func TestInboundGolden(t *testing.T) {
 }
 
 func TestToMessageRejects(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	for name, form := range map[string]url.Values{
 		"no sid":  {"From": {"+14155552671"}, "Body": {"hi"}},
@@ -55,6 +57,7 @@ func TestToMessageRejects(t *testing.T) {
 }
 
 func TestToMessageBase64(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	for name, tc := range map[string]struct {
 		form url.Values
@@ -88,6 +91,7 @@ func TestToMessageBase64(t *testing.T) {
 }
 
 func TestParseAddress(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		raw, region string
 		want        address

@@ -56,6 +56,7 @@ func fakeMediaTwilio(t *testing.T) (api, storage *httptest.Server, storageAuth *
 }
 
 func TestFetchMedia(t *testing.T) {
+	t.Parallel()
 	api, storage, storageAuth := fakeMediaTwilio(t)
 	b := bustest.Open(t)
 	newAdapter := func(token string) *Adapter {

@@ -32,7 +32,7 @@ func Platform() platform.Platform {
 				return nil, fmt.Errorf("twilio: settings are %T, not *twilio.Config", c)
 			}
 			cfg.PublicURL = env.PublicURL
-			return New(*cfg, Deps{Bus: env.Bus, Logger: env.Logger})
+			return New(*cfg, Deps{Bus: env.Bus, Logger: env.Logger, Registry: env.Registry})
 		},
 	}
 }

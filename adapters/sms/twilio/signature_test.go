@@ -8,6 +8,7 @@ import (
 // The public vector of twilio-python's and twilio-go's request validator
 // tests (docs/protocols.md C.2).
 func TestSignatureKnownAnswer(t *testing.T) {
+	t.Parallel()
 	params := url.Values{
 		"CallSid": {"CA1234567890ABCDE"},
 		"Caller":  {"+14158675309"},

@@ -21,12 +21,17 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"hotline/adapters/passive"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"hotline/adapters/sms"
+	"hotline/adapters/sms/gsm"
+	"hotline/adapters/webhook"
 	"hotline/bus"
 	"hotline/envelope"
 	"hotline/outbound"
+	"hotline/passive"
 	"hotline/platform"
+	"hotline/textsplit"
 )
 
 // DefaultAPIBase is Twilio's REST API.
@@ -98,6 +103,8 @@ type Deps struct {
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Registry exports hotline_sms_segments_total; nil keeps it private.
+	Registry prometheus.Registerer
 }
 
 // Adapter receives and sends SMS for one Twilio account.
@@ -109,6 +116,8 @@ type Adapter struct {
 	now     func() time.Time
 	optouts sms.OptOuts
 	limiter *sms.InboundLimiter
+	// segments counts the SMS segments of the messages Twilio accepted.
+	segments prometheus.Counter
 }
 
 // New checks cfg and builds the adapter.
@@ -151,7 +160,23 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	c, err := segmentCounter(deps.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("twilio %s: metrics: %w", cfg.Account, err)
+	}
+	a.segments = c.WithLabelValues(cfg.Account)
 	return a, nil
+}
+
+// segmentCounter registers hotline_sms_segments_total, or finds the one
+// another account's adapter registered on the same registry.
+func segmentCounter(reg prometheus.Registerer) (*prometheus.CounterVec, error) {
+	return webhook.RegisterCounterVec(reg, prometheus.CounterOpts{
+		Name: "hotline_sms_segments_total",
+		Help: "SMS segments of the messages the provider accepted through its API, as hotline counts them " +
+			"(GSM-7 or UCS-2, 153 septets or 67 units a part when concatenated), by account. " +
+			"WhatsApp and MMS messages are not counted.",
+	}, "account")
 }
 
 // Routes are the adapter's webhooks on the public listener.
@@ -463,7 +488,10 @@ func writeTwiML(w http.ResponseWriter, texts ...string) {
 // 1,600 characters per message (error 21617 beyond), and replies rerouted
 // from chat platforms can be longer, so a long text goes as several
 // messages in order. Which parts left is kept in hotline_sent, so a retry
-// sends only the rest.
+// sends only the rest. The receipt's Segments adds up the SMS segments of
+// the parts sent: Twilio's num_segments for each, or where an answer does
+// not say, hotline's own count (gsm.Analyze), which also feeds
+// hotline_sms_segments_total.
 func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt, error) {
 	parts := splitText(r.Text, maxTwiMLText)
 	done := outbound.LoadParts(ctx, a.bus.KV(bus.BucketSent), envelope.PlatformSMS, r.ID, len(parts))
@@ -491,23 +519,25 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 	return receipt, nil
 }
 
-// splitText cuts text into parts of at most limit characters, at a
-// newline or space in the last fifth of a part when there is one.
+// splitText cuts text into the fewest messages of at most limit runes,
+// with textsplit's SMS rules (textsplit.Splitter with Exact): joining them
+// gives the text back byte for byte, white space at a cut staying at the
+// end of the earlier message; each ends after a line break, else a
+// sentence end, else a space in its second half when that costs no extra
+// message, else not inside a grapheme cluster when that costs none
+// either. The empty text is one empty message, which media ride on.
 func splitText(text string, limit int) []string {
-	runes := []rune(text)
-	var parts []string
-	for len(runes) > limit {
-		cut := limit
-		for i := limit; i > limit*4/5; i-- {
-			if runes[i-1] == '\n' || runes[i-1] == ' ' {
-				cut = i
-				break
-			}
-		}
-		parts = append(parts, string(runes[:cut]))
-		runes = runes[cut:]
+	return textsplit.Splitter{Limit: limit, Exact: true}.Split(text)
+}
+
+// smsSegments is how many SMS a message of text to the address to is sent
+// as (gsm.Analyze), or 0 when it is no SMS: a WhatsApp message, or an MMS
+// (with media), which is not cut into SMS segments.
+func smsSegments(to, text string, media bool) int {
+	if media || strings.HasPrefix(to, whatsappPrefix) {
+		return 0
 	}
-	return append(parts, string(runes))
+	return gsm.Analyze(text).Segments
 }
 
 // route says where a reply goes and from which sender. A WhatsApp user
@@ -531,6 +561,7 @@ func (a *Adapter) sendOne(ctx context.Context, r envelope.Reply) (envelope.Recei
 			form.Add("MediaUrl", m.URL)
 		}
 	}
+	segments := smsSegments(to, r.Text, form.Has("MediaUrl"))
 	if a.cfg.PublicURL != "" {
 		form.Set("StatusCallback", a.cfg.PublicURL+"/webhooks/sms/"+a.cfg.Account+"/status?reply="+url.QueryEscape(r.ID))
 	}
@@ -548,14 +579,22 @@ func (a *Adapter) sendOne(ctx context.Context, r envelope.Reply) (envelope.Recei
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		// Twilio sends num_segments as a string ("2"); a compatible
+		// provider may send a number, null, or nothing.
 		var ok struct {
-			SID         string `json:"sid"`
-			NumSegments string `json:"num_segments"`
+			SID         string          `json:"sid"`
+			NumSegments json.RawMessage `json:"num_segments"`
 		}
 		if err := json.Unmarshal(body, &ok); err != nil || ok.SID == "" {
 			return envelope.Receipt{}, outbound.RetryableError("bad_response", fmt.Errorf("twilio: %d with no sid", resp.StatusCode))
 		}
-		segs, _ := strconv.Atoi(ok.NumSegments)
+		a.segments.Add(float64(segments))
+		// Twilio's count is what it bills, so it wins; an answer that
+		// does not give one gets hotline's.
+		segs, _ := strconv.Atoi(strings.Trim(string(ok.NumSegments), `"`))
+		if segs <= 0 {
+			segs = segments
+		}
 		return envelope.Receipt{PlatformMsgID: ok.SID, SentAt: a.now().UTC(), Segments: segs}, nil
 	}
 	return envelope.Receipt{}, a.classify(ctx, r, resp, body)

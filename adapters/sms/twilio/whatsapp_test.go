@@ -82,6 +82,7 @@ func (g *gateway) reply(t *testing.T, conversation string, to envelope.Party, te
 // the golden file says; a body that says base64 and is not gets a 400
 // naming the problem, and nothing is stored.
 func TestInboundSamplesThroughTheWebhook(t *testing.T) {
+	t.Parallel()
 	g := newGatewayWith(t, gatewayOptions{alone: true, replyWindow: 10 * time.Millisecond})
 	tests := []struct {
 		file         string
@@ -134,6 +135,7 @@ func TestInboundSamplesThroughTheWebhook(t *testing.T) {
 // agent's reply too long for TwiML. The same number on SMS still gets
 // SMS from the SMS sender.
 func TestWhatsAppRepliesStayOnWhatsApp(t *testing.T) {
+	t.Parallel()
 	g := newGatewayWith(t, gatewayOptions{whatsappFrom: "whatsapp:+14155550199", replyWindow: 10 * time.Millisecond})
 	g.api.mu.Lock()
 	g.api.senders["whatsapp:+14155550199"] = true
@@ -173,6 +175,7 @@ func TestWhatsAppRepliesStayOnWhatsApp(t *testing.T) {
 // The reply inside the webhook's window is TwiML, which Twilio sends on
 // the channel the message came from.
 func TestWhatsAppAnsweredInTwiML(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t)
 	form := readForm(t, "testdata/whatsapp_text.form")
 	form.Set("Body", "HELP")
@@ -188,6 +191,7 @@ func TestWhatsAppAnsweredInTwiML(t *testing.T) {
 // STOP on WhatsApp opts out the WhatsApp conversation only; the same
 // number keeps getting SMS, and the reverse.
 func TestWhatsAppOptOutIsApartFromSMS(t *testing.T) {
+	t.Parallel()
 	g := newGateway(t)
 	ctx := context.Background()
 	code, body := g.post(t, "/webhooks/sms/sms-main", readForm(t, "testdata/whatsapp_stop.form"), "")
@@ -214,6 +218,7 @@ func TestWhatsAppOptOutIsApartFromSMS(t *testing.T) {
 // sms_fallback the reply is dead-lettered with window_closed; with it and
 // a bound phone, the reply goes by SMS to that phone instead.
 func TestWhatsAppWindowClosed(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		fallback bool
@@ -224,6 +229,7 @@ func TestWhatsAppWindowClosed(t *testing.T) {
 		{"fallback and a bound phone", true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			g := newGatewayWith(t, gatewayOptions{smsFallback: tc.fallback})
 			g.api.mu.Lock()
 			g.api.closed[waUser] = true
@@ -258,11 +264,13 @@ func TestWhatsAppWindowClosed(t *testing.T) {
 // recipient: hotline records it, and the next reply is refused before it
 // reaches Twilio. On WhatsApp the same, for the WhatsApp conversation.
 func TestOptOutFromDeliveryCallback(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, to, phone string }{
 		{"sms", "+14155552671", "+14155552671"},
 		{"whatsapp", waUser, waSMS},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			g := newGateway(t)
 			conv := "sms:sms-main:" + tc.to
 			first := g.reply(t, conv, envelope.Party{ID: tc.to, Phone: tc.phone}, "first", envelope.SourceOperator)
@@ -294,6 +302,7 @@ func TestOptOutFromDeliveryCallback(t *testing.T) {
 // holds (Twilio does not retry usefully), becomes an event when it says
 // something, and a forged one is 403.
 func TestStatusCallbackSamples(t *testing.T) {
+	t.Parallel()
 	g := newAdapter(t)
 	tests := []struct {
 		file  string
@@ -355,6 +364,7 @@ func TestStatusCallbackSamples(t *testing.T) {
 }
 
 func TestNewWhatsAppSender(t *testing.T) {
+	t.Parallel()
 	b := bustest.Open(t)
 	base := Config{Account: "sms-main", AccountSID: testSID, AuthToken: testToken, From: "+14155550100"}
 	for _, tc := range []struct {

@@ -1,4 +1,4 @@
-package passive
+package webhook
 
 // Handling is what a webhook adapter does with one update or push. Every
 // one lands in exactly one of them, decided in one place per adapter (its

@@ -13,9 +13,9 @@ import (
 	"hotline/envelope"
 )
 
-func offer(t *testing.T, nc *nats.Conn, inbox string, n int) (string, error) {
+func sendOffer(t *testing.T, nc *nats.Conn, inbox string, n int) (string, error) {
 	t.Helper()
-	var o envelope.PassiveOffer
+	var o offer
 	for range n {
 		o.Replies = append(o.Replies, envelope.Reply{ID: envelope.NewID(time.Now()), Text: "hi"})
 	}
@@ -33,20 +33,20 @@ func TestOneOfferWinsAndLateOffersAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inbox := w.Header().Get(envelope.HeaderReplyInbox)
-	if got, err := offer(t, nc, inbox, 2); err != nil || got == envelope.PassiveAccepted {
+	inbox := w.Header().Get(HeaderInbox)
+	if got, err := sendOffer(t, nc, inbox, 2); err != nil || got == accepted {
 		t.Fatalf("two replies to a one-reply window: %q %v, want refused", got, err)
 	}
-	if got, err := offer(t, nc, inbox, 1); err != nil || got != envelope.PassiveAccepted {
+	if got, err := sendOffer(t, nc, inbox, 1); err != nil || got != accepted {
 		t.Fatalf("first offer: %q %v, want accepted", got, err)
 	}
-	if got, _ := offer(t, nc, inbox, 1); got == envelope.PassiveAccepted {
+	if got, _ := sendOffer(t, nc, inbox, 1); got == accepted {
 		t.Fatal("a second offer was accepted")
 	}
 	if got := w.Wait(context.Background()); len(got) != 1 {
 		t.Fatalf("Wait returned %d replies, want the accepted one", len(got))
 	}
-	if _, err := offer(t, nc, inbox, 1); !errors.Is(err, nats.ErrNoResponders) {
+	if _, err := sendOffer(t, nc, inbox, 1); !errors.Is(err, nats.ErrNoResponders) {
 		t.Fatalf("offer after Wait: %v, want no responders", err)
 	}
 }
@@ -60,10 +60,10 @@ func TestDeadlineClosesTheWindow(t *testing.T) {
 	if got := w.Wait(context.Background()); got != nil {
 		t.Fatalf("got %d replies with no offer", len(got))
 	}
-	if _, err := offer(t, nc, w.Header().Get(envelope.HeaderReplyInbox), 1); err == nil {
+	if _, err := sendOffer(t, nc, w.Header().Get(HeaderInbox), 1); err == nil {
 		t.Fatal("an offer after the deadline reached the window")
 	}
-	dl, err := time.Parse(time.RFC3339Nano, w.Header().Get(envelope.HeaderReplyDeadline))
+	dl, err := time.Parse(time.RFC3339Nano, w.Header().Get(HeaderDeadline))
 	if err != nil || dl.IsZero() {
 		t.Fatalf("deadline header: %v", err)
 	}
@@ -74,8 +74,8 @@ func TestExchange(t *testing.T) {
 	nc := b.Conn()
 	// A stand-in for the router: offer one reply to every inbound's window.
 	sub, err := nc.Subscribe("hotline.in.>", func(msg *nats.Msg) {
-		if inbox := msg.Header.Get(envelope.HeaderReplyInbox); inbox != "" {
-			data, _ := json.Marshal(envelope.PassiveOffer{Replies: []envelope.Reply{{ID: envelope.NewID(time.Now()), Text: "hello"}}})
+		if inbox := msg.Header.Get(HeaderInbox); inbox != "" {
+			data, _ := json.Marshal(offer{Replies: []envelope.Reply{{ID: envelope.NewID(time.Now()), Text: "hello"}}})
 			_, _ = nc.Request(inbox, data, time.Second)
 		}
 	})

@@ -1,15 +1,22 @@
-// Package passive lets a webhook answer a user inside its HTTP response
-// when the router is quick enough (many platforms accept a reply in the
-// body of their webhook's response: an XML or JSON message, markup, an API
-// method; see docs/protocols.md), so that a reply goes out exactly one
-// way: in the response, or later through the platform's API.
+// Package passive is the passive-reply protocol, both of its sides: a
+// webhook that may answer a user inside its HTTP response (many platforms
+// accept a reply in the body of their webhook's response; see
+// docs/protocols.md) and the router that has the answer.
 //
-// The handler opens a Window before publishing the inbound message and
-// sends its inbox and deadline as headers. The router, once it has the
-// replies and the deadline has not passed, offers them to the inbox with
-// a core NATS request. The window accepts at most one offer while it is
-// open; Wait closes it, so an offer that comes later is refused and the
-// router publishes the replies to HOTLINE_OUT instead.
+// The webhook opens a Window before it stores the inbound message and
+// sends the window's inbox and deadline with it as headers. The router,
+// once it has the replies, reads those headers back (InvitationFrom) and,
+// while the deadline has not passed, offers the replies to the inbox with
+// a core NATS request (Invitation.Offer). The window accepts at most one
+// offer while it is open; Wait closes it.
+//
+// The invariant: a reply goes out exactly one way, in the response or
+// later through the platform's API, never both and never neither. The
+// window stops accepting Guard before its deadline and the router waits
+// for the answer until Guard after it, so an acceptance is never lost to
+// the router's timeout (which would send it by API as well); an offer
+// refused or unanswered is published to HOTLINE_OUT; replies accepted for
+// a request that ended anyway are forwarded to HOTLINE_OUT (Forward).
 package passive
 
 import (
@@ -35,6 +42,25 @@ import (
 // skew between the webhook's and the router's hosts must stay under it.
 const Guard = 300 * time.Millisecond
 
+// The headers that carry a window with the inbound message.
+const (
+	// HeaderInbox names the core NATS inbox the webhook listens on.
+	HeaderInbox = "Hotline-Reply-Inbox"
+	// HeaderDeadline is the RFC 3339 time after which the inbox no
+	// longer takes an offer.
+	HeaderDeadline = "Hotline-Reply-Deadline"
+)
+
+// offer is what the router sends to a window's inbox: the replies to one
+// inbound message, to be written into the HTTP response.
+type offer struct {
+	Replies []envelope.Reply `json:"replies"`
+}
+
+// accepted is a window's answer to an offer it took; any other answer
+// means it did not, and the replies go through the API.
+const accepted = "accepted"
+
 // Window is one webhook request's chance to carry the router's replies.
 type Window struct {
 	sub      *nats.Subscription
@@ -53,7 +79,7 @@ type Window struct {
 // offer is refused and goes through the API.
 func Open(nc *nats.Conn, deadline time.Time, maxReplies int) (*Window, error) {
 	w := &Window{inbox: nc.NewInbox(), deadline: deadline, max: maxReplies, open: true, done: make(chan struct{})}
-	sub, err := nc.Subscribe(w.inbox, w.offer)
+	sub, err := nc.Subscribe(w.inbox, w.take)
 	if err != nil {
 		return nil, fmt.Errorf("passive: subscribe: %w", err)
 	}
@@ -64,19 +90,19 @@ func Open(nc *nats.Conn, deadline time.Time, maxReplies int) (*Window, error) {
 // Header carries the inbox and deadline with the inbound message.
 func (w *Window) Header() nats.Header {
 	h := nats.Header{}
-	h.Set(envelope.HeaderReplyInbox, w.inbox)
-	h.Set(envelope.HeaderReplyDeadline, w.deadline.UTC().Format(time.RFC3339Nano))
+	h.Set(HeaderInbox, w.inbox)
+	h.Set(HeaderDeadline, w.deadline.UTC().Format(time.RFC3339Nano))
 	return h
 }
 
-func (w *Window) offer(msg *nats.Msg) {
-	var o envelope.PassiveOffer
+func (w *Window) take(msg *nats.Msg) {
+	var o offer
 	answer := "closed"
 	if err := json.Unmarshal(msg.Data, &o); err == nil {
 		w.mu.Lock()
 		if w.open && w.accepted == nil && len(o.Replies) > 0 && len(o.Replies) <= w.max && time.Now().Add(Guard).Before(w.deadline) {
 			w.accepted = o.Replies
-			answer = envelope.PassiveAccepted
+			answer = accepted
 			close(w.done)
 		} else if len(o.Replies) > w.max {
 			answer = "too many replies"
@@ -203,4 +229,48 @@ func Settle(w http.ResponseWriter, log *slog.Logger, m *envelope.Message, res Re
 		return false
 	}
 	return true
+}
+
+// Invitation is the router's side of a window: where the webhook that
+// received a message waits for its replies, and until when.
+type Invitation struct {
+	Inbox    string
+	Deadline time.Time
+}
+
+// InvitationFrom reads the window a message was stored with; the zero
+// Invitation (no window) when it has none or the headers are malformed.
+func InvitationFrom(h nats.Header) Invitation {
+	inbox := h.Get(HeaderInbox)
+	if inbox == "" {
+		return Invitation{}
+	}
+	deadline, err := time.Parse(time.RFC3339Nano, h.Get(HeaderDeadline))
+	if err != nil {
+		return Invitation{}
+	}
+	return Invitation{Inbox: inbox, Deadline: deadline}
+}
+
+// Open reports whether the window may still take an offer at now.
+func (inv Invitation) Open(now time.Time) bool {
+	return inv.Inbox != "" && now.Add(Guard).Before(inv.Deadline)
+}
+
+// Offer hands replies to the waiting webhook and reports whether it took
+// them. True means the webhook answers with them and nobody else may send
+// them; false means they must go through the API. It waits until Guard
+// past the deadline, never less, so an acceptance always arrives.
+func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, replies []envelope.Reply) bool {
+	if !inv.Open(now) || len(replies) == 0 {
+		return false
+	}
+	data, err := json.Marshal(offer{Replies: replies})
+	if err != nil {
+		return false
+	}
+	octx, cancel := context.WithDeadline(ctx, inv.Deadline.Add(Guard))
+	defer cancel()
+	resp, err := nc.RequestWithContext(octx, inv.Inbox, data)
+	return err == nil && string(resp.Data) == accepted
 }
