@@ -288,7 +288,7 @@ func TestNoTicketForUpdatesWithoutAUser(t *testing.T) {
 	if n := len(inbound(t, g.b)); n != 0 {
 		t.Fatalf("stored %d messages, want none", n)
 	}
-	routerDone(t, g.b)
+	bustest.RouterCaughtUp(t, g.b)
 	if n := len(bustest.Messages(t, g.b, bus.StreamOut, "hotline.out.")); n != 0 {
 		t.Fatalf("queued %d replies, want none", n)
 	}

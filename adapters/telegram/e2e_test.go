@@ -26,6 +26,7 @@ import (
 	"hotline/fallback"
 	"hotline/fallback/fallbacktest"
 	hotlinegw "hotline/gateway"
+	"hotline/gateway/gatewaytest"
 	"hotline/outbound"
 	"hotline/outbound/outboundtest"
 )
@@ -363,10 +364,8 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 		}
 		g.a, g.url, run = a, hooks.URL, a.Run
 	} else {
-		cfg := config.Default()
-		cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
-		cfg.Router.DefaultLang, cfg.Router.Menu, cfg.Router.FAQFile = "en", map[string]string{"1": "account_security"}, o.faqFile
-		cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
+		cfg := gatewaytest.Config(config.AccountOf(Platform(), &settings))
+		cfg.Router.Menu, cfg.Router.FAQFile = map[string]string{"1": "account_security"}, o.faqFile
 		if o.modes {
 			var sms config.Account
 			sms, g.sms = fallbacktest.SMS(t)
@@ -405,34 +404,10 @@ func newGateway(t *testing.T, o gwOpts) *gateway {
 	return g
 }
 
-// metric returns the sum of the series of name whose labels include
-// every name-value pair of labels, as the gateway's /metrics shows them.
+// metric reads a series of the gateway's /metrics.
 func (g *gateway) metric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	resp, err := http.Get(g.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for line := range strings.Lines(string(body)) {
-		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
-			continue
-		}
-		match := true
-		for i := 0; i+1 < len(labels); i += 2 {
-			match = match && strings.Contains(series, labels[i]+"="+strconv.Quote(labels[i+1]))
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil && match {
-			sum += v
-		}
-	}
-	return sum
+	return gatewaytest.Metric(t, g.url, name, labels...)
 }
 
 func (g *gateway) post(t *testing.T, secret string, update string) (int, http.Header, string) {
@@ -488,36 +463,6 @@ func reply(chat int64, text string) envelope.Reply {
 		To:           envelope.Party{ID: strconv.FormatInt(chat, 10)}, Text: text, Source: envelope.SourceAgent, CreatedAt: now}
 }
 
-// routerDone is a sequence barrier on HOTLINE_IN: it waits until the
-// router's durable consumer has acknowledged every message the stream
-// holds when it is called (its ack floor reaches the stream's last
-// sequence). The router acknowledges a message only once everything it
-// decided is out (replies published to HOTLINE_OUT or taken by the
-// webhook's passive window, status events), so from then on every reply
-// it made for those messages is on HOTLINE_OUT, ahead of anything
-// published after.
-func routerDone(t *testing.T, b *bus.Bus) {
-	t.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := info.State.LastSeq
-	bustest.WaitFor(t, fmt.Sprintf("the router to acknowledge HOTLINE_IN up to %d", last), func() bool {
-		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
-		if err != nil {
-			return last == 0
-		}
-		ci, err := c.Info(ctx)
-		return err == nil && ci.AckFloor.Stream >= last
-	})
-}
-
 var markerSeq atomic.Int64
 
 // marker publishes an agent's reply to chat with a text no other reply
@@ -538,12 +483,12 @@ func (g *gateway) marker(t *testing.T, chat int64) string {
 
 // barrier waits until everything the gateway was going to send chat
 // through the API for what came in so far has been sent: the router has
-// handled every stored message (routerDone), then a marker queued behind
+// handled every stored message (bustest.RouterCaughtUp), then a marker queued behind
 // the replies it made reaches the API. It returns the marker's text, the
 // last thing the chat got.
 func (g *gateway) barrier(t *testing.T, chat int64) string {
 	t.Helper()
-	routerDone(t, g.b)
+	bustest.RouterCaughtUp(t, g.b)
 	text := g.marker(t, chat)
 	bustest.WaitFor(t, "the sequence marker at the API", func() bool {
 		for _, s := range g.api.sentTo(chat) {

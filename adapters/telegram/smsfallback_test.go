@@ -59,7 +59,7 @@ func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) 
 // phone's replies in order too. It returns the marker's SMS text.
 func (g *gateway) smsBarrier(t *testing.T, chat int64, phone string) string {
 	t.Helper()
-	routerDone(t, g.b)
+	bustest.RouterCaughtUp(t, g.b)
 	text := "[Telegram] " + g.marker(t, chat)
 	bustest.WaitFor(t, "the sequence marker by SMS", func() bool {
 		sent, _ := g.smsTo(t, phone)

@@ -191,7 +191,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 	// every reply it made, and the delivery loop sends only what is
 	// there: no reply to a quiet user there, none can reach the API.
 	for _, gw := range both {
-		routerDone(t, gw.b)
+		bustest.RouterCaughtUp(t, gw.b)
 	}
 	for _, gw := range both {
 		for _, data := range bustest.Messages(t, gw.b, bus.StreamOut, "hotline.out.wechat."+testAccount) {

@@ -27,7 +27,7 @@ import (
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/fallback/fallbacktest"
-	hotlinegw "hotline/gateway"
+	"hotline/gateway/gatewaytest"
 	"hotline/outbound"
 	"hotline/outbound/outboundtest"
 )
@@ -229,30 +229,14 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 		g.a, g.url = a, hooks.URL
 		return g
 	}
-	cfg := config.Default()
-	cfg.HTTP.Listen, cfg.HTTP.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg := gatewaytest.Config(config.AccountOf(Platform(), &settings))
 	cfg.Router.DefaultLang, cfg.Router.Menu = "zh", map[string]string{"1": "account_security"}
-	cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
 	if opts.modes {
 		var sms config.Account
 		sms, g.sms = fallbacktest.SMS(t)
 		cfg.Accounts = append(cfg.Accounts, sms)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	gw, err := hotlinegw.New(ctx, cfg, hotlinegw.Deps{Bus: b, Logger: log,
-		OutboundBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- gw.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("gateway: %v", err)
-		}
-	})
+	gw := gatewaytest.Start(t, b, cfg, log)
 	s, _ := gw.Adapter("wechat", testAccount)
 	g.a = s.(*Adapter)
 	g.url = "http://" + gw.PublicAddr().String()
@@ -260,34 +244,10 @@ func newGateway(t *testing.T, opts gatewayOpts) *gateway {
 	return g
 }
 
-// metric returns the sum of the series of name whose labels include
-// every name-value pair of labels, as /metrics shows them.
+// metric reads a series of the gateway's /metrics.
 func (g *gateway) metric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
-	resp, err := http.Get(g.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for line := range strings.Lines(string(body)) {
-		series, value, ok := strings.Cut(strings.TrimSpace(line), " ")
-		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
-			continue
-		}
-		match := true
-		for i := 0; i+1 < len(labels); i += 2 {
-			match = match && strings.Contains(series, labels[i]+"="+strconv.Quote(labels[i+1]))
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil && match {
-			sum += v
-		}
-	}
-	return sum
+	return gatewaytest.Metric(t, g.url, name, labels...)
 }
 
 var seq atomic.Int64
@@ -381,56 +341,6 @@ func passiveStatuses(t *testing.T, b *bus.Bus) int {
 		}
 	}
 	return n
-}
-
-// routerDone is a sequence barrier on HOTLINE_IN: it waits until the
-// router's durable consumer has acknowledged every message the stream
-// holds when it is called (its ack floor reaches the stream's last
-// sequence). The router acknowledges a message only once everything it
-// decided is out (replies published to HOTLINE_OUT or taken by the
-// webhook's passive window, status events), so from then on every reply
-// it made for those messages is on HOTLINE_OUT, ahead of anything
-// published after.
-func routerDone(t *testing.T, b *bus.Bus) {
-	t.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := info.State.LastSeq
-	bustest.WaitFor(t, fmt.Sprintf("the router to acknowledge HOTLINE_IN up to %d", last), func() bool {
-		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
-		if err != nil {
-			return last == 0
-		}
-		ci, err := c.Info(ctx)
-		return err == nil && ci.AckFloor.Stream >= last
-	})
-}
-
-var markerSeq atomic.Int64
-
-// marker publishes a bot reply to user with a text no other reply has,
-// for a sequence barrier on the user's delivery path: the delivery loop
-// hands one conversation's replies to one worker in stream order
-// (bus.ConsumerConfig.PartitionHeader), so once the marker has gone out,
-// every reply to the user queued before it has been sent (or given up
-// on) already.
-func (g *gateway) marker(t *testing.T, user string) string {
-	t.Helper()
-	text := fmt.Sprintf("sequence marker %d", markerSeq.Add(1))
-	now := time.Now().UTC()
-	rep := envelope.Reply{ID: envelope.NewID(now), Platform: "wechat", Account: testAccount, Conversation: envelope.ConversationKey("wechat", testAccount, user),
-		To: envelope.Party{ID: user}, Text: text, Source: envelope.SourceBot, CreatedAt: now}
-	if _, err := g.b.PublishReply(context.Background(), &rep); err != nil {
-		t.Fatal(err)
-	}
-	return text
 }
 
 // queuedFor counts the replies to user on HOTLINE_OUT.
@@ -538,7 +448,7 @@ func TestRetriedPushOneMessageOneReply(t *testing.T) {
 	// Once the router has handled every copy it got, HOTLINE_OUT holds
 	// every reply it made, and the delivery loop sends only what is
 	// there: empty, nothing can reach the API.
-	routerDone(t, g.b)
+	bustest.RouterCaughtUp(t, g.b)
 	if n, sent := outCount(t, g.b), g.api.sentTo(user); n != 0 || len(sent) != 0 {
 		t.Fatalf("HOTLINE_OUT holds %d, the API sent %q; want nothing besides the passive reply", n, sent)
 	}

@@ -55,14 +55,14 @@ func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) 
 
 // smsBarrier is a sequence barrier for a user whose replies go by SMS
 // to phone: once the router has handled every stored message
-// (routerDone), a marker is rerouted like its replies by the user's
+// (bustest.RouterCaughtUp), a marker is rerouted like its replies by the user's
 // worker of the WeChat loop, and queued for the SMS account behind them,
 // whose loop sends one phone's replies in order too. It returns the
 // marker's SMS text once the provider has it.
 func (g *gateway) smsBarrier(t *testing.T, user, phone string) string {
 	t.Helper()
-	routerDone(t, g.b)
-	text := "[WeChat] " + g.marker(t, user)
+	bustest.RouterCaughtUp(t, g.b)
+	text := "[WeChat] " + bustest.Marker(t, g.b, "wechat", testAccount, user)
 	bustest.WaitFor(t, "the sequence marker by SMS", func() bool {
 		sent, _ := g.smsTo(t, phone)
 		return slices.Contains(sent, text)

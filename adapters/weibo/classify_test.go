@@ -164,7 +164,7 @@ func TestWebhookEveryPushType(t *testing.T) {
 	// Once the router has handled everything stored, HOTLINE_OUT holds
 	// every reply it made, and the delivery loop sends only what is
 	// there: no reply to a quiet user there, none can reach the API.
-	routerDone(t, g.b)
+	bustest.RouterCaughtUp(t, g.b)
 	for _, user := range quiet {
 		if n := queuedFor(t, g.b, user); n != 0 {
 			t.Errorf("%s: %d replies queued after a platform event, want none", user, n)

@@ -58,8 +58,8 @@ func (g *gateway) smsTo(t *testing.T, phone string) (sent []string, queued int) 
 // phone's replies in order too. It returns the marker's SMS text.
 func (g *gateway) smsBarrier(t *testing.T, user, phone string) string {
 	t.Helper()
-	routerDone(t, g.b)
-	text := "[Weibo] " + g.marker(t, user)
+	bustest.RouterCaughtUp(t, g.b)
+	text := "[Weibo] " + bustest.Marker(t, g.b, "weibo", testAccount, user)
 	bustest.WaitFor(t, "the sequence marker by SMS", func() bool {
 		sent, _ := g.smsTo(t, phone)
 		return slices.Contains(sent, text)

@@ -82,7 +82,7 @@ func startServe(t *testing.T, cfg config.Config) (public, admin string, stop fun
 
 // addAccount adds one account of p to cfg, as a config file entry would.
 func addAccount(cfg *config.Config, p platform.Platform, settings platform.Config) {
-	cfg.Accounts = append(cfg.Accounts, config.Account{Key: p.Section, Platform: p, Settings: settings})
+	cfg.Accounts = append(cfg.Accounts, config.AccountOf(p, settings))
 }
 
 // webchatSettings are the web chat's settings in cfg, to change in place.

@@ -18,7 +18,7 @@ import (
 	"hotline/config"
 	"hotline/envelope"
 	"hotline/fallback"
-	hotlinegw "hotline/gateway"
+	"hotline/gateway/gatewaytest"
 	"hotline/outbound"
 )
 
@@ -211,25 +211,11 @@ func newGatewayWith(t *testing.T, opt gatewayOptions) *gateway {
 		g.a, g.url, g.publicURL = a, hooks.URL, hooks.URL
 		return g
 	}
-	cfg := config.Default()
-	cfg.HTTP.Listen, cfg.HTTP.AdminListen, cfg.HTTP.PublicURL = "127.0.0.1:0", "127.0.0.1:0", publicURL
-	cfg.Router.DefaultLang, cfg.Router.Menu = "en", map[string]string{"1": "account_security"}
-	cfg.Accounts = []config.Account{{Key: Platform().Section, Platform: Platform(), Settings: &settings}}
-	ctx, cancel := context.WithCancel(context.Background())
-	gw, err := hotlinegw.New(ctx, cfg, hotlinegw.Deps{Bus: b,
-		OutboundBackoff: func(int) time.Duration { return 50 * time.Millisecond }})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- gw.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("gateway: %v", err)
-		}
-	})
+	cfg := gatewaytest.Config(config.AccountOf(Platform(), &settings))
+	cfg.HTTP.PublicURL = publicURL
+	cfg.Router.Menu = map[string]string{"1": "account_security"}
+	gw := gatewaytest.Start(t, b, cfg, nil)
+	ctx := context.Background()
 	s, _ := gw.Adapter(envelope.PlatformSMS, "sms-main")
 	g.a = s.(*Adapter)
 	g.url, g.publicURL = "http://"+gw.PublicAddr().String(), publicURL
