@@ -43,7 +43,7 @@ func (c Config) Find(platformName, account string) (Account, bool) {
 }
 
 // decodeAccounts decodes every entry of accounts.<platform> and every
-// single section (webchat) through its platform, in the order of
+// single top-level section through its platform, in the order of
 // platforms. raw is the accounts map as read; sections are the other
 // top-level keys config itself does not know.
 func decodeAccounts(platforms []platform.Platform, raw map[string]any, sections map[string]any, lookup func(string) (string, bool)) ([]Account, []error) {

@@ -40,7 +40,7 @@ func Runes(rune) int { return 1 }
 
 // UTF16 counts UTF-16 code units: 2 for a rune outside the Basic
 // Multilingual Plane (a surrogate pair, such as most emoji), else 1. It is
-// how the Telegram Bot API, JavaScript and Java count a string's length.
+// how JavaScript, Java and the APIs built on them count a string's length.
 func UTF16(r rune) int {
 	if r >= 0x10000 && r <= utf8.MaxRune {
 		return 2
