@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"hotline/envelope"
@@ -26,14 +25,11 @@ func Platform() platform.Platform {
 		// codes and toll-free numbers: raise send_rate).
 		Limits:    platform.Limits{PerSecond: 10, Burst: 10, PerRecipient: 1, RecipientBurst: 2},
 		NewConfig: func() platform.Config { return &Config{Provider: Provider, ReplyWindow: 4 * time.Second} },
-		Open: func(_ context.Context, env platform.Env, c platform.Config) (platform.Sender, error) {
-			cfg, ok := c.(*Config)
-			if !ok {
-				return nil, fmt.Errorf("twilio: settings are %T, not *twilio.Config", c)
-			}
-			cfg.PublicURL = env.PublicURL
-			return New(*cfg, Deps{Bus: env.Bus, Logger: env.Logger, Registry: env.Registry})
-		},
+		Open: platform.Opener("twilio", func(_ context.Context, env platform.Env, cfg *Config) (platform.Sender, error) {
+			open := *cfg // the gateway's settings, not config's
+			open.PublicURL = env.PublicURL
+			return New(open, Deps{Bus: env.Bus, Logger: env.Logger, Registry: env.Registry})
+		}),
 	}
 }
 
