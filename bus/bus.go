@@ -81,6 +81,10 @@ type Bus struct {
 	js      jetstream.JetStream
 	kv      map[string]jetstream.KeyValue
 	objs    map[string]jetstream.ObjectStore
+	// own are the buckets adapters asked for (EnsureBucket), after
+	// Open, so guarded.
+	ownMu   sync.RWMutex
+	own     map[string]jetstream.KeyValue
 	closed  chan struct{}
 	storage *storage
 
@@ -210,7 +214,46 @@ func (b *Bus) JetStream() jetstream.JetStream { return b.js }
 
 // KV returns one of the buckets Open created (BucketModes, ...), or nil
 // for a name it did not create.
-func (b *Bus) KV(bucket string) jetstream.KeyValue { return b.kv[bucket] }
+func (b *Bus) KV(bucket string) jetstream.KeyValue {
+	if kv, ok := b.kv[bucket]; ok {
+		return kv
+	}
+	b.ownMu.RLock()
+	defer b.ownMu.RUnlock()
+	return b.own[bucket]
+}
+
+// BucketSpec is a bucket an adapter keeps for itself: the adapter names
+// its layout, the bus gives it the cluster's replicas and file storage.
+type BucketSpec struct {
+	Name        string
+	Description string
+	History     uint8
+	// ExpireWithSessions gives every key the sessions' TTL
+	// (nats.session_ttl): what belongs to a conversation goes with it.
+	ExpireWithSessions bool
+}
+
+// EnsureBucket creates the bucket, or updates it to spec, and returns it;
+// KV finds it from then on. Every instance may call it at start-up.
+func (b *Bus) EnsureBucket(ctx context.Context, spec BucketSpec) (jetstream.KeyValue, error) {
+	cfg := jetstream.KeyValueConfig{Bucket: spec.Name, Description: spec.Description, History: max(1, spec.History),
+		Replicas: b.cfg.replicas(), Storage: jetstream.FileStorage}
+	if spec.ExpireWithSessions {
+		cfg.TTL = b.cfg.SessionTTL
+	}
+	kv, err := b.js.CreateOrUpdateKeyValue(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("bus: bucket %s: %w", spec.Name, err)
+	}
+	b.ownMu.Lock()
+	defer b.ownMu.Unlock()
+	if b.own == nil {
+		b.own = map[string]jetstream.KeyValue{}
+	}
+	b.own[spec.Name] = kv
+	return kv, nil
+}
 
 // ObjectStore returns one of the object stores Open created
 // (BucketMedia), or nil for a name it did not create.

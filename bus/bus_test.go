@@ -87,7 +87,7 @@ func TestTopologyCreated(t *testing.T) {
 	if got := in.CachedInfo().Config.Duplicates; got < 2*time.Minute {
 		t.Errorf("HOTLINE_IN duplicate window %v, want at least 2m", got)
 	}
-	for _, name := range []string{BucketModes, BucketSessions, BucketOptOut, BucketTokens, BucketHandoffs, BucketReview, BucketSent, BucketBindings, BucketTranscripts, BucketSignatures} {
+	for _, name := range []string{BucketModes, BucketSessions, BucketOptOut, BucketTokens, BucketHandoffs, BucketReview, BucketSent, BucketBindings, BucketSignatures} {
 		if b.KV(name) == nil {
 			t.Errorf("bucket %s missing", name)
 		}

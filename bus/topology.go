@@ -42,12 +42,6 @@ const (
 	// It has no TTL: a binding lasts until "unbind", however long the
 	// user stays quiet (sessions expire, bindings must not).
 	BucketBindings = "hotline_bindings"
-	// BucketTranscripts keeps the transcripts of channels where the
-	// gateway itself faces the user, one per visitor, so a reload or a
-	// reconnect shows what was said and every reply that arrived while
-	// the visitor was away. It expires with sessions. The name predates
-	// the constant's and stays, since existing gateways hold data in it.
-	BucketTranscripts = "hotline_webchat"
 	// BucketSignatures remembers, per key for twice the replay window,
 	// the body each signed webhook request came with, for platforms whose
 	// signature does not cover the body.
@@ -190,7 +184,6 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		// As long as HOTLINE_OUT keeps a reply, its sent mark must stay.
 		{Bucket: BucketSent, Description: "delivered reply ids", History: 1, TTL: 8 * 24 * time.Hour, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
-		{Bucket: BucketTranscripts, Description: "transcripts of visitors the gateway serves itself", History: 1, TTL: b.cfg.SessionTTL, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSignatures, Description: "signed webhook requests seen", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSeen, Description: "inbound platform message ids seen", History: 1, TTL: b.cfg.seenTTL(), Replicas: r, Storage: jetstream.FileStorage},
 	}

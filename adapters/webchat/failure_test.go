@@ -223,7 +223,7 @@ func TestSendRefusesBadRecipients(t *testing.T) {
 func TestSendFailsRetryablyWithoutKV(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Config{}, nil)
-	if err := f.b.JetStream().DeleteKeyValue(context.Background(), bus.BucketTranscripts); err != nil {
+	if err := f.b.JetStream().DeleteKeyValue(context.Background(), TranscriptsBucket); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -401,7 +401,7 @@ func TestTranscriptStaysUnderTheMessageLimit(t *testing.T) {
 	if len(tr) == 0 || tr[len(tr)-1].ID != last.ID {
 		t.Fatalf("the newest reply is not last in the transcript")
 	}
-	e, err := f.b.KV(bus.BucketTranscripts).Get(context.Background(), "demo.visitor2")
+	e, err := f.b.KV(TranscriptsBucket).Get(context.Background(), "demo.visitor2")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,9 @@ func Platform() platform.Platform {
 			return &c
 		},
 		Open: platform.Opener("webchat", func(ctx context.Context, env platform.Env, cfg *Config) (platform.Sender, error) {
+			if err := EnsureBuckets(ctx, env.Bus); err != nil {
+				return nil, fmt.Errorf("webchat: %w", err)
+			}
 			key, err := CookieKey(ctx, env.Bus, cfg.Account)
 			if err != nil {
 				return nil, fmt.Errorf("webchat: %w", err)

@@ -193,6 +193,18 @@ func validHeaderName(h string) bool {
 	return h != ""
 }
 
+// TranscriptsBucket keeps each visitor's transcript, so a reload or a
+// reconnect shows what was said and every reply that arrived while the
+// visitor was away. It expires with sessions.
+const TranscriptsBucket = "hotline_webchat"
+
+// EnsureBuckets creates the buckets the web chat keeps for itself.
+func EnsureBuckets(ctx context.Context, b *bus.Bus) error {
+	_, err := b.EnsureBucket(ctx, bus.BucketSpec{Name: TranscriptsBucket, Description: "web chat transcripts",
+		History: 1, ExpireWithSessions: true})
+	return err
+}
+
 // Announcer is where the banner text comes from.
 type Announcer interface {
 	// Announcement returns the active announcement for the web chat account in lang (BCP 47, may be ""), and its direction ("rtl" or ""), or "" when none.
@@ -242,9 +254,9 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("webchat %s: a bus is required", cfg.Account)
 	}
-	kv := deps.Bus.KV(bus.BucketTranscripts)
+	kv := deps.Bus.KV(TranscriptsBucket)
 	if kv == nil {
-		return nil, fmt.Errorf("webchat %s: bucket %s is missing", cfg.Account, bus.BucketTranscripts)
+		return nil, fmt.Errorf("webchat %s: bucket %s is missing (EnsureBuckets creates it)", cfg.Account, TranscriptsBucket)
 	}
 	media := deps.Bus.ObjectStore(bus.BucketMedia)
 	if media == nil {

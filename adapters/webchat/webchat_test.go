@@ -35,6 +35,9 @@ func newFixture(t testing.TB, cfg Config, ann Announcer) *fixture {
 
 func newFixtureOn(t testing.TB, b *bus.Bus, cfg Config, ann Announcer) *fixture {
 	t.Helper()
+	if err := EnsureBuckets(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
 	if cfg.CookieKey == nil {
 		cfg.CookieKey = testKey
 	}
@@ -248,6 +251,9 @@ func noRedirect(jar http.CookieJar) *http.Client {
 func TestNewValidates(t *testing.T) {
 	t.Parallel()
 	b := bustest.Open(t)
+	if err := EnsureBuckets(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		cfg  Config

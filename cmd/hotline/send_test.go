@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"hotline/adapters/webchat"
 	"hotline/bus"
 	"hotline/bus/bustest"
 	"hotline/envelope"
@@ -28,7 +29,7 @@ func TestOperatorSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	transcripts, err := js.KeyValue(ctx, bus.BucketTranscripts)
+	transcripts, err := js.KeyValue(ctx, webchat.TranscriptsBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
