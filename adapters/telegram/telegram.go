@@ -182,27 +182,16 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("telegram %s: a bus is required", cfg.Account)
 	}
-	if cfg.APIBase == "" {
-		cfg.APIBase = DefaultAPIBase
-	}
-	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
+	cfg.APIBase = platform.APIBase(cfg.APIBase, DefaultAPIBase)
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.ReplyWindow <= 0 {
 		cfg.ReplyWindow = DefaultReplyWindow
 	}
 	a := &Adapter{cfg: cfg, endpoint: strings.ReplaceAll(cfg.APIBase, "%", "%%") + "/bot%s/%s",
-		bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now}
-	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
-	}
-	a.log = a.log.With("platform", envelope.PlatformTelegram, "account", cfg.Account)
-	if a.http == nil {
-		a.http = &http.Client{Timeout: 15 * time.Second}
-	}
+		bus: deps.Bus}
+	rt := platform.NewRuntime(deps.Logger, deps.HTTPClient, deps.Now, envelope.PlatformTelegram, cfg.Account)
+	a.log, a.http, a.now = rt.Log, rt.HTTP, rt.Now
 	a.poll = &http.Client{Transport: a.http.Transport, CheckRedirect: a.http.CheckRedirect, Jar: a.http.Jar}
-	if a.now == nil {
-		a.now = time.Now
-	}
 	c, err := webhook.PlatformEventCounter(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("telegram %s: metrics: %w", cfg.Account, err)

@@ -122,25 +122,14 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if deps.Bus == nil {
 		return nil, fmt.Errorf("weibo %s: a bus is required", cfg.Account)
 	}
-	if cfg.APIBase == "" {
-		cfg.APIBase = DefaultAPIBase
-	}
-	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
+	cfg.APIBase = platform.APIBase(cfg.APIBase, DefaultAPIBase)
 	if cfg.ReplyWindow == 0 {
 		cfg.ReplyWindow = DefaultReplyWindow
 	}
-	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now,
+	a := &Adapter{cfg: cfg, bus: deps.Bus,
 		replays: replay.New(deps.Bus.KV(bus.BucketSignatures), cfg.ReplayWindow)}
-	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
-	}
-	a.log = a.log.With("platform", envelope.PlatformWeibo, "account", cfg.Account)
-	if a.http == nil {
-		a.http = &http.Client{Timeout: 15 * time.Second}
-	}
-	if a.now == nil {
-		a.now = time.Now
-	}
+	rt := platform.NewRuntime(deps.Logger, deps.HTTPClient, deps.Now, envelope.PlatformWeibo, cfg.Account)
+	a.log, a.http, a.now = rt.Log, rt.HTTP, rt.Now
 	c, err := tokenErrorCounter(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("weibo %s: metrics: %w", cfg.Account, err)

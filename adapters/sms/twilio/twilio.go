@@ -137,10 +137,7 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 		cfg.WhatsAppFrom = whatsappPrefix + from
 	}
 	cfg.WhatsAppFrom = parseAddress(cfg.WhatsAppFrom, "").ID
-	if cfg.APIBase == "" {
-		cfg.APIBase = DefaultAPIBase
-	}
-	cfg.APIBase = strings.TrimRight(cfg.APIBase, "/")
+	cfg.APIBase = platform.APIBase(cfg.APIBase, DefaultAPIBase)
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if cfg.ReplyWindow <= 0 {
 		cfg.ReplyWindow = 4 * time.Second
@@ -148,18 +145,10 @@ func New(cfg Config, deps Deps) (*Adapter, error) {
 	if cfg.InboundEvery <= 0 {
 		cfg.InboundEvery, cfg.InboundBurst = 2*time.Second, 10
 	}
-	a := &Adapter{cfg: cfg, bus: deps.Bus, log: deps.Logger, http: deps.HTTPClient, now: deps.Now,
+	a := &Adapter{cfg: cfg, bus: deps.Bus,
 		optouts: sms.NewOptOuts(deps.Bus), limiter: sms.NewInboundLimiter(cfg.InboundEvery, cfg.InboundBurst)}
-	if a.log == nil {
-		a.log = slog.New(slog.DiscardHandler)
-	}
-	a.log = a.log.With("platform", envelope.PlatformSMS, "account", cfg.Account)
-	if a.http == nil {
-		a.http = &http.Client{Timeout: 15 * time.Second}
-	}
-	if a.now == nil {
-		a.now = time.Now
-	}
+	rt := platform.NewRuntime(deps.Logger, deps.HTTPClient, deps.Now, envelope.PlatformSMS, cfg.Account)
+	a.log, a.http, a.now = rt.Log, rt.HTTP, rt.Now
 	c, err := segmentCounter(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("twilio %s: metrics: %w", cfg.Account, err)
