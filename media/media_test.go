@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"hotline/bus/bustest"
 	"hotline/envelope"
 )
 
@@ -257,13 +258,7 @@ func TestEndpointSharesOneDownload(t *testing.T) {
 	// Let the download finish only once all five requests wait for a
 	// download (Handler.get's select comes after it joined or started
 	// one); with a download each, the count below would say so.
-	deadline := time.Now().Add(10 * time.Second)
-	for waitingForDownload() < 5 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d requests waiting for the download after 10s, want 5", waitingForDownload())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	bustest.WaitFor(t, "five requests waiting for the download", func() bool { return waitingForDownload() >= 5 })
 	close(f.gate)
 	wg.Wait()
 	close(codes)

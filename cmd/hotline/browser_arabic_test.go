@@ -24,9 +24,6 @@ import (
 // reaches the agent, whose console shows it through the media endpoint.
 func TestBrowserArabicVisitorReachesTheAgent(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	visitorTab := newBrowser(t)
 	operatorTab := newBrowser(t)
 	public, admin, _ := startServe(t, testConfig(t, t.TempDir()))

@@ -175,9 +175,6 @@ func jsString(s string) string { return strconv.Quote(s) }
 // in the web chat and an operator in the console, in one real browser.
 func TestBrowserVisitorAndOperator(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
 	public, admin, _ := startServe(t, cfg)
@@ -320,9 +317,6 @@ func TestBrowserVisitorAndOperator(t *testing.T) {
 // of a gateway without an admin token (loopback only, no login).
 func TestBrowserConsoleReviewQueue(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
 	cfg.HTTP.AdminToken = ""
@@ -394,9 +388,6 @@ func TestBrowserChatSurvivesRestart(t *testing.T) {
 	// Not parallel: the restart binds the same ports again (the page
 	// must find the gateway where it was), free while it is down, which
 	// a parallel test's listener or connection could take meanwhile.
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
 	// Fixed ports, so the page finds the gateway again after the restart.
@@ -439,9 +430,6 @@ func TestBrowserChatSurvivesRestart(t *testing.T) {
 // goes, once, when the budget allows; a reload in between loses nothing.
 func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
 	chat := webchatSettings(t, cfg)
@@ -471,9 +459,6 @@ func TestBrowserRateLimitedMessagesAreKept(t *testing.T) {
 // cleared.
 func TestBrowserReadOnlyAnnouncementBanner(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
 	public, admin, _ := startServe(t, cfg)
@@ -520,9 +505,6 @@ func TestBrowserReadOnlyAnnouncementBanner(t *testing.T) {
 // Arabic ones and the page is laid out right to left.
 func TestBrowserAttachmentAndLabels(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	cfg := testConfig(t, t.TempDir())
 	public, admin, _ := startServe(t, cfg)

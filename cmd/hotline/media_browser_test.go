@@ -20,9 +20,6 @@ import (
 // markup in the caption stays text.
 func TestBrowserConsoleShowsThePicture(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("starts a browser; skipped with -short")
-	}
 	tab := newBrowser(t)
 	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
 	for x := range 64 {

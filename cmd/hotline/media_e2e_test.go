@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"hotline/adapters/telegram"
+	"hotline/bus/bustest"
 	"hotline/config"
 	"hotline/envelope"
 	"hotline/router"
@@ -82,21 +82,22 @@ func sendPhoto(t *testing.T, public, caption string, size int) {
 // waitHandoff returns the first open Telegram handoff.
 func waitHandoff(t *testing.T, admin string) router.HandoffState {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	var found router.HandoffState
+	bustest.WaitFor(t, "the handoff for the photo", func() bool {
 		code, body := get(t, "http://"+admin+"/admin/v1/handoffs?state=open", testAdminToken)
 		var list []router.HandoffState
-		if code == http.StatusOK && json.Unmarshal([]byte(body), &list) == nil {
-			for _, h := range list {
-				if h.Platform == "telegram" {
-					return h
-				}
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &list) != nil {
+			return false
+		}
+		for _, h := range list {
+			if h.Platform == "telegram" {
+				found = h
+				return true
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatal("no handoff for the photo")
-	return router.HandoffState{}
+		return false
+	})
+	return found
 }
 
 func telegramConfig(t *testing.T, apiBase string) config.Config {

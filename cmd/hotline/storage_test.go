@@ -208,9 +208,6 @@ func storedUpdates(t *testing.T, natsAddr string) map[string]bool {
 // restart and the router answers again.
 func TestServeStorageDiskFull(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("fills a tmpfs for 20 s; skipped with -short")
-	}
 	started := time.Now()
 	dir := mountTmpfs(t, 64<<20)
 	apiURL, sentTo := telegramAPI(t)
