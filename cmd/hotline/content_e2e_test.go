@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"hotline/adapters/telegram"
 )
 
 // TestWhatUsersSendReachesAgents runs real Telegram updates through serve:
@@ -19,22 +16,7 @@ import (
 // link, not "[location]".
 func TestWhatUsersSendReachesAgents(t *testing.T) {
 	t.Parallel()
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/getMe"):
-			fmt.Fprint(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Hotline","username":"hotline_bot"}}`)
-		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
-			fmt.Fprint(w, `{"ok":true,"result":{"message_id":1,"date":1764072000,"chat":{"id":42,"type":"private"}}}`)
-		default:
-			fmt.Fprint(w, `{"ok":true,"result":true}`)
-		}
-	}))
-	t.Cleanup(api.Close)
-	cfg := testConfig(t, t.TempDir())
-	cfg.Router.DefaultLang = "en"
-	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: api.URL,
-		Token: "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret"})
+	cfg := telegramConfig(t, acceptingBotAPI(t), "7000000001:AAE-token-for-serve-test", "serve-test-secret")
 	public, admin, _ := startServe(t, cfg)
 	cli := adminCLI(t, admin)
 	post := func(id int, payload string) string {

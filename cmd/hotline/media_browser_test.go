@@ -33,7 +33,7 @@ func TestBrowserConsoleShowsThePicture(t *testing.T) {
 	}
 	var downloads atomic.Int32
 	api := fakeBotAPI(t, &downloads, photo.Bytes())
-	public, admin, _ := startServe(t, telegramConfig(t, api.URL))
+	public, admin, _ := startServe(t, telegramConfig(t, api.URL, mediaBotToken, "media-test-secret"))
 	sendPhoto(t, public, `someone hacked my account <img src=x onerror="document.title='pwned'"> proof: https://example.com/proof. javascript:alert(1)`, photo.Len())
 	waitHandoff(t, admin)
 

@@ -11,10 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"hotline/adapters/telegram"
 	"hotline/bus/bustest"
-	"hotline/config"
-	"hotline/envelope"
 	"hotline/router"
 )
 
@@ -100,14 +97,6 @@ func waitHandoff(t *testing.T, admin string) router.HandoffState {
 	return found
 }
 
-func telegramConfig(t *testing.T, apiBase string) config.Config {
-	cfg := testConfig(t, t.TempDir())
-	cfg.Router.DefaultLang = "en"
-	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: apiBase,
-		Token: envelope.Secret(mediaBotToken), Mode: "webhook", WebhookSecret: "media-test-secret"})
-	return cfg
-}
-
 // TestServeTelegramPhotoViewable: a photo a user sends through the
 // webhook reaches the handoff with its reference, and an agent with the
 // admin token (only) sees the picture through the media endpoint.
@@ -115,7 +104,7 @@ func TestServeTelegramPhotoViewable(t *testing.T) {
 	t.Parallel()
 	var downloads atomic.Int32
 	api := fakeBotAPI(t, &downloads, photoJPEG)
-	cfg := telegramConfig(t, api.URL)
+	cfg := telegramConfig(t, api.URL, mediaBotToken, "media-test-secret")
 	public, admin, _ := startServe(t, cfg)
 	sendPhoto(t, public, "someone hacked my account, see", len(photoJPEG))
 	h := waitHandoff(t, admin)

@@ -9,28 +9,15 @@ import (
 	"testing"
 
 	"hotline/adapters/telegram"
+	"hotline/config"
+	"hotline/envelope"
 )
 
 // TestServeTelegramWebhook configures a Telegram bot as an operator would
 // and delivers an update to the gateway's public listener.
 func TestServeTelegramWebhook(t *testing.T) {
 	t.Parallel()
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/getMe"):
-			fmt.Fprint(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Hotline","username":"hotline_bot"}}`)
-		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
-			fmt.Fprint(w, `{"ok":true,"result":{"message_id":1,"date":1764072000,"chat":{"id":42,"type":"private"}}}`)
-		default:
-			fmt.Fprint(w, `{"ok":true,"result":true}`)
-		}
-	}))
-	t.Cleanup(api.Close)
-	cfg := testConfig(t, t.TempDir())
-	cfg.Router.DefaultLang = "en"
-	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: api.URL,
-		Token: "7000000001:AAE-token-for-serve-test", Mode: "webhook", WebhookSecret: "serve-test-secret"})
+	cfg := telegramConfig(t, acceptingBotAPI(t), "7000000001:AAE-token-for-serve-test", "serve-test-secret")
 	public, _, _ := startServe(t, cfg)
 
 	post := func(secret string) (int, string) {
@@ -59,4 +46,33 @@ func TestServeTelegramWebhook(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"method":"sendMessage"`) || !strings.Contains(body, "Pagamentos") {
 		t.Fatalf("help from a pt-BR user: %d %s, want the Portuguese help as a sendMessage answer", code, body)
 	}
+}
+
+// acceptingBotAPI is a fake Bot API that accepts every call.
+func acceptingBotAPI(t *testing.T) string {
+	t.Helper()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/getMe"):
+			fmt.Fprint(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Hotline","username":"hotline_bot"}}`)
+		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
+			fmt.Fprint(w, `{"ok":true,"result":{"message_id":1,"date":1764072000,"chat":{"id":42,"type":"private"}}}`)
+		default:
+			fmt.Fprint(w, `{"ok":true,"result":true}`)
+		}
+	}))
+	t.Cleanup(api.Close)
+	return api.URL
+}
+
+// telegramConfig is a test gateway answering in English with bot tg-main
+// on the Bot API at apiBase.
+func telegramConfig(t *testing.T, apiBase string, token envelope.Secret, webhookSecret envelope.Secret) config.Config {
+	t.Helper()
+	cfg := testConfig(t, t.TempDir())
+	cfg.Router.DefaultLang = "en"
+	addAccount(&cfg, telegram.Platform(), &telegram.Config{Account: "tg-main", APIBase: apiBase,
+		Token: token, Mode: "webhook", WebhookSecret: webhookSecret})
+	return cfg
 }
