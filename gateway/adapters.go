@@ -14,14 +14,15 @@ import (
 	"hotline/router"
 )
 
-// accountKey names one platform account.
-type accountKey struct{ platform, account string }
-
-func (k accountKey) String() string { return k.platform + "/" + k.account }
+// page is where an account serves a page people open.
+type page struct {
+	key  platform.Key
+	path string
+}
 
 // openedAccount is one configured account and what its platform made of it.
 type openedAccount struct {
-	key      accountKey
+	key      platform.Key
 	platform platform.Platform
 	settings platform.Config
 }
@@ -31,22 +32,21 @@ type openedAccount struct {
 // routes that take large bodies.
 type adapterSet struct {
 	order      []openedAccount
-	senders    map[accountKey]platform.Sender
+	senders    map[platform.Key]platform.Sender
 	runs       []func(context.Context) error
 	ready      map[string]func() error
 	bodyLimits map[string]int64
 	// pages are the accounts that serve a page of their own (the web
 	// chat), with its address, for the start-up log.
-	pages   []accountKey
-	pageURL map[accountKey]string
+	pages []page
 }
 
 // accounts lists the accounts of platform this gateway runs, sorted.
 func (s adapterSet) accounts(platformName string) []string {
 	var out []string
 	for key := range s.senders {
-		if key.platform == platformName {
-			out = append(out, key.account)
+		if key.Platform == platformName {
+			out = append(out, key.Account)
 		}
 	}
 	slices.Sort(out)
@@ -56,7 +56,7 @@ func (s adapterSet) accounts(platformName string) []string {
 // simulated is the account a simulated message comes from when the
 // request names none: the first that needs no platform credentials (a
 // single-section platform, the web chat), else the first configured.
-func (s adapterSet) simulated() accountKey {
+func (s adapterSet) simulated() platform.Key {
 	for _, a := range s.order {
 		if a.platform.Single {
 			return a.key
@@ -65,23 +65,23 @@ func (s adapterSet) simulated() accountKey {
 	if len(s.order) > 0 {
 		return s.order[0].key
 	}
-	return accountKey{"simulated", "cli"}
+	return platform.Key{Platform: "simulated", Account: "cli"}
 }
 
 // openAdapters opens the adapter of every enabled account through its
 // platform, mounts its webhooks on the public mux and collects its
 // sender, loop, readiness check and body limits.
 func openAdapters(ctx context.Context, cfg config.Config, env platform.Env, modes *fallback.Store, public *http.ServeMux) (adapterSet, error) {
-	set := adapterSet{senders: map[accountKey]platform.Sender{}, ready: map[string]func() error{},
-		bodyLimits: map[string]int64{}, pageURL: map[accountKey]string{}}
+	set := adapterSet{senders: map[platform.Key]platform.Sender{}, ready: map[string]func() error{},
+		bodyLimits: map[string]int64{}}
 	for _, acct := range cfg.Accounts {
 		if !acct.Enabled() {
 			continue
 		}
 		p := acct.Platform
-		key := accountKey{p.Name, acct.Settings.AccountName()}
+		key := platform.Key{Platform: p.Name, Account: acct.Settings.AccountName()}
 		aenv := env
-		aenv.Logger = env.Logger.With("platform", p.Name, "account", key.account)
+		aenv.Logger = env.Logger.With("platform", p.Name, "account", key.Account)
 		aenv.Announcer = announcer{modes: modes, platform: p.Name, defaultLang: cfg.Router.DefaultLang}
 		ad, err := p.Open(ctx, aenv, acct.Settings)
 		if err != nil {
@@ -91,8 +91,7 @@ func openAdapters(ctx context.Context, cfg config.Config, env platform.Env, mode
 		set.senders[key] = ad
 		var routes []string
 		if pg, ok := ad.(platform.Page); ok {
-			set.pages = append(set.pages, key)
-			set.pageURL[key] = pg.Page()
+			set.pages = append(set.pages, page{key, pg.Page()})
 		}
 		if w, ok := ad.(platform.Webhooks); ok {
 			for pattern, h := range w.Routes() {
@@ -110,7 +109,7 @@ func openAdapters(ctx context.Context, cfg config.Config, env platform.Env, mode
 			set.ready[key.String()] = r.Ready
 		}
 		slices.Sort(routes)
-		env.Logger.Info("account ready", "platform", p.Name, "provider", p.Provider, "account", key.account, "routes", routes)
+		env.Logger.Info("account ready", "platform", p.Name, "provider", p.Provider, "account", key.Account, "routes", routes)
 	}
 	return set, nil
 }

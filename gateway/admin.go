@@ -16,6 +16,7 @@ import (
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/httpjson"
+	"hotline/platform"
 )
 
 // SendRequest is an operator's message to one user: an outage notice, a
@@ -123,15 +124,15 @@ type SimulateResponse struct {
 // HOTLINE_IN exactly as an adapter would, waits for the router's replies
 // and returns them. Operators use it to see what users get in the current
 // mode; newcomers use it to try hotline with no platform account.
-func simulateHandler(b *bus.Bus, from accountKey) http.Handler {
+func simulateHandler(b *bus.Bus, from platform.Key) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req SimulateRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
 			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"text": "help+ar", "platform": "<platform>", "account": "<account>", "user": "cli"} (platform and account may be left out)`)
 			return
 		}
-		req.Platform = cmpOr(req.Platform, from.platform)
-		req.Account = cmpOr(req.Account, from.account)
+		req.Platform = cmpOr(req.Platform, from.Platform)
+		req.Account = cmpOr(req.Account, from.Account)
 		req.User = cmpOr(req.User, "cli")
 		now := time.Now().UTC()
 		m := envelope.Message{

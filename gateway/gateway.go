@@ -160,8 +160,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 		admin.Handle(path, modesAPI)
 	}
 	admin.Handle("POST /admin/v1/simulate", auth.Require(simulateHandler(b, g.adapters.simulated())))
-	admin.Handle("POST /admin/v1/send", auth.Require(sendHandler(b, knownPlatforms(deps.Platforms, cfg.Accounts), func(platform, account string) bool {
-		_, ok := g.adapters.senders[accountKey{platform, account}]
+	admin.Handle("POST /admin/v1/send", auth.Require(sendHandler(b, knownPlatforms(deps.Platforms, cfg.Accounts), func(platformName, account string) bool {
+		_, ok := g.adapters.senders[platform.Key{Platform: platformName, Account: account}]
 		return ok
 	})))
 	admin.Handle("/admin/v1/handoffs", auth.Require(g.router.AdminHandler()))
@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 	mediaFetchers := media.NewRegistry()
 	for key, s := range g.adapters.senders {
 		if f, ok := s.(media.Fetcher); ok {
-			mediaFetchers.Add(key.platform, key.account, f)
+			mediaFetchers.Add(key.Platform, key.Account, f)
 		}
 	}
 	admin.Handle(media.Pattern, auth.Require(media.NewHandler(media.Config{}, media.Deps{Registry: mediaFetchers, Logger: log})))
@@ -216,7 +216,7 @@ func (g *Gateway) AdminAddr() net.Addr { return g.adminLn.Addr() }
 
 // Adapter returns the adapter of platform/account, if the gateway runs it.
 func (g *Gateway) Adapter(platformName, account string) (platform.Sender, bool) {
-	s, ok := g.adapters.senders[accountKey{platformName, account}]
+	s, ok := g.adapters.senders[platform.Key{Platform: platformName, Account: account}]
 	return s, ok
 }
 
@@ -252,8 +252,8 @@ func (g *Gateway) Run(ctx context.Context) error {
 			return err
 		})
 	}
-	for _, key := range g.adapters.pages {
-		log.Info("web page: open this in a browser", "channel", key.String(), "url", browseURL(g.publicLn.Addr(), g.adapters.pageURL[key]))
+	for _, p := range g.adapters.pages {
+		log.Info("web page: open this in a browser", "channel", p.key.String(), "url", browseURL(g.publicLn.Addr(), p.path))
 	}
 	log.Info("operator console", "url", browseURL(g.adminLn.Addr(), "/console/"), "login", loginHint(cfg))
 	log.Info("hotline serving",
@@ -397,8 +397,8 @@ func newLoops(cfg config.Config, set adapterSet, deps outbound.Deps, backoff fun
 			lim.PerSecond, lim.Burst = r.AccountSendRate(), max(1, int(r.AccountSendRate()))
 		}
 		l, err := outbound.New(outbound.Config{
-			Platform:        acct.key.platform,
-			Account:         acct.key.account,
+			Platform:        acct.key.Platform,
+			Account:         acct.key.Account,
 			Label:           acct.platform.Label,
 			AccountRate:     rate.Limit(lim.PerSecond),
 			AccountBurst:    lim.Burst,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"hotline/bus"
 	"hotline/envelope"
 	"hotline/httpjson"
 )
@@ -122,7 +123,7 @@ func (r *Router) updateHandoff(ctx context.Context, id string, change func(*Hand
 		}
 		data, _ := json.Marshal(st)
 		if _, err := r.handoffs.Update(ctx, id, data, rev); err != nil {
-			if isConflict(err) {
+			if bus.IsConflict(err) {
 				continue
 			}
 			return HandoffState{}, fmt.Errorf("handoff update: %w", err)

@@ -255,7 +255,7 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 	}
 	key := sessionKey(sess.Conversation)
 	newRev, err := bus.Swap(ctx, s.kv, key, data, rev)
-	if isConflict(err) {
+	if bus.IsConflict(err) {
 		s.cache.drop(key)
 		return errConflict
 	}
@@ -271,7 +271,6 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
 // or Update from a stale revision. A clustered stream reports the latter
 // with another code than a single server; nats.go maps both to
 // ErrKeyRevisionMismatch.
-func isConflict(err error) bool { return bus.IsConflict(err) }
 
 // Load returns a conversation's session as the bucket holds it now.
 func (s Sessions) Load(ctx context.Context, conversation string) (*Session, error) {
@@ -322,7 +321,7 @@ func casJSON[T any](ctx context.Context, kv jetstream.KeyValue, key string, chan
 			return err
 		}
 		_, err = bus.Swap(ctx, kv, key, data, rev)
-		if isConflict(err) {
+		if bus.IsConflict(err) {
 			continue
 		}
 		if err != nil {

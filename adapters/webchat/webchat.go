@@ -206,10 +206,7 @@ func EnsureBuckets(ctx context.Context, b *bus.Bus) error {
 }
 
 // Announcer is where the banner text comes from.
-type Announcer interface {
-	// Announcement returns the active announcement for the web chat account in lang (BCP 47, may be ""), and its direction ("rtl" or ""), or "" when none.
-	Announcement(account, lang string) (text, dir string)
-}
+type Announcer = platform.Announcer
 
 // Deps are the adapter's collaborators.
 type Deps struct {
