@@ -87,6 +87,11 @@ type Bus struct {
 	own     map[string]jetstream.KeyValue
 	closed  chan struct{}
 	storage *storage
+	// instance names this process among the gateways sharing the NATS
+	// (see Own); shares is the fraction of each group it owns.
+	instance string
+	shareMu  sync.Mutex
+	shares   map[string]float64
 
 	stopWatch func() // stops the storage watchdog and waits for it
 	closeOnce sync.Once
@@ -109,7 +114,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: metrics: %w", err)
 	}
-	b := &Bus{cfg: cfg, log: log.With("component", "bus"), metrics: m, closed: make(chan struct{})}
+	b := &Bus{cfg: cfg, log: log.With("component", "bus"), metrics: m, closed: make(chan struct{}), instance: newInstanceID()}
 	b.storage = newStorage(b.log, m, time.Now)
 
 	opts := b.connOptions()
@@ -266,13 +271,29 @@ func (b *Bus) Embedded() bool { return b.srv != nil }
 // is missing.
 var ErrNotReady = errors.New("bus: not ready")
 
-// Ready checks that NATS is connected and every stream exists; /readyz
-// serves it.
+// Ready checks that NATS is connected, that HOTLINE_IN and HOTLINE_OUT
+// each have a leader with quorum, and that every other stream exists;
+// /readyz serves it. It answers within groupInfoTimeout even when the
+// cluster does not: a stream without a leader leaves its info request
+// unanswered.
 func (b *Bus) Ready(ctx context.Context) error {
 	if st := b.nc.Status(); st != nats.CONNECTED {
 		return fmt.Errorf("%w: nats connection is %s", ErrNotReady, st)
 	}
+	ctx, cancel := context.WithTimeout(ctx, groupInfoTimeout)
+	defer cancel()
+	// Without HOTLINE_IN no webhook can be acknowledged, without
+	// HOTLINE_OUT no reply goes out: a load balancer should prefer
+	// another instance, or at least know.
+	for _, name := range []string{StreamIn, StreamOut} {
+		if err := b.streamQuorum(ctx, name); err != nil {
+			return fmt.Errorf("%w: %w", ErrNotReady, err)
+		}
+	}
 	for _, s := range streamSpecs() {
+		if s.name == StreamIn || s.name == StreamOut {
+			continue
+		}
 		if _, err := b.js.Stream(ctx, s.name); err != nil {
 			return fmt.Errorf("%w: stream %s: %w", ErrNotReady, s.name, err)
 		}
@@ -297,6 +318,9 @@ func (b *Bus) Close(ctx context.Context) error {
 			b.closeErr = errors.Join(b.closeErr, fmt.Errorf("bus: drain: %w", ctx.Err()))
 		}
 		b.shutdownServer()
+		// Now, not when the server's own goroutine gets to it: an Open
+		// right after Close must find the store free.
+		releaseStore(b.srv)
 		b.log.Info("bus closed")
 	})
 	return b.closeErr

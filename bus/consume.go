@@ -77,9 +77,23 @@ type ConsumerConfig struct {
 	// decides when to give up by returning Permanent (the outbound loop
 	// does, because waiting out an outage must not use up attempts).
 	MaxDeliver int
-	// AckWait is how long a delivery may take before the server sends it
-	// again. Default 30s.
+	// AckWait is how long the server waits without a word from this
+	// instance before it sends a delivery again (to whichever instance
+	// pulls next). While a handler runs, the ack timer is restarted
+	// every AckWait/2, so it only has to outlast a crashed or cut-off
+	// instance, not the slowest handler. Default 30s.
 	AckWait time.Duration
+	// HandlerTimeout bounds one handler call. Default AckWait.
+	HandlerTimeout time.Duration
+	// Exclusive pins the consumer to one client at a time (a JetStream
+	// priority group with the pinned-client policy): whichever
+	// instances pull, the server delivers to one of them, so the
+	// consumer's messages are handled in order by one instance. Another
+	// instance takes over when the pinned one stops (Consume unpins on
+	// the way out) or goes quiet for longer than AckWait plus a pull's
+	// lifetime, by which time everything the quiet one had taken is due
+	// for redelivery and goes first. See Own.
+	Exclusive bool
 	// Workers handle deliveries concurrently. Default 1, which keeps each
 	// consumer's messages in stream order.
 	Workers int
@@ -106,6 +120,9 @@ func (c *ConsumerConfig) setDefaults() {
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = 30 * time.Second
+	}
+	if c.HandlerTimeout <= 0 {
+		c.HandlerTimeout = c.AckWait
 	}
 	if c.Workers <= 0 {
 		c.Workers = 1
@@ -142,7 +159,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	}
 	const queueDepth = 4
 	maxAckPending := max(1000, cfg.Workers*(queueDepth+2))
-	cons, err := b.js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+	ccfg := jetstream.ConsumerConfig{
 		Durable:        cfg.Durable,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        cfg.AckWait,
@@ -153,7 +170,30 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 		// back instead of being stranded.
 		MaxDeliver:    -1,
 		MaxAckPending: maxAckPending,
-	})
+	}
+	pullOpts := []jetstream.PullConsumeOpt{
+		// Pull a few batches ahead of the workers, not the library's
+		// default 500, so messages do not sit in a client buffer while
+		// their ack timers run out (a long wait also restarts the timer,
+		// see the workers below).
+		jetstream.PullMaxMessages(max(8, cfg.Workers*8)),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			// Missing heartbeats after an outage are reported here and
+			// are not fatal: the pull resumes once the server is back.
+			// A pinned consumer answers the instances it is not pinned
+			// to this way too, which is routine.
+			if !errors.Is(err, jetstream.ErrPinIDMismatch) {
+				b.log.Warn("consume", "consumer", cfg.Durable, "stream", cfg.Stream, "err", err)
+			}
+		}),
+	}
+	if cfg.Exclusive {
+		ccfg.PriorityPolicy = jetstream.PriorityPolicyPinned
+		ccfg.PriorityGroups = []string{pinGroup}
+		ccfg.PinnedTTL = pinnedTTL(cfg.AckWait)
+		pullOpts = append(pullOpts, jetstream.PullPriorityGroup(pinGroup), jetstream.PullExpiry(exclusivePull))
+	}
+	cons, err := b.js.CreateOrUpdateConsumer(ctx, cfg.Stream, ccfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Stopped before it started: a shutdown right after start-up
@@ -206,6 +246,7 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 			}
 		})
 	}
+	var pin pinSeen
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		callbacks.Add(1)
 		defer callbacks.Done()
@@ -215,23 +256,14 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 			_ = msg.Nak()
 			return
 		}
+		pin.note(msg)
 		p := partition(msg, cfg.PartitionHeader, cfg.Workers)
 		select {
 		case queues[p] <- queued{msg: msg, at: time.Now(), partition: p}:
 		case <-abort:
 			_ = msg.Nak()
 		}
-	},
-		// Pull a few batches ahead of the workers, not the library's
-		// default 500, so messages do not sit in a client buffer while
-		// their ack timers run out (a long wait also restarts the timer,
-		// see the workers above).
-		jetstream.PullMaxMessages(max(8, cfg.Workers*8)),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			// Missing heartbeats after an outage are reported here and
-			// are not fatal: the pull resumes once the server is back.
-			log.Warn("consume", "err", err)
-		}))
+	}, pullOpts...)
 	stop := func() {
 		stopping.Store(true)
 		close(abort)
@@ -263,8 +295,77 @@ func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error 
 	cc.Drain()
 	<-cc.Closed()
 	stop()
+	if cfg.Exclusive {
+		b.unpin(cfg, pin.id())
+	}
 	log.Info("consumer stopped")
 	return ended
+}
+
+// pinGroup is the priority group of exclusive consumers.
+const pinGroup = "owner"
+
+// exclusivePull is how long a pull request of an exclusive consumer
+// lives. The pinned instance renews its pin with every pull, so this
+// bounds how stale a live pin can look.
+const exclusivePull = 4 * time.Second
+
+// pinnedTTL is how long an exclusive consumer's pin outlives its holder's
+// last pull: long enough that everything a crashed holder had taken is
+// due for redelivery (AckWait) before anyone else is pinned.
+func pinnedTTL(ackWait time.Duration) time.Duration {
+	return ackWait + exclusivePull + 2*time.Second
+}
+
+// pinSeen remembers the pin id the server sent with the latest message.
+type pinSeen struct {
+	mu sync.Mutex
+	v  string
+}
+
+func (p *pinSeen) note(msg jetstream.Msg) {
+	if id := msg.Headers().Get("Nats-Pin-Id"); id != "" {
+		p.mu.Lock()
+		p.v = id
+		p.mu.Unlock()
+	}
+}
+
+func (p *pinSeen) id() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.v
+}
+
+// unpin lets another instance take an exclusive consumer now rather than
+// when the pin times out. Everything this instance had taken is settled
+// or handed back by then. It unpins only its own pin: one that already
+// moved to another instance stays.
+func (b *Bus) unpin(cfg ConsumerConfig, mine string) {
+	if mine == "" {
+		return // never pinned here
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	cons, err := b.js.Consumer(ctx, cfg.Stream, cfg.Durable)
+	if err != nil {
+		return
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return
+	}
+	for _, g := range info.PriorityGroups {
+		if g.Group == pinGroup && g.PinnedClientID == mine {
+			st, err := b.js.Stream(ctx, cfg.Stream)
+			if err == nil {
+				err = st.UnpinConsumer(ctx, cfg.Durable, pinGroup)
+			}
+			if err != nil {
+				b.log.Debug("unpin", "consumer", cfg.Durable, "err", err)
+			}
+		}
+	}
 }
 
 // queued is a delivery waiting for a worker, with when it arrived.
@@ -310,8 +411,10 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, q queue
 	if cfg.Wake != nil {
 		woken = cfg.Wake()
 	}
-	hctx, cancel := context.WithTimeout(ctx, cfg.AckWait)
+	hctx, cancel := context.WithTimeout(ctx, cfg.HandlerTimeout)
+	keep := keepAlive(msg, cfg.AckWait/2)
 	err = runHandler(hctx, h, d)
+	keep()
 	cancel()
 	switch {
 	case err == nil:
@@ -354,6 +457,32 @@ func (b *Bus) handle(ctx context.Context, cfg ConsumerConfig, h Handler, q queue
 			"attempt", attempt, "delay", delay, "err", err)
 		_ = msg.NakWithDelay(delay)
 		b.metrics.handled.WithLabelValues(cfg.Durable, "retry").Inc()
+	}
+}
+
+// keepAlive restarts msg's ack timer every interval until the returned
+// stop is called: a handler slower than that keeps its delivery, and the
+// server does not send it to another instance meanwhile.
+func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	mu.Lock()
+	defer mu.Unlock()
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		_ = msg.InProgress()
+		t.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
 	}
 }
 

@@ -1,15 +1,82 @@
 package bus
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/nats-io/nats-server/v2/server"
 )
+
+// ErrStoreLocked is returned by Open when another process runs an
+// embedded server on the same store dir. nats-server does not lock its
+// store, and two servers writing one store corrupt it.
+var ErrStoreLocked = errors.New("store dir is in use by another hotline serve")
+
+// storeLockFile is the file in the store dir an embedded server holds
+// an exclusive lock on while it runs. It holds the holder's pid.
+const storeLockFile = "hotline.lock"
+
+// storeLock is an embedded server's hold on its store dir.
+type storeLock struct {
+	fl   *flock.Flock
+	once sync.Once
+}
+
+// lockStore takes the store dir's lock without waiting: a second serve
+// on the same store must fail at once, not hang until the first stops.
+func lockStore(dir string) (*storeLock, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store lock: %w", err)
+	}
+	path := filepath.Join(dir, storeLockFile)
+	fl := flock.New(path)
+	ok, err := fl.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("store lock %s: %w", path, err)
+	}
+	if !ok {
+		holder := "another process"
+		if pid, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(pid))) > 0 {
+			holder = "pid " + strings.TrimSpace(string(pid))
+		}
+		return nil, fmt.Errorf("%s: %w (%s holds %s)", dir, ErrStoreLocked, holder, storeLockFile)
+	}
+	// Only for the message above: the lock is what excludes, so a pid
+	// that could not be written costs nothing but the hint.
+	_ = os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	return &storeLock{fl: fl}, nil
+}
+
+// release lets another process open the store; it is safe to call more
+// than once.
+func (l *storeLock) release() {
+	if l == nil {
+		return
+	}
+	l.once.Do(func() { _ = l.fl.Unlock() })
+}
+
+// releaseStore releases the store lock of srv, an embedded server that
+// has shut down. The lock travels with the server's logger, the one
+// slot of a server this package fills and can read back, so that
+// whoever holds the server can let its store go.
+func releaseStore(srv *server.Server) {
+	if srv == nil {
+		return
+	}
+	if l, ok := srv.Logger().(serverLogger); ok {
+		l.store.release()
+	}
+}
 
 // startEmbedded runs a single JetStream-enabled nats-server inside this
 // process. Clients inside the process connect through an in-memory pipe;
@@ -20,6 +87,10 @@ import (
 func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.Server, *server.Options, error) {
 	if cfg.StoreDir == "" {
 		return nil, nil, fmt.Errorf("store dir is required for the embedded server")
+	}
+	lock, err := lockStore(cfg.StoreDir)
+	if err != nil {
+		return nil, nil, err
 	}
 	opts := &server.Options{
 		ServerName: "hotline",
@@ -36,10 +107,12 @@ func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.S
 	if cfg.Listen != "" {
 		host, portStr, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
+			lock.release()
 			return nil, nil, fmt.Errorf("listen %q: %w", cfg.Listen, err)
 		}
 		port, err := strconv.Atoi(portStr)
 		if err != nil {
+			lock.release()
 			return nil, nil, fmt.Errorf("listen %q: port: %w", cfg.Listen, err)
 		}
 		if port == 0 {
@@ -50,12 +123,22 @@ func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.S
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
+		lock.release()
 		return nil, nil, err
 	}
-	srv.SetLoggerV2(serverLogger{log: log.With("component", "nats-server"), onWriteError: onWriteError}, false, false, false)
+	srv.SetLoggerV2(serverLogger{log: log.With("component", "nats-server"), onWriteError: onWriteError, store: lock}, false, false, false)
+	// Whatever shuts the server down (Close, or Open giving up half
+	// way), the store is free once it is down; Close also releases at
+	// once, so that an Open right after it finds the store free.
+	go func() {
+		srv.WaitForShutdown()
+		lock.release()
+	}()
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
+		srv.WaitForShutdown()
+		lock.release()
 		return nil, nil, fmt.Errorf("not ready for connections after 10s (store dir %s)", cfg.StoreDir)
 	}
 	if cfg.Listen != "" {
@@ -85,6 +168,7 @@ func jetStreamConfig(opts *server.Options) *server.JetStreamConfig {
 type serverLogger struct {
 	log          *slog.Logger
 	onWriteError func()
+	store        *storeLock // see releaseStore
 }
 
 // writeError reports whether a server error line is about a failed

@@ -10,6 +10,7 @@ type metrics struct {
 	handled     *prometheus.CounterVec // by consumer and outcome
 	storageOK   prometheus.Gauge
 	recoveries  prometheus.Counter
+	owned       *prometheus.GaugeVec // units of work this instance owns, by group
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -35,8 +36,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		recoveries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hotline_storage_recoveries_total", Help: "Automatic JetStream restarts that cleared a storage write error.",
 		}),
+		owned: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hotline_owned_units", Help: "Units of work this instance owns among the gateways sharing the NATS (router partitions, delivery accounts), by group.",
+		}, []string{"group"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.published, m.duplicates, m.publishErrs, m.handled, m.storageOK, m.recoveries} {
+	for _, c := range []prometheus.Collector{m.connected, m.published, m.duplicates, m.publishErrs, m.handled, m.storageOK, m.recoveries, m.owned} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +38,8 @@ func (b *Bus) Publish(ctx context.Context, subject string, data []byte, dedupID 
 	for k, vs := range hdr {
 		msg.Header[k] = vs
 	}
+	ctx, cancel := boundOp(ctx)
+	defer cancel()
 	ack, err := b.js.PublishMsg(ctx, msg, jetstream.WithMsgID(dedupID))
 	if err != nil {
 		b.metrics.publishErrs.Inc()
@@ -70,29 +75,131 @@ func (b *Bus) publishRaw(ctx context.Context, subject string, v any, dedupID str
 	return b.Publish(ctx, subject, data, dedupID, hdr)
 }
 
-// PublishInbound stores what a user sent on hotline.in.<platform>.<account>.
-// The dedup id is the platform's own message id scoped to the account, so
-// a platform's retries are stored once; the conversation travels as a
-// header so the router can keep each conversation in order.
+// InboundPartitions is how many partitions HOTLINE_IN is split into. A
+// conversation's messages all go to one partition, and one instance
+// routes a partition at a time (see Own), so they are routed in order
+// however many gateways share the work. It is fixed: changing it would
+// move conversations between partitions while their messages wait.
+const InboundPartitions = 12
+
+// InboundPartition is the partition of a conversation.
+func InboundPartition(conversation string) int {
+	h := fnv.New32a()
+	h.Write([]byte(conversation))
+	return int(h.Sum32() % InboundPartitions)
+}
+
+// InboundPartitionFilter is the subject filter of partition p:
+// hotline.in.<platform>.<account>.<p>.
+func InboundPartitionFilter(p int) string { return "hotline.in.*.*." + strconv.Itoa(p) }
+
+// opTimeout bounds one request to JetStream. A request sent to a stream
+// leader that just died is never answered: without a bound it would hold
+// its handler until the handler's own time-out, and the reply with it.
+// Failing fast lets the handler be retried once a new leader is elected
+// (a second or two on a healthy cluster).
+const opTimeout = 3 * time.Second
+
+// boundOp gives ctx a deadline at most opTimeout away.
+func boundOp(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, opTimeout)
+}
+
+// InboundDurable is the consumer that routes partition p of HOTLINE_IN.
+func InboundDurable(p int) string { return "router-p" + strconv.Itoa(p) }
+
+// LegacyInboundDurable routes what was stored on
+// hotline.in.<platform>.<account> before HOTLINE_IN had partitions, with
+// the acknowledgements it had then; it runs with partition 0.
+const LegacyInboundDurable = "router"
+
+// LegacyInboundFilter is the subject filter of LegacyInboundDurable.
+const LegacyInboundFilter = "hotline.in.*.*"
+
+// InboundPatience is how long PublishInbound keeps trying to store a
+// message while NATS does not answer (a stream leader being elected
+// after a node loss takes a few seconds), unless its context ends
+// sooner. It stays under the 15 s Twilio waits for a webhook's answer,
+// the shortest wait among the platforms that never send a message again.
+const InboundPatience = 12 * time.Second
+
+// inboundAttempt bounds one try to store an inbound message.
+const inboundAttempt = 3 * time.Second
+
+// PublishInbound stores what a user sent on
+// hotline.in.<platform>.<account>.<partition>. The dedup id is the
+// platform's own message id scoped to the account, so a platform's
+// retries are stored once; the conversation travels as a header so the
+// router can keep each conversation in order. While the stream does not
+// answer it tries again for up to InboundPatience: a platform that never
+// retries must not lose a message to a leader election.
 func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.Header) (PubAck, error) {
 	subject, err := envelope.InSubject(m.Platform, m.Account)
 	if err != nil {
 		return PubAck{}, fmt.Errorf("bus: publish inbound: %w", err)
 	}
+	subject += "." + strconv.Itoa(InboundPartition(m.Conversation))
 	h := nats.Header{}
 	for k, vs := range hdr {
 		h[k] = vs
 	}
 	h.Set(envelope.HeaderConversation, m.Conversation)
+	data, err := envelope.Encode(m)
+	if err != nil {
+		return PubAck{}, fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, InboundPatience)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		actx, acancel := context.WithTimeout(ctx, inboundAttempt)
+		ack, err := b.storeInbound(actx, m, subject, data, h)
+		acancel()
+		if err == nil || !retryableInbound(err) {
+			return ack, err
+		}
+		wait := Backoff(attempt, 100*time.Millisecond, time.Second)
+		if deadline, _ := ctx.Deadline(); time.Until(deadline) < wait {
+			return ack, err
+		}
+		b.log.Debug("inbound not stored yet; trying again", "subject", subject, "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return ack, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryableInbound tells a store that may work a moment later (no
+// answer: a leader being elected, a connection re-established) from one
+// that will not (the stream is full, the disk refuses writes).
+func retryableInbound(err error) bool {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, errRefusing):
+		return false
+	case errors.As(err, &apiErr):
+		// The stream answered: only "not available now" is worth
+		// another try, and a full stream says 503 too.
+		switch apiErr.ErrorCode {
+		case errCodeStoreFailed, errCodeInsufficientResources, errCodeStorageExceeded:
+			return false
+		}
+		return apiErr.Code == 503
+	}
+	return true
+}
+
+// errRefusing marks a publish not tried because the store refuses writes.
+var errRefusing = errors.New("store refuses writes")
+
+// storeInbound is one try of PublishInbound.
+func (b *Bus) storeInbound(ctx context.Context, m *envelope.Message, subject string, data []byte, h nats.Header) (PubAck, error) {
 	// While the store cannot write, a publish would only wait for an
 	// acknowledgement that never comes; the watchdog notices recovery.
 	if reason := b.storage.refusing(); reason != "" {
 		b.metrics.publishErrs.Inc()
-		return PubAck{}, fmt.Errorf("bus: publish inbound: %w: %s", ErrStorageUnavailable, reason)
-	}
-	data, err := envelope.Encode(m)
-	if err != nil {
-		return PubAck{}, fmt.Errorf("bus: publish %s: %w", subject, err)
+		return PubAck{}, fmt.Errorf("bus: publish inbound: %w: %s (%w)", ErrStorageUnavailable, reason, errRefusing)
 	}
 	seenKey := inboundSeenKey(m)
 	if _, err := b.kv[BucketSeen].Get(ctx, seenKey); err == nil {
@@ -175,6 +282,8 @@ func SentKey(replyID string) string { return "s." + replyID }
 // webhook response, or rerouted), so nothing sends it again. record is
 // what to keep about it (JSON).
 func (b *Bus) MarkSent(ctx context.Context, replyID string, record []byte) error {
+	ctx, cancel := boundOp(ctx)
+	defer cancel()
 	if _, err := b.kv[BucketSent].Put(ctx, SentKey(replyID), record); err != nil {
 		return fmt.Errorf("bus: mark sent %s: %w", replyID, err)
 	}
@@ -185,6 +294,8 @@ func (b *Bus) MarkSent(ctx context.Context, replyID string, record []byte) error
 // record could not be read; the caller should try again later rather than
 // risk a second send.
 func (b *Bus) WasSent(ctx context.Context, replyID string) (bool, error) {
+	ctx, cancel := boundOp(ctx)
+	defer cancel()
 	_, err := b.kv[BucketSent].Get(ctx, SentKey(replyID))
 	switch {
 	case err == nil:
@@ -198,6 +309,8 @@ func (b *Bus) WasSent(ctx context.Context, replyID string) (bool, error) {
 // OptedOut reports whether a conversation is on the opt-out list. An
 // error means the list could not be read: callers must not send.
 func (b *Bus) OptedOut(ctx context.Context, conversation string) (bool, error) {
+	ctx, cancel := boundOp(ctx)
+	defer cancel()
 	_, err := b.kv[BucketOptOut].Get(ctx, OptOutKey(conversation))
 	switch {
 	case err == nil:

@@ -51,6 +51,10 @@ const (
 	// window (some platforms sign no time, others send a secret that
 	// never changes) is recognized and not stored or answered again.
 	BucketSeen = "hotline_seen"
+	// BucketMembers lists the gateway instances sharing this NATS, each
+	// key refreshed every second (see Own). Kept in memory: it is
+	// rebuilt within a second of any restart.
+	BucketMembers = "hotline_members"
 )
 
 // Object store buckets.
@@ -186,6 +190,7 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSignatures, Description: "signed webhook requests seen", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSeen, Description: "inbound platform message ids seen", History: 1, TTL: b.cfg.seenTTL(), Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketMembers, Description: "gateway instances and the work they share", History: 1, TTL: 4 * memberTTL, Replicas: r, Storage: jetstream.MemoryStorage},
 	}
 }
 

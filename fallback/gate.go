@@ -2,6 +2,7 @@ package fallback
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -33,6 +34,14 @@ type RateConfig struct {
 	// NoticeWindow is how long a user over the limit hears nothing after
 	// the one "busy" notice. Default one minute.
 	NoticeWindow time.Duration
+	// Share is this instance's fraction of the routing when several
+	// gateways share the work (nil: all of it). Global and GlobalBurst
+	// are for the whole cluster, so each instance keeps that fraction of
+	// them: conversations are spread over instances by the same split,
+	// so the instances' buckets add up to the configured one. A
+	// sender's bucket needs no split: one instance routes a
+	// conversation at a time.
+	Share func() float64
 }
 
 func (c RateConfig) withDefaults() RateConfig {
@@ -86,6 +95,7 @@ type senderLimit struct {
 type accountLimit struct {
 	lim      *rate.Limiter
 	lastSeen time.Time
+	share    float64 // the Share its limit was last sized for
 }
 
 // NewGate returns a gate reading modes from store. now is the clock the
@@ -182,10 +192,15 @@ func (g *Gate) limit(m *envelope.Message) limitResult {
 	acctKey := m.Platform + "/" + m.Account
 	a := g.accounts[acctKey]
 	if a == nil {
-		a = &accountLimit{lim: rate.NewLimiter(g.cfg.Global, g.cfg.GlobalBurst)}
+		a = &accountLimit{lim: rate.NewLimiter(g.cfg.Global, g.cfg.GlobalBurst), share: 1}
 		g.accounts[acctKey] = a
 	}
 	a.lastSeen = now
+	if share := g.share(); share != a.share {
+		a.share = share
+		a.lim.SetLimitAt(now, g.cfg.Global*rate.Limit(share))
+		a.lim.SetBurstAt(now, max(1, int(math.Round(float64(g.cfg.GlobalBurst)*share))))
+	}
 	// The sender's bucket goes first, so one noisy user spends only
 	// their own tokens and not the account's.
 	if s.lim.AllowN(now, 1) && a.lim.AllowN(now, 1) {
@@ -196,6 +211,19 @@ func (g *Gate) limit(m *envelope.Message) limitResult {
 	}
 	s.noticeUntil = now.Add(g.cfg.NoticeWindow)
 	return overNotice
+}
+
+// share is this instance's part of the cluster's account buckets.
+func (g *Gate) share() float64 {
+	if g.cfg.Share == nil {
+		return 1
+	}
+	if s := g.cfg.Share(); s > 0 && s <= 1 {
+		return s
+	}
+	// Owning nothing, it routes nothing that counts; a message it does
+	// route (handed over mid-way) gets the whole bucket rather than none.
+	return 1
 }
 
 // pruneLocked drops limiters idle longer than g.idle, at most once a

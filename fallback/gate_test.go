@@ -3,6 +3,7 @@ package fallback
 import (
 	"context"
 	"reflect"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -235,8 +236,52 @@ func TestGateDefaults(t *testing.T) {
 	t.Parallel()
 	got := RateConfig{}.withDefaults()
 	want := RateConfig{PerSender: rate.Every(3 * time.Second), PerSenderBurst: 5, Global: 50, GlobalBurst: 100, NoticeWindow: time.Minute}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("defaults: got %+v, want %+v", got, want)
+	}
+}
+
+// TestGateAccountShare: with several gateways routing, an instance keeps
+// its share of the account bucket (rate and burst), and follows the
+// share as partitions move.
+func TestGateAccountShare(t *testing.T) {
+	t.Parallel()
+	b := bustest.Open(t)
+	clock := newFakeClock()
+	s := newStore(t, b, StoreDeps{Now: clock.Now})
+	mustSet(t, s, op(t, ModeRateLimited, "global"))
+	var mu sync.Mutex
+	share := 0.25
+	g := NewGate(s, RateConfig{Global: 40, GlobalBurst: 20, PerSenderBurst: 100, Share: func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return share
+	}}, clock.Now)
+	admitted := func(n int) int {
+		ok := 0
+		for i := range n {
+			// A user per message: only the account's bucket limits.
+			if d := g.Check(context.Background(), message("weibo", "weibo-main", "u"+strconv.Itoa(i)+"-"+clock.Now().String()), false); d.Refuse == "" && !d.Silent {
+				ok++
+			}
+		}
+		return ok
+	}
+	if got := admitted(50); got != 5 {
+		t.Errorf("burst with a quarter share: %d admitted, want 5 (a quarter of 20)", got)
+	}
+	clock.Add(time.Second)
+	if got := admitted(50); got != 5 {
+		t.Errorf("one second later with a quarter share: %d admitted, want 5 (a quarter of 40/s, capped by the burst)", got)
+	}
+	mu.Lock()
+	share = 1
+	mu.Unlock()
+	clock.Add(time.Second)
+	admitted(50) // the bucket is resized; what it held stays
+	clock.Add(time.Second)
+	if got := admitted(50); got != 20 {
+		t.Errorf("a second after taking every partition: %d admitted, want the whole burst of 20", got)
 	}
 }
 

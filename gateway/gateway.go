@@ -117,7 +117,11 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 		return nil, err
 	}
 	g.bindings = fallback.NewBindings(b.KV(bus.BucketBindings))
-	gate := fallback.NewGate(g.modes, rateConfig(cfg.Fallback.RateLimit), nil)
+	// rate_limited's account buckets are for the whole cluster: this
+	// instance keeps its share of the router's partitions of them.
+	rc := rateConfig(cfg.Fallback.RateLimit)
+	rc.Share = func() float64 { return b.Share(router.OwnGroup) }
+	gate := fallback.NewGate(g.modes, rc, nil)
 	g.router, err = router.New(g.consumersCtx, routerConfig(cfg), router.Deps{Bus: b, Gate: gate, Binder: g.bindings, Logger: log, Registry: reg})
 	if err != nil {
 		return nil, err
@@ -240,10 +244,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	eg.Go(func() error { return serveHTTP(g.adminSrv, g.adminLn) })
 	// A consumer that fails outright (its stream deleted, say) stops the
 	// whole gateway rather than leaving it up and deaf.
-	runs := append([]func(context.Context) error{g.router.Run}, g.adapters.runs...)
-	for _, l := range g.loops {
-		runs = append(runs, l.Run)
-	}
+	runs := append([]func(context.Context) error{g.router.Run, g.runLoops}, g.adapters.runs...)
 	consumers := make(chan error, len(runs))
 	for _, run := range runs {
 		eg.Go(func() error {
@@ -292,6 +293,20 @@ func (g *Gateway) Run(ctx context.Context) error {
 	}
 	log.Info("stopped cleanly", "uptime", time.Since(g.started).Round(time.Second))
 	return nil
+}
+
+// runLoops runs the delivery loops of the accounts this instance owns
+// among the gateways sharing the NATS (bus.Own).
+func (g *Gateway) runLoops(ctx context.Context) error {
+	byDurable := make(map[string]*outbound.Loop, len(g.loops))
+	units := make([]string, 0, len(g.loops))
+	for _, l := range g.loops {
+		byDurable[l.Durable()] = l
+		units = append(units, l.Durable())
+	}
+	return g.bus.Own(ctx, outbound.OwnGroup, units, func(ctx context.Context, durable string) error {
+		return byDurable[durable].Run(ctx)
+	})
 }
 
 // browseURL is an address a person can open: a wildcard listener is

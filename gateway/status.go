@@ -29,6 +29,9 @@ type StatusReport struct {
 	Streams   []bus.StreamStat  `json:"streams"`
 	Handoffs  HandoffBacklog    `json:"handoffs"`
 	Review    int               `json:"review_pending"`
+	// Cluster is where NATS runs and how each stream and bucket is
+	// replicated; absent while NATS is unreachable.
+	Cluster *bus.ClusterReport `json:"cluster,omitempty"`
 }
 
 // HandoffBacklog counts open and claimed handoffs by priority, and those
@@ -59,6 +62,13 @@ func (s statusSources) report(ctx context.Context) StatusReport {
 	}
 	if err := s.bus.Ready(ctx); err != nil {
 		rep.Ready, rep.Error = false, err.Error()
+	}
+	// Before the stream statistics: it bounds itself (a stream without a
+	// leader leaves its info request unanswered), so in the incident of
+	// all incidents the report still says which servers and streams are
+	// down, whatever the slower parts below manage within the deadline.
+	if cr, err := s.bus.Cluster(ctx); err == nil {
+		rep.Cluster = &cr
 	}
 	if stats, err := s.bus.Stats(ctx); err == nil {
 		rep.Streams = stats

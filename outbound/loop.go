@@ -83,7 +83,12 @@ type Config struct {
 	// change of mode or circuit wakes it at once.
 	HoldRecheck time.Duration
 	Workers     int
-	AckWait     time.Duration
+	// AckWait bounds one delivery attempt (the send and its
+	// bookkeeping). The consumer's own ack wait is at most
+	// crashTakeover: it is how long a crashed instance's account waits
+	// before another instance takes it over, and a running send keeps
+	// its delivery alive meanwhile.
+	AckWait time.Duration
 	// SMSAccount carries fallback replies; empty disables rerouting.
 	SMSAccount string
 	// AutoFallback engages sms_fallback when the circuit opens.
@@ -227,6 +232,14 @@ func New(cfg Config, deps Deps) (*Loop, error) {
 	return l, nil
 }
 
+// OwnGroup is the name the instances share the delivery loops under
+// (bus.Own): one instance at a time sends for an account, so the
+// account's send rate holds cluster-wide.
+const OwnGroup = "outbound"
+
+// crashTakeover bounds the consumer's ack wait (see Config.AckWait).
+const crashTakeover = 10 * time.Second
+
 // Durable is the consumer name of this account's loop.
 func (l *Loop) Durable() string { return "out-" + l.cfg.Platform + "-" + l.cfg.Account }
 
@@ -248,10 +261,14 @@ func (l *Loop) Run(ctx context.Context) error {
 		Durable:         l.Durable(),
 		FilterSubjects:  []string{subject},
 		MaxDeliver:      -1, // the loop decides when to give up
-		AckWait:         l.cfg.AckWait,
+		AckWait:         min(l.cfg.AckWait, crashTakeover),
+		HandlerTimeout:  l.cfg.AckWait,
 		Workers:         l.cfg.Workers,
 		PartitionHeader: envelope.HeaderConversation,
 		Wake:            l.wakeup,
+		// One instance sends for the account at a time: its rate
+		// limits and one user's order hold across instances.
+		Exclusive: true,
 	}, l.handle)
 }
 

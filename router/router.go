@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,7 +47,7 @@ type Config struct {
 	// defaults (3, 100).
 	VerifyPerAddressHour int
 	VerifyPerHour        int
-	Workers              int // conversations handled at once; default 64
+	Workers              int // conversations handled at once, split over the partitions this instance routes; default 64
 }
 
 // Binder records which phone a conversation is bound to, where SMS
@@ -174,17 +175,54 @@ func sharedBindKey(ctx context.Context, kv jetstream.KeyValue) ([]byte, error) {
 // Catalog returns the texts the router answers with.
 func (r *Router) Catalog() *Catalog { return r.catalog }
 
-// Run consumes HOTLINE_IN until ctx ends. Every instance uses the same
-// durable consumer, so instances share the work; one conversation's
-// messages go to one worker in order.
+// OwnGroup is the name the router's instances share their partitions
+// under (bus.Own); fallback scales cluster-wide limits by this
+// instance's share of it.
+const OwnGroup = "router"
+
+// Run routes HOTLINE_IN until ctx ends. The stream is split into
+// bus.InboundPartitions partitions by conversation; every instance
+// running a router takes its share of them (bus.Own), and one instance
+// at a time consumes a partition (an exclusive consumer), so one
+// conversation's messages are routed in order by one worker of one
+// instance, however many gateways share the NATS.
 func (r *Router) Run(ctx context.Context) error {
+	units := make([]string, bus.InboundPartitions)
+	filters := make(map[string]string, len(units))
+	for p := range units {
+		units[p] = bus.InboundDurable(p)
+		filters[units[p]] = bus.InboundPartitionFilter(p)
+	}
+	return r.bus.Own(ctx, OwnGroup, units, func(ctx context.Context, durable string) error {
+		if durable != units[0] {
+			return r.consume(ctx, durable, filters[durable])
+		}
+		var wg sync.WaitGroup
+		var legacyErr error
+		wg.Go(func() { legacyErr = r.consume(ctx, bus.LegacyInboundDurable, bus.LegacyInboundFilter) })
+		err := r.consume(ctx, durable, bus.InboundPartitionFilter(0))
+		wg.Wait()
+		return errors.Join(err, legacyErr)
+	})
+}
+
+// consume runs one partition's exclusive consumer. The ack wait is short
+// because it is how long a crashed instance's partitions wait before
+// another instance takes them over; a slow handler keeps its delivery
+// meanwhile (bus.ConsumerConfig.AckWait).
+func (r *Router) consume(ctx context.Context, durable, filter string) error {
 	return r.bus.Consume(ctx, bus.ConsumerConfig{
 		Stream:          bus.StreamIn,
-		Durable:         "router",
-		Workers:         r.cfg.Workers,
+		Durable:         durable,
+		FilterSubjects:  []string{filter},
+		Workers:         max(2, (r.cfg.Workers+bus.InboundPartitions-1)/bus.InboundPartitions),
 		PartitionHeader: envelope.HeaderConversation,
 		MaxDeliver:      8,
-		AckWait:         30 * time.Second,
+		AckWait:         6 * time.Second,
+		// A message takes milliseconds; one stuck behind a NATS
+		// election is better retried than waited on.
+		HandlerTimeout: 10 * time.Second,
+		Exclusive:      true,
 	}, r.handle)
 }
 

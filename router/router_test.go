@@ -533,14 +533,7 @@ func TestTwoRoutersShareWorkWithoutDoubleReplies(t *testing.T) {
 	}
 	bustest.WaitFor(t, "every reply", func() bool { return len(replies(t, b, "hotline.out.")) >= convs*each })
 	// Give a straggling duplicate the chance to show up.
-	bustest.WaitFor(t, "the consumer to drain", func() bool {
-		c, err := b.JetStream().Consumer(ctx, bus.StreamIn, "router")
-		if err != nil {
-			return false
-		}
-		ci, err := c.Info(ctx)
-		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0
-	})
+	bustest.RouterCaughtUp(t, b)
 	seen := map[string]int{}
 	for _, rep := range replies(t, b, "hotline.out.") {
 		seen[rep.InReplyTo]++

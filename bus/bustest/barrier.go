@@ -40,8 +40,30 @@ func CaughtUp(t testing.TB, b *bus.Bus, stream, durable string) {
 	})
 }
 
-// RouterCaughtUp is CaughtUp for the router's consumer of HOTLINE_IN.
-func RouterCaughtUp(t testing.TB, b *bus.Bus) { CaughtUp(t, b, bus.StreamIn, "router") }
+// RouterCaughtUp is CaughtUp for the router's consumers of HOTLINE_IN:
+// one per partition, each filtered to its part of the stream, so each is
+// caught up when nothing of its part waits or is unacknowledged.
+func RouterCaughtUp(t testing.TB, b *bus.Bus) {
+	t.Helper()
+	ctx := context.Background()
+	durables := []string{bus.LegacyInboundDurable}
+	for p := range bus.InboundPartitions {
+		durables = append(durables, bus.InboundDurable(p))
+	}
+	WaitFor(t, "the router's consumers to acknowledge everything on "+bus.StreamIn, func() bool {
+		for _, d := range durables {
+			c, err := b.JetStream().Consumer(ctx, bus.StreamIn, d)
+			if err != nil {
+				return false
+			}
+			ci, err := c.Info(ctx)
+			if err != nil || ci.NumPending != 0 || ci.NumAckPending != 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
 
 var markerSeq atomic.Int64
 

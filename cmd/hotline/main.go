@@ -20,7 +20,8 @@ func main() {
 	os.Exit(code)
 }
 
-// Exit codes: 0 done, 1 failed while running, 2 bad flags or config.
+// Exit codes: 0 done, 1 failed while running, 2 bad flags or config, or
+// a serve on a store dir another serve holds (bus.ErrStoreLocked).
 const (
 	exitOK      = 0
 	exitFailure = 1

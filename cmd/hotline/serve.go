@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 
 	"github.com/spf13/cobra"
 
+	"hotline/bus"
 	"hotline/config"
 	"hotline/gateway"
 	"hotline/platform/builtin"
@@ -47,6 +49,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, onListen li
 	if err != nil {
 		if ce := (gateway.ConfigError{}); errors.As(err, &ce) {
 			return usageError{err}
+		}
+		if errors.Is(err, bus.ErrStoreLocked) {
+			// Not a failure of this run but of how it was started: a
+			// second serve pointed at the first one's store.
+			return usageError{fmt.Errorf("%w; stop that one or give this one its own nats.store_dir", err)}
 		}
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"hotline/bus"
 	"hotline/envelope"
 	"hotline/gateway"
 )
@@ -77,6 +79,8 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 				fmt.Fprintf(w, "  %s\t%d\t%d\t%s\n", s.Name, s.Messages, s.Bytes, backlogText(s.Backlog))
 			}
 
+			clusterSection(w, rep.Cluster)
+
 			fmt.Fprintln(w, "\nHANDOFFS\tOPEN\tCLAIMED\tPAST SLA")
 			for _, p := range []envelope.Priority{envelope.P1, envelope.P2, envelope.P3} {
 				fmt.Fprintf(w, "  %s\t%d\t%d\t%d\n", p, rep.Handoffs.Open[p], rep.Handoffs.Claimed[p], rep.Handoffs.Breached[p])
@@ -87,6 +91,70 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 	}
 	adminFlags(cmd, client)
 	return cmd
+}
+
+// clusterSection prints where NATS runs, which servers are reachable,
+// and each stream's and bucket's leader and followers.
+func clusterSection(w io.Writer, c *bus.ClusterReport) {
+	switch {
+	case c == nil:
+		fmt.Fprintln(w, "\nCLUSTER\tnot reported (NATS unreachable)")
+		return
+	case c.Embedded:
+		fmt.Fprintf(w, "\nCLUSTER\tembedded, single server %s\n", c.Connected)
+		return
+	}
+	name := c.Cluster
+	if name == "" {
+		name = "single server"
+	}
+	fmt.Fprintf(w, "\nCLUSTER\t%s, connected to %s %s\n", name, c.Connected, c.URL)
+	fmt.Fprintln(w, "  SERVER\tREACHABLE\tLEADS")
+	for _, s := range c.Servers {
+		reachable := "NO"
+		if s.Reachable {
+			reachable = "yes"
+		}
+		if s.Connected {
+			reachable += " (connected)"
+		}
+		fmt.Fprintf(w, "  %s\t%s\t%d\n", s.Name, reachable, s.Leads)
+	}
+	fmt.Fprintln(w, "  GROUP\tLEADER\tREPLICAS\tFOLLOWERS")
+	for _, g := range c.Groups {
+		leader := g.Leader
+		if leader == "" {
+			leader = "NONE"
+		}
+		followers := followersText(g.Followers)
+		switch {
+		case g.Error != "":
+			followers = "NO QUORUM: " + g.Error
+		case !g.Quorum:
+			followers = "NO QUORUM; " + followers
+		}
+		fmt.Fprintf(w, "  %s %s\t%s\t%d\t%s\n", g.Kind, g.Name, leader, g.Replicas, followers)
+	}
+}
+
+// followersText says of each follower whether it is current, lagging
+// (and by how much) or offline, or "-" without followers.
+func followersText(followers []bus.Replica) string {
+	if len(followers) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(followers))
+	for _, f := range followers {
+		state := "current"
+		switch {
+		case f.Offline:
+			state = "offline"
+		case !f.Current:
+			state = fmt.Sprintf("lagging %d, seen %s ago", f.Lag, f.Active.Round(time.Millisecond))
+		}
+		parts = append(parts, f.Name+" "+state)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // backlogText lists each consumer's queue depth, or "-" without consumers.

@@ -1,0 +1,49 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/bus/bustest"
+)
+
+// TestReadyzNeedsQuorum: on a three-node cluster /readyz is 200; with two
+// nodes gone it is 503 naming the stream without quorum, and answers
+// within its bound although the stream's info request is never answered;
+// with the nodes back it is 200 again.
+func TestReadyzNeedsQuorum(t *testing.T) {
+	t.Parallel()
+	c := bustest.StartCluster(t, 3)
+	b := bustest.OpenOn(t, c, 3, "readyz-test")
+	probe := func() (int, string) {
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		readyz(b).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("/readyz took %s, want at most about 1.5s", took)
+		}
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := probe(); code != http.StatusOK {
+		t.Fatalf("whole cluster: %d %q, want 200", code, body)
+	}
+
+	c.Kill(0)
+	c.Kill(1)
+	var code int
+	var body string
+	bustest.WaitFor(t, "/readyz to report no quorum", func() bool {
+		code, body = probe()
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "no quorum for HOTLINE_")
+	})
+
+	c.Restart(0)
+	c.Restart(1)
+	c.WaitHealthy(t)
+	if code, body = probe(); code != http.StatusOK {
+		t.Fatalf("nodes back and healthy: %d %q, want 200", code, body)
+	}
+}
