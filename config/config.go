@@ -122,7 +122,8 @@ type Router struct {
 	// HandoffDailyLimit caps agent handoffs per user per day; 0: none.
 	HandoffDailyLimit int        `mapstructure:"handoff_daily_limit"`
 	Translator        Translator `mapstructure:"translator"`
-	// Workers is how many conversations one instance routes at once.
+	// Workers is how many conversations are routed at once in each
+	// partition of HOTLINE_IN this instance owns.
 	Workers int `mapstructure:"workers"`
 }
 

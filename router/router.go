@@ -47,7 +47,7 @@ type Config struct {
 	// defaults (3, 100).
 	VerifyPerAddressHour int
 	VerifyPerHour        int
-	Workers              int // conversations handled at once, split over the partitions this instance routes; default 64
+	Workers              int // conversations handled at once in each partition this instance routes; default 64
 }
 
 // Binder records which phone a conversation is bound to, where SMS
@@ -212,10 +212,13 @@ func (r *Router) Run(ctx context.Context) error {
 // meanwhile (bus.ConsumerConfig.AckWait).
 func (r *Router) consume(ctx context.Context, durable, filter string) error {
 	return r.bus.Consume(ctx, bus.ConsumerConfig{
-		Stream:          bus.StreamIn,
-		Durable:         durable,
-		FilterSubjects:  []string{filter},
-		Workers:         max(2, (r.cfg.Workers+bus.InboundPartitions-1)/bus.InboundPartitions),
+		Stream:         bus.StreamIn,
+		Durable:        durable,
+		FilterSubjects: []string{filter},
+		// Routing waits on NATS, not on the CPU: a partition with few
+		// workers (they are per partition) holds its queue up behind
+		// one slow round trip.
+		Workers:         r.cfg.Workers,
 		PartitionHeader: envelope.HeaderConversation,
 		MaxDeliver:      8,
 		AckWait:         6 * time.Second,
