@@ -76,11 +76,14 @@ type Bus struct {
 	log     *slog.Logger
 	metrics *metrics
 	srv     *server.Server // nil when connected to a cluster
-	srvOpts *server.Options
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	kv      map[string]jetstream.KeyValue
-	objs    map[string]jetstream.ObjectStore
+	// storeLock keeps another process's embedded server off the store
+	// while srv runs.
+	storeLock *storeLock
+	srvOpts   *server.Options
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	kv        map[string]jetstream.KeyValue
+	objs      map[string]jetstream.ObjectStore
 	// own are the buckets adapters asked for (EnsureBucket), after
 	// Open, so guarded.
 	ownMu   sync.RWMutex
@@ -120,11 +123,11 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Bus, error) {
 	opts := b.connOptions()
 	url := cfg.URL
 	if url == "" {
-		srv, srvOpts, err := startEmbedded(cfg, log, b.storage.kick)
+		srv, srvOpts, lock, err := startEmbedded(cfg, log, b.storage.kick)
 		if err != nil {
 			return nil, fmt.Errorf("bus: embedded server: %w", err)
 		}
-		b.srv, b.srvOpts = srv, srvOpts
+		b.srv, b.srvOpts, b.storeLock = srv, srvOpts, lock
 		opts = append(opts, nats.InProcessServer(srv))
 	}
 	b.nc, err = nats.Connect(url, opts...)
@@ -318,9 +321,6 @@ func (b *Bus) Close(ctx context.Context) error {
 			b.closeErr = errors.Join(b.closeErr, fmt.Errorf("bus: drain: %w", ctx.Err()))
 		}
 		b.shutdownServer()
-		// Now, not when the server's own goroutine gets to it: an Open
-		// right after Close must find the store free.
-		releaseStore(b.srv)
 		b.log.Info("bus closed")
 	})
 	return b.closeErr
@@ -337,6 +337,8 @@ func (b *Bus) shutdownServer() {
 	}
 	b.srv.Shutdown()
 	b.srv.WaitForShutdown()
+	// Only once the server is down: until then it may still write.
+	b.storeLock.release()
 }
 
 // StreamStat is what one stream holds, for status pages.

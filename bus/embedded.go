@@ -65,32 +65,20 @@ func (l *storeLock) release() {
 	l.once.Do(func() { _ = l.fl.Unlock() })
 }
 
-// releaseStore releases the store lock of srv, an embedded server that
-// has shut down. The lock travels with the server's logger, the one
-// slot of a server this package fills and can read back, so that
-// whoever holds the server can let its store go.
-func releaseStore(srv *server.Server) {
-	if srv == nil {
-		return
-	}
-	if l, ok := srv.Logger().(serverLogger); ok {
-		l.store.release()
-	}
-}
-
 // startEmbedded runs a single JetStream-enabled nats-server inside this
 // process. Clients inside the process connect through an in-memory pipe;
 // a TCP port is opened only when cfg.Listen asks for one (so that
 // `nats sub 'hotline.>'` works while debugging). onWriteError is called
 // for every failed write the server logs, so the storage watchdog looks
-// at once rather than at its next tick.
-func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.Server, *server.Options, error) {
+// at once rather than at its next tick. The store stays locked until
+// the caller releases the lock, after the server has shut down.
+func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.Server, *server.Options, *storeLock, error) {
 	if cfg.StoreDir == "" {
-		return nil, nil, fmt.Errorf("store dir is required for the embedded server")
+		return nil, nil, nil, fmt.Errorf("store dir is required for the embedded server")
 	}
 	lock, err := lockStore(cfg.StoreDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opts := &server.Options{
 		ServerName: "hotline",
@@ -108,12 +96,12 @@ func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.S
 		host, portStr, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
 			lock.release()
-			return nil, nil, fmt.Errorf("listen %q: %w", cfg.Listen, err)
+			return nil, nil, nil, fmt.Errorf("listen %q: %w", cfg.Listen, err)
 		}
 		port, err := strconv.Atoi(portStr)
 		if err != nil {
 			lock.release()
-			return nil, nil, fmt.Errorf("listen %q: port: %w", cfg.Listen, err)
+			return nil, nil, nil, fmt.Errorf("listen %q: port: %w", cfg.Listen, err)
 		}
 		if port == 0 {
 			// Port 0 means 4222 to nats-server; -1 asks for a free one.
@@ -124,27 +112,20 @@ func startEmbedded(cfg Config, log *slog.Logger, onWriteError func()) (*server.S
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		lock.release()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	srv.SetLoggerV2(serverLogger{log: log.With("component", "nats-server"), onWriteError: onWriteError, store: lock}, false, false, false)
-	// Whatever shuts the server down (Close, or Open giving up half
-	// way), the store is free once it is down; Close also releases at
-	// once, so that an Open right after it finds the store free.
-	go func() {
-		srv.WaitForShutdown()
-		lock.release()
-	}()
+	srv.SetLoggerV2(serverLogger{log: log.With("component", "nats-server"), onWriteError: onWriteError}, false, false, false)
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 		lock.release()
-		return nil, nil, fmt.Errorf("not ready for connections after 10s (store dir %s)", cfg.StoreDir)
+		return nil, nil, nil, fmt.Errorf("not ready for connections after 10s (store dir %s)", cfg.StoreDir)
 	}
 	if cfg.Listen != "" {
 		log.Info("embedded nats listening", "addr", srv.Addr().String())
 	}
-	return srv, opts, nil
+	return srv, opts, lock, nil
 }
 
 // jetStreamConfig is the configuration the server starts JetStream with
@@ -168,7 +149,6 @@ func jetStreamConfig(opts *server.Options) *server.JetStreamConfig {
 type serverLogger struct {
 	log          *slog.Logger
 	onWriteError func()
-	store        *storeLock // see releaseStore
 }
 
 // writeError reports whether a server error line is about a failed

@@ -17,9 +17,16 @@ import (
 // closes it when the test ends.
 func Open(t testing.TB) *bus.Bus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return openWith(t, bus.Config{StoreDir: t.TempDir()}, 20*time.Second)
+}
+
+// openWith opens a bus with cfg, giving up after within, and closes it
+// when the test ends.
+func openWith(t testing.TB, cfg bus.Config, within time.Duration) *bus.Bus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{StoreDir: t.TempDir()}, bus.Deps{})
+	b, err := bus.Open(ctx, cfg, bus.Deps{})
 	if err != nil {
 		t.Fatalf("bus: %v", err)
 	}

@@ -1,7 +1,6 @@
 package bustest
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -176,16 +175,19 @@ func (c *Cluster) waitMeta(t testing.TB) {
 // last answer after clusterDeadline.
 func (c *Cluster) poll(t testing.TB, what string, check func() string) {
 	t.Helper()
-	deadline := time.Now().Add(clusterDeadline)
+	deadline := time.After(clusterDeadline)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		why := check()
 		if why == "" {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster: no %s after %s: %s", what, clusterDeadline, why)
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("cluster: no %s after %s: %s", what, clusterDeadline, check())
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -310,18 +312,5 @@ func (c *Cluster) shutdown() {
 // stops).
 func OpenOn(t testing.TB, c *Cluster, replicas int, name string) *bus.Bus {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), clusterDeadline)
-	defer cancel()
-	b, err := bus.Open(ctx, bus.Config{URL: c.URL(), Replicas: replicas, Name: name}, bus.Deps{})
-	if err != nil {
-		t.Fatalf("bus on cluster: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := b.Close(ctx); err != nil {
-			t.Errorf("bus close: %v", err)
-		}
-	})
-	return b
+	return openWith(t, bus.Config{URL: c.URL(), Replicas: replicas, Name: name}, clusterDeadline)
 }
