@@ -392,13 +392,13 @@ func TestClusterDrills(t *testing.T) {
 	bustest.WaitFor(t, "the calibration reply", func() bool { return len(r.replies(calibrate)) > 0 })
 	perHelp := len(r.replies(calibrate))
 
-	t.Run("stream leader killed mid-load", func(t *testing.T) {
+	t.Run("stream leader crashed mid-load", func(t *testing.T) {
 		leader := r.streamLeader(bus.StreamIn)
 		var killedAt time.Time
 		users, sids := r.load(1, 240, 8, func() {
 			killedAt = time.Now()
-			r.c.Kill(leader)
-			t.Logf("killed %s, the leader of %s", r.c.Name(leader), bus.StreamIn)
+			r.c.Crash(leader)
+			t.Logf("crashed %s, the leader of %s", r.c.Name(leader), bus.StreamIn)
 		})
 		t.Logf("load done %v after the kill", time.Since(killedAt).Round(time.Millisecond))
 		if bad := r.nonOK(); len(bad) > 0 {
@@ -449,6 +449,24 @@ func TestClusterDrills(t *testing.T) {
 		}
 		wg.Wait()
 		t.Logf("%d users × %d language switches alternating between %d instances: %d out of order", users, len(langs), len(r.gws), outOfOrder.Load())
+	})
+
+	t.Run("one instance sends for the account", func(t *testing.T) {
+		// The account's send rate is kept where its loop runs: exactly
+		// one instance may run it.
+		var owners []string
+		for _, gw := range r.gws {
+			switch s := gw.b.Share("outbound"); s {
+			case 1:
+				owners = append(owners, gw.name)
+			case 0:
+			default:
+				t.Errorf("%s owns %v of the one delivery loop", gw.name, s)
+			}
+		}
+		if len(owners) != 1 {
+			t.Errorf("instances running sms-main's delivery loop: %v, want exactly one", owners)
+		}
 	})
 
 	t.Run("a mode set on one instance reaches the other in under a second", func(t *testing.T) {

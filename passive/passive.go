@@ -16,7 +16,11 @@
 // for the answer until Guard after it, so an acceptance is never lost to
 // the router's timeout (which would send it by API as well); an offer
 // refused or unanswered is published to HOTLINE_OUT; replies accepted for
-// a request that ended anyway are forwarded to HOTLINE_OUT (Forward).
+// a request that ended anyway are forwarded to HOTLINE_OUT (Forward). A
+// window opened by Exchange records the replies as sent (bus.MarkSent)
+// before it answers: if its answer is lost on the way (a NATS node dies
+// in between), the router publishes them to HOTLINE_OUT, and the delivery
+// loop finds them sent and skips them.
 package passive
 
 import (
@@ -57,9 +61,13 @@ type offer struct {
 	Replies []envelope.Reply `json:"replies"`
 }
 
-// accepted is a window's answer to an offer it took; any other answer
-// means it did not, and the replies go through the API.
-const accepted = "accepted"
+// A window's answers to an offer it took: accepted, or accepted with
+// the replies already recorded as sent. Any other answer means it did
+// not take them, and they go through the API.
+const (
+	accepted         = "accepted"
+	acceptedRecorded = "accepted, recorded"
+)
 
 // Window is one webhook request's chance to carry the router's replies.
 type Window struct {
@@ -67,6 +75,9 @@ type Window struct {
 	inbox    string
 	deadline time.Time
 	max      int
+	// record, when set, marks taken replies as sent before the window
+	// answers (see the package doc).
+	record func(ctx context.Context, replies []envelope.Reply) error
 
 	mu       sync.Mutex
 	open     bool
@@ -78,7 +89,11 @@ type Window struct {
 // replies the platform can carry in one response (often just 1); a larger
 // offer is refused and goes through the API.
 func Open(nc *nats.Conn, deadline time.Time, maxReplies int) (*Window, error) {
-	w := &Window{inbox: nc.NewInbox(), deadline: deadline, max: maxReplies, open: true, done: make(chan struct{})}
+	return open(nc, deadline, maxReplies, nil)
+}
+
+func open(nc *nats.Conn, deadline time.Time, maxReplies int, record func(context.Context, []envelope.Reply) error) (*Window, error) {
+	w := &Window{inbox: nc.NewInbox(), deadline: deadline, max: maxReplies, record: record, open: true, done: make(chan struct{})}
 	sub, err := nc.Subscribe(w.inbox, w.take)
 	if err != nil {
 		return nil, fmt.Errorf("passive: subscribe: %w", err)
@@ -98,16 +113,29 @@ func (w *Window) Header() nats.Header {
 func (w *Window) take(msg *nats.Msg) {
 	var o offer
 	answer := "closed"
+	took := false
 	if err := json.Unmarshal(msg.Data, &o); err == nil {
 		w.mu.Lock()
 		if w.open && w.accepted == nil && len(o.Replies) > 0 && len(o.Replies) <= w.max && time.Now().Add(Guard).Before(w.deadline) {
-			w.accepted = o.Replies
+			w.accepted, took = o.Replies, true
 			answer = accepted
-			close(w.done)
 		} else if len(o.Replies) > w.max {
 			answer = "too many replies"
 		}
 		w.mu.Unlock()
+	}
+	if took {
+		if w.record != nil {
+			// Taken either way: a reply must never go neither way,
+			// and the router records it itself when this fails.
+			ctx, cancel := context.WithDeadline(context.Background(), w.deadline)
+			if w.record(ctx, o.Replies) == nil {
+				answer = acceptedRecorded
+			}
+			cancel()
+		}
+		// Wait returns now: the response is written after the record.
+		close(w.done)
 	}
 	_ = msg.Respond([]byte(answer))
 }
@@ -177,7 +205,15 @@ type Result struct {
 // that has ended go through the API under ids derived with salt; with
 // Gone set, an error says that forwarding failed.
 func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline time.Time, maxReplies int, salt string) (Result, error) {
-	win, err := Open(b.Conn(), deadline, maxReplies)
+	win, err := open(b.Conn(), deadline, maxReplies, func(ctx context.Context, replies []envelope.Reply) error {
+		record := SentRecord(time.Now())
+		for _, rep := range replies {
+			if err := b.MarkSent(ctx, rep.ID, record); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return Result{}, err
 	}
@@ -258,19 +294,37 @@ func (inv Invitation) Open(now time.Time) bool {
 }
 
 // Offer hands replies to the waiting webhook and reports whether it took
-// them. True means the webhook answers with them and nobody else may send
-// them; false means they must go through the API. It waits until Guard
-// past the deadline, never less, so an acceptance always arrives.
-func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, replies []envelope.Reply) bool {
+// them, and whether it recorded them as sent. Taken means the webhook
+// answers with them and nobody else may send them; not taken means they
+// must go through the API; taken but not recorded, the caller records
+// them. It waits until Guard past the deadline, never less, so an
+// acceptance always arrives.
+func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, replies []envelope.Reply) (taken, recorded bool) {
 	if !inv.Open(now) || len(replies) == 0 {
-		return false
+		return false, false
 	}
 	data, err := json.Marshal(offer{Replies: replies})
 	if err != nil {
-		return false
+		return false, false
 	}
 	octx, cancel := context.WithDeadline(ctx, inv.Deadline.Add(Guard))
 	defer cancel()
 	resp, err := nc.RequestWithContext(octx, inv.Inbox, data)
-	return err == nil && string(resp.Data) == accepted
+	if err != nil {
+		return false, false
+	}
+	switch string(resp.Data) {
+	case acceptedRecorded:
+		return true, true
+	case accepted:
+		return true, false
+	}
+	return false, false
+}
+
+// SentRecord is what a reply given in a webhook's answer is recorded
+// as sent with (bus.MarkSent).
+func SentRecord(at time.Time) []byte {
+	record, _ := json.Marshal(map[string]any{"state": envelope.StatePassive, "at": at.UTC()})
+	return record
 }

@@ -73,10 +73,18 @@ func TestExchange(t *testing.T) {
 	b := bustest.Open(t)
 	nc := b.Conn()
 	// A stand-in for the router: offer one reply to every inbound's window.
+	type answer struct {
+		replyID, text string
+	}
+	answers := make(chan answer, 4)
 	sub, err := nc.Subscribe("hotline.in.>", func(msg *nats.Msg) {
 		if inbox := msg.Header.Get(HeaderInbox); inbox != "" {
-			data, _ := json.Marshal(offer{Replies: []envelope.Reply{{ID: envelope.NewID(time.Now()), Text: "hello"}}})
-			_, _ = nc.Request(inbox, data, time.Second)
+			id := envelope.NewID(time.Now())
+			data, _ := json.Marshal(offer{Replies: []envelope.Reply{{ID: id, Text: "hello"}}})
+			resp, err := nc.Request(inbox, data, time.Second)
+			if err == nil {
+				answers <- answer{id, string(resp.Data)}
+			}
 		}
 	})
 	if err != nil {
@@ -89,6 +97,15 @@ func TestExchange(t *testing.T) {
 	res, err := Exchange(context.Background(), b, m, time.Now().Add(2*time.Second), 1, "test-api")
 	if err != nil || res.Duplicate || res.Gone || len(res.Replies) != 1 || res.Replies[0].Text != "hello" {
 		t.Fatalf("first exchange: %+v, %v; want the offered reply", res, err)
+	}
+	// The window recorded the reply as sent before it answered, so an
+	// answer lost on its way cannot make the router send it again.
+	a := <-answers
+	if a.text != acceptedRecorded {
+		t.Errorf("the window answered %q, want %q", a.text, acceptedRecorded)
+	}
+	if sent, err := b.WasSent(context.Background(), a.replyID); err != nil || !sent {
+		t.Errorf("reply taken by the window: sent %v, %v; want it recorded as sent", sent, err)
 	}
 	res, err = Exchange(context.Background(), b, m, time.Now().Add(2*time.Second), 1, "test-api")
 	if err != nil || !res.Duplicate || len(res.Replies) != 0 {

@@ -10,7 +10,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -439,10 +438,10 @@ func (r *Router) boundAfter(ctx context.Context, m *envelope.Message, sess *Sess
 }
 
 // offerPassive hands the replies to the webhook still holding the
-// user's request, if its window is open. On acceptance the replies are
-// recorded as sent before anything else, so a redelivery of this inbound
-// that publishes them to HOTLINE_OUT finds them sent and the outbound
-// loop skips them.
+// user's request, if its window is open. Taken replies are recorded as
+// sent (by the window before it answers, else here) before anything
+// else, so a redelivery of this inbound that publishes them to
+// HOTLINE_OUT finds them sent and the outbound loop skips them.
 func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies []envelope.Reply, w passive.Invitation) bool {
 	if !w.Open(r.now()) || len(replies) == 0 {
 		return false
@@ -452,14 +451,15 @@ func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies 
 			return false
 		}
 	}
-	if !w.Offer(ctx, r.bus.Conn(), r.now(), replies) {
+	taken, recorded := w.Offer(ctx, r.bus.Conn(), r.now(), replies)
+	if !taken {
 		return false
 	}
 	now := r.now().UTC()
-	record, _ := json.Marshal(map[string]any{"state": envelope.StatePassive, "at": now})
+	record := passive.SentRecord(now)
 	for _, rep := range replies {
-		if err := r.bus.MarkSent(ctx, rep.ID, record); err != nil {
-			r.log.Warn("recording a passive reply", "reply", rep.ID, "err", err)
+		if !recorded {
+			r.markPassive(ctx, rep.ID, record)
 		}
 		st := envelope.Status{ReplyID: rep.ID, Platform: rep.Platform, Account: rep.Account, Conversation: rep.Conversation,
 			State: envelope.StatePassive, At: now}
@@ -471,6 +471,35 @@ func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies 
 	}
 	r.metrics.messages.WithLabelValues("passive").Inc()
 	return true
+}
+
+// passiveMarkPatience is how long the router keeps trying to record a
+// reply the webhook took: through a stream leader's election (up to 9 s),
+// past the handler's own time-out.
+const passiveMarkPatience = 20 * time.Second
+
+// markPassive records that a reply went in a webhook's answer. It is
+// the only thing that keeps a redelivery of the inbound message from
+// sending the reply again through the API, so it is tried again while
+// NATS does not answer rather than given up after one try.
+func (r *Router) markPassive(ctx context.Context, replyID string, record []byte) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), passiveMarkPatience)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := r.bus.MarkSent(ctx, replyID, record)
+		if err == nil {
+			return
+		}
+		wait := bus.Backoff(attempt, 100*time.Millisecond, time.Second)
+		if deadline, _ := ctx.Deadline(); time.Until(deadline) < wait {
+			r.log.Warn("a reply given in the webhook's answer is not recorded; a redelivery may send it again", "reply", replyID, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
 }
 
 // bindCode derives the six-digit code for a binding request from the

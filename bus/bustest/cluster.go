@@ -34,12 +34,16 @@ type Cluster struct {
 }
 
 // clusterNode is one server and what it needs to start again as itself.
+// Clients reach it through client, and node j reaches it through
+// routes[j] (its own entry unused): Crash cuts those.
 type clusterNode struct {
 	name        string
 	clientPort  int
 	clusterPort int
 	storeDir    string
 	srv         *server.Server // nil while killed
+	client      *proxy
+	routes      []*proxy
 }
 
 // StartCluster starts n JetStream servers (named n1..nN) routed to each
@@ -55,12 +59,17 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	// same addresses: the routes of the other nodes and the clients'
 	// server lists name them.
 	for i := range n {
-		c.nodes = append(c.nodes, &clusterNode{
+		nd := &clusterNode{
 			name:        fmt.Sprintf("n%d", i+1),
 			clientPort:  freePort(t),
 			clusterPort: freePort(t),
 			storeDir:    t.TempDir(),
-		})
+		}
+		nd.client = newProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clientPort)))
+		for range n {
+			nd.routes = append(nd.routes, newProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clusterPort))))
+		}
+		c.nodes = append(c.nodes, nd)
 	}
 	t.Cleanup(c.shutdown)
 	for i := range c.nodes {
@@ -92,17 +101,20 @@ func (c *Cluster) options(i int) *server.Options {
 	var routes []*url.URL
 	for j, peer := range c.nodes {
 		if j != i {
-			routes = append(routes, &url.URL{Scheme: "nats", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(peer.clusterPort))})
+			// Through the proxy for this pair, which Crash can cut.
+			routes = append(routes, &url.URL{Scheme: "nats", Host: peer.routes[i].addr()})
 		}
 	}
 	return &server.Options{
 		ServerName: nd.name,
 		Host:       "127.0.0.1",
 		Port:       nd.clientPort,
-		NoSigs:     true,
-		NoLog:      true,
-		JetStream:  true,
-		StoreDir:   nd.storeDir,
+		// Clients learn the other nodes' proxies, not their ports.
+		ClientAdvertise: nd.client.addr(),
+		NoSigs:          true,
+		NoLog:           true,
+		JetStream:       true,
+		StoreDir:        nd.storeDir,
 		// As in the embedded server: every hotline stream is on disk.
 		JetStreamMaxMemory: 64 << 20,
 		// A real deployment sizes this from its disk (the default is
@@ -113,6 +125,9 @@ func (c *Cluster) options(i int) *server.Options {
 			Name: clusterName,
 			Host: "127.0.0.1",
 			Port: nd.clusterPort,
+			// Every route is configured, through its proxy; a node
+			// gossiping its own address would let peers go around it.
+			NoAdvertise: true,
 		},
 		Routes: routes,
 		// nats-server's raft timings (heartbeat 1 s, election timeout
@@ -197,7 +212,7 @@ func (c *Cluster) poll(t testing.TB, what string, check func() string) {
 func (c *Cluster) URL() string {
 	urls := make([]string, len(c.nodes))
 	for i, nd := range c.nodes {
-		urls[i] = "nats://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clientPort))
+		urls[i] = "nats://" + nd.client.addr()
 	}
 	return strings.Join(urls, ",")
 }
@@ -244,6 +259,30 @@ func (c *Cluster) Kill(i int) {
 	srv.WaitForShutdown()
 }
 
+// Crash takes node i away as SIGKILL or a power cut would: every
+// connection to it, from clients and from the other nodes, drops at once
+// and no leadership is handed over, so the others notice by missed
+// heartbeats and elect after the raft election timeout (4-9 s). The
+// node itself is then stopped, cut off, so nothing it says on the way
+// out reaches anyone. Restart brings it back.
+func (c *Cluster) Crash(i int) {
+	c.t.Helper()
+	c.isolate(i, true)
+	c.Kill(i)
+}
+
+// isolate cuts node i off from clients and peers, or lets them in again.
+func (c *Cluster) isolate(i int, cut bool) {
+	nd := c.nodes[i]
+	nd.client.cut(cut)
+	for j, peer := range c.nodes {
+		if j != i {
+			nd.routes[j].cut(cut)
+			peer.routes[i].cut(cut)
+		}
+	}
+}
+
 // Restart starts node i again on its ports and store, so it rejoins the
 // cluster and catches up on what it missed; WaitHealthy waits for that.
 func (c *Cluster) Restart(i int) {
@@ -251,6 +290,7 @@ func (c *Cluster) Restart(i int) {
 	if c.Server(i) != nil {
 		c.t.Fatalf("cluster: restart %s: still running", c.nodes[i].name)
 	}
+	c.isolate(i, false)
 	if err := c.start(i); err != nil {
 		c.t.Fatalf("cluster: restart: %v", err)
 	}
@@ -297,13 +337,19 @@ func leaderless(srv *server.Server) string {
 	return ""
 }
 
-// shutdown stops every running node.
+// shutdown stops every running node and the proxies.
 func (c *Cluster) shutdown() {
 	for _, srv := range c.running() {
 		srv.Shutdown()
 	}
 	for _, srv := range c.running() {
 		srv.WaitForShutdown()
+	}
+	for _, nd := range c.nodes {
+		nd.client.close()
+		for _, p := range nd.routes {
+			p.close()
+		}
 	}
 }
 
