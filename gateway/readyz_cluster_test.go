@@ -13,7 +13,7 @@ import (
 // TestReadyzNeedsQuorum: on a three-node cluster /readyz is 200; with two
 // nodes gone it is 503 naming the stream without quorum, and answers
 // within its bound although the stream's info request is never answered;
-// with the nodes back it is 200 again.
+// with the nodes back it is 200 again within seconds.
 func TestReadyzNeedsQuorum(t *testing.T) {
 	t.Parallel()
 	c := bustest.StartCluster(t, 3)
@@ -43,7 +43,10 @@ func TestReadyzNeedsQuorum(t *testing.T) {
 	c.Restart(0)
 	c.Restart(1)
 	c.WaitHealthy(t)
-	if code, body = probe(); code != http.StatusOK {
-		t.Fatalf("nodes back and healthy: %d %q, want 200", code, body)
-	}
+	// The client reconnects and the stream's leader settles on its own
+	// time after the nodes report healthy: /readyz follows within seconds.
+	bustest.WaitFor(t, "/readyz to be 200 with the nodes back", func() bool {
+		code, body = probe()
+		return code == http.StatusOK
+	})
 }
