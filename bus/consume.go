@@ -150,8 +150,9 @@ func Backoff(attempt int, first, limit time.Duration) time.Duration {
 
 // Consume runs a durable consumer until ctx ends, then stops pulling,
 // hands back what it had not started, and waits for the handlers in
-// flight. Handlers get a context that outlives ctx by up to AckWait so
-// that shutdown does not abort a half-done delivery.
+// flight. Handlers get a context that outlives ctx by up to
+// HandlerTimeout so that shutdown does not abort a half-done delivery. An
+// Exclusive consumer then unpins, so another instance takes over at once.
 func (b *Bus) Consume(ctx context.Context, cfg ConsumerConfig, h Handler) error {
 	cfg.setDefaults()
 	if err := envelope.ValidToken(cfg.Durable); err != nil {
