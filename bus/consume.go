@@ -319,23 +319,17 @@ func pinnedTTL(ackWait time.Duration) time.Duration {
 }
 
 // pinSeen remembers the pin id the server sent with the latest message.
-type pinSeen struct {
-	mu sync.Mutex
-	v  string
-}
+type pinSeen struct{ v atomic.Value }
 
 func (p *pinSeen) note(msg jetstream.Msg) {
 	if id := msg.Headers().Get("Nats-Pin-Id"); id != "" {
-		p.mu.Lock()
-		p.v = id
-		p.mu.Unlock()
+		p.v.Store(id)
 	}
 }
 
 func (p *pinSeen) id() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.v
+	id, _ := p.v.Load().(string)
+	return id
 }
 
 // unpin lets another instance take an exclusive consumer now rather than

@@ -100,8 +100,12 @@ func InboundPartitionFilter(p int) string { return "hotline.in.*.*." + strconv.I
 // (a second or two on a healthy cluster).
 const opTimeout = 3 * time.Second
 
-// boundOp gives ctx a deadline at most opTimeout away.
+// boundOp gives ctx a deadline at most opTimeout away; a ctx already due
+// sooner is used as it is.
 func boundOp(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= opTimeout {
+		return ctx, func() {}
+	}
 	return context.WithTimeout(ctx, opTimeout)
 }
 
@@ -122,9 +126,6 @@ const LegacyInboundFilter = "hotline.in.*.*"
 // sooner. It stays under the 15 s Twilio waits for a webhook's answer,
 // the shortest wait among the platforms that never send a message again.
 const InboundPatience = 12 * time.Second
-
-// inboundAttempt bounds one try to store an inbound message.
-const inboundAttempt = 3 * time.Second
 
 // PublishInbound stores what a user sent on
 // hotline.in.<platform>.<account>.<partition>. The dedup id is the
@@ -150,21 +151,38 @@ func (b *Bus) PublishInbound(ctx context.Context, m *envelope.Message, hdr nats.
 	}
 	ctx, cancel := context.WithTimeout(ctx, InboundPatience)
 	defer cancel()
+	var ack PubAck
+	err = KeepTrying(ctx, func(ctx context.Context) error {
+		ctx, cancel := boundOp(ctx)
+		defer cancel()
+		ack, err = b.storeInbound(ctx, m, subject, data, h)
+		if err != nil && retryableInbound(err) {
+			b.log.Debug("inbound not stored yet", "subject", subject, "err", err)
+		}
+		return err
+	}, retryableInbound)
+	return ack, err
+}
+
+// KeepTrying calls try until it succeeds, fails in a way retryable
+// rejects (nil: every failure is worth another try), or ctx leaves no
+// time for the next back-off (100 ms doubling to 1 s). It returns try's
+// last error. For work that must get through a NATS election: each try
+// should bound its own requests (a request to a dead leader is never
+// answered).
+func KeepTrying(ctx context.Context, try func(ctx context.Context) error, retryable func(error) bool) error {
 	for attempt := 1; ; attempt++ {
-		actx, acancel := context.WithTimeout(ctx, inboundAttempt)
-		ack, err := b.storeInbound(actx, m, subject, data, h)
-		acancel()
-		if err == nil || !retryableInbound(err) {
-			return ack, err
+		err := try(ctx)
+		if err == nil || (retryable != nil && !retryable(err)) {
+			return err
 		}
 		wait := Backoff(attempt, 100*time.Millisecond, time.Second)
-		if deadline, _ := ctx.Deadline(); time.Until(deadline) < wait {
-			return ack, err
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return err
 		}
-		b.log.Debug("inbound not stored yet; trying again", "subject", subject, "attempt", attempt, "err", err)
 		select {
 		case <-ctx.Done():
-			return ack, err
+			return err
 		case <-time.After(wait):
 		}
 	}

@@ -292,7 +292,7 @@ func (r *clusterRig) answeredOnce(users []string, want int) {
 func (r *clusterRig) answeredAtLeastOnce(users []string, want, extra int) {
 	r.t.Helper()
 	var short, over int
-	poll(45*time.Second, func() bool {
+	bustest.Poll(45*time.Second, func() bool {
 		short, over = 0, 0
 		for _, u := range users {
 			switch n := len(r.replies(u)); {
@@ -362,22 +362,6 @@ func drillUser(drill, i int) string {
 	return fmt.Sprintf("+1%d555%04d", []int{212, 312, 415, 646, 718, 917}[drill], i)
 }
 
-// poll checks cond every 20 ms until it holds or within has passed, and
-// reports whether it held: the drills report their counts either way.
-func poll(within time.Duration, cond func() bool) bool {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(within)
-	for !cond() {
-		select {
-		case <-tick.C:
-		case <-deadline:
-			return cond()
-		}
-	}
-	return true
-}
-
 func TestClusterDrills(t *testing.T) {
 	r := newClusterRig(t, 3, func(cfg *config.Config) {
 		cfg.Fallback.RateLimit.GlobalPerSecond = 10
@@ -436,7 +420,7 @@ func TestClusterDrills(t *testing.T) {
 				for k, l := range langs {
 					r.post(k%len(r.gws), r.text(user, "lang "+l))
 					// Each waits for its answer before the next.
-					poll(20*time.Second, func() bool { return len(r.replies(user)) >= got+len(want[l]) })
+					bustest.Poll(20*time.Second, func() bool { return len(r.replies(user)) >= got+len(want[l]) })
 					replies := r.replies(user)
 					if len(replies) < got+len(want[l]) || strings.Join(replies[got:got+len(want[l])], "\n") != strings.Join(want[l], "\n") {
 						outOfOrder.Add(1)

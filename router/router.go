@@ -485,20 +485,8 @@ const passiveMarkPatience = 20 * time.Second
 func (r *Router) markPassive(ctx context.Context, replyID string, record []byte) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), passiveMarkPatience)
 	defer cancel()
-	for attempt := 1; ; attempt++ {
-		err := r.bus.MarkSent(ctx, replyID, record)
-		if err == nil {
-			return
-		}
-		wait := bus.Backoff(attempt, 100*time.Millisecond, time.Second)
-		if deadline, _ := ctx.Deadline(); time.Until(deadline) < wait {
-			r.log.Warn("a reply given in the webhook's answer is not recorded; a redelivery may send it again", "reply", replyID, "err", err)
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
+	if err := bus.KeepTrying(ctx, func(ctx context.Context) error { return r.bus.MarkSent(ctx, replyID, record) }, nil); err != nil {
+		r.log.Warn("a reply given in the webhook's answer is not recorded; a redelivery may send it again", "reply", replyID, "err", err)
 	}
 }
 

@@ -72,11 +72,24 @@ func Messages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
 // WaitFor polls cond until it holds, failing the test after 15 s.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !Poll(15*time.Second, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
+}
+
+// Poll checks cond every 10 ms until it holds or within has passed, and
+// reports whether it held, for waits that report what they saw either
+// way rather than fail.
+func Poll(within time.Duration, cond func() bool) bool {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(within)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
 }

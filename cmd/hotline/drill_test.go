@@ -116,14 +116,7 @@ func (r *rig) accountForEveryReply() {
 	t := r.t
 	t.Helper()
 	var problems []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		problems = r.unaccountedReplies()
-		if len(problems) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	bustest.Poll(10*time.Second, func() bool { problems = r.unaccountedReplies(); return len(problems) == 0 })
 	for _, p := range problems {
 		t.Error(p)
 	}
@@ -282,21 +275,17 @@ func TestOutageRecoveryDelay(t *testing.T) {
 
 	recovered := time.Now()
 	r.telegram.SetMode("ok")
-	deadline := recovered.Add(30 * time.Second)
-	for {
-		waiting := 0
+	waiting := 0
+	if !bustest.Poll(30*time.Second, func() bool {
+		waiting = 0
 		for _, u := range users {
 			if countTo(r.telegram, u, "") == 0 {
 				waiting++
 			}
 		}
-		if waiting == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d users still without their reply 30s after recovery", waiting, len(users))
-		}
-		time.Sleep(10 * time.Millisecond)
+		return waiting == 0
+	}) {
+		t.Fatalf("%d of %d users still without their reply 30s after recovery", waiting, len(users))
 	}
 	delay := time.Since(recovered)
 	t.Logf("outage %v: last of %d held replies delivered %v after the platform recovered (breaker_probe %v, breaker_open %v)",
