@@ -3,7 +3,9 @@
 // UCS-2 (3GPP TS 23.038), and in parts of 160/153 septets or 70/67 UTF-16
 // units (3GPP TS 23.040). Both the HTTP provider adapters (to predict
 // segments and cost) and the GSM-modem adapter (to build the parts it
-// sends) use it.
+// sends) use it. ToSeptets and FromSeptets convert text to and from the
+// septet values the modem's PDU codec packs, so the alphabet tables have
+// one source of truth.
 //
 // Every function is pure, safe for concurrent use, and total: any string,
 // including invalid UTF-8, gives an answer and never a panic. An invalid
