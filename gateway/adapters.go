@@ -35,6 +35,7 @@ type adapterSet struct {
 	senders    map[platform.Key]platform.Sender
 	runs       []func(context.Context) error
 	ready      map[string]func() error
+	health     map[string]func() map[string]string
 	bodyLimits map[string]int64
 	// pages are the accounts that serve a page of their own (the web
 	// chat), with its address, for the start-up log.
@@ -73,6 +74,7 @@ func (s adapterSet) simulated() platform.Key {
 // sender, loop, readiness check and body limits.
 func openAdapters(ctx context.Context, cfg config.Config, env platform.Env, modes *fallback.Store, public *http.ServeMux) (adapterSet, error) {
 	set := adapterSet{senders: map[platform.Key]platform.Sender{}, ready: map[string]func() error{},
+		health:     map[string]func() map[string]string{},
 		bodyLimits: map[string]int64{}}
 	for _, acct := range cfg.Accounts {
 		if !acct.Enabled() {
@@ -107,6 +109,9 @@ func openAdapters(ctx context.Context, cfg config.Config, env platform.Env, mode
 		}
 		if r, ok := ad.(platform.Readier); ok {
 			set.ready[key.String()] = r.Ready
+		}
+		if h, ok := ad.(platform.Health); ok {
+			set.health[key.String()] = h.Health
 		}
 		slices.Sort(routes)
 		env.Logger.Info("account ready", "platform", p.Name, "provider", p.Provider, "account", key.Account, "routes", routes)

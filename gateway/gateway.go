@@ -147,17 +147,17 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 	closers = append(closers, func() { g.adminLn.Close() })
 
 	public.HandleFunc("GET /healthz", healthz)
-	public.Handle("GET /readyz", readyz(b))
+	public.Handle("GET /readyz", readyz(b, g.adapters.ready))
 	public.Handle("GET /metrics", metricsHandler(reg))
 
 	admin := http.NewServeMux()
 	admin.HandleFunc("GET /healthz", healthz)
-	admin.Handle("GET /readyz", readyz(b))
+	admin.Handle("GET /readyz", readyz(b, g.adapters.ready))
 	admin.Handle("GET /metrics", metricsHandler(reg))
 	auth := console.NewAuth(console.AuthConfig{Token: cfg.HTTP.AdminToken,
 		Revocations: revocations{kv: b.KV(bus.BucketTokens), now: time.Now}})
 	report := statusSources{bus: b, router: g.router, modes: g.modes, review: review, loops: g.loops,
-		adapters: g.adapters.ready, started: g.started, version: deps.Version, platforms: platformNames(cfg.Accounts)}
+		adapters: g.adapters.ready, health: g.adapters.health, started: g.started, version: deps.Version, platforms: platformNames(cfg.Accounts)}
 	admin.Handle("GET /admin/v1/status", auth.Require(report.handler()))
 	modesAPI := auth.Require(fallback.AdminHandler(g.modes, review, b, g.adapters.accounts))
 	for _, path := range []string{"/admin/v1/modes", "/admin/v1/modes/", "/admin/v1/audit", "/admin/v1/review", "/admin/v1/review/"} {
@@ -300,13 +300,24 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) runLoops(ctx context.Context) error {
 	byDurable := make(map[string]*outbound.Loop, len(g.loops))
 	units := make([]string, 0, len(g.loops))
-	for _, l := range g.loops {
+	eg, ctx := errgroup.WithContext(ctx)
+	for i, l := range g.loops {
+		if g.adapters.order[i].platform.Attached {
+			// The device is on this host, so its replies leave from here.
+			// The loop's consumer is exclusive: an instance configured
+			// with the same account waits its turn.
+			eg.Go(func() error { return l.Run(ctx) })
+			continue
+		}
 		byDurable[l.Durable()] = l
 		units = append(units, l.Durable())
 	}
-	return g.bus.Own(ctx, outbound.OwnGroup, units, func(ctx context.Context, durable string) error {
-		return byDurable[durable].Run(ctx)
+	eg.Go(func() error {
+		return g.bus.Own(ctx, outbound.OwnGroup, units, func(ctx context.Context, durable string) error {
+			return byDurable[durable].Run(ctx)
+		})
 	})
+	return eg.Wait()
 }
 
 // browseURL is an address a person can open: a wildcard listener is
@@ -402,6 +413,8 @@ var _ outbound.Modes = (*fallback.Store)(nil)
 
 // newLoops builds one delivery loop per account that has a sender, with
 // its platform's documented limits unless the account sets send_rate.
+// Every opened account has one, so loops[i] is set.order[i]'s, which
+// runLoops relies on.
 func newLoops(cfg config.Config, set adapterSet, deps outbound.Deps, backoff func(int) time.Duration) ([]*outbound.Loop, error) {
 	var loops []*outbound.Loop
 	for _, acct := range set.order {

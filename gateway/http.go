@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -122,7 +124,11 @@ func healthz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-func readyz(ready readiness) http.HandlerFunc {
+// readyz answers 503 while this instance cannot take messages (NATS or
+// its storage). Adapters that are not ready (a modem without signal) are
+// listed below "ready" but do not make it 503: another instance would
+// not be better off, and the channels that work should keep working.
+func readyz(ready readiness, adapters map[string]func() error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -138,6 +144,11 @@ func readyz(ready readiness) http.HandlerFunc {
 			return
 		}
 		fmt.Fprintln(w, "ready")
+		for _, name := range slices.Sorted(maps.Keys(adapters)) {
+			if err := adapters[name](); err != nil {
+				fmt.Fprintf(w, "adapter %s: %v\n", name, err)
+			}
+		}
 	}
 }
 

@@ -25,7 +25,7 @@ func TestReadyzIs503WhenBusIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	readyz(b).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	readyz(b, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 200 {
 		t.Fatalf("ready bus: got %d, want 200", rec.Code)
 	}
@@ -33,7 +33,7 @@ func TestReadyzIs503WhenBusIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec = httptest.NewRecorder()
-	readyz(b).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	readyz(b, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "not ready") {
 		t.Fatalf("closed bus: got %d %q, want 503 not ready", rec.Code, rec.Body.String())
 	}

@@ -21,7 +21,7 @@ func TestReadyzNeedsQuorum(t *testing.T) {
 	probe := func() (int, string) {
 		rec := httptest.NewRecorder()
 		start := time.Now()
-		readyz(b).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		readyz(b, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 		if took := time.Since(start); took > 2*time.Second {
 			t.Fatalf("/readyz took %s, want at most about 1.5s", took)
 		}

@@ -25,10 +25,13 @@ type StatusReport struct {
 	// Platforms are those of the configured accounts, in config order.
 	Platforms []string          `json:"platforms"`
 	Adapters  map[string]string `json:"adapters"`
-	Circuits  map[string]string `json:"circuits"`
-	Streams   []bus.StreamStat  `json:"streams"`
-	Handoffs  HandoffBacklog    `json:"handoffs"`
-	Review    int               `json:"review_pending"`
+	// AdapterHealth is what adapters with more to say report (a modem's
+	// signal, registration and memory), by adapter.
+	AdapterHealth map[string]map[string]string `json:"adapter_health,omitempty"`
+	Circuits      map[string]string            `json:"circuits"`
+	Streams       []bus.StreamStat             `json:"streams"`
+	Handoffs      HandoffBacklog               `json:"handoffs"`
+	Review        int                          `json:"review_pending"`
 	// Cluster is where NATS runs and how each stream and bucket is
 	// replicated; absent while NATS is unreachable.
 	Cluster *bus.ClusterReport `json:"cluster,omitempty"`
@@ -49,6 +52,7 @@ type statusSources struct {
 	review    *fallback.Review
 	loops     []*outbound.Loop
 	adapters  map[string]func() error
+	health    map[string]func() map[string]string
 	started   time.Time
 	version   string
 	platforms []string
@@ -82,6 +86,12 @@ func (s statusSources) report(ctx context.Context) StatusReport {
 		if err := ready(); err != nil {
 			rep.Adapters[name] = err.Error()
 		}
+	}
+	for name, health := range s.health {
+		if rep.AdapterHealth == nil {
+			rep.AdapterHealth = map[string]map[string]string{}
+		}
+		rep.AdapterHealth[name] = health()
 	}
 	if hs, err := s.router.ListHandoffs(ctx, ""); err == nil {
 		now := time.Now()

@@ -32,7 +32,7 @@ func TestReadyzReportsStorage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			readyz(tc.ready).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+			readyz(tc.ready, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 			if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.contains) {
 				t.Fatalf("got %d %q, want %d containing %q", rec.Code, rec.Body.String(), tc.code, tc.contains)
 			}

@@ -51,6 +51,12 @@ type Readier interface {
 	Ready() error
 }
 
+// Health is an adapter with more to say in the status report than ready
+// or not: a modem's signal and registration.
+type Health interface {
+	Health() map[string]string
+}
+
 // BodyLimits is a Webhooks adapter whose routes take bodies larger than
 // the listener's http.max_body_bytes (uploads): route pattern to cap.
 type BodyLimits interface {
@@ -90,6 +96,11 @@ type Platform struct {
 	// ("accounts.<name>") or, with Single, one top-level entry.
 	Section string
 	Single  bool
+	// Attached is a platform whose accounts are devices on this host (a
+	// modem on a serial port): an account's delivery loop runs on the
+	// instance that has it, instead of wherever the instances sharing
+	// NATS would put it.
+	Attached bool
 	// Limits are the documented send limits, used unless an account sets
 	// send_rate.
 	Limits Limits

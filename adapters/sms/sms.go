@@ -56,6 +56,30 @@ func ParseKeyword(text string) Keyword {
 	return keywords[w]
 }
 
+// keywordReplies answer STOP and START without waiting for anyone: an
+// opt-out must be confirmed even when the router is down.
+var keywordReplies = map[string]map[Keyword]string{
+	"en": {
+		KeywordStop:  "You're unsubscribed and will get no more messages from us. Reply START to subscribe again.",
+		KeywordStart: "You're subscribed again. Reply HELP for help, STOP to unsubscribe.",
+	},
+	"zh": {
+		KeywordStop:  "您已退订，将不再收到我们的短信。回复 START 可重新订阅。",
+		KeywordStart: "您已重新订阅。回复 HELP 获取帮助，回复 STOP 退订。",
+	},
+}
+
+// KeywordReply is the confirmation an SMS adapter sends at once for STOP
+// or START (text is what the user sent: 退订 and TD are answered in
+// Chinese), or "" for any other keyword.
+func KeywordReply(text string, kw Keyword) string {
+	lang := "en"
+	if t := strings.TrimSpace(text); t == "退订" || strings.EqualFold(t, "td") {
+		lang = "zh"
+	}
+	return keywordReplies[lang][kw]
+}
+
 // OptOuts keeps the opt-out list in hotline_optout, where every sender
 // checks it (bus.SetOptOut and bus.OptedOut).
 type OptOuts struct{ b *bus.Bus }

@@ -23,18 +23,26 @@ func PlatformEventCounter(reg prometheus.Registerer) (*prometheus.CounterVec, er
 // one already registered under the same name and labels, so several
 // accounts of a platform (or several platforms) share one metric.
 func RegisterCounterVec(reg prometheus.Registerer, opts prometheus.CounterOpts, labels ...string) (*prometheus.CounterVec, error) {
-	c := prometheus.NewCounterVec(opts, labels)
+	return registerShared(reg, prometheus.NewCounterVec(opts, labels))
+}
+
+// RegisterGaugeVec is RegisterCounterVec for a gauge vector.
+func RegisterGaugeVec(reg prometheus.Registerer, opts prometheus.GaugeOpts, labels ...string) (*prometheus.GaugeVec, error) {
+	return registerShared(reg, prometheus.NewGaugeVec(opts, labels))
+}
+
+func registerShared[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	if reg == nil {
 		return c, nil
 	}
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing, nil
 			}
 		}
-		return nil, err
+		return c, err
 	}
 	return c, nil
 }

@@ -37,13 +37,20 @@ func TestPackageLayering(t *testing.T) {
 		// place retryable, throttled and permanent are defined.
 		"hotline/adapters/sms/twilio": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/sms", "hotline/adapters/sms/gsm", "hotline/textsplit", "hotline/passive", "hotline/adapters/webhook", "hotline/phone"},
 		"hotline/adapters/sms":        {"hotline/envelope", "hotline/bus", "hotline/phone"},
-		"hotline/adapters/telegram":   {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/textsplit"},
-		"hotline/adapters/weibo":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/adapters/replay", "hotline/textsplit"},
-		"hotline/adapters/wechat":     {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/adapters/replay", "hotline/textsplit"},
-		"hotline/adapters/replay":     {},
-		"hotline/adapters/webchat":    {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform"},
-		"hotline/console":             {"hotline/envelope", "hotline/httpjson"},
-		"hotline/httpjson":            {},
+		// The modem: its AT dialogue and PDU codec are its own, and know
+		// nothing of hotline.
+		"hotline/adapters/sms/modem": {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/adapters/sms",
+			"hotline/adapters/sms/gsm", "hotline/adapters/sms/modem/at", "hotline/adapters/sms/modem/pdu", "hotline/adapters/webhook",
+			"hotline/phone", "hotline/textsplit"},
+		"hotline/adapters/sms/modem/at":  {},
+		"hotline/adapters/sms/modem/pdu": {"hotline/adapters/sms/gsm", "hotline/textsplit"},
+		"hotline/adapters/telegram":      {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/textsplit"},
+		"hotline/adapters/weibo":         {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/adapters/replay", "hotline/textsplit"},
+		"hotline/adapters/wechat":        {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform", "hotline/passive", "hotline/adapters/webhook", "hotline/adapters/replay", "hotline/textsplit"},
+		"hotline/adapters/replay":        {},
+		"hotline/adapters/webchat":       {"hotline/envelope", "hotline/bus", "hotline/outbound", "hotline/platform"},
+		"hotline/console":                {"hotline/envelope", "hotline/httpjson"},
+		"hotline/httpjson":               {},
 		// Adapters implement media.Fetcher without importing media.
 		"hotline/media": {"hotline/envelope", "hotline/httpjson"},
 		"hotline/phone": {},

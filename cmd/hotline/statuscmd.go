@@ -59,6 +59,9 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 			sort.Strings(adapterNames)
 			for _, n := range adapterNames {
 				fmt.Fprintf(w, "  %s\t%s\n", n, rep.Adapters[n])
+				if h := rep.AdapterHealth[n]; len(h) > 0 {
+					fmt.Fprintf(w, "  \t%s\n", healthLine(h))
+				}
 			}
 
 			fmt.Fprintln(w, "\nCIRCUITS")
@@ -167,4 +170,22 @@ func backlogText(backlog map[string]uint64) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, backlog[name]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// healthLine prints an adapter's health facts on one line, the usual
+// ones first: "signal -71 dBm · registration home · memory 2/30 SM".
+func healthLine(h map[string]string) string {
+	order := []string{"state", "signal", "registration", "memory", "device", "error"}
+	var parts []string
+	for _, k := range order {
+		if v, ok := h[k]; ok {
+			parts = append(parts, k+" "+v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		if !slices.Contains(order, k) {
+			parts = append(parts, k+" "+h[k])
+		}
+	}
+	return strings.Join(parts, " · ")
 }

@@ -3,6 +3,7 @@
 package builtin
 
 import (
+	"hotline/adapters/sms/modem"
 	"hotline/adapters/sms/twilio"
 	"hotline/adapters/telegram"
 	"hotline/adapters/webchat"
@@ -19,6 +20,7 @@ func Platforms() []platform.Platform {
 		weibo.Platform(),
 		telegram.Platform(),
 		twilio.Platform(),
+		modem.Platform(),
 		webchat.Platform(),
 	}
 }

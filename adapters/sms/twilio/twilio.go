@@ -210,19 +210,6 @@ func (a *Adapter) verifiedForm(w http.ResponseWriter, r *http.Request) (url.Valu
 // maxTwiMLText is the longest body Twilio accepts in one message.
 const maxTwiMLText = 1600
 
-// keywordReplies answer carrier keywords without waiting for anyone: an
-// opt-out must be confirmed even when the router is down.
-var keywordReplies = map[string]map[sms.Keyword]string{
-	"en": {
-		sms.KeywordStop:  "You're unsubscribed and will get no more messages from us. Reply START to subscribe again.",
-		sms.KeywordStart: "You're subscribed again. Reply HELP for help, STOP to unsubscribe.",
-	},
-	"zh": {
-		sms.KeywordStop:  "您已退订，将不再收到我们的短信。回复 START 可重新订阅。",
-		sms.KeywordStart: "您已重新订阅。回复 HELP 获取帮助，回复 STOP 退订。",
-	},
-}
-
 func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 	form, ok := a.verifiedForm(w, r)
 	if !ok {
@@ -259,11 +246,7 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 				a.log.Error("opt-out not stored here; the router records it", "err", err)
 			}
 		}
-		lang := "en"
-		if t := strings.TrimSpace(m.Text); t == "退订" || strings.EqualFold(t, "td") {
-			lang = "zh"
-		}
-		writeTwiML(w, keywordReplies[lang][kw])
+		writeTwiML(w, sms.KeywordReply(m.Text, kw))
 		return
 	}
 

@@ -99,6 +99,8 @@ type Conn struct {
 // and signals the prompt and the final result.
 type pending struct {
 	command string
+	// shown is command as errors and logs print it: a PIN is masked.
+	shown string
 	// prefix is the answer prefix this command expects ("+CREG"), so a
 	// line that could also be a URC counts as its answer.
 	prefix     string
@@ -191,7 +193,7 @@ func (c *Conn) handle(cr *classifier, t token) {
 		return // echo, until ATE0
 	}
 	if p != nil {
-		if err, final := parseFinal(p.command, line); final {
+		if err, final := parseFinal(p.shown, line); final {
 			c.finish(p, err)
 			return
 		}
@@ -333,11 +335,11 @@ func (c *Conn) start(command string, wantPrompt bool) (*pending, error) {
 		return nil, c.closedErr()
 	default:
 	}
-	p := &pending{command: command, prefix: answerPrefix(command), wantPrompt: wantPrompt,
+	p := &pending{command: command, shown: Redact(command), prefix: answerPrefix(command), wantPrompt: wantPrompt,
 		prompt: make(chan struct{}), final: make(chan error, 1)}
 	c.cur.Store(p)
 	if _, err := io.WriteString(c.w, command+"\r"); err != nil {
-		return nil, c.abandon(p, fmt.Errorf("at: write %s: %w", command, err))
+		return nil, c.abandon(p, fmt.Errorf("at: write %s: %w", p.shown, err))
 	}
 	return p, nil
 }
@@ -366,8 +368,8 @@ func (p *pending) answer() Response {
 
 // timedOut breaks the Conn: see the package invariants.
 func (c *Conn) timedOut(p *pending) error {
-	c.log.Warn("modem command timed out; the port will be reopened", "command", p.command)
-	return c.abandon(p, fmt.Errorf("%w: %s", ErrTimeout, p.command))
+	c.log.Warn("modem command timed out; the port will be reopened", "command", p.shown)
+	return c.abandon(p, fmt.Errorf("%w: %s", ErrTimeout, p.shown))
 }
 
 // abandon gives up on p. Its final result may still come, so the Conn is
@@ -401,6 +403,18 @@ func answerPrefix(command string) string {
 		end = len(rest)
 	}
 	return rest[:end]
+}
+
+// Redact masks the secret in a command for logs and errors: the PIN or
+// PUK of AT+CPIN, the password of AT+CLCK and AT+CPWD.
+func Redact(command string) string {
+	upper := strings.ToUpper(command)
+	for _, prefix := range []string{"AT+CPIN=", "AT+CLCK=", "AT+CPWD="} {
+		if strings.HasPrefix(upper, prefix) {
+			return command[:len(prefix)] + "****"
+		}
+	}
+	return command
 }
 
 func truncate(s string, n int) string {

@@ -110,7 +110,7 @@ func TestCommand(t *testing.T) {
 		{name: "ERROR", command: "AT+FOO", chunks: []string{"\r\nERROR\r\n"}, wantErr: "at: AT+FOO: ERROR"},
 		{name: "CMS numeric", command: "AT+CMGR=9", chunks: []string{"\r\n+CMS ERROR: 321\r\n"}, wantErr: "+CMS ERROR 321 (invalid memory index)"},
 		{name: "CMS verbose", command: "AT+CMGR=9", chunks: []string{"\r\n+CMS ERROR: Invalid memory index\r\n"}, wantErr: "+CMS ERROR: Invalid memory index"},
-		{name: "CME", command: `AT+CPIN="0000"`, chunks: []string{"\r\n+CME ERROR: 16\r\n"}, wantErr: "+CME ERROR 16 (incorrect password)"},
+		{name: "CME, PIN masked", command: `AT+CPIN="0000"`, chunks: []string{"\r\n+CME ERROR: 16\r\n"}, wantErr: `at: AT+CPIN=****: +CME ERROR 16 (incorrect password)`},
 		{name: "RP cause", command: "AT+CMGS=1", chunks: []string{"\r\n+CMS ERROR: 42\r\n"}, wantErr: "network: congestion"},
 	}
 	for _, tc := range tests {
