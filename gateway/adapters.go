@@ -82,8 +82,9 @@ func openAdapters(ctx context.Context, cfg config.Config, env platform.Env, mode
 		}
 		p := acct.Platform
 		key := platform.Key{Platform: p.Name, Account: acct.Settings.AccountName()}
+		// Adapters name their platform and account on every log line
+		// themselves (platform.NewRuntime), so the logger is passed as is.
 		aenv := env
-		aenv.Logger = env.Logger.With("platform", p.Name, "account", key.Account)
 		aenv.Announcer = announcer{modes: modes, platform: p.Name, defaultLang: cfg.Router.DefaultLang}
 		ad, err := p.Open(ctx, aenv, acct.Settings)
 		if err != nil {

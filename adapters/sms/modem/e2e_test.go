@@ -129,14 +129,13 @@ func (r *rig) received() int {
 // phone would (one reference for all parts), stamped at.
 func deliverHex(t *testing.T, from, text string, ref uint16, at time.Time) []string {
 	t.Helper()
-	parts, err := pdu.SubmitParts(pdu.Address{Number: "+10000"}, text, ref, pdu.SubmitOptions{})
+	parts, err := pdu.DeliverParts(pdu.Address{Number: "+8613800100500"}, pdu.Address{Number: from}, text, ref, at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, p := range parts {
-		frame, err := pdu.EncodeDeliver(pdu.Deliver{SMSC: pdu.Address{Number: "+8613800100500"}, From: pdu.Address{Number: from},
-			DCS: p.DCS, Alphabet: p.Alphabet, Time: at, Concat: p.Concat, Body: p.Body})
+	for _, d := range parts {
+		frame, err := pdu.EncodeDeliver(d)
 		if err != nil {
 			t.Fatal(err)
 		}

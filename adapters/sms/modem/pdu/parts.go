@@ -2,6 +2,7 @@ package pdu
 
 import (
 	"fmt"
+	"time"
 
 	"hotline/adapters/sms/gsm"
 )
@@ -28,32 +29,64 @@ func SubmitParts(to Address, text string, ref uint16, opts SubmitOptions) ([]Sub
 	if to.Number == "" {
 		return nil, fmt.Errorf("pdu: destination address: %w: empty", ErrInvalid)
 	}
-	parts := gsm.Split(text)
-	if len(parts) > maxParts {
-		return nil, fmt.Errorf("pdu: user data: %w: text needs %d parts, more than %d", ErrInvalid, len(parts), maxParts)
+	parts, err := split(text, ref)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Submit, len(parts))
+	for i, p := range parts {
+		out[i] = Submit{SMSC: opts.SMSC, To: to, DCS: p.dcs, Alphabet: p.alphabet, ValidityRelative: opts.ValidityRelative,
+			StatusReport: opts.StatusReport, Body: p.body, Text: p.text, Concat: p.concat}
+	}
+	return out, nil
+}
+
+// DeliverParts is SubmitParts for the other direction: the SMS-DELIVERs a
+// network hands a modem when from sends text, stamped at (whole seconds,
+// in a zone of whole quarter hours, as a service centre time stamp
+// carries it). It is for the modem simulator and tests.
+func DeliverParts(smsc, from Address, text string, ref uint16, at time.Time) ([]Deliver, error) {
+	parts, err := split(text, ref)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Deliver, len(parts))
+	for i, p := range parts {
+		out[i] = Deliver{SMSC: smsc, From: from, DCS: p.dcs, Alphabet: p.alphabet, Class: -1, Time: at,
+			Body: p.body, Text: p.text, Concat: p.concat}
+	}
+	return out, nil
+}
+
+// part is one SMS of a text, coded.
+type part struct {
+	alphabet Alphabet
+	dcs      byte
+	body     []byte
+	text     string
+	concat   *Concat
+}
+
+// split cuts text as SubmitParts describes.
+func split(text string, ref uint16) ([]part, error) {
+	texts := gsm.Split(text)
+	if len(texts) > maxParts {
+		return nil, fmt.Errorf("pdu: user data: %w: text needs %d parts, more than %d", ErrInvalid, len(texts), maxParts)
 	}
 	a, dcs := GSM7, byte(0x00)
 	if gsm.Analyze(text).Encoding == gsm.UCS2 {
 		a, dcs = UCS2, 0x08
 	}
-	out := make([]Submit, len(parts))
-	for i, p := range parts {
-		body, err := encodeText(a, p)
+	out := make([]part, len(texts))
+	for i, t := range texts {
+		body, err := encodeText(a, t)
 		if err != nil {
 			return nil, fmt.Errorf("pdu: part %d: %w", i+1, err)
 		}
-		out[i] = Submit{
-			SMSC:             opts.SMSC,
-			To:               to,
-			DCS:              dcs,
-			Alphabet:         a,
-			ValidityRelative: opts.ValidityRelative,
-			StatusReport:     opts.StatusReport,
-			Body:             body,
-			Text:             string([]rune(p)), // what is sent: U+FFFD for an invalid byte
-		}
-		if len(parts) > 1 {
-			out[i].Concat = &Concat{Ref: ref & 0xFF, Total: byte(len(parts)), Seq: byte(i + 1)}
+		// What is sent: U+FFFD for an invalid byte.
+		out[i] = part{alphabet: a, dcs: dcs, body: body, text: string([]rune(t))}
+		if len(texts) > 1 {
+			out[i].concat = &Concat{Ref: ref & 0xFF, Total: byte(len(texts)), Seq: byte(i + 1)}
 		}
 	}
 	return out, nil
