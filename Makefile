@@ -25,3 +25,8 @@ fuzz:
 	go test -run '^$$' -fuzz FuzzDecodeMessage -fuzztime 30s ./envelope
 	go test -run '^$$' -fuzz FuzzParse -fuzztime 30s ./router
 	go test -run '^$$' -fuzz FuzzParseClientFrame -fuzztime 30s ./adapters/webchat
+	go test -run '^$$' -fuzz FuzzReader -fuzztime 30s ./adapters/sms/modem/at
+	go test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 30s ./adapters/sms/modem/pdu
+	go test -run '^$$' -fuzz FuzzSeptets -fuzztime 30s ./adapters/sms/gsm
+	go test -run '^$$' -fuzz FuzzSubmitText -fuzztime 30s ./adapters/sms/modem/pdu
+	go test -run '^$$' -fuzz FuzzDeliverRoundTrip -fuzztime 30s ./adapters/sms/modem/pdu

@@ -29,6 +29,17 @@ func TestReadyzIs503WhenBusIsDown(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("ready bus: got %d, want 200", rec.Code)
 	}
+	// An adapter that is not ready is named, but the instance still
+	// takes messages for the others.
+	adapters := map[string]func() error{
+		"sms/modem-1":  func() error { return errors.New("modem reopening: open /dev/ttyUSB2: no such file or directory") },
+		"webchat/demo": func() error { return nil },
+	}
+	rec = httptest.NewRecorder()
+	readyz(b, adapters).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if want := "ready\nadapter sms/modem-1: modem reopening: open /dev/ttyUSB2: no such file or directory\n"; rec.Code != 200 || rec.Body.String() != want {
+		t.Fatalf("with an adapter down: %d %q, want 200 %q", rec.Code, rec.Body.String(), want)
+	}
 	if err := b.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
