@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"hotline/envelope"
@@ -68,6 +69,13 @@ func (p *Problems) ReplayWindow(d time.Duration) {
 	}
 	if d > DuplicateWindow {
 		p.Add("replay_window", "%s is longer than the 5m duplicate window: a replayed push could be stored twice", d)
+	}
+}
+
+// Region checks default_region: empty, or an ISO 3166 code in capitals.
+func (p *Problems) Region(r string) {
+	if r != "" && (len(r) != 2 || strings.ToUpper(r) != r) {
+		p.Add("default_region", "%q is not an ISO 3166 code such as CN", r)
 	}
 }
 

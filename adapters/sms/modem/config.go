@@ -74,9 +74,7 @@ func (c *Config) Validate() error {
 			p.Add("smsc", "%q is not an E.164 number such as +8613800100500", c.SMSC)
 		}
 	}
-	if r := c.DefaultRegion; r != "" && (len(r) != 2 || strings.ToUpper(r) != r) {
-		p.Add("default_region", "%q is not an ISO 3166 code such as CN", r)
-	}
+	p.Region(c.DefaultRegion)
 	switch c.Memory {
 	case "", "SM", "ME", "MT":
 	default:

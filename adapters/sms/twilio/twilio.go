@@ -86,9 +86,7 @@ func (c *Config) Validate() error {
 			p.Add("whatsapp_from", "%q is not whatsapp: and an E.164 number such as whatsapp:+15550100", c.WhatsAppFrom)
 		}
 	}
-	if r := c.DefaultRegion; r != "" && (len(r) != 2 || strings.ToUpper(r) != r) {
-		p.Add("default_region", "%q is not an ISO 3166 code such as CN", r)
-	}
+	p.Region(c.DefaultRegion)
 	p.URL("api_base", c.APIBase)
 	if c.ReplyWindow < 0 || c.ReplyWindow >= twilioTimeout {
 		p.Add("reply_window", "%s must be under 15s (Twilio stops waiting at 15s)", c.ReplyWindow)

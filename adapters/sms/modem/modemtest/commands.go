@@ -12,20 +12,7 @@ import (
 
 // cmdCMEE: 27.007 §9.1, report mobile termination error.
 func (s *Sim) cmdCMEE(c command) result {
-	switch c.op {
-	case opSet:
-		n, ok := intArg(c.args, 0, 0)
-		if !ok || n < 0 || n > 2 {
-			return fail()
-		}
-		s.set.cmee = n
-		return okWith()
-	case opRead:
-		return okWith(fmt.Sprintf("+CMEE: %d", s.set.cmee))
-	case opTest:
-		return okWith("+CMEE: (0-2)")
-	}
-	return fail()
+	return intSetting(c, "+CMEE", &s.set.cmee, 2, "(0-2)")
 }
 
 // cmdCPIN: 27.007 §8.3, enter PIN.
@@ -89,20 +76,7 @@ func (s *Sim) enterPIN(args []string) result {
 
 // cmdCMGF: 27.005 §3.2.3, message format.
 func (s *Sim) cmdCMGF(c command) result {
-	switch c.op {
-	case opSet:
-		n, ok := intArg(c.args, 0, 0)
-		if !ok || n < 0 || n > 1 {
-			return fail()
-		}
-		s.set.cmgf = n
-		return okWith()
-	case opRead:
-		return okWith(fmt.Sprintf("+CMGF: %d", s.set.cmgf))
-	case opTest:
-		return okWith("+CMGF: (0,1)")
-	}
-	return fail()
+	return intSetting(c, "+CMGF", &s.set.cmgf, 1, "(0,1)")
 }
 
 // cmdCSCS: 27.007 §5.5, TE character set; it only matters in text mode.
@@ -523,4 +497,23 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
+}
+
+// intSetting serves a command that sets, reads and lists one number from
+// 0 to max, such as AT+CMEE and AT+CMGF.
+func intSetting(c command, name string, v *int, max int, listed string) result {
+	switch c.op {
+	case opSet:
+		n, ok := intArg(c.args, 0, 0)
+		if !ok || n < 0 || n > max {
+			return fail()
+		}
+		*v = n
+		return okWith()
+	case opRead:
+		return okWith(fmt.Sprintf("%s: %d", name, *v))
+	case opTest:
+		return okWith(name + ": " + listed)
+	}
+	return fail()
 }

@@ -119,15 +119,9 @@ func decodeSubmit(frame []byte) (Submit, error) {
 	var s Submit
 	r := reader{b: frame}
 	var err error
-	if s.SMSC, err = readSMSC(&r); err != nil {
+	var fo byte
+	if s.SMSC, fo, err = readStart(&r, mtiSubmit, "SMS-SUBMIT"); err != nil {
 		return s, err
-	}
-	fo, err := r.octet("first octet")
-	if err != nil {
-		return s, err
-	}
-	if mti := fo & 0x03; mti != mtiSubmit {
-		return s, fmt.Errorf("first octet: %w: TP-MTI %02b is not SMS-SUBMIT", ErrInvalid, mti)
 	}
 	if s.MR, err = r.octet("message reference"); err != nil {
 		return s, err
@@ -218,15 +212,8 @@ func decodeStatusReport(frame []byte) (StatusReport, error) {
 	var s StatusReport
 	r := reader{b: frame}
 	var err error
-	if s.SMSC, err = readSMSC(&r); err != nil {
+	if s.SMSC, _, err = readStart(&r, mtiStatusReport, "SMS-STATUS-REPORT"); err != nil {
 		return s, err
-	}
-	fo, err := r.octet("first octet")
-	if err != nil {
-		return s, err
-	}
-	if mti := fo & 0x03; mti != mtiStatusReport {
-		return s, fmt.Errorf("first octet: %w: TP-MTI %02b is not SMS-STATUS-REPORT", ErrInvalid, mti)
 	}
 	if s.MR, err = r.octet("message reference"); err != nil {
 		return s, err
@@ -295,4 +282,21 @@ func flag(on bool, bit byte) byte {
 		return bit
 	}
 	return 0
+}
+
+// readStart reads the SMSC part and the first octet of a frame, and
+// checks that the octet's TP-MTI is the one expected.
+func readStart(r *reader, mti byte, name string) (Address, byte, error) {
+	smsc, err := readSMSC(r)
+	if err != nil {
+		return smsc, 0, err
+	}
+	fo, err := r.octet("first octet")
+	if err != nil {
+		return smsc, 0, err
+	}
+	if got := fo & 0x03; got != mti {
+		return smsc, 0, fmt.Errorf("first octet: %w: TP-MTI %02b is not %s", ErrInvalid, got, name)
+	}
+	return smsc, fo, nil
 }
