@@ -31,6 +31,8 @@ type rig struct {
 	pty *modemtest.PTY
 	b   *bus.Bus
 	cfg Config
+	// deps, when set, changes the adapter's Deps before each start.
+	deps func(*Deps)
 
 	mu   sync.Mutex
 	a    *Adapter
@@ -55,7 +57,11 @@ func (r *rig) start() *Adapter {
 	r.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(testWriter{r.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := New(ctx, r.cfg, Deps{Bus: r.b, Logger: log, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond})
+	deps := Deps{Bus: r.b, Logger: log, RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond}
+	if r.deps != nil {
+		r.deps(&deps)
+	}
+	a, err := New(ctx, r.cfg, deps)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -506,5 +512,36 @@ func TestHealthNoiseAndKeywords(t *testing.T) {
 	}
 	if m := r.inbound()[0]; m.Meta["carrier_keyword"] != "stop" {
 		t.Fatalf("meta %v", m.Meta)
+	}
+}
+
+// TestSendTimeoutReopensThePort: a send the modem never answers fails as
+// retryable, and the port is reopened at once (a late answer must not be
+// read as the next command's), after which sends work again.
+func TestSendTimeoutReopensThePort(t *testing.T) {
+	r := newRig(t, modemtest.Options{}, nil)
+	r.deps = func(d *Deps) { d.SendTimeout = 300 * time.Millisecond }
+	a := r.start()
+	r.waitUp(a)
+	held := r.sim.Hold("AT+CMGS")
+	_, err := a.Send(context.Background(), envelope.Reply{ID: "r-slow", To: envelope.Party{ID: user}, Text: "hi"})
+	var se *outbound.SendError
+	if !errors.As(err, &se) || se.Kind != outbound.Retryable || se.Reason != "modem_io" {
+		t.Fatalf("unanswered send: %v", err)
+	}
+	held.Release()
+	r.sim.ClearFaults()
+	opens := func() int {
+		n := 0
+		for _, c := range r.sim.Commands() {
+			if c == "ATE0" {
+				n++
+			}
+		}
+		return n
+	}
+	bustest.WaitFor(t, "the port reopened", func() bool { return opens() == 2 && a.Ready() == nil })
+	if _, err := a.Send(context.Background(), envelope.Reply{ID: "r-next", To: envelope.Party{ID: user}, Text: "hi"}); err != nil {
+		t.Fatalf("send after the reopen: %v", err)
 	}
 }

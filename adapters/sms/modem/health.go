@@ -68,7 +68,9 @@ func (a *Adapter) Ready() error {
 	switch {
 	case h.State != "up":
 		return errors.New(h.describe())
-	case h.Registration != "home" && h.Registration != "roaming":
+	case h.Registration == "searching" || h.Registration == "denied" || h.Registration == "not registered":
+		// "unknown" (an answer hotline cannot read) is given the benefit
+		// of the doubt: sends say soon enough whether it is registered.
 		return fmt.Errorf("modem up but %s on the network", h.Registration)
 	}
 	return nil

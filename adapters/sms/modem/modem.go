@@ -59,6 +59,9 @@ type Deps struct {
 	// Retry bounds the backoff between attempts to open the device
 	// (1 s doubling to 30 s when zero).
 	RetryMin, RetryMax time.Duration
+	// Timeouts of a command and of a send (package at's defaults, 10 s
+	// and 90 s, when zero).
+	CommandTimeout, SendTimeout time.Duration
 }
 
 // Adapter receives and sends SMS through one modem.
@@ -70,13 +73,17 @@ type Adapter struct {
 	now     func() time.Time
 	open    func(device string, baud int) (io.ReadWriteCloser, error)
 	retry   [2]time.Duration
+	atOpts  at.Options // timeouts for each session's Conn
 	optouts sms.OptOuts
 	limiter *sms.InboundLimiter
 	metrics metrics
 
-	mu     sync.Mutex
-	conn   *at.Conn // the running session's, nil while down
-	health Health
+	mu   sync.Mutex
+	conn *at.Conn // the running session's, nil while down
+	// endSession ends the running session, so a send that broke the
+	// dialogue (a timeout) has the port reopened at once.
+	endSession func()
+	health     Health
 }
 
 // New checks cfg and builds the adapter; it does not touch the device,
@@ -97,6 +104,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Adapter, error) {
 	rt := platform.NewRuntime(deps.Logger, nil, deps.Now, envelope.PlatformSMS, cfg.Account)
 	a := &Adapter{cfg: cfg, bus: deps.Bus, kv: kv, log: rt.Log, now: rt.Now, open: deps.Open,
 		retry:   [2]time.Duration{deps.RetryMin, deps.RetryMax},
+		atOpts:  at.Options{Timeout: deps.CommandTimeout, SendTimeout: deps.SendTimeout, Log: rt.Log},
 		optouts: sms.NewOptOuts(deps.Bus), limiter: sms.NewInboundLimiter(2*time.Second, 10),
 		health: Health{Device: cfg.Device, State: "starting"}}
 	if a.open == nil {
@@ -127,6 +135,9 @@ func openSerial(device string, baud int) (io.ReadWriteCloser, error) {
 	}
 	return p, nil
 }
+
+// errSendBroke ends a session whose dialogue a send broke (a timeout).
+var errSendBroke = errors.New("modem: a send timed out; reopening the port")
 
 // errStop marks a failure hotline must not retry on its own.
 type errStop struct{ err error }
@@ -172,8 +183,8 @@ func (a *Adapter) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("modem: open %s: %w", a.cfg.Device, err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	go func() {
 		<-ctx.Done()
 		port.Close() // unblocks the reader
@@ -184,19 +195,21 @@ func (a *Adapter) session(ctx context.Context) error {
 		return fmt.Errorf("modem: write %s: %w", a.cfg.Device, err)
 	}
 	urcs := make(chan at.URC, 64)
-	conn := at.New(port, at.Options{Log: a.log, URC: func(u at.URC) {
+	opts := a.atOpts
+	opts.URC = func(u at.URC) {
 		select {
 		case urcs <- u:
 		default:
 			// The message stays on the SIM; the next poll lists it.
 			a.log.Warn("modem indication dropped: too many waiting", "urc", u.Name)
 		}
-	}})
+	}
+	conn := at.New(port, opts)
 	go func() { _ = conn.Run(ctx) }()
 	if err := a.start(ctx, conn); err != nil {
 		return err
 	}
-	a.setUp(conn)
+	a.setUp(conn, func() { cancel(errSendBroke) })
 	defer a.setConn(nil)
 	a.log.Info("modem ready", "device", a.cfg.Device)
 	if err := a.sweep(ctx, conn); err != nil {
@@ -207,7 +220,7 @@ func (a *Adapter) session(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return context.Cause(ctx)
 		case <-conn.Done():
 			return fmt.Errorf("modem: %s: %w", a.cfg.Device, at.ErrClosed)
 		case u := <-urcs:
@@ -241,19 +254,31 @@ func (a *Adapter) current() (*at.Conn, error) {
 func (a *Adapter) setConn(c *at.Conn) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.conn = c
+	a.conn, a.endSession = c, nil
 	a.metrics.up.Set(0)
 }
 
-func (a *Adapter) setUp(c *at.Conn) {
+func (a *Adapter) setUp(c *at.Conn, end context.CancelFunc) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.conn = c
+	a.conn, a.endSession = c, end
 	a.health.State, a.health.Error = "up", ""
 	a.metrics.up.Set(1)
 }
 
+// dropSession ends the session of c if it is still the running one.
+func (a *Adapter) dropSession(c *at.Conn) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn == c && a.endSession != nil {
+		a.endSession()
+	}
+}
+
 func (a *Adapter) setDown(state string, err error) {
+	if err == nil {
+		err = errors.New("the session ended")
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.conn = nil

@@ -49,6 +49,9 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 		}
 		res, err := c.SendPDU(ctx, tpduLen, strings.ToUpper(hex.EncodeToString(frame)))
 		if err != nil {
+			if portFailed(err) {
+				a.dropSession(c)
+			}
 			return envelope.Receipt{}, classify(err)
 		}
 		mr, _ := res.Value("+CMGS")
