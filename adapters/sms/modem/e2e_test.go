@@ -133,7 +133,7 @@ func (r *rig) received() int {
 
 // deliverHex builds the PDUs of text sent by from, split and coded as a
 // phone would (one reference for all parts), stamped at.
-func deliverHex(t *testing.T, from, text string, ref uint16, at time.Time) []string {
+func deliverHex(t testing.TB, from, text string, ref uint16, at time.Time) []string {
 	t.Helper()
 	parts, err := pdu.DeliverParts(pdu.Address{Number: "+8613800100500"}, pdu.Address{Number: from}, text, ref, at)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 	"time"
@@ -90,4 +91,38 @@ func FuzzLexer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkReader feeds a listing of 30 stored messages (header, PDU,
+// a URC in the middle) through the reader, as AT+CMGL=4 returns it.
+func BenchmarkReader(b *testing.B) {
+	var listing bytes.Buffer
+	for i := range 30 {
+		fmt.Fprintf(&listing, "\r\n+CMGL: %d,0,,24\r\n07911326040000F0040B911346610089F60000208062917314080CC8F71D14969741F977FD07", i)
+		if i == 15 {
+			listing.WriteString("\r\n+CMTI: \"SM\",31")
+		}
+	}
+	listing.WriteString("\r\n\r\nOK\r\n")
+	stream := listing.Bytes()
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var lex lexer
+		var cr classifier
+		c := New(&readerPort{r: bytes.NewReader(nil), chunk: 1}, Options{})
+		p := &pending{command: "AT+CMGL=4", shown: "AT+CMGL=4", prefix: "+CMGL", prompt: make(chan struct{}), final: make(chan error, 1)}
+		c.cur.Store(p)
+		for len(stream) > 0 {
+			n := min(len(stream), 512)
+			for _, t := range lex.feed(stream[:n], false) {
+				c.handle(&cr, t)
+			}
+			stream = stream[n:]
+		}
+		stream = listing.Bytes()
+		if err := <-p.final; err != nil || len(p.lines) != 60 {
+			b.Fatalf("final %v after %d lines", err, len(p.lines))
+		}
+	}
 }
