@@ -147,7 +147,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 	closers = append(closers, func() { g.adminLn.Close() })
 
 	public.HandleFunc("GET /healthz", healthz)
-	public.Handle("GET /readyz", readyz(b, g.adapters.ready))
+	// Adapters' errors name devices and files: the admin listener's
+	// /readyz lists them, the public one does not.
+	public.Handle("GET /readyz", readyz(b, nil))
 	public.Handle("GET /metrics", metricsHandler(reg))
 
 	admin := http.NewServeMux()
@@ -306,7 +308,7 @@ func (g *Gateway) runLoops(ctx context.Context) error {
 			// The device is on this host, so its replies leave from here.
 			// The loop's consumer is exclusive: an instance configured
 			// with the same account waits its turn.
-			eg.Go(func() error { return l.Run(ctx) })
+			eg.Go(func() error { return keepRunning(ctx, g.log, l.Durable(), l.Run) })
 			continue
 		}
 		byDurable[l.Durable()] = l
@@ -318,6 +320,25 @@ func (g *Gateway) runLoops(ctx context.Context) error {
 		})
 	})
 	return eg.Wait()
+}
+
+// keepRunning runs run until ctx ends, starting it again with backoff
+// when it fails (a consumer not created during a NATS election), as
+// bus.Own does for the units it shares out.
+func keepRunning(ctx context.Context, log *slog.Logger, name string, run func(context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := bus.Backoff(attempt, time.Second, 30*time.Second)
+		log.Warn("delivery loop failed; starting it again", "loop", name, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
 }
 
 // browseURL is an address a person can open: a wildcard listener is

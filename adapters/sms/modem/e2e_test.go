@@ -545,3 +545,95 @@ func TestSendTimeoutReopensThePort(t *testing.T) {
 		t.Fatalf("send after the reopen: %v", err)
 	}
 }
+
+// TestPINWhoseAnswerIsLostIsNotTriedAgain: the modem takes the PIN but
+// its answer comes after the command's timeout; the port is reopened and
+// the SIM asks again. hotline does not enter it a second time.
+func TestPINWhoseAnswerIsLostIsNotTriedAgain(t *testing.T) {
+	r := newRig(t, modemtest.Options{PIN: "1234"}, func(c *Config) { c.PIN = "0000" })
+	r.deps = func(d *Deps) { d.CommandTimeout = 300 * time.Millisecond }
+	r.sim.Delay("AT+CPIN=", 600*time.Millisecond)
+	a := r.start()
+	bustest.WaitFor(t, "the modem to stop", func() bool { return a.Health()["state"] == "stopped" })
+	tries := 0
+	for _, c := range r.sim.Commands() {
+		if strings.HasPrefix(c, "AT+CPIN=") {
+			tries++
+		}
+	}
+	if tries != 1 || r.sim.SIMState() != "SIM PIN" || !strings.Contains(a.Ready().Error(), "does not try twice") {
+		t.Fatalf("%d PIN tries, SIM %q, %v", tries, r.sim.SIMState(), a.Ready())
+	}
+}
+
+// TestGarbledListingLeavesTheMessage: a PDU line cut on the serial line
+// is neither stored as an undecodable message nor deleted; the next
+// sweep reads it whole.
+func TestGarbledListingLeavesTheMessage(t *testing.T) {
+	var garbled atomic.Bool
+	var stored string
+	r := newRig(t, modemtest.Options{OnCommand: func(cmd string) (string, bool) {
+		if cmd != "AT+CMGL=4" || !garbled.CompareAndSwap(false, true) {
+			return "", false
+		}
+		// What noise on the line leaves of the listing: a PDU cut short.
+		return "\r\n+CMGL: 1,0,,24\r\n" + stored[:30] + "\r\n\r\nOK\r\n", true
+	}}, nil)
+	stored = deliverHex(t, user, "help", 0, stamp)[0]
+	if _, err := r.sim.Store(modemtest.StatRecUnread, stored); err != nil {
+		t.Fatal(err)
+	}
+	r.waitUp(r.start())
+	bustest.WaitFor(t, "the message read whole at the next sweep", func() bool { return len(r.inbound()) == 1 && r.received() == 0 })
+	if m := r.inbound()[0]; m.Kind != envelope.KindText || m.Text != "help" {
+		t.Fatalf("stored %+v", m)
+	}
+}
+
+// TestSameTextTwiceInASecond: a double-tapped "1" is two messages, though
+// sender, SMSC time stamp and text are the same.
+func TestSameTextTwiceInASecond(t *testing.T) {
+	r := newRig(t, modemtest.Options{}, nil)
+	r.waitUp(r.start())
+	for range 2 {
+		if _, err := r.sim.Receive(deliverHex(t, user, "1", 0, stamp)[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bustest.WaitFor(t, "both stored", func() bool { return len(r.inbound()) == 2 && r.received() == 0 })
+}
+
+// TestKilledAfterALongMessageIsStored: the gateway dies after the whole
+// message was stored and before the last part left the SIM; that part,
+// read again, is known for part of the message already passed on, not
+// the start of a new, incomplete one.
+func TestKilledAfterALongMessageIsStored(t *testing.T) {
+	reached, release := make(chan struct{}), make(chan struct{})
+	var deletes atomic.Int32
+	r := newRig(t, modemtest.Options{OnCommand: func(cmd string) (string, bool) {
+		if !strings.HasPrefix(cmd, "AT+CMGD=") || deletes.Add(1) != 3 {
+			return "", false
+		}
+		close(reached)
+		<-release
+		return "", true
+	}}, func(c *Config) { c.PartsTimeout = 300 * time.Millisecond; c.Poll = 100 * time.Millisecond })
+	text := strings.Repeat("ab ", 120) // 3 parts
+	r.waitUp(r.start())
+	for _, p := range deliverHex(t, user, text, 77, stamp) {
+		if _, err := r.sim.Receive(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-reached
+	r.kill()
+	close(release)
+	r.waitUp(r.start())
+	bustest.WaitFor(t, "the last part off the SIM", func() bool { return r.received() == 0 })
+	if bustest.Poll(time.Second, func() bool { return len(r.inbound()) > 1 }) {
+		t.Fatalf("a part read again became a message of its own: %+v", r.inbound()[1])
+	}
+	if m := r.inbound(); len(m) != 1 || m[0].Text != text {
+		t.Fatalf("stored %+v", m)
+	}
+}

@@ -117,14 +117,16 @@ func (a *Adapter) checkHealth(ctx context.Context, c *at.Conn) error {
 	if v, ok := res.Value("+CSQ"); ok && err == nil {
 		h.SignalDBm = signalDBm(v)
 	}
-	h.Registration = "not registered"
+	// Unknown unless an answer says otherwise: a modem that answers
+	// neither question is not taken for one off the network.
+	h.Registration = "unknown"
 	for _, cmd := range []string{"AT+CREG?", "AT+CEREG?"} {
 		res, err := c.Command(ctx, cmd)
 		if portFailed(err) {
 			return err
 		}
 		if v, ok := res.Value(strings.TrimSuffix(strings.TrimPrefix(cmd, "AT"), "?")); ok && err == nil {
-			if r := registration(v); r == "home" || r == "roaming" || h.Registration == "not registered" {
+			if r := registration(v); r == "home" || r == "roaming" || h.Registration == "unknown" {
 				h.Registration = r
 			}
 		}

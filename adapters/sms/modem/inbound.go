@@ -13,6 +13,7 @@ import (
 	"hotline/adapters/sms"
 	"hotline/adapters/sms/modem/at"
 	"hotline/adapters/sms/modem/pdu"
+	"hotline/bus"
 	"hotline/envelope"
 )
 
@@ -24,6 +25,44 @@ type stored struct {
 	// stored sent (TS 27.005 §3.1).
 	stat int
 	pdu  string
+	// length is the TPDU length the modem gave (-1: none), which
+	// tells a whole PDU line from one the serial line garbled.
+	length int
+}
+
+// frame decodes the PDU's hex and checks it against the length the modem
+// gave: a line cut or mangled on the wire must not be taken for a
+// message that cannot be decoded (and deleted).
+func (s stored) frame() ([]byte, error) {
+	frame, err := pdu.ParseHex(s.pdu)
+	if err != nil {
+		return nil, err
+	}
+	if s.length >= 0 && (len(frame) == 0 || len(frame)-1-int(frame[0]) != s.length) {
+		return nil, fmt.Errorf("modem: PDU of %d octets does not match the announced TPDU length %d", len(frame), s.length)
+	}
+	return frame, nil
+}
+
+// header reads "<a>,<b>,...,<length>" of +CMGL (index, stat) or +CMGR
+// (stat): the first two numbers wanted and the length at the end.
+func header(v string, wanted int) (nums []int, length int, err error) {
+	f := strings.Split(v, ",")
+	if len(f) < wanted+1 {
+		return nil, 0, fmt.Errorf("%d fields", len(f))
+	}
+	for _, x := range f[:wanted] {
+		n, err := strconv.Atoi(strings.TrimSpace(x))
+		if err != nil {
+			return nil, 0, err
+		}
+		nums = append(nums, n)
+	}
+	length, err = strconv.Atoi(strings.TrimSpace(f[len(f)-1]))
+	if err != nil {
+		length = -1 // some modems leave it out; the PDU is then unchecked
+	}
+	return nums, length, nil
 }
 
 // received reports whether the message came from the network (an
@@ -34,24 +73,23 @@ func (s stored) received() bool { return s.stat == 0 || s.stat == 1 }
 // lines, each followed by its PDU.
 func parseListing(lines []string) ([]stored, error) {
 	var out []stored
+	var errs []error
 	for i := 0; i < len(lines); i++ {
 		v, ok := strings.CutPrefix(lines[i], "+CMGL:")
 		if !ok {
 			continue
 		}
-		f := strings.Split(v, ",")
-		if len(f) < 2 || i+1 >= len(lines) {
-			return out, fmt.Errorf("modem: AT+CMGL line %q has no index, status or PDU", lines[i])
-		}
-		index, err1 := strconv.Atoi(strings.TrimSpace(f[0]))
-		stat, err2 := strconv.Atoi(strings.TrimSpace(f[1]))
-		if err1 != nil || err2 != nil {
-			return out, fmt.Errorf("modem: AT+CMGL line %q: index or status is not a number", lines[i])
+		nums, length, err := header(v, 2)
+		if err != nil || i+1 >= len(lines) || strings.HasPrefix(lines[i+1], "+") {
+			// The PDU line was lost to noise: that message is listed
+			// again at the next sweep.
+			errs = append(errs, fmt.Errorf("modem: AT+CMGL line %q has no index, status or PDU", lines[i]))
+			continue
 		}
 		i++
-		out = append(out, stored{index: index, stat: stat, pdu: lines[i]})
+		out = append(out, stored{index: nums[0], stat: nums[1], pdu: lines[i], length: length})
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // parseRead reads AT+CMGR's answer: "+CMGR: <stat>,[<alpha>],<length>"
@@ -62,18 +100,29 @@ func parseRead(index int, lines []string) (stored, error) {
 		if !ok {
 			continue
 		}
-		stat, err := strconv.Atoi(strings.TrimSpace(strings.Split(v, ",")[0]))
+		nums, length, err := header(v, 1)
 		if err != nil || i+1 >= len(lines) {
 			return stored{}, fmt.Errorf("modem: AT+CMGR=%d answered %q", index, l)
 		}
-		return stored{index: index, stat: stat, pdu: lines[i+1]}, nil
+		return stored{index: index, stat: nums[0], pdu: lines[i+1], length: length}, nil
 	}
 	return stored{}, fmt.Errorf("modem: AT+CMGR=%d: no message in the answer", index)
 }
 
 // sweep reads everything in the modem's memory: what arrived while
-// hotline was down, and what an indication failed to announce.
+// hotline was down, and what an indication failed to announce; and the
+// status report memory too, once the modem named one of its own.
 func (a *Adapter) sweep(ctx context.Context, c *at.Conn) error {
+	if err := a.sweepMemory(ctx, c); err != nil {
+		return err
+	}
+	if mem := a.reportMemory.Load(); mem != nil {
+		return a.inMemory(ctx, c, *mem, func() error { return a.sweepMemory(ctx, c) })
+	}
+	return nil
+}
+
+func (a *Adapter) sweepMemory(ctx context.Context, c *at.Conn) error {
 	res, err := c.CommandTimeout(ctx, "AT+CMGL=4", time.Minute)
 	if err != nil {
 		if portFailed(err) {
@@ -97,6 +146,24 @@ func (a *Adapter) sweep(ctx context.Context, c *at.Conn) error {
 	return nil
 }
 
+// inMemory runs fn with mem as the memory read and deleted from, and
+// switches back to the configured one. If switching back fails the
+// session ends: every index read after it would be in the wrong memory.
+func (a *Adapter) inMemory(ctx context.Context, c *at.Conn, mem string, fn func() error) error {
+	if _, err := c.Command(ctx, `AT+CPMS="`+mem+`"`); err != nil {
+		if portFailed(err) {
+			return err
+		}
+		a.log.Warn("cannot read the modem memory an indication named", "memory", mem, "err", err)
+		return nil
+	}
+	err := fn()
+	if _, backErr := c.Command(ctx, `AT+CPMS="`+a.cfg.Memory+`"`); backErr != nil {
+		return fmt.Errorf("modem: back to memory %s: %w", a.cfg.Memory, errors.Join(backErr, at.ErrBroken))
+	}
+	return err
+}
+
 // indication acts on an unsolicited result code.
 func (a *Adapter) indication(ctx context.Context, c *at.Conn, u at.URC) error {
 	switch u.Name {
@@ -109,7 +176,13 @@ func (a *Adapter) indication(ctx context.Context, c *at.Conn, u at.URC) error {
 		}
 		return a.read(ctx, c, strings.Trim(strings.TrimSpace(mem), `"`), index)
 	case "+CMT", "+CDS": // delivered whole, not stored: nothing to delete
-		return a.take(ctx, c, stored{index: -1, pdu: u.PDU})
+		// "+CMT: [<alpha>],<length>", "+CDS: <length>"
+		f := strings.Split(u.Args, ",")
+		length, err := strconv.Atoi(strings.TrimSpace(f[len(f)-1]))
+		if err != nil {
+			length = -1
+		}
+		return a.take(ctx, c, stored{index: -1, pdu: u.PDU, length: length})
 	case "+CREG", "+CEREG":
 		return a.checkHealth(ctx, c)
 	}
@@ -122,17 +195,13 @@ func (a *Adapter) indication(ctx context.Context, c *at.Conn, u at.URC) error {
 // and back.
 func (a *Adapter) read(ctx context.Context, c *at.Conn, mem string, index int) error {
 	if mem != "" && mem != a.cfg.Memory {
-		if _, err := c.Command(ctx, `AT+CPMS="`+mem+`"`); err != nil {
-			if portFailed(err) {
-				return err
-			}
-			a.log.Warn("cannot read the modem memory an indication named", "memory", mem, "err", err)
-			return nil
-		}
-		defer func() {
-			_, _ = c.Command(ctx, `AT+CPMS="`+a.cfg.Memory+`"`)
-		}()
+		a.reportMemory.Store(&mem)
+		return a.inMemory(ctx, c, mem, func() error { return a.readIndex(ctx, c, index) })
 	}
+	return a.readIndex(ctx, c, index)
+}
+
+func (a *Adapter) readIndex(ctx context.Context, c *at.Conn, index int) error {
 	res, err := c.Command(ctx, "AT+CMGR="+strconv.Itoa(index))
 	if err != nil {
 		if portFailed(err) {
@@ -155,34 +224,65 @@ func (a *Adapter) read(ctx context.Context, c *at.Conn, mem string, index int) e
 // is safe elsewhere. Only a port failure is returned: anything else is
 // logged and the message stays on the SIM for the next sweep.
 func (a *Adapter) take(ctx context.Context, c *at.Conn, s stored) error {
-	frame, err := pdu.ParseHex(s.pdu)
-	var safe bool
-	if err == nil {
-		var msg any
-		msg, err = pdu.Decode(frame)
-		switch m := msg.(type) {
-		case pdu.Deliver:
-			safe, err = a.deliver(ctx, m)
-		case pdu.StatusReport:
-			safe, err = a.statusReport(ctx, m)
-		}
-	}
-	if err != nil && !safe {
-		var bad *badPDU
-		if !errors.As(err, &bad) && !errors.Is(err, pdu.ErrInvalid) && !errors.Is(err, pdu.ErrTruncated) {
-			a.log.Error("modem message not stored; it stays on the SIM", "index", s.index, "err", err)
+	frame, err := s.frame()
+	if err != nil {
+		if s.index < 0 {
+			a.log.Error("a message the modem passed on directly arrived garbled, and is lost", "err", err)
 			return nil
 		}
-		// Undecodable: stored raw, so nothing a user sent is dropped.
-		if safe, err = a.deliverRaw(ctx, s.pdu, err); err != nil {
-			a.log.Error("undecodable modem message not stored; it stays on the SIM", "index", s.index, "err", err)
-			return nil
-		}
-	}
-	if !safe || s.index < 0 {
+		a.log.Warn("modem message garbled on the line; left on the SIM for the next poll", "index", s.index, "err", err)
 		return nil
 	}
-	return a.delete(ctx, c, s.index)
+	if s.index >= 0 {
+		if !a.hold(ctx, s, frame) {
+			return nil
+		}
+		return a.delete(ctx, c, s.index)
+	}
+	// Not on the SIM: hotline has the only copy, so keep trying while
+	// the bus recovers, for as long as a network would wait for it.
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := bus.KeepTrying(tctx, func(ctx context.Context) error {
+		if !a.hold(ctx, s, frame) {
+			return errors.New("not stored")
+		}
+		return nil
+	}, nil); err != nil {
+		a.log.Error("a message the modem passed on directly could not be stored, and is lost", "pdu", truncate(s.pdu, 80))
+	}
+	return nil
+}
+
+// hold stores what frame carries where it is safe (the inbound stream,
+// the parts bucket, a status event) and reports whether it is. A frame
+// that does not decode is stored raw, so nothing a user sent is dropped.
+func (a *Adapter) hold(ctx context.Context, s stored, frame []byte) bool {
+	msg, err := pdu.Decode(frame)
+	safe := false
+	switch m := msg.(type) {
+	case pdu.Deliver:
+		safe, err = a.deliver(ctx, m, s.index)
+	case pdu.StatusReport:
+		safe, err = a.statusReport(ctx, m)
+	}
+	if safe {
+		return true
+	}
+	if errors.Is(err, errReportEarly) {
+		a.log.Debug("status report left on the SIM for the next poll", "index", s.index)
+		return false
+	}
+	var bad *badPDU
+	if err == nil || (!errors.As(err, &bad) && !errors.Is(err, pdu.ErrInvalid) && !errors.Is(err, pdu.ErrTruncated)) {
+		a.log.Error("modem message not stored; it stays on the SIM", "index", s.index, "err", err)
+		return false
+	}
+	if err := a.deliverRaw(ctx, s.pdu, err); err != nil {
+		a.log.Error("undecodable modem message not stored; it stays on the SIM", "index", s.index, "err", err)
+		return false
+	}
+	return true
 }
 
 // badPDU is a frame that decoded but cannot be used.
@@ -204,11 +304,16 @@ func (a *Adapter) delete(ctx context.Context, c *at.Conn, index int) error {
 
 // deliver passes on an SMS-DELIVER: a whole message to the stream, a
 // part of a long one to the parts bucket. safe is true once it is held.
-func (a *Adapter) deliver(ctx context.Context, d pdu.Deliver) (safe bool, err error) {
+//
+// The dedup id of a whole message includes its index in the modem's
+// memory, which stays the same while it is there: read twice, it is
+// stored once, but the same text sent twice in one second (a double tap)
+// is two messages.
+func (a *Adapter) deliver(ctx context.Context, d pdu.Deliver, index int) (safe bool, err error) {
 	if d.Concat != nil && d.Concat.Total > 1 {
 		return a.addPart(ctx, d)
 	}
-	id := dedupID(d.From.Number, d.Time, "", d.Body)
+	id := dedupID(d.From.Number, d.Time, "i"+strconv.Itoa(index), d.Body)
 	text := d.Text
 	meta := map[string]string{}
 	if d.Alphabet == pdu.Data8 {
@@ -219,7 +324,7 @@ func (a *Adapter) deliver(ctx context.Context, d pdu.Deliver) (safe bool, err er
 
 // deliverRaw stores a frame that could not be decoded, hex and all, so an
 // operator can see what came.
-func (a *Adapter) deliverRaw(ctx context.Context, raw string, why error) (bool, error) {
+func (a *Adapter) deliverRaw(ctx context.Context, raw string, why error) error {
 	now := a.now().UTC()
 	m := &envelope.Message{ID: envelope.NewID(now), Platform: envelope.PlatformSMS, Account: a.cfg.Account,
 		PlatformMsgID: dedupID("raw", time.Time{}, "", []byte(raw)),
@@ -227,10 +332,10 @@ func (a *Adapter) deliverRaw(ctx context.Context, raw string, why error) (bool, 
 		Meta: map[string]string{"pdu": truncate(raw, 400), "decode_error": truncate(why.Error(), 200)}}
 	m.Conversation = envelope.ConversationKey(envelope.PlatformSMS, a.cfg.Account, m.From.ID)
 	if _, err := a.bus.PublishInbound(ctx, m, nil); err != nil {
-		return false, err
+		return err
 	}
 	a.log.Warn("modem message could not be decoded; stored raw", "err", why)
-	return true, nil
+	return nil
 }
 
 // dedupID names a message the way a PDU cannot: by its sender, the

@@ -10,8 +10,12 @@
 // acknowledged storing it, or, for one part of a long message, after the
 // part is in the hotline_modem bucket. A crash between the two reads the
 // message again at the next start, and the publish's dedup id (sender,
-// SMSC timestamp, part reference and text: PDUs carry no id) stores it
-// once. At every start, and every poll, AT+CMGL=4 lists what is stored, so
+// SMSC timestamp, index in the memory or part reference, and text: PDUs
+// carry no id) stores it once, while a double-tapped "1" in one second
+// stays two messages. A PDU line that does not match the
+// length the modem announced was garbled on the serial line: it stays on
+// the SIM for the next read rather than being stored as undecodable.
+// At every start, and every poll, AT+CMGL=4 lists what is stored, so
 // a message that arrived while hotline was down, or whose +CMTI was lost,
 // is read too.
 //
@@ -29,6 +33,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -66,17 +71,22 @@ type Deps struct {
 
 // Adapter receives and sends SMS through one modem.
 type Adapter struct {
-	cfg     Config
-	bus     *bus.Bus
-	kv      jetstream.KeyValue
-	log     *slog.Logger
-	now     func() time.Time
-	open    func(device string, baud int) (io.ReadWriteCloser, error)
-	retry   [2]time.Duration
-	atOpts  at.Options // timeouts for each session's Conn
-	optouts sms.OptOuts
-	limiter *sms.InboundLimiter
-	metrics metrics
+	cfg    Config
+	bus    *bus.Bus
+	kv     jetstream.KeyValue
+	log    *slog.Logger
+	now    func() time.Time
+	open   func(device string, baud int) (io.ReadWriteCloser, error)
+	retry  [2]time.Duration
+	atOpts at.Options // timeouts for each session's Conn
+	// pinTried is set once the PIN was sent to the SIM: never twice.
+	pinTried atomic.Bool
+	// reportMemory is a memory other than Memory where the modem keeps
+	// status reports ("SR"), once an indication named it: swept too.
+	reportMemory atomic.Pointer[string]
+	optouts      sms.OptOuts
+	limiter      *sms.InboundLimiter
+	metrics      metrics
 
 	mu   sync.Mutex
 	conn *at.Conn // the running session's, nil while down

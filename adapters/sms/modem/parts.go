@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -30,7 +31,17 @@ type partSet struct {
 	// SentAt is the SMSC timestamp of the lowest part seen.
 	SentAt time.Time         `json:"sent_at"`
 	Parts  map[string][]byte `json:"parts"` // part number → Body
+	// Published is when the set was passed on. The record stays for
+	// publishedLife after that, so a part read again (a crash before its
+	// AT+CMGD) is known for one already in the message, not the start
+	// of a new one.
+	Published time.Time `json:"published,omitzero"`
 }
+
+// publishedLife is how long a passed-on set is remembered. A part counts
+// as read again only if its text is the same too, so a new message
+// reusing the reference within it is not mistaken for the old one.
+const publishedLife = time.Hour
 
 func (a *Adapter) partsPrefix() string { return "parts." + a.cfg.Account + "." }
 
@@ -54,7 +65,13 @@ func (a *Adapter) addPart(ctx context.Context, d pdu.Deliver) (safe bool, err er
 		if err != nil {
 			return false, err
 		}
-		if rev == 0 {
+		if rev != 0 && !set.Published.IsZero() {
+			if body, ok := set.Parts[seq]; ok && bytes.Equal(body, d.Body) && a.now().Sub(set.Published) < publishedLife {
+				return true, nil // in a message passed on already
+			}
+			set = partSet{} // a new message reusing the reference
+		}
+		if set.Parts == nil {
 			set = partSet{From: d.From, Ref: d.Concat.Ref, Total: int(d.Concat.Total), Alphabet: d.Alphabet,
 				First: a.now().UTC(), SentAt: d.Time, Parts: map[string][]byte{}}
 		}
@@ -101,12 +118,12 @@ func (a *Adapter) loadSet(ctx context.Context, key string) (partSet, uint64, err
 	var set partSet
 	if err := json.Unmarshal(e.Value(), &set); err != nil || set.Parts == nil {
 		// Unreadable: start again rather than block the set forever.
-		return partSet{Parts: map[string][]byte{}}, e.Revision(), nil
+		return partSet{}, e.Revision(), nil
 	}
 	return set, e.Revision(), nil
 }
 
-// publishSet publishes what a set holds and removes it. An incomplete
+// publishSet publishes what a set holds and marks it published. An incomplete
 // set is marked so (meta incomplete, parts), the gaps shown as "[…]".
 func (a *Adapter) publishSet(ctx context.Context, key string, set partSet, incomplete bool) error {
 	var bodies [][]byte
@@ -136,13 +153,26 @@ func (a *Adapter) publishSet(ctx context.Context, key string, set partSet, incom
 		meta["incomplete"] = "true"
 		meta["parts_received"] = strings.Join(have, ",")
 	}
+	if set.Alphabet == pdu.Data8 {
+		meta["body_hex"] = hex.EncodeToString(all)
+	}
 	id := dedupID(set.From.Number, set.SentAt, fmt.Sprintf("%d/%d/%s", set.Ref, set.Total, strings.Join(have, ",")), all)
 	if _, err := a.publish(ctx, set.From, text.String(), set.SentAt, id, meta); err != nil {
-		return err
+		var bad *badPDU
+		if !errors.As(err, &bad) {
+			return err
+		}
+		// It cannot be a message (no sender, say): stored raw, since
+		// its parts have left the SIM.
+		if err := a.deliverRaw(ctx, hex.EncodeToString(all), err); err != nil {
+			return err
+		}
 	}
-	if err := a.kv.Delete(ctx, key); err != nil {
+	set.Published = a.now().UTC()
+	data, _ := json.Marshal(set)
+	if _, err := a.kv.Put(ctx, key, data); err != nil {
 		// Published: a second publish of the same set is a duplicate.
-		a.log.Warn("removing a published long message's parts", "err", err)
+		a.log.Warn("marking a long message passed on", "err", err)
 	}
 	return nil
 }
@@ -163,6 +193,12 @@ func (a *Adapter) flushParts(ctx context.Context) {
 		if set.Total == 0 {
 			a.log.Error("unreadable record of message parts removed", "key", key)
 			_ = a.kv.Delete(ctx, key)
+			continue
+		}
+		if !set.Published.IsZero() {
+			if a.now().Sub(set.Published) >= publishedLife {
+				_ = a.kv.Delete(ctx, key)
+			}
 			continue
 		}
 		complete := len(set.Parts) >= set.Total && set.Total > 0

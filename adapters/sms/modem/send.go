@@ -151,6 +151,13 @@ func (a *Adapter) rememberRef(ctx context.Context, mr string, p sentPart) {
 	}
 }
 
+// reportGrace is how long after its message was sent a status report
+// whose message reference is unknown is kept for another look.
+const reportGrace = 2 * time.Minute
+
+// errReportEarly: a status report came before its send was recorded.
+var errReportEarly = errors.New("modem: status report before its send was recorded")
+
 // delivered counts the parts of a reply reported delivered.
 type delivered struct {
 	Parts []int `json:"parts"`
@@ -163,6 +170,12 @@ func (a *Adapter) statusReport(ctx context.Context, sr pdu.StatusReport) (safe b
 	mr := strconv.Itoa(int(sr.MR))
 	e, err := a.kv.Get(ctx, a.refKey(mr))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		// A report can overtake the record of its send by a moment
+		// (the send records it after +CMGS): a recent one waits on the
+		// SIM for the next sweep.
+		if a.now().Sub(sr.Time) < reportGrace {
+			return false, errReportEarly
+		}
 		a.log.Debug("status report for a message hotline does not know", "mr", mr)
 		return true, nil
 	}

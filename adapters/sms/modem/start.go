@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"hotline/adapters/sms"
 	"hotline/adapters/sms/modem/at"
 )
 
@@ -24,10 +25,17 @@ func (a *Adapter) start(ctx context.Context, c *at.Conn) error {
 	if err := a.unlock(ctx, c); err != nil {
 		return err
 	}
+	// Service level 0: no +CNMA acknowledgements, which a modem left at
+	// level 1 would wait for after each +CDS. Refused by a few modems
+	// that have only one level; that is fine.
+	if _, err := c.Command(ctx, "AT+CSMS=0"); portFailed(err) {
+		return fmt.Errorf("modem: start: AT+CSMS=0: %w", err)
+	}
 	mem := a.cfg.Memory
 	steps := []string{"AT+CMGF=0", fmt.Sprintf(`AT+CPMS="%s","%s","%s"`, mem, mem, mem)}
 	if a.cfg.SMSC != "" {
-		steps = append(steps, fmt.Sprintf(`AT+CSCA="%s",145`, a.cfg.SMSC))
+		smsc, _ := sms.Normalize(a.cfg.SMSC, "") // Validate checked it
+		steps = append(steps, fmt.Sprintf(`AT+CSCA="%s",145`, smsc))
 	}
 	for _, cmd := range steps {
 		if _, err := c.Command(ctx, cmd); err != nil {
@@ -92,6 +100,13 @@ func (a *Adapter) unlock(ctx context.Context, c *at.Conn) error {
 	case "SIM PIN":
 		if a.cfg.PIN.IsZero() {
 			return &errStop{errors.New("modem: the SIM asks for its PIN and none is configured (pin)")}
+		}
+		// Once per adapter, whatever happens to the answer: a PIN whose
+		// answer was lost (a timeout, the port failing) may have been
+		// wrong, and a second try could be the third wrong one.
+		if !a.pinTried.CompareAndSwap(false, true) {
+			return &errStop{errors.New("modem: the SIM asks for its PIN again after hotline entered it once; " +
+				"hotline does not try twice, since three wrong tries lock the SIM until its PUK is entered")}
 		}
 		// package at masks the PIN in its errors and logs.
 		if _, err := c.Command(ctx, `AT+CPIN="`+a.cfg.PIN.Reveal()+`"`); err != nil {

@@ -84,7 +84,7 @@ type Conn struct {
 	opts Options
 	log  *slog.Logger
 
-	mu     sync.Mutex // one command at a time
+	turn   chan struct{} // holds a token while a command is in flight
 	cur    atomic.Pointer[pending]
 	broken atomic.Bool
 
@@ -127,7 +127,7 @@ func New(rw io.ReadWriter, opts Options) *Conn {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Conn{w: rw, r: rw, opts: opts, log: log, done: make(chan struct{})}
+	return &Conn{w: rw, r: rw, opts: opts, log: log, done: make(chan struct{}), turn: make(chan struct{}, 1)}
 }
 
 // Run reads the port until it fails or ctx ends, and returns why. A read
@@ -179,15 +179,22 @@ func (c *Conn) handle(cr *classifier, t token) {
 		return
 	}
 	if t.overlong || !printable(t.line) {
+		// A +CMT whose PDU line is garbled is lost either way; what
+		// follows must not be taken for its PDU.
+		cr.awaitingPDU = nil
 		c.dropNoise("unprintable or overlong line", t.line)
 		return
 	}
 	line := strings.TrimSpace(t.line)
 	if u := cr.awaitingPDU; u != nil {
 		cr.awaitingPDU = nil
-		u.PDU = line
-		c.opts.URC(*u)
-		return
+		if isHex(line) {
+			u.PDU = line
+			c.opts.URC(*u)
+			return
+		}
+		c.dropNoise(u.Name+" without its PDU line", line)
+		// and the line is read for what it is
 	}
 	if p != nil && line == p.command {
 		return // echo, until ATE0
@@ -263,6 +270,19 @@ func parseURC(line string, p *pending) (URC, bool) {
 	return URC{}, false
 }
 
+func isHex(s string) bool {
+	if s == "" || len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'A' || c > 'F') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // printable is true for a line of visible ASCII and tabs: what AT answers
 // are made of. Anything else is line noise.
 func printable(s string) bool {
@@ -276,7 +296,10 @@ func printable(s string) bool {
 
 // Command sends one command line (without CR) and waits for its final
 // result: the answer lines on OK, an *Error on a refusal, or ErrTimeout,
-// ErrBroken, ErrClosed or ctx's error.
+// ErrBroken, ErrClosed or ctx's error. ctx bounds the wait for the
+// command's turn; once written, a command is waited for until its final
+// result or its timeout, whatever ctx does, since abandoning it would
+// break the dialogue (closing the port is what stops it at once).
 func (c *Conn) Command(ctx context.Context, command string) (Response, error) {
 	return c.CommandTimeout(ctx, command, c.opts.Timeout)
 }
@@ -284,21 +307,46 @@ func (c *Conn) Command(ctx context.Context, command string) (Response, error) {
 // CommandTimeout is Command with its own timeout, for commands the modem
 // answers slowly (listing a full SIM, registering).
 func (c *Conn) CommandTimeout(ctx context.Context, command string, timeout time.Duration) (Response, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.lock(ctx); err != nil {
+		return Response{}, err
+	}
+	defer c.unlock()
 	p, err := c.start(command, false)
 	if err != nil {
 		return Response{}, err
 	}
-	return c.await(ctx, p, timeout)
+	return c.await(p, timeout)
 }
+
+// lock waits for the turn to send a command, or for ctx, or for the port
+// to fail.
+func (c *Conn) lock(ctx context.Context) error {
+	select {
+	case c.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.done:
+		return c.closedErr()
+	}
+	if err := ctx.Err(); err != nil { // both ready: do not start late work
+		c.unlock()
+		return err
+	}
+	return nil
+}
+
+func (c *Conn) unlock() { <-c.turn }
 
 // SendPDU sends an SMS in PDU mode: AT+CMGS=<tpduLen>, the prompt, the
 // hex PDU ended by Ctrl-Z. It returns the answer (+CMGS: <mr>). If the
-// prompt does not come, ESC cancels the command before ErrTimeout.
+// prompt does not come, or ctx ends before it, ESC cancels the command;
+// once the PDU is written its result is awaited for SendTimeout whatever
+// ctx does, since the network may be taking the message.
 func (c *Conn) SendPDU(ctx context.Context, tpduLen int, hexPDU string) (Response, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if err := c.lock(ctx); err != nil {
+		return Response{}, err
+	}
+	defer c.unlock()
 	command := fmt.Sprintf("AT+CMGS=%d", tpduLen)
 	p, err := c.start(command, true)
 	if err != nil {
@@ -312,17 +360,17 @@ func (c *Conn) SendPDU(ctx context.Context, tpduLen int, hexPDU string) (Respons
 		return p.answer(), err
 	case <-timer.C:
 		_, _ = c.w.Write([]byte{0x1B}) // ESC: do not leave the modem in text entry
-		return Response{}, c.timedOut(p)
+		return c.timedOut(p)
 	case <-ctx.Done():
 		_, _ = c.w.Write([]byte{0x1B})
-		return Response{}, c.abandon(p, ctx.Err())
+		return c.abandon(p, ctx.Err())
 	case <-c.done:
 		return Response{}, c.closedErr()
 	}
 	if _, err := io.WriteString(c.w, hexPDU+"\x1A"); err != nil {
-		return Response{}, c.abandon(p, fmt.Errorf("at: write PDU: %w", err))
+		return c.abandon(p, fmt.Errorf("at: write PDU: %w", err))
 	}
-	return c.await(ctx, p, c.opts.SendTimeout)
+	return c.await(p, c.opts.SendTimeout)
 }
 
 // start registers command as pending and writes it. Callers hold mu.
@@ -339,22 +387,21 @@ func (c *Conn) start(command string, wantPrompt bool) (*pending, error) {
 		prompt: make(chan struct{}), final: make(chan error, 1)}
 	c.cur.Store(p)
 	if _, err := io.WriteString(c.w, command+"\r"); err != nil {
-		return nil, c.abandon(p, fmt.Errorf("at: write %s: %w", p.shown, err))
+		_, err = c.abandon(p, fmt.Errorf("at: write %s: %w", p.shown, err))
+		return nil, err
 	}
 	return p, nil
 }
 
-// await waits for p's final result.
-func (c *Conn) await(ctx context.Context, p *pending, timeout time.Duration) (Response, error) {
+// await waits for p's final result, its timeout, or the port failing.
+func (c *Conn) await(p *pending, timeout time.Duration) (Response, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
 	case err := <-p.final:
 		return p.answer(), err
 	case <-timer.C:
-		return Response{}, c.timedOut(p)
-	case <-ctx.Done():
-		return Response{}, c.abandon(p, ctx.Err())
+		return c.timedOut(p)
 	case <-c.done:
 		return Response{}, c.closedErr()
 	}
@@ -367,18 +414,24 @@ func (p *pending) answer() Response {
 }
 
 // timedOut breaks the Conn: see the package invariants.
-func (c *Conn) timedOut(p *pending) error {
-	c.log.Warn("modem command timed out; the port will be reopened", "command", p.shown)
-	return c.abandon(p, fmt.Errorf("%w: %s", ErrTimeout, p.shown))
+func (c *Conn) timedOut(p *pending) (Response, error) {
+	res, err := c.abandon(p, fmt.Errorf("%w: %s", ErrTimeout, p.shown))
+	if errors.Is(err, ErrTimeout) {
+		c.log.Warn("modem command timed out; the port will be reopened", "command", p.shown)
+	}
+	return res, err
 }
 
-// abandon gives up on p. Its final result may still come, so the Conn is
-// broken unless the final already arrived.
-func (c *Conn) abandon(p *pending, err error) error {
+// abandon gives up on p with err. Its final result may still come, so the
+// Conn is broken from now on; but if the result came in the meantime, it
+// is returned instead: a message the network took is not reported failed.
+func (c *Conn) abandon(p *pending, err error) (Response, error) {
 	if c.cur.CompareAndSwap(p, nil) {
 		c.broken.Store(true)
+		return Response{}, err
 	}
-	return err
+	final := <-p.final
+	return p.answer(), final
 }
 
 func (c *Conn) closedErr() error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -279,5 +280,75 @@ func TestAnswerPrefix(t *testing.T) {
 		if got := answerPrefix(cmd); got != want {
 			t.Errorf("answerPrefix(%q) = %q, want %q", cmd, got, want)
 		}
+	}
+}
+
+// TestContextBoundsTheTurnNotTheCommand: a caller whose context ends while
+// it waits for its turn writes nothing; one whose context ends after its
+// command was written still gets the result, and the Conn is not broken.
+func TestContextBoundsTheTurnNotTheCommand(t *testing.T) {
+	release := make(chan struct{})
+	c, f := startFake(t, Options{}, func(cmd string) []string {
+		if cmd == "AT+SLOW" {
+			<-release
+		}
+		return []string{"\r\nOK\r\n"}
+	})
+	slow := make(chan error, 1)
+	go func() {
+		_, err := c.Command(context.Background(), "AT+SLOW")
+		slow <- err
+	}()
+	waitUntil(t, func() bool { cmds, _ := f.seen(); return len(cmds) == 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Command(ctx, "AT+LATE"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued behind a command with a done context: %v", err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	written := make(chan error, 1)
+	go func() {
+		close(release)
+		_, err := c.Command(ctx, "AT+NEXT")
+		written <- err
+	}()
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, func() bool { cmds, _ := f.seen(); return len(cmds) == 2 })
+	cancel()
+	if err := <-written; err != nil {
+		t.Fatalf("a written command whose context ended: %v", err)
+	}
+	if c.Broken() {
+		t.Fatal("the Conn broke")
+	}
+	if cmds, _ := f.seen(); strings.Join(cmds, ",") != "AT+SLOW,AT+NEXT" {
+		t.Fatalf("commands %q", cmds)
+	}
+}
+
+func TestCMTWithoutItsPDULine(t *testing.T) {
+	c, f := startFake(t, Options{}, func(string) []string {
+		return []string{"\r\n+CMT: ,24\r\n\xff\xfe\r\n+CSQ: 9,0\r\nOK\r\n"}
+	})
+	res, err := c.Command(context.Background(), "AT+CSQ")
+	if err != nil || len(res.Lines) != 1 {
+		t.Fatalf("answer %q, %v", res.Lines, err)
+	}
+	if _, urcs := f.seen(); len(urcs) != 0 {
+		t.Fatalf("URCs %+v from a garbled +CMT", urcs)
+	}
+}
+
+// waitUntil spins until cond holds (package at does not import the bus).
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+		runtime.Gosched()
 	}
 }
