@@ -218,7 +218,7 @@ func (r *Router) AgentReply(ctx context.Context, id, agent, text, idempotencyKey
 			break
 		}
 		sess.addTurn("agent", text, now)
-		if err := r.sessions.store(ctx, sess, rev); !errors.Is(err, errConflict) {
+		if _, err := r.sessions.store(ctx, sess, rev); !errors.Is(err, errConflict) {
 			break
 		}
 	}

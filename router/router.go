@@ -305,7 +305,7 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Inv
 		if err := r.publish(ctx, m, pending, passive.Invitation{}); err != nil {
 			return err
 		}
-		return r.settle(ctx, m.Conversation, m.ID)
+		return r.settle(ctx, m.Conversation, m.ID, nil, 0)
 	}
 	if sess.processed(m.ID) {
 		r.metrics.messages.WithLabelValues("redelivered").Inc()
@@ -334,14 +334,15 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Inv
 	// Commit first: if another instance changed the session since it
 	// was read, nothing decided here has left yet, and the caller starts
 	// again on the session as it is.
-	if err := r.sessions.store(ctx, sess, rev); err != nil {
+	stored, err := r.sessions.store(ctx, sess, rev)
+	if err != nil {
 		return err
 	}
 	if !out.empty() {
 		if err := r.publish(ctx, m, &out.Effects, w); err != nil {
 			return err
 		}
-		if err := r.settle(ctx, m.Conversation, m.ID); err != nil {
+		if err := r.settle(ctx, m.Conversation, m.ID, sess, stored); err != nil {
 			return err
 		}
 	}
@@ -352,20 +353,26 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Inv
 
 // settle removes a message's Effects from the outbox once they are all
 // out. Until it succeeds the message is not acknowledged, so a failure
-// here means one more (harmless) publish on the redelivery.
-func (r *Router) settle(ctx context.Context, conversation, inboundID string) error {
+// here means one more (harmless) publish on the redelivery. sess, when
+// not nil, is the session as just stored at revision rev: settling on it
+// saves a read, and if another write came between, the revision check
+// refuses it and settle reads the session again.
+func (r *Router) settle(ctx context.Context, conversation, inboundID string, sess *Session, rev uint64) error {
 	for range 5 {
-		sess, rev, err := r.sessions.load(ctx, conversation)
-		if err != nil {
-			return fmt.Errorf("router: settle: %w", err)
+		if sess == nil {
+			var err error
+			if sess, rev, err = r.sessions.load(ctx, conversation); err != nil {
+				return fmt.Errorf("router: settle: %w", err)
+			}
 		}
 		if !sess.dropEffects(inboundID) {
 			return nil
 		}
-		err = r.sessions.store(ctx, sess, rev)
+		_, err := r.sessions.store(ctx, sess, rev)
 		if !errors.Is(err, errConflict) {
 			return err
 		}
+		sess = nil
 	}
 	return fmt.Errorf("router: settle %s: %w", inboundID, errConflict)
 }

@@ -120,6 +120,25 @@ func (s *Session) addTurn(role, text string, at time.Time, media ...envelope.Med
 	}
 }
 
+// clone is a copy of s that shares nothing a caller may change: every
+// slice and pointer is copied (the turns' media are never changed in
+// place). Only a session without an outbox is cloned: its effects hold
+// replies and handoffs too deep to copy cheaply, and such sessions are
+// cached encoded instead. TestSessionClone checks every field.
+func (s *Session) clone() *Session {
+	c := *s
+	c.Turns = slices.Clone(s.Turns)
+	c.BindRequests = slices.Clone(s.BindRequests)
+	c.Processed = slices.Clone(s.Processed)
+	c.Announced = slices.Clone(s.Announced)
+	c.Outbox = nil
+	if s.Bind != nil {
+		b := *s.Bind
+		c.Bind = &b
+	}
+	return &c
+}
+
 func (s *Session) processed(id string) bool {
 	for _, p := range s.Processed {
 		if p == id {
@@ -166,7 +185,11 @@ func newSessions(kv jetstream.KeyValue) Sessions {
 // which costs one read per conversation.
 const maxCachedSessions = 50_000
 
+// cachedSession is a session as last read or written: decoded, when it
+// has no outbox (the usual state between messages), so a message of an
+// active conversation skips the JSON decode too; else its encoding.
 type cachedSession struct {
+	sess *Session // never handed out: callers get a clone
 	data []byte
 	rev  uint64
 	at   time.Time
@@ -195,13 +218,14 @@ func (c *sessionCache) get(key string) (cachedSession, bool) {
 	return e, ok
 }
 
-func (c *sessionCache) put(key string, data []byte, rev uint64) {
+func (c *sessionCache) put(key string, e cachedSession) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.entries) >= maxCachedSessions {
 		clear(c.entries)
 	}
-	c.entries[key] = cachedSession{data: data, rev: rev, at: time.Now()}
+	e.at = time.Now()
+	c.entries[key] = e
 }
 
 func (c *sessionCache) drop(key string) {
@@ -225,6 +249,9 @@ func (s Sessions) load(ctx context.Context, conversation string) (*Session, uint
 func (s Sessions) read(ctx context.Context, conversation string, cached bool) (*Session, uint64, error) {
 	key := sessionKey(conversation)
 	if c, ok := s.cache.get(key); ok && cached {
+		if c.sess != nil {
+			return c.sess.clone(), c.rev, nil
+		}
 		var sess Session
 		if json.Unmarshal(c.data, &sess) == nil {
 			return &sess, c.rev, nil
@@ -245,26 +272,31 @@ func (s Sessions) read(ctx context.Context, conversation string, cached bool) (*
 	return &sess, e.Revision(), nil
 }
 
-// store writes sess if nobody else wrote since rev. Two routers handling
-// the same conversation (a rebalance, a redelivery) cannot overwrite each
-// other: the loser gets errConflict and runs again on fresh state.
-func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) error {
+// store writes sess if nobody else wrote since rev, and returns the new
+// revision. Two routers handling the same conversation (a rebalance, a
+// redelivery) cannot overwrite each other: the loser gets errConflict and
+// runs again on fresh state.
+func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) (uint64, error) {
 	data, err := json.Marshal(sess)
 	if err != nil {
-		return fmt.Errorf("session encode: %w", err)
+		return 0, fmt.Errorf("session encode: %w", err)
 	}
 	key := sessionKey(sess.Conversation)
 	newRev, err := bus.Swap(ctx, s.kv, key, data, rev)
 	if bus.IsConflict(err) {
 		s.cache.drop(key)
-		return errConflict
+		return 0, errConflict
 	}
 	if err != nil {
 		s.cache.drop(key)
-		return fmt.Errorf("session put: %w", err)
+		return 0, fmt.Errorf("session put: %w", err)
 	}
-	s.cache.put(key, data, newRev)
-	return nil
+	e := cachedSession{data: data, rev: newRev}
+	if len(sess.Outbox) == 0 {
+		e.sess, e.data = sess.clone(), nil
+	}
+	s.cache.put(key, e)
+	return newRev, nil
 }
 
 // isConflict reports a write that lost a race: Create on an existing key,
