@@ -135,7 +135,7 @@ func Open(ctx context.Context, cfg Config, deps Deps) (*Bus, error) {
 		b.shutdownServer()
 		return nil, fmt.Errorf("bus: connect: %w", err)
 	}
-	b.js, err = jetstream.New(b.nc)
+	b.js, err = jetstream.New(b.nc, jetstream.WithPublishAsyncErrHandler(b.asyncPublishFailed))
 	if err != nil {
 		b.abort()
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
@@ -311,6 +311,12 @@ func (b *Bus) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() {
 		// First, so that no JetStream restart runs under the drain.
 		b.stopWatch()
+		// Events published without waiting (PublishEvent) get their
+		// acknowledgements before the connection goes.
+		select {
+		case <-b.js.PublishAsyncComplete():
+		case <-ctx.Done():
+		}
 		if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			b.closeErr = fmt.Errorf("bus: drain: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"hotline/envelope"
 )
@@ -472,5 +473,35 @@ func TestPartitionKeepsConversationOrder(t *testing.T) {
 	waitFor(t, "all messages", func() bool { return total.Load() == convs*perConv })
 	if n := outOfOrder.Load(); n != 0 {
 		t.Fatalf("%d messages out of order within their conversation", n)
+	}
+}
+
+// TestPublishEventIsStoredByClose: events published without waiting are
+// in the stream once Close returns, once each per dedup id, and one the
+// stream cannot take is counted as an error rather than lost silently.
+func TestPublishEventIsStoredByClose(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	b, err := Open(ctx, Config{StoreDir: dir}, Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		st := envelope.Status{ReplyID: fmt.Sprint("r", i%100), Platform: "sms", Account: "sms-main", State: envelope.StateSent, At: time.Now()}
+		if err := b.PublishEvent("hotline.status.sms.sms-main", &st, "status:"+st.ReplyID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.PublishEvent("hotline.nowhere", &envelope.Status{ReplyID: "x", Platform: "sms", Account: "a", State: envelope.StateSent, At: time.Now()}, "x"); err != nil {
+		t.Fatal(err) // refused later, by the server: counted below
+	}
+	closeBus(t, b)
+	if got := testutil.ToFloat64(b.metrics.publishErrs); got != 1 {
+		t.Errorf("publish errors = %v, want 1 (the event no stream takes)", got)
+	}
+	again := openTestBus(t, dir)
+	if got := streamMsgs(t, again, StreamStatus); got != 100 {
+		t.Fatalf("HOTLINE_STATUS holds %d events after Close, want 100", got)
 	}
 }

@@ -66,6 +66,34 @@ func (b *Bus) PublishJSON(ctx context.Context, subject string, v encodable, dedu
 	return b.Publish(ctx, subject, data, dedupID, hdr)
 }
 
+// PublishEvent stores v on subject without waiting for the stream's
+// acknowledgement, for events whose loss costs a line in a timeline and
+// nothing a user sent (delivery status): a handler does not wait a round
+// trip for each. The dedup id works as in Publish. A publish the stream
+// refuses later is logged and counted in hotline_publish_errors_total;
+// Close waits for the acknowledgements still due.
+func (b *Bus) PublishEvent(subject string, v encodable, dedupID string) error {
+	if dedupID == "" {
+		return fmt.Errorf("bus: publish %s: empty dedup id", subject)
+	}
+	data, err := envelope.Encode(v)
+	if err != nil {
+		return fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	if _, err := b.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data}, jetstream.WithMsgID(dedupID)); err != nil {
+		b.metrics.publishErrs.Inc()
+		return fmt.Errorf("bus: publish %s: %w", subject, err)
+	}
+	return nil
+}
+
+// asyncPublishFailed hears of a publish made without waiting that the
+// stream refused or never acknowledged.
+func (b *Bus) asyncPublishFailed(_ jetstream.JetStream, msg *nats.Msg, err error) {
+	b.metrics.publishErrs.Inc()
+	b.log.Warn("a publish not waited for failed", "subject", msg.Subject, "err", err)
+}
+
 // publishRaw is for values that are not envelopes (dead letters).
 func (b *Bus) publishRaw(ctx context.Context, subject string, v any, dedupID string, hdr nats.Header) (PubAck, error) {
 	data, err := json.Marshal(v)

@@ -669,13 +669,14 @@ func (l *Loop) saveAttempts(ctx context.Context, id string, n int) {
 	}
 }
 
-// status publishes a delivery event; losing one is logged, not fatal.
+// status publishes a delivery event without waiting for the stream;
+// losing one is logged, not fatal.
 func (l *Loop) status(ctx context.Context, rep *envelope.Reply, state envelope.DeliveryState, attempt int, platformID, reason string) {
 	st := envelope.Status{ReplyID: rep.ID, Platform: l.cfg.Platform, Account: l.cfg.Account, Conversation: rep.Conversation,
 		State: state, Attempt: attempt, PlatformMsgID: platformID, Error: reason, At: l.now().UTC()}
 	subject, _ := envelope.StatusSubject(l.cfg.Platform, l.cfg.Account)
 	dedup := fmt.Sprintf("status:%s:%s:%d", rep.ID, state, attempt)
-	if _, err := l.deps.Bus.PublishJSON(ctx, subject, &st, dedup, nil); err != nil {
+	if err := l.deps.Bus.PublishEvent(subject, &st, dedup); err != nil {
 		l.log.Warn("status event", "reply", rep.ID, "state", state, "err", err)
 	}
 }

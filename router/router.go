@@ -471,7 +471,7 @@ func (r *Router) offerPassive(ctx context.Context, m *envelope.Message, replies 
 		st := envelope.Status{ReplyID: rep.ID, Platform: rep.Platform, Account: rep.Account, Conversation: rep.Conversation,
 			State: envelope.StatePassive, At: now}
 		if subject, err := envelope.StatusSubject(rep.Platform, rep.Account); err == nil {
-			if _, err := r.bus.PublishJSON(ctx, subject, &st, "status:"+rep.ID+":passive", nil); err != nil {
+			if err := r.bus.PublishEvent(subject, &st, "status:"+rep.ID+":passive"); err != nil {
 				r.log.Warn("status event", "reply", rep.ID, "err", err)
 			}
 		}
