@@ -187,6 +187,7 @@ func printBench(w io.Writer, r benchResult, opts benchOptions) {
 
 func (r *rootCommand) benchCommand() *cobra.Command {
 	opts := benchOptions{Messages: 20000, Conversations: 2000, Senders: 32, Workers: 64, Timeout: 5 * time.Minute}
+	httpFlags := &httpBenchFlags{}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure messages per second and latency through the bus and the router on this machine",
@@ -195,6 +196,9 @@ func (r *rootCommand) benchCommand() *cobra.Command {
 			"It does not touch a running gateway or its data.",
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if httpFlags.enabled {
+				return r.runHTTPBenchCommand(c, httpFlags, opts)
+			}
 			if opts.Messages < 1 || opts.Conversations < 1 || opts.Senders < 1 || opts.Workers < 1 || opts.Rate < 0 {
 				return usageError{errors.New("--messages, --conversations, --senders and --workers must be at least 1, --rate not negative")}
 			}
@@ -217,5 +221,6 @@ func (r *rootCommand) benchCommand() *cobra.Command {
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "router workers (router.workers)")
 	f.Float64Var(&opts.Rate, "rate", 0, "offered load in messages/s for a latency measurement (0: as fast as possible)")
 	f.DurationVar(&opts.Timeout, "timeout", opts.Timeout, "give up after this long")
+	httpFlags.register(cmd)
 	return cmd
 }
