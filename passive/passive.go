@@ -325,6 +325,8 @@ func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, r
 // SentRecord is what a reply given in a webhook's answer is recorded
 // as sent with (bus.MarkSent).
 func SentRecord(at time.Time) []byte {
-	record, _ := json.Marshal(map[string]any{"state": envelope.StatePassive, "at": at.UTC()})
-	return record
+	// Written out rather than marshalled from a map: it is made for every
+	// reply given in a response, and the map's encoder (sorting its keys)
+	// showed in profiles. The bytes are the same.
+	return []byte(`{"at":"` + at.UTC().Format(time.RFC3339Nano) + `","state":"` + string(envelope.StatePassive) + `"}`)
 }

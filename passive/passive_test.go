@@ -112,3 +112,13 @@ func TestExchange(t *testing.T) {
 		t.Fatalf("retried message: %+v, %v; want a duplicate with no replies", res, err)
 	}
 }
+
+// TestSentRecordIsJSON: the record written by hand is what marshalling
+// its map gave, byte for byte.
+func TestSentRecordIsJSON(t *testing.T) {
+	at := time.Date(2026, 11, 30, 8, 0, 0, 123456789, time.FixedZone("", 8*3600))
+	want, _ := json.Marshal(map[string]any{"state": envelope.StatePassive, "at": at.UTC()})
+	if got := SentRecord(at); string(got) != string(want) {
+		t.Fatalf("SentRecord = %s, want %s", got, want)
+	}
+}
