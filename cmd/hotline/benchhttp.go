@@ -28,6 +28,7 @@ import (
 
 	"hotline/bus"
 	"hotline/config"
+	"hotline/envelope"
 	"hotline/gateway"
 )
 
@@ -63,6 +64,10 @@ type httpBenchOptions struct {
 	Workers int
 	// Target drives a running gateway instead of one in process.
 	Target string
+	// NATSURL runs the in-process gateway on that NATS (a throwaway
+	// cluster) with Replicas, instead of an embedded server.
+	NATSURL  string
+	Replicas int
 	// Bare measures a bare net/http handler before each platform.
 	Bare bool
 	// Drain bounds the wait after a run for replies sent through the API.
@@ -82,6 +87,8 @@ type httpBenchFlags struct {
 	users       int
 	json        bool
 	target      string
+	natsURL     string
+	replicas    int
 	bare        bool
 	drain       time.Duration
 	cpuprofile  string
@@ -96,6 +103,8 @@ func (h *httpBenchFlags) register(cmd *cobra.Command) {
 	f.IntVar(&h.users, "users", 1000, "with --http: distinct senders")
 	f.BoolVar(&h.json, "json", false, "with --http: print the report as JSON")
 	f.StringVar(&h.target, "target", "", "with --http: drive the gateway at this URL (accounts and secrets from --config) instead of one in process")
+	f.StringVar(&h.natsURL, "nats-url", "", "with --http: run the gateway on this NATS instead of an embedded one; a throwaway cluster, since the bench creates hotline's streams there")
+	f.IntVar(&h.replicas, "replicas", 1, "with --http and --nats-url: replicas of the streams (3 on a 3-node cluster)")
 	f.BoolVar(&h.bare, "bare", true, "with --http: measure a bare net/http handler first")
 	f.DurationVar(&h.drain, "drain", 30*time.Second, "with --http: how long to wait after a run for replies sent through the API")
 	f.StringVar(&h.cpuprofile, "cpuprofile", "", "with --http: write a CPU profile of the hotline runs to this file (one per platform, suffixed, with several)")
@@ -105,7 +114,7 @@ func (h *httpBenchFlags) register(cmd *cobra.Command) {
 // defaults to 5,000 here (bench's 20,000 would make --platform all long).
 func (h *httpBenchFlags) options(base benchOptions, messagesSet bool) (httpBenchOptions, error) {
 	o := httpBenchOptions{Connections: h.connections, Messages: base.Messages, Duration: h.duration, Rate: base.Rate,
-		Users: h.users, Workers: base.Workers, Target: strings.TrimRight(h.target, "/"), Bare: h.bare, Drain: h.drain, CPUProfile: h.cpuprofile}
+		Users: h.users, Workers: base.Workers, Target: strings.TrimRight(h.target, "/"), NATSURL: h.natsURL, Replicas: h.replicas, Bare: h.bare, Drain: h.drain, CPUProfile: h.cpuprofile}
 	switch {
 	case h.duration > 0 && messagesSet:
 		return o, errors.New("--messages and --duration: give one")
@@ -338,7 +347,10 @@ func inProcessEnv(ctx context.Context, cfg config.Config, opts httpBenchOptions)
 		fake.srv.Close()
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	cfg.NATS.URL, cfg.NATS.StoreDir, cfg.NATS.Listen = "", dir, ""
+	cfg.NATS.URL, cfg.NATS.StoreDir, cfg.NATS.Listen = envelope.Secret(opts.NATSURL), dir, ""
+	if opts.NATSURL != "" {
+		cfg.NATS.Replicas = max(1, opts.Replicas)
+	}
 	cfg.HTTP.Listen, cfg.HTTP.AdminListen, cfg.HTTP.PublicURL = "127.0.0.1:0", "127.0.0.1:0", ""
 	cfg.Router.Workers = opts.Workers
 	cfg.Accounts = accounts.configured(opts.Platforms)

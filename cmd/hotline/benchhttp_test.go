@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"hotline/bus/bustest"
+	"hotline/config"
+	"hotline/platform/builtin"
 )
 
 // TestBenchHTTPEveryPlatform runs `bench --http --platform all` briefly:
@@ -200,4 +204,26 @@ func TestBenchHTTPUsage(t *testing.T) {
 			t.Errorf("hotline %v: exit %d, want %d (usage): %s", full, code, exitUsage, stderr.String())
 		}
 	}
+}
+
+// BenchmarkHTTPCluster is `hotline bench --http` with the gateway on a
+// 3-node cluster in this process (replicas 3, loopback), for the cost of
+// replication beside the embedded figures: Telegram webhooks, 32
+// connections.
+func BenchmarkHTTPCluster(b *testing.B) {
+	c := bustest.StartCluster(b, 3)
+	cfg := config.DefaultFor(builtin.Platforms())
+	opts := httpBenchOptions{Platforms: []string{"telegram"}, Connections: 32, Messages: b.N, Users: 1000, Workers: 64,
+		NATSURL: c.URL(), Replicas: 3, Drain: 10 * time.Second}
+	b.ResetTimer()
+	rep, err := runHTTPBench(context.Background(), cfg, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := rep.Runs[0].Hotline
+	if run.Lost > 0 || run.Duplicated > 0 {
+		b.Fatalf("%d lost, %d duplicated", run.Lost, run.Duplicated)
+	}
+	b.ReportMetric(run.ReqPerSec, "req/s")
+	b.ReportMetric(run.Latency.P99, "p99-ms")
 }
