@@ -109,8 +109,9 @@ type InboundLimiter struct {
 	every time.Duration
 	burst int
 
-	mu    sync.Mutex
-	byNum map[string]*limiterEntry
+	mu     sync.Mutex
+	byNum  map[string]*limiterEntry
+	pruned time.Time
 }
 
 type limiterEntry struct {
@@ -118,21 +119,32 @@ type limiterEntry struct {
 	seen time.Time
 }
 
+// pruneAbove is the table size past which idle numbers are forgotten.
+const pruneAbove = 10_000
+
 // NewInboundLimiter allows one message per every on average, burst at once.
 func NewInboundLimiter(every time.Duration, burst int) *InboundLimiter {
 	return &InboundLimiter{every: every, burst: burst, byNum: map[string]*limiterEntry{}}
 }
 
 // Allow reports whether a message from number at now is within its limit.
+//
+// A number idle for every×burst has its whole burst back, so its entry
+// is the same as none: those are forgotten, in one pass at most once per
+// that interval and only past pruneAbove numbers, so the table holds the
+// numbers of the last moments and a busy account does not scan it per
+// message.
 func (l *InboundLimiter) Allow(number string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.byNum) > 50_000 {
+	refill := l.every * time.Duration(max(1, l.burst))
+	if len(l.byNum) > pruneAbove && now.Sub(l.pruned) >= refill {
 		for k, e := range l.byNum {
-			if now.Sub(e.seen) > time.Hour {
+			if now.Sub(e.seen) >= refill {
 				delete(l.byNum, k)
 			}
 		}
+		l.pruned = now
 	}
 	e, ok := l.byNum[number]
 	if !ok {

@@ -1,0 +1,89 @@
+package weibo
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hotline/bus"
+	"hotline/bus/bustest"
+)
+
+// BenchmarkWebhookIntake measures signed text pushes per second through
+// the push webhook: signature and timestamp check (replay_window at its
+// 5 m default), the replay guard's record in hotline_signatures, decoding,
+// and a publish on HOTLINE_IN acknowledged by the embedded JetStream,
+// answered with Weibo's empty 200. No router runs, so the passive window
+// would wait out the whole reply_window; it is 1 ns, the smallest
+// Validate takes (0 means the 4 s default), so the figure is intake alone,
+// as with BenchmarkWebhookIntake in adapters/telegram. Weibo does not say
+// how many pushes it sends at once; 40 requests are in flight, as in that
+// benchmark.
+func BenchmarkWebhookIntake(b *testing.B) {
+	bs := bustest.Open(b)
+	a, err := New(Config{Account: testAccount, AppKey: "3538199806", AppSecret: testSecret, AccessToken: testToken,
+		APIBase: "http://127.0.0.1:1", ReplyWindow: time.Nanosecond, ReplayWindow: DefaultReplayWindow}, Deps{Bus: bs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const path = "/webhooks/weibo/" + testAccount
+	h := a.Routes()[http.MethodPost+" "+path]
+	before := storedIn(b, bs)
+	var seq atomic.Int64
+	// 40 concurrent requests whatever GOMAXPROCS is (20 per core on two).
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((40 + procs - 1) / procs)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			// Weibo sends no message id: a push's dedup id is its sender,
+			// created_at (whole seconds), type and content, so every push
+			// has a sender of its own or it would be taken for a retry.
+			// The nonce is new too, as the replay guard refuses a signed
+			// query seen before with another body.
+			user := strconv.FormatInt(3100000000+n, 10)
+			ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+			nonce := strconv.FormatInt(71000000+n, 10)
+			q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {Signature(testSecret, ts, nonce)}}.Encode()
+			req := httptest.NewRequest(http.MethodPost, path+"?"+q, strings.NewReader(textPush(user, "where is my parcel?", time.Now())))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != http.StatusOK || w.Body.Len() != 0 {
+				b.Errorf("push %d: got %d %q, want 200 with an empty body", n, w.Code, w.Body.String())
+				return
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "requests/s")
+	if got := storedIn(b, bs) - before; got != uint64(b.N) {
+		b.Fatalf("HOTLINE_IN holds %d new messages, want %d", got, b.N)
+	}
+}
+
+// storedIn counts the messages HOTLINE_IN holds.
+func storedIn(tb testing.TB, b *bus.Bus) uint64 {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", bus.StreamIn, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", bus.StreamIn, err)
+	}
+	return info.State.Msgs
+}
