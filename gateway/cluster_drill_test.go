@@ -88,6 +88,8 @@ type drillGateway struct {
 }
 
 type clusterRig struct {
+	// t is the test the rig's checks report to: the subtest running
+	// (during), so a failed check ends that subtest, not its parent.
 	t    *testing.T
 	c    *bustest.Cluster
 	api  *smsAPI
@@ -105,6 +107,13 @@ type clusterRig struct {
 	sentAt  map[string]time.Time   // user → when their last message was posted
 	gotAt   map[string][]time.Time // user → when each reply in a webhook answer arrived
 	slowest time.Duration          // the longest a webhook took to answer
+}
+
+// during makes t the test the rig reports to until the returned func.
+func (r *clusterRig) during(t *testing.T) (restore func()) {
+	prev := r.t
+	r.t = t
+	return func() { r.t = prev }
 }
 
 func newClusterRig(t *testing.T, instances int, tune func(*config.Config)) *clusterRig {
@@ -377,6 +386,7 @@ func TestClusterDrills(t *testing.T) {
 	perHelp := len(r.replies(calibrate))
 
 	t.Run("stream leader crashed mid-load", func(t *testing.T) {
+		defer r.during(t)()
 		leader := r.streamLeader(bus.StreamIn)
 		var killedAt time.Time
 		users, sids := r.load(1, 240, 8, func() {
@@ -401,6 +411,7 @@ func TestClusterDrills(t *testing.T) {
 	})
 
 	t.Run("a conversation alternating between instances is answered in order", func(t *testing.T) {
+		defer r.during(t)()
 		langs := []string{"fr", "de", "es", "ru", "ar", "en"}
 		// What each switch answers, from a user who does it alone.
 		want := map[string][]string{}
@@ -436,6 +447,7 @@ func TestClusterDrills(t *testing.T) {
 	})
 
 	t.Run("one instance sends for the account", func(t *testing.T) {
+		defer r.during(t)()
 		// The account's send rate is kept where its loop runs: exactly
 		// one instance may run it.
 		var owners []string
@@ -454,6 +466,7 @@ func TestClusterDrills(t *testing.T) {
 	})
 
 	t.Run("a mode set on one instance reaches the other in under a second", func(t *testing.T) {
+		defer r.during(t)()
 		scope := fallback.Scope{Platform: envelope.PlatformSMS, Account: "sms-main"}
 		start := time.Now()
 		if _, err := r.gws[0].g.Modes().Set(context.Background(), fallback.Setting{Mode: fallback.ModeReadOnly, Scope: scope, Reason: "drill", SetBy: "drill"}); err != nil {
@@ -478,6 +491,7 @@ func TestClusterDrills(t *testing.T) {
 	})
 
 	t.Run("rate_limited holds cluster-wide", func(t *testing.T) {
+		defer r.during(t)()
 		scope := fallback.Scope{Platform: envelope.PlatformSMS, Account: "sms-main"}
 		modes := r.gws[0].g.Modes()
 		if _, err := modes.Set(context.Background(), fallback.Setting{Mode: fallback.ModeRateLimited, Scope: scope, Reason: "drill", SetBy: "drill"}); err != nil {
@@ -510,6 +524,7 @@ func TestClusterDrills(t *testing.T) {
 	})
 
 	t.Run("a gateway killed mid-load", func(t *testing.T) {
+		defer r.during(t)()
 		victim := r.gws[0]
 		var crashed time.Time
 		// The number's fallback URL is the other instance.
