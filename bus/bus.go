@@ -304,6 +304,10 @@ func (b *Bus) Ready(ctx context.Context) error {
 	return nil
 }
 
+// asyncGrace bounds how long Close waits for acknowledgements of
+// publishes not waited for.
+const asyncGrace = 2 * time.Second
+
 // Close drains the connection, so every subscription finishes what it
 // holds and every buffered publish is flushed, then stops the embedded
 // server. It returns when both are done or ctx ends.
@@ -312,11 +316,16 @@ func (b *Bus) Close(ctx context.Context) error {
 		// First, so that no JetStream restart runs under the drain.
 		b.stopWatch()
 		// Events published without waiting (PublishEvent) get their
-		// acknowledgements before the connection goes.
+		// acknowledgements before the connection goes, for a moment: a
+		// server that died will never send them, and the drain needs
+		// its share of ctx.
+		wait := time.NewTimer(asyncGrace)
 		select {
 		case <-b.js.PublishAsyncComplete():
+		case <-wait.C:
 		case <-ctx.Done():
 		}
+		wait.Stop()
 		if err := b.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			b.closeErr = fmt.Errorf("bus: drain: %w", err)
 		}
