@@ -248,11 +248,13 @@ func (b *Bus) storeInbound(ctx context.Context, m *envelope.Message, subject str
 		return PubAck{}, fmt.Errorf("bus: publish inbound: %w: %s (%w)", ErrStorageUnavailable, reason, errRefusing)
 	}
 	seenKey := inboundSeenKey(m)
-	if _, err := b.kv[BucketSeen].Get(ctx, seenKey); err == nil {
-		// Stored once already, longer ago than the stream remembers:
-		// a replay (or a very late retry) is acknowledged, not stored.
+	if e, err := b.kv[BucketSeen].Get(ctx, seenKey); err == nil {
+		// Stored once already: a retry or a replay is acknowledged, not
+		// stored, with the sequence the original has (when the record
+		// holds it), so the caller can find what became of it.
 		b.metrics.duplicates.WithLabelValues(StreamIn).Inc()
-		return PubAck{Stream: StreamIn, Duplicate: true}, nil
+		seq, _ := strconv.ParseUint(string(e.Value()), 10, 64)
+		return PubAck{Stream: StreamIn, Sequence: seq, Duplicate: true}, nil
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		// Unknown is not "new": storing it could answer a replay.
 		b.storage.kick()
@@ -273,7 +275,7 @@ func (b *Bus) storeInbound(ctx context.Context, m *envelope.Message, subject str
 		// replay. The write is not waited for (it cost a fifth of the
 		// intake's throughput): a replay needs minutes, the write takes
 		// milliseconds, and if it is lost the stream's window still guards.
-		if _, err := b.js.PublishAsync(seenSubject(seenKey), nil); err != nil {
+		if _, err := b.js.PublishAsync(seenSubject(seenKey), []byte(strconv.FormatUint(ack.Sequence, 10))); err != nil {
 			b.log.Warn("remembering an inbound message id", "subject", subject, "err", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -102,4 +103,12 @@ func DeriveID(parent, salt string) string {
 	sum := sha256.Sum256([]byte(parent + "\x00" + salt))
 	copy(b[6:], sum[:10])
 	return encodeULID(b)
+}
+
+// ReplyID is the id of the n-th reply (from 1) the router gives to the
+// inbound message inboundID: derived, so a message handled twice gets
+// replies with the same ids, and a webhook can find the replies of a
+// message it stored.
+func ReplyID(inboundID string, n int) string {
+	return DeriveID(inboundID, "reply."+strconv.Itoa(n))
 }

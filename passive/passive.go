@@ -20,7 +20,10 @@
 // window opened by Exchange records the replies as sent (bus.MarkSent)
 // before it answers: if its answer is lost on the way (a NATS node dies
 // in between), the router publishes them to HOTLINE_OUT, and the delivery
-// loop finds them sent and skips them.
+// loop finds them sent and skips them. The record holds the reply itself:
+// if the HTTP response is what was lost (the instance died before writing
+// it), a platform whose retry proves it (Twilio's fallback URL) answers
+// the retry with it (Earlier).
 package passive
 
 import (
@@ -190,8 +193,13 @@ type Result struct {
 	// empty and let the API carry whatever comes later).
 	Replies []envelope.Reply
 	// Duplicate: the platform retried a message already stored; its
-	// replies go (or went) the other way, never in this response.
+	// replies go (or went) the other way, never in this response, unless
+	// the platform's retry means the first answer never reached it (see
+	// Earlier).
 	Duplicate bool
+	// Original is the HOTLINE_IN sequence of the stored message a
+	// duplicate repeats (0: not known), for Earlier.
+	Original uint64
 	// Gone: the platform hung up while we waited; anything accepted was
 	// forwarded through the API and nothing is to be written.
 	Gone bool
@@ -206,9 +214,9 @@ type Result struct {
 // Gone set, an error says that forwarding failed.
 func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline time.Time, maxReplies int, salt string) (Result, error) {
 	win, err := open(b.Conn(), deadline, maxReplies, func(ctx context.Context, replies []envelope.Reply) error {
-		record := SentRecord(time.Now())
+		now := time.Now()
 		for _, rep := range replies {
-			if err := b.MarkSent(ctx, rep.ID, record); err != nil {
+			if err := b.MarkSent(ctx, rep.ID, takenRecord(now, rep)); err != nil {
 				return err
 			}
 		}
@@ -224,7 +232,7 @@ func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline tim
 	}
 	if ack.Duplicate {
 		win.Close()
-		return Result{Duplicate: true}, nil
+		return Result{Duplicate: true, Original: ack.Sequence}, nil
 	}
 	replies := win.Wait(ctx)
 	if ctx.Err() != nil {
@@ -233,6 +241,12 @@ func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline tim
 			// counts these replies as sent, so they must go another way.
 			if err := Forward(ctx, b, salt, replies...); err != nil {
 				return Result{Gone: true}, err
+			}
+			// Gone through the API: a retry must not give them again.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			for _, rep := range replies {
+				_ = b.MarkSent(fctx, rep.ID, SentRecord(time.Now()))
 			}
 		}
 		return Result{Gone: true}, nil
@@ -320,6 +334,61 @@ func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, r
 		return true, false
 	}
 	return false, false
+}
+
+// takenRecord is what a window records of a reply it takes: sent, in a
+// response, and the reply itself, for a retry of its message (answered).
+func takenRecord(at time.Time, rep envelope.Reply) []byte {
+	data, _ := json.Marshal(struct {
+		At    time.Time              `json:"at"`
+		State envelope.DeliveryState `json:"state"`
+		Reply envelope.Reply         `json:"reply"`
+	}{at.UTC(), envelope.StatePassive, rep})
+	return data
+}
+
+// Earlier returns the replies an earlier request's window took for the
+// message stored at seq on HOTLINE_IN (Result.Original of a duplicate),
+// found by their ids (envelope.ReplyID) in hotline_sent. It is for a
+// platform whose retry means the first answer never reached it: Twilio
+// posts to the fallback URL only when the primary failed, so replies a
+// window took on an instance that died before answering are given there
+// rather than lost. Platforms that may retry a request they did answer
+// (WeChat, Weibo, Telegram) do not use it: the user would get the reply
+// twice. Best effort: nothing found is an empty answer, as before.
+func Earlier(ctx context.Context, b *bus.Bus, seq uint64, maxReplies int) []envelope.Reply {
+	if seq == 0 {
+		return nil // known from hotline_seen only: older than anyone waits
+	}
+	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
+	if err != nil {
+		return nil
+	}
+	raw, err := st.GetMsg(ctx, seq)
+	if err != nil {
+		return nil
+	}
+	var orig envelope.Message
+	if envelope.Decode(raw.Data, &orig) != nil {
+		return nil
+	}
+	var out []envelope.Reply
+	// A message's replies are numbered from 1; held (review) ones take
+	// numbers too, so look a little past the window's count.
+	for n := 1; n <= maxReplies+2 && len(out) < maxReplies; n++ {
+		e, err := b.KV(bus.BucketSent).Get(ctx, bus.SentKey(envelope.ReplyID(orig.ID, n)))
+		if err != nil {
+			continue
+		}
+		var rec struct {
+			State envelope.DeliveryState `json:"state"`
+			Reply *envelope.Reply        `json:"reply"`
+		}
+		if json.Unmarshal(e.Value(), &rec) == nil && rec.State == envelope.StatePassive && rec.Reply != nil {
+			out = append(out, *rec.Reply)
+		}
+	}
+	return out
 }
 
 // SentRecord is what a reply given in a webhook's answer is recorded

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,9 +108,58 @@ func TestExchange(t *testing.T) {
 	if sent, err := b.WasSent(context.Background(), a.replyID); err != nil || !sent {
 		t.Errorf("reply taken by the window: sent %v, %v; want it recorded as sent", sent, err)
 	}
+	// This stand-in's reply id is not the router's (envelope.ReplyID), so
+	// a retry finds nothing to give again.
 	res, err = Exchange(context.Background(), b, m, time.Now().Add(2*time.Second), 1, "test-api")
 	if err != nil || !res.Duplicate || len(res.Replies) != 0 {
 		t.Fatalf("retried message: %+v, %v; want a duplicate with no replies", res, err)
+	}
+}
+
+// TestRetryOfALostAnswerIsAnswered: the window took the router's reply
+// and recorded it, and the instance died before writing its response
+// (here: the response is dropped). The platform's retry of the message,
+// to any instance, is a duplicate naming its original, whose reply
+// Earlier finds; the router is not asked again.
+func TestRetryOfALostAnswerIsAnswered(t *testing.T) {
+	b := bustest.Open(t)
+	nc := b.Conn()
+	var offers atomic.Int32
+	sub, err := nc.Subscribe("hotline.in.>", func(msg *nats.Msg) {
+		inbox := msg.Header.Get(HeaderInbox)
+		var in envelope.Message
+		if inbox == "" || envelope.Decode(msg.Data, &in) != nil {
+			return
+		}
+		offers.Add(1)
+		data, _ := json.Marshal(offer{Replies: []envelope.Reply{{ID: envelope.ReplyID(in.ID, 1), Text: "menu: 1 account, 2 payments"}}})
+		_, _ = nc.Request(inbox, data, time.Second)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	now := time.Now().UTC()
+	m := &envelope.Message{ID: envelope.NewID(now), Platform: "sms", Account: "sms-main", PlatformMsgID: "SM-lost",
+		Conversation: "sms:sms-main:+15550100", From: envelope.Party{ID: "+15550100"}, Kind: envelope.KindText, Text: "menu", ReceivedAt: now}
+	first, err := Exchange(context.Background(), b, m, time.Now().Add(2*time.Second), 5, "test-api")
+	if err != nil || len(first.Replies) != 1 {
+		t.Fatalf("first exchange: %+v, %v", first, err)
+	}
+	// ... and that response never reaches the platform. Its retry comes
+	// with a new gateway id, as a new request would.
+	retry := *m
+	retry.ID = envelope.NewID(time.Now())
+	res, err := Exchange(context.Background(), b, &retry, time.Now().Add(2*time.Second), 5, "test-api")
+	if err != nil || !res.Duplicate || len(res.Replies) != 0 || res.Original == 0 {
+		t.Fatalf("retry: %+v, %v; want a duplicate naming its original, with no replies of its own", res, err)
+	}
+	earlier := Earlier(context.Background(), b, res.Original, 5)
+	if len(earlier) != 1 || earlier[0].Text != first.Replies[0].Text || earlier[0].ID != first.Replies[0].ID {
+		t.Fatalf("Earlier = %+v, want %+v", earlier, first.Replies)
+	}
+	if n := offers.Load(); n != 1 {
+		t.Fatalf("the router was offered a window %d times, want once", n)
 	}
 }
 

@@ -308,7 +308,7 @@ func (a *answerer) noticeText(n fallback.Notice) string {
 func (a *answerer) newReply(text string, src envelope.Source) envelope.Reply {
 	a.out.replyIdx++
 	return envelope.Reply{
-		ID:           envelope.DeriveID(a.m.ID, fmt.Sprintf("reply.%d", a.out.replyIdx)),
+		ID:           envelope.ReplyID(a.m.ID, a.out.replyIdx),
 		InReplyTo:    a.m.ID,
 		Platform:     a.m.Platform,
 		Account:      a.m.Account,

@@ -254,8 +254,14 @@ func (a *Adapter) inbound(w http.ResponseWriter, r *http.Request) {
 	if !passive.Settle(w, a.log, m, res, err) {
 		return
 	}
-	// A retry of a message we hold gets no replies: they went the other way.
+	// Twilio posts a message again only to the fallback URL, and only
+	// when the primary failed: the first answer never reached it, so the
+	// replies that request's window took (an instance that died before
+	// writing them) are given here rather than lost.
 	replies := res.Replies
+	if res.Duplicate {
+		replies = passive.Earlier(ctx, a.bus, res.Original, 5)
+	}
 	var texts []string
 	var viaAPI []envelope.Reply
 	for _, rep := range replies {
