@@ -1,7 +1,6 @@
 package weibo
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -35,7 +34,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	}
 	const path = "/webhooks/weibo/" + testAccount
 	h := a.Routes()[http.MethodPost+" "+path]
-	before := storedIn(b, bs)
+	before := bustest.StreamMsgs(b, bs, bus.StreamIn)
 	var seq atomic.Int64
 	// 40 concurrent requests whatever GOMAXPROCS is (20 per core on two).
 	procs := runtime.GOMAXPROCS(0)
@@ -68,22 +67,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "requests/s")
-	if got := storedIn(b, bs) - before; got != uint64(b.N) {
+	if got := bustest.StreamMsgs(b, bs, bus.StreamIn) - before; got != uint64(b.N) {
 		b.Fatalf("HOTLINE_IN holds %d new messages, want %d", got, b.N)
 	}
-}
-
-// storedIn counts the messages HOTLINE_IN holds.
-func storedIn(tb testing.TB, b *bus.Bus) uint64 {
-	tb.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
-	if err != nil {
-		tb.Fatalf("stream %s: %v", bus.StreamIn, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		tb.Fatalf("stream %s: %v", bus.StreamIn, err)
-	}
-	return info.State.Msgs
 }

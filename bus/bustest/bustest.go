@@ -69,6 +69,21 @@ func Messages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
 	return out
 }
 
+// StreamMsgs returns how many messages a stream holds now.
+func StreamMsgs(t testing.TB, b *bus.Bus, stream string) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	st, err := b.JetStream().Stream(ctx, stream)
+	if err != nil {
+		t.Fatalf("stream %s: %v", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatalf("stream %s: %v", stream, err)
+	}
+	return info.State.Msgs
+}
+
 // WaitFor polls cond until it holds, failing the test after 15 s.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()

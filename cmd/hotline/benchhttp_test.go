@@ -19,9 +19,6 @@ import (
 // and the JSON and the table say so. It says nothing about speed.
 func TestBenchHTTPEveryPlatform(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs a bench; skipped with -short")
-	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"bench", "--http", "--platform", "all", "--messages", "200", "--connections", "4", "--users", "50", "--json"}
 	if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
@@ -87,9 +84,6 @@ func checkAllAnsweredInResponse(t *testing.T, s phaseStats, n int) {
 // the accounts and secrets of its configuration.
 func TestBenchHTTPTarget(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs a bench; skipped with -short")
-	}
 	fake := newFakeAPIs()
 	t.Cleanup(fake.srv.Close)
 	accounts, err := newBenchAccounts(fake.srv.URL)

@@ -31,17 +31,7 @@ func BenchmarkInbound(b *testing.B) {
 	go func() { _ = a.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	bustest.WaitFor(b, "the modem", func() bool { return a.Ready() == nil })
-	stream, err := bs.JetStream().Stream(ctx, bus.StreamIn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	stored := func() uint64 {
-		info, err := stream.Info(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return info.State.Msgs
-	}
+	stored := func() uint64 { return bustest.StreamMsgs(b, bs, bus.StreamIn) }
 	base := stored()
 	pdus := make([]string, b.N)
 	for i := range pdus {

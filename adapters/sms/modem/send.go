@@ -1,6 +1,7 @@
 package modem
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -32,7 +33,7 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 	if err != nil {
 		return envelope.Receipt{}, outbound.RetryableError("modem_down", err)
 	}
-	to, err := sms.Normalize(firstNonEmpty(r.To.Phone, r.To.ID), a.cfg.DefaultRegion)
+	to, err := sms.Normalize(cmp.Or(r.To.Phone, r.To.ID), a.cfg.DefaultRegion)
 	if err != nil {
 		return envelope.Receipt{}, outbound.PermanentError("invalid_number", fmt.Errorf("modem: recipient: %w", err))
 	}
@@ -67,15 +68,6 @@ func (a *Adapter) Send(ctx context.Context, r envelope.Reply) (envelope.Receipt,
 		receipt.PlatformMsgID = ids[0]
 	}
 	return receipt, nil
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // replyText is what an SMS can carry of a reply: its text, and the

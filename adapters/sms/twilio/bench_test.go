@@ -1,7 +1,6 @@
 package twilio
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -37,7 +36,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	}
 	const path = "/webhooks/sms/sms-main"
 	h := a.Routes()[http.MethodPost+" "+path]
-	before := storedIn(b, bs)
+	before := bustest.StreamMsgs(b, bs, bus.StreamIn)
 	var seq atomic.Int64
 	// 40 concurrent requests whatever GOMAXPROCS is (20 per core on two).
 	procs := runtime.GOMAXPROCS(0)
@@ -63,22 +62,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "requests/s")
-	if got := storedIn(b, bs) - before; got != uint64(b.N) {
+	if got := bustest.StreamMsgs(b, bs, bus.StreamIn) - before; got != uint64(b.N) {
 		b.Fatalf("HOTLINE_IN holds %d new messages, want %d", got, b.N)
 	}
-}
-
-// storedIn counts the messages HOTLINE_IN holds.
-func storedIn(tb testing.TB, b *bus.Bus) uint64 {
-	tb.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, bus.StreamIn)
-	if err != nil {
-		tb.Fatalf("stream %s: %v", bus.StreamIn, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		tb.Fatalf("stream %s: %v", bus.StreamIn, err)
-	}
-	return info.State.Msgs
 }

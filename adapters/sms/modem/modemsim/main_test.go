@@ -142,7 +142,7 @@ func TestOverPTY(t *testing.T) {
 	out := newOutput()
 	a, err := start(t.Context(), o, out)
 	if errors.Is(err, modemtest.ErrNoPTY) {
-		t.Skip(err)
+		t.Skipf("this system gives no pseudo-terminal (/dev/ptmx): %v", err)
 	}
 	if err != nil {
 		t.Fatal(err)
