@@ -100,6 +100,7 @@ type Router struct {
 	faq        *FAQ
 	translator *Translator
 	sessions   Sessions
+	settled    *settledSet
 	optout     *optOutView
 	handoffs   jetstream.KeyValue
 	bindKey    []byte
@@ -143,6 +144,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 	}
 	r.translator = NewTranslator(cfg.TranslatorURL, cfg.TranslatorKey.Reveal(), deps.HTTPClient)
 	r.sessions = newSessions(deps.Bus.KV(bus.BucketSessions))
+	r.settled = newSettledSet()
 	if r.optout, err = watchOptOuts(ctx, deps.Bus.KV(bus.BucketOptOut), r.log); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
@@ -269,8 +271,14 @@ type outcome struct {
 // crash between the commit and the publish loses nothing: the redelivery
 // finds them in the outbox and carries them out. Every one is idempotent
 // (ids derived from the inbound id, states set rather than toggled).
+// Most leave the outbox lazily, at the conversation's next commit (see
+// outbox.go). An entry is never changed once committed: cached sessions
+// share it.
 type Effects struct {
-	InboundID string            `json:"inbound_id"`
+	InboundID string `json:"inbound_id"`
+	// ReceivedAt is the message's: what orders an opt-out carried out
+	// again, and how old an entry of unknown fate is.
+	ReceivedAt time.Time        `json:"received_at"`
 	Replies   []envelope.Reply  `json:"replies,omitempty"`
 	Review    []envelope.Reply  `json:"review,omitempty"`
 	SMS       []envelope.Reply  `json:"sms,omitempty"` // binding codes
@@ -299,7 +307,7 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Inv
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
 	}
-	if pending := sess.pendingEffects(m.ID); pending != nil {
+	if pending := sess.pendingEffects(m.ID); pending != nil && !r.settled.has(m.ID) {
 		// An earlier delivery committed this and did not finish.
 		r.metrics.messages.WithLabelValues("resumed").Inc()
 		if err := r.publish(ctx, m, pending, passive.Invitation{}); err != nil {
@@ -312,7 +320,10 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Inv
 		return nil
 	}
 	now := r.now().UTC()
-	out := &outcome{Effects: Effects{InboundID: m.ID}}
+	if err := r.tidyOutbox(ctx, sess, now); err != nil {
+		return err
+	}
+	out := &outcome{Effects: Effects{InboundID: m.ID, ReceivedAt: m.ReceivedAt}}
 	if err := r.decide(ctx, m, sess, now, out); err != nil {
 		return err
 	}
@@ -342,7 +353,9 @@ func (r *Router) process(ctx context.Context, m *envelope.Message, w passive.Inv
 		if err := r.publish(ctx, m, &out.Effects, w); err != nil {
 			return err
 		}
-		if err := r.settle(ctx, m.Conversation, m.ID, sess, stored); err != nil {
+		if out.settlesLazily() {
+			r.settled.add(m.ID)
+		} else if err := r.settle(ctx, m.Conversation, m.ID, sess, stored); err != nil {
 			return err
 		}
 	}
@@ -414,10 +427,11 @@ func (r *Router) publish(ctx context.Context, m *envelope.Message, out *Effects,
 			return fmt.Errorf("router: review: %w", err)
 		}
 	}
-	if !out.ViaSMS && r.offerPassive(ctx, m, out.Replies, w) {
-		out.Replies = nil
+	replies := out.Replies
+	if !out.ViaSMS && r.offerPassive(ctx, m, replies, w) {
+		replies = nil
 	}
-	for _, group := range [][]envelope.Reply{out.SMS, out.Replies} {
+	for _, group := range [][]envelope.Reply{out.SMS, replies} {
 		for i := range group {
 			if _, err := r.bus.PublishReply(ctx, &group[i]); err != nil {
 				return fmt.Errorf("router: reply: %w", err)

@@ -121,17 +121,15 @@ func (s *Session) addTurn(role, text string, at time.Time, media ...envelope.Med
 }
 
 // clone is a copy of s that shares nothing a caller may change: every
-// slice and pointer is copied (the turns' media are never changed in
-// place). Only a session without an outbox is cloned: its effects hold
-// replies and handoffs too deep to copy cheaply, and such sessions are
-// cached encoded instead. TestSessionClone checks every field.
+// slice and pointer is copied (the turns' media and the outbox's entries
+// are never changed in place). TestSessionClone checks every field.
 func (s *Session) clone() *Session {
 	c := *s
 	c.Turns = slices.Clone(s.Turns)
 	c.BindRequests = slices.Clone(s.BindRequests)
 	c.Processed = slices.Clone(s.Processed)
 	c.Announced = slices.Clone(s.Announced)
-	c.Outbox = nil
+	c.Outbox = slices.Clone(s.Outbox)
 	if s.Bind != nil {
 		b := *s.Bind
 		c.Bind = &b
@@ -185,12 +183,10 @@ func newSessions(kv jetstream.KeyValue) Sessions {
 // which costs one read per conversation.
 const maxCachedSessions = 50_000
 
-// cachedSession is a session as last read or written: decoded, when it
-// has no outbox (the usual state between messages), so a message of an
-// active conversation skips the JSON decode too; else its encoding.
+// cachedSession is a session as last read or written, decoded, so a
+// message of an active conversation skips the JSON decode too.
 type cachedSession struct {
 	sess *Session // never handed out: callers get a clone
-	data []byte
 	rev  uint64
 	at   time.Time
 }
@@ -249,13 +245,7 @@ func (s Sessions) load(ctx context.Context, conversation string) (*Session, uint
 func (s Sessions) read(ctx context.Context, conversation string, cached bool) (*Session, uint64, error) {
 	key := sessionKey(conversation)
 	if c, ok := s.cache.get(key); ok && cached {
-		if c.sess != nil {
-			return c.sess.clone(), c.rev, nil
-		}
-		var sess Session
-		if json.Unmarshal(c.data, &sess) == nil {
-			return &sess, c.rev, nil
-		}
+		return c.sess.clone(), c.rev, nil
 	}
 	e, err := s.kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -291,11 +281,7 @@ func (s Sessions) store(ctx context.Context, sess *Session, rev uint64) (uint64,
 		s.cache.drop(key)
 		return 0, fmt.Errorf("session put: %w", err)
 	}
-	e := cachedSession{data: data, rev: newRev}
-	if len(sess.Outbox) == 0 {
-		e.sess, e.data = sess.clone(), nil
-	}
-	s.cache.put(key, e)
+	s.cache.put(key, cachedSession{sess: sess.clone(), rev: newRev})
 	return newRev, nil
 }
 
