@@ -80,7 +80,7 @@ type Window struct {
 	max      int
 	// record, when set, marks taken replies as sent before the window
 	// answers (see the package doc).
-	record func(ctx context.Context, replies []envelope.Reply) error
+	record func(ctx context.Context, replies []envelope.Reply, raw []json.RawMessage) error
 
 	mu       sync.Mutex
 	open     bool
@@ -95,7 +95,7 @@ func Open(nc *nats.Conn, deadline time.Time, maxReplies int) (*Window, error) {
 	return open(nc, deadline, maxReplies, nil)
 }
 
-func open(nc *nats.Conn, deadline time.Time, maxReplies int, record func(context.Context, []envelope.Reply) error) (*Window, error) {
+func open(nc *nats.Conn, deadline time.Time, maxReplies int, record func(context.Context, []envelope.Reply, []json.RawMessage) error) (*Window, error) {
 	w := &Window{inbox: nc.NewInbox(), deadline: deadline, max: maxReplies, record: record, open: true, done: make(chan struct{})}
 	sub, err := nc.Subscribe(w.inbox, w.take)
 	if err != nil {
@@ -114,15 +114,15 @@ func (w *Window) Header() nats.Header {
 }
 
 func (w *Window) take(msg *nats.Msg) {
-	var o offer
 	answer := "closed"
+	replies, raw, ok := decodeOffer(msg.Data)
 	took := false
-	if err := json.Unmarshal(msg.Data, &o); err == nil {
+	if ok {
 		w.mu.Lock()
-		if w.open && w.accepted == nil && len(o.Replies) > 0 && len(o.Replies) <= w.max && time.Now().Add(Guard).Before(w.deadline) {
-			w.accepted, took = o.Replies, true
+		if w.open && w.accepted == nil && len(replies) > 0 && len(replies) <= w.max && time.Now().Add(Guard).Before(w.deadline) {
+			w.accepted, took = replies, true
 			answer = accepted
-		} else if len(o.Replies) > w.max {
+		} else if len(replies) > w.max {
 			answer = "too many replies"
 		}
 		w.mu.Unlock()
@@ -132,7 +132,7 @@ func (w *Window) take(msg *nats.Msg) {
 			// Taken either way: a reply must never go neither way,
 			// and the router records it itself when this fails.
 			ctx, cancel := context.WithDeadline(context.Background(), w.deadline)
-			if w.record(ctx, o.Replies) == nil {
+			if w.record(ctx, replies, raw) == nil {
 				answer = acceptedRecorded
 			}
 			cancel()
@@ -141,6 +141,24 @@ func (w *Window) take(msg *nats.Msg) {
 		close(w.done)
 	}
 	_ = msg.Respond([]byte(answer))
+}
+
+// decodeOffer reads an offer's replies, keeping each one's JSON too: the
+// sent record holds it as it came (takenRecord), without encoding it again.
+func decodeOffer(data []byte) ([]envelope.Reply, []json.RawMessage, bool) {
+	var o struct {
+		Replies []json.RawMessage `json:"replies"`
+	}
+	if json.Unmarshal(data, &o) != nil {
+		return nil, nil, false
+	}
+	replies := make([]envelope.Reply, len(o.Replies))
+	for i, raw := range o.Replies {
+		if json.Unmarshal(raw, &replies[i]) != nil {
+			return nil, nil, false
+		}
+	}
+	return replies, o.Replies, true
 }
 
 // Wait returns the replies the router handed over, or nil when none came
@@ -213,10 +231,10 @@ type Result struct {
 // that has ended go through the API under ids derived with salt; with
 // Gone set, an error says that forwarding failed.
 func Exchange(ctx context.Context, b *bus.Bus, m *envelope.Message, deadline time.Time, maxReplies int, salt string) (Result, error) {
-	win, err := open(b.Conn(), deadline, maxReplies, func(ctx context.Context, replies []envelope.Reply) error {
+	win, err := open(b.Conn(), deadline, maxReplies, func(ctx context.Context, replies []envelope.Reply, raw []json.RawMessage) error {
 		now := time.Now()
-		for _, rep := range replies {
-			if err := b.MarkSent(ctx, rep.ID, takenRecord(now, rep)); err != nil {
+		for i, rep := range replies {
+			if err := b.MarkSent(ctx, rep.ID, takenRecord(now, raw[i])); err != nil {
 				return err
 			}
 		}
@@ -337,14 +355,14 @@ func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, r
 }
 
 // takenRecord is what a window records of a reply it takes: sent, in a
-// response, and the reply itself, for a retry of its message (answered).
-func takenRecord(at time.Time, rep envelope.Reply) []byte {
-	data, _ := json.Marshal(struct {
-		At    time.Time              `json:"at"`
-		State envelope.DeliveryState `json:"state"`
-		Reply envelope.Reply         `json:"reply"`
-	}{at.UTC(), envelope.StatePassive, rep})
-	return data
+// response, and the reply itself (its JSON as offered), for a retry of
+// its message (Earlier). Written out like SentRecord, whose fields it
+// starts with.
+func takenRecord(at time.Time, reply json.RawMessage) []byte {
+	rec := SentRecord(at)
+	rec = append(rec[:len(rec)-1], `,"reply":`...)
+	rec = append(rec, reply...)
+	return append(rec, '}')
 }
 
 // Earlier returns the replies an earlier request's window took for the

@@ -172,3 +172,26 @@ func TestSentRecordIsJSON(t *testing.T) {
 		t.Fatalf("SentRecord = %s, want %s", got, want)
 	}
 }
+
+// TestTakenRecordIsJSON: the record put together from the offered bytes
+// is what marshalling its struct gives, byte for byte.
+func TestTakenRecordIsJSON(t *testing.T) {
+	at := time.Date(2026, 11, 30, 8, 0, 0, 5, time.UTC)
+	rep := envelope.Reply{ID: "01JREPLY", Text: "مرحبا \"quoted\"", Lang: "ar"}
+	want, _ := json.Marshal(struct {
+		At    time.Time              `json:"at"`
+		State envelope.DeliveryState `json:"state"`
+		Reply envelope.Reply         `json:"reply"`
+	}{at, envelope.StatePassive, rep})
+	offered, _ := json.Marshal(offer{Replies: []envelope.Reply{rep}})
+	replies, raw, ok := decodeOffer(offered)
+	if !ok || len(replies) != 1 || replies[0].Text != rep.Text {
+		t.Fatalf("decodeOffer(%s) = %+v, %v", offered, replies, ok)
+	}
+	if got := takenRecord(at, raw[0]); string(got) != string(want) {
+		t.Fatalf("takenRecord = %s, want %s", got, want)
+	}
+	if _, _, ok := decodeOffer([]byte(`{"replies":[{"id":1}]}`)); ok {
+		t.Fatal("an offer with a reply that does not decode was taken")
+	}
+}
