@@ -278,13 +278,13 @@ type Effects struct {
 	InboundID string `json:"inbound_id"`
 	// ReceivedAt is the message's: what orders an opt-out carried out
 	// again, and how old an entry of unknown fate is.
-	ReceivedAt time.Time        `json:"received_at"`
-	Replies   []envelope.Reply  `json:"replies,omitempty"`
-	Review    []envelope.Reply  `json:"review,omitempty"`
-	SMS       []envelope.Reply  `json:"sms,omitempty"` // binding codes
-	Handoff   *envelope.Handoff `json:"handoff,omitempty"`
-	OptOut    *bool             `json:"opt_out,omitempty"` // set: opt the conversation out (true) or back in (false)
-	Bind      *string           `json:"bind,omitempty"`    // set: bind the conversation to this phone ("" unbinds)
+	ReceivedAt time.Time         `json:"received_at"`
+	Replies    []envelope.Reply  `json:"replies,omitempty"`
+	Review     []envelope.Reply  `json:"review,omitempty"`
+	SMS        []envelope.Reply  `json:"sms,omitempty"` // binding codes
+	Handoff    *envelope.Handoff `json:"handoff,omitempty"`
+	OptOut     *bool             `json:"opt_out,omitempty"` // set: opt the conversation out (true) or back in (false)
+	Bind       *string           `json:"bind,omitempty"`    // set: bind the conversation to this phone ("" unbinds)
 	// ViaSMS keeps the replies from the webhook waiting on the
 	// platform: sms_fallback is on and the user has a phone, so they go
 	// to HOTLINE_OUT, where the outbound loop reroutes them by SMS.
