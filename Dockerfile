@@ -29,7 +29,11 @@ ENV HOTLINE_NATS_STORE_DIR=/data/nats \
     HOTLINE_HTTP_ADMIN_LISTEN=:8081 \
     HOTLINE_LOG_FORMAT=json
 EXPOSE 8080 8081
-HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["/hotline", "health", "--url", "http://127.0.0.1:8080/healthz"]
+# /readyz, not /healthz: healthy means messages can be stored (NATS and
+# its disk answer), which is what a load balancer or an orchestrator
+# needs to know. A start takes up to about 20 s (the embedded server
+# recovers its streams), hence the start period.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["/hotline", "health", "--url", "http://127.0.0.1:8080/readyz"]
 ENTRYPOINT ["/hotline"]
 CMD ["serve"]

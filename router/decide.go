@@ -489,8 +489,11 @@ func (a *answerer) handoff(ctx context.Context, cls Classification, deferred boo
 	return nil
 }
 
+// ticketLen is how many of a handoff id's last characters make its ticket.
+const ticketLen = 8
+
 // Ticket is the short reference a user and an agent quote for a handoff.
-func Ticket(handoffID string) string { return handoffID[len(handoffID)-8:] }
+func Ticket(handoffID string) string { return handoffID[len(handoffID)-ticketLen:] }
 
 func (a *answerer) switchedChannel(ctx context.Context) bool {
 	if a.sess.Phone == "" {

@@ -55,7 +55,44 @@ var (
 	ErrClaimedByOther  = errors.New("handoff claimed by another agent")
 	ErrHandoffClosed   = errors.New("handoff is closed")
 	ErrOptedOut        = errors.New("user opted out; nothing may be sent")
+	// ErrAmbiguousTicket: two handoffs share a ticket (its 40 bits of
+	// hash make that rare, not impossible); the full id tells them apart.
+	ErrAmbiguousTicket = errors.New("ticket matches more than one handoff; use the full id")
 )
+
+// ResolveHandoff turns what an agent typed into a handoff id: the id
+// itself, or the 8-character ticket the user was given and reads out
+// (Ticket), in either case and with Crockford's look-alikes (I and L for
+// 1, O for 0). A ticket is found by scanning the bucket's keys: at most
+// 30 days of handoffs, the same walk ListHandoffs makes.
+func (r *Router) ResolveHandoff(ctx context.Context, ref string) (string, error) {
+	ref = strings.NewReplacer("I", "1", "L", "1", "O", "0").Replace(strings.ToUpper(strings.TrimSpace(ref)))
+	if len(ref) != ticketLen {
+		return ref, nil // an id, or nothing GetHandoff will find
+	}
+	lister, err := r.handoffs.ListKeys(ctx)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return "", ErrHandoffNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("handoff lookup: %w", err)
+	}
+	defer func() { _ = lister.Stop() }()
+	var found []string
+	for key := range lister.Keys() {
+		if len(key) > ticketLen && Ticket(key) == ref {
+			found = append(found, key)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", ErrHandoffNotFound
+	case 1:
+		return found[0], nil
+	}
+	slices.Sort(found)
+	return "", fmt.Errorf("%w: %s", ErrAmbiguousTicket, strings.Join(found, ", "))
+}
 
 // GetHandoff returns one handoff's state and its KV revision.
 func (r *Router) GetHandoff(ctx context.Context, id string) (HandoffState, uint64, error) {
@@ -245,7 +282,12 @@ func (r *Router) AdminHandler() http.Handler {
 		httpjson.Write(w, http.StatusOK, list)
 	})
 	mux.HandleFunc("GET /admin/v1/handoffs/{id}", func(w http.ResponseWriter, req *http.Request) {
-		st, _, err := r.GetHandoff(req.Context(), req.PathValue("id"))
+		id, err := r.ResolveHandoff(req.Context(), req.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		st, _, err := r.GetHandoff(req.Context(), id)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -266,11 +308,12 @@ func (r *Router) AdminHandler() http.Handler {
 			httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "agent is required"})
 			return
 		}
-		id := req.PathValue("id")
-		var (
-			v   any
-			err error
-		)
+		id, err := r.ResolveHandoff(req.Context(), req.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		var v any
 		switch req.PathValue("action") {
 		case "claim":
 			v, err = r.Claim(req.Context(), id, body.Agent)
@@ -304,7 +347,7 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrHandoffNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut):
+	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut), errors.Is(err, ErrAmbiguousTicket):
 		code = http.StatusConflict
 	}
 	httpjson.Error(w, code, err.Error())

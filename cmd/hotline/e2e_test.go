@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"hotline/envelope"
+	"hotline/router"
 )
 
 // TestServeRoutesAndAgentsAnswerFromCLI runs the whole gateway: an inbound
@@ -19,7 +20,7 @@ import (
 func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t, t.TempDir())
-	_, admin, _ := startServe(t, cfg)
+	public, admin, _ := startServe(t, cfg)
 
 	nc, err := nats.Connect("nats://" + cfg.NATS.Listen)
 	if err != nil {
@@ -82,14 +83,26 @@ func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
 		}
 		return stdout.String()
 	}
+	var health bytes.Buffer
+	if code := run(context.Background(), []string{"health", "--url", "http://" + public + "/readyz"}, &health, &health); code != 0 || health.String() != "ok\n" {
+		t.Fatalf("hotline health on /readyz: exit %d, %q", code, health.String())
+	}
 	list := cli("handoff", "ls")
 	lines := strings.Split(strings.TrimSpace(list), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "p1") {
 		t.Fatalf("handoff ls:\n%s\nwant one p1 handoff", list)
 	}
-	id := strings.Fields(lines[1])[0]
-	if show := cli("handoff", "show", id); !strings.Contains(show, "hacked") {
-		t.Fatalf("handoff show lacks the user's message:\n%s", show)
+	id := strings.Fields(lines[1])[0] // the ticket: what the user was told
+	if show := cli("handoff", "show", strings.ToLower(id)); !strings.Contains(show, "hacked") || !strings.Contains(show, "due in ") {
+		t.Fatalf("handoff show %s lacks the user's message or the SLA countdown:\n%s", strings.ToLower(id), show)
+	}
+	var listed []router.HandoffState
+	if err := json.Unmarshal([]byte(cli("handoff", "ls", "-o", "json")), &listed); err != nil || len(listed) != 1 || router.Ticket(listed[0].ID) != id {
+		t.Fatalf("handoff ls -o json: %v, %+v; want the one handoff, ticket %s", err, listed, id)
+	}
+	var modes []modeView
+	if err := json.Unmarshal([]byte(cli("mode", "ls", "-o", "json")), &modes); err != nil || modes == nil {
+		t.Fatalf("mode ls -o json with no mode on: %v, %v; want []", err, modes)
 	}
 	cli("handoff", "reply", id, "We", "secured", "your", "account.")
 	if r := next("the agent's reply"); r.Text != "We secured your account." || r.Source != envelope.SourceAgent || r.Agent != "mei" {

@@ -14,13 +14,13 @@ func (r *rootCommand) healthCommand() *cobra.Command {
 	var url string
 	cmd := &cobra.Command{
 		Use:   "health",
-		Short: "Exit 0 if a running hotline answers its health endpoint",
+		Short: "Exit 0 if a running hotline is ready to take messages (its /readyz answers 200)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			client := &http.Client{Timeout: 3 * time.Second}
 			resp, err := client.Get(url)
 			if err != nil {
-				return fmt.Errorf("health: %w", err)
+				return fmt.Errorf("health: no answer from %s: %w", url, err)
 			}
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
@@ -30,6 +30,6 @@ func (r *rootCommand) healthCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/healthz", "health endpoint to probe")
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/readyz", "endpoint to probe: /readyz (messages can be stored) or /healthz (the process answers)")
 	return cmd
 }

@@ -41,6 +41,10 @@ func TestExitCodes(t *testing.T) {
 		{"missing config file", []string{"serve", "--config", "/nonexistent/hotline.yaml"}, nil, 2, "/nonexistent/hotline.yaml", ""},
 		{"bad env value", []string{"config"}, map[string]string{"HOTLINE_NATS_REPLICAS": "9"}, 2, "nats.replicas: 9 is outside 1..5", ""},
 		{"bad log format flag", []string{"serve", "--log-format", "xml"}, nil, 2, `"xml" is not auto, text or json`, ""},
+		{"admin API unreachable: the hint", []string{"mode", "ls", "--admin-url", "http://127.0.0.1:1"}, nil, 1, "is `hotline serve` running there?", ""},
+		{"admin API unreachable: the URL tried, from the env", []string{"handoff", "ls"}, map[string]string{"HOTLINE_ADMIN_URL": "http://127.0.0.1:9"}, 1, "no answer from http://127.0.0.1:9: dial tcp", ""},
+		{"health of a gateway that is not there", []string{"health", "--url", "http://127.0.0.1:1/readyz"}, nil, 1, "health: no answer from http://127.0.0.1:1/readyz", ""},
+		{"unknown output format", []string{"review", "ls", "-o", "yaml"}, nil, 2, "want table or json", ""},
 		{"config prints redacted", []string{"config"}, map[string]string{"HOTLINE_HTTP_ADMIN_TOKEN": "printed-never-0123456789"}, 0, "", "admin_token: '[redacted]'"},
 	}
 	for _, tc := range tests {
@@ -61,6 +65,26 @@ func TestExitCodes(t *testing.T) {
 				t.Fatal("admin token printed")
 			}
 		})
+	}
+}
+
+// TestHelpShowsOneDefault: a flag whose default is worked out when the
+// command runs ($USER) says so once, not also as the value it had when
+// the help was printed.
+func TestHelpShowsOneDefault(t *testing.T) {
+	for _, args := range [][]string{{"mode", "set", "--help"}, {"mode", "clear", "--help"}, {"handoff", "ls", "--help"}, {"review", "ls", "--help"}} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr.String())
+		}
+		for line := range strings.Lines(stdout.String()) {
+			if strings.Count(line, "(default") > 1 {
+				t.Errorf("hotline %s: %q", strings.Join(args, " "), line)
+			}
+		}
+		if !strings.Contains(stdout.String(), "(default $USER)") {
+			t.Errorf("hotline %s does not say who acts by default:\n%s", strings.Join(args, " "), stdout.String())
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,13 +24,6 @@ type modeView struct {
 	Announce  map[string]string `json:"announce"`
 }
 
-// adminFlags adds the flags every admin API command shares.
-func adminFlags(cmd *cobra.Command, client *adminClient) {
-	f := cmd.PersistentFlags()
-	f.StringVar(&client.base, "admin-url", envOr("HOTLINE_ADMIN_URL", "http://127.0.0.1:8081"), "admin API of the gateway (env HOTLINE_ADMIN_URL)")
-	f.StringVar(&client.token, "token", "", "admin bearer token (env HOTLINE_HTTP_ADMIN_TOKEN)")
-}
-
 func (r *rootCommand) modeCommand() *cobra.Command {
 	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
 	cmd := &cobra.Command{
@@ -37,8 +31,9 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 		Short: "List, set and clear degraded modes (read_only, rate_limited, review_first, sms_fallback, announcement)",
 	}
 	adminFlags(cmd, client)
-	who := operatorName()
+	var who string // default: operatorName(), resolved when the command runs
 
+	out := &output{}
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List the modes in force",
@@ -48,23 +43,24 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 			if err := client.do(http.MethodGet, "/admin/v1/modes", nil, &modes); err != nil {
 				return err
 			}
-			if len(modes) == 0 {
-				fmt.Fprintln(c.OutOrStdout(), "no degraded mode is on")
-				return nil
-			}
-			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "MODE\tSCOPE\tSET BY\tSINCE\tEXPIRES\tREASON\tANNOUNCE")
-			for _, m := range modes {
-				expires := "-"
-				if !m.ExpiresAt.IsZero() {
-					expires = "in " + time.Until(m.ExpiresAt).Round(time.Second).String()
+			return out.print(c.OutOrStdout(), modes, func(w *tabwriter.Writer) {
+				if len(modes) == 0 {
+					fmt.Fprintln(w, "no degraded mode is on")
+					return
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Mode, m.Scope, m.SetBy, m.SetAt.Local().Format("01-02 15:04"),
-					expires, m.Reason, announceList(m.Announce))
-			}
-			return w.Flush()
+				fmt.Fprintln(w, "MODE\tSCOPE\tSET BY\tSINCE\tEXPIRES\tREASON\tANNOUNCE")
+				for _, m := range modes {
+					expires := "-"
+					if !m.ExpiresAt.IsZero() {
+						expires = "in " + time.Until(m.ExpiresAt).Round(time.Second).String()
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Mode, m.Scope, m.SetBy, m.SetAt.Local().Format("01-02 15:04"),
+						expires, m.Reason, announceList(m.Announce))
+				}
+			})
 		},
 	}
+	outputFlag(ls, out)
 
 	var scope, reason, ttl string
 	var announce []string
@@ -84,7 +80,7 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 				}
 				texts[lang] = text
 			}
-			body := map[string]any{"scope": scope, "reason": reason, "set_by": who, "ttl": ttl, "announce": texts}
+			body := map[string]any{"scope": scope, "reason": reason, "set_by": cmp.Or(who, operatorName()), "ttl": ttl, "announce": texts}
 			var m modeView
 			if err := client.do(http.MethodPut, "/admin/v1/modes/"+url.PathEscape(args[0]), body, &m); err != nil {
 				return err
@@ -97,7 +93,7 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 	set.Flags().StringVar(&reason, "reason", "", "why, for the audit trail and the other operators (required)")
 	set.Flags().StringVar(&ttl, "ttl", "", "switch off by itself after this long, e.g. 2h (default: until cleared)")
 	set.Flags().StringArrayVar(&announce, "announce", nil, "announcement text as LANG=TEXT; repeat per language")
-	set.Flags().StringVar(&who, "by", who, "who sets it (default $USER)")
+	set.Flags().StringVar(&who, "by", "", "who sets it, for the audit trail (default $USER)")
 
 	var clearScope string
 	clr := &cobra.Command{
@@ -105,7 +101,7 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 		Short: "Switch a mode off for a scope",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			q := url.Values{"scope": {clearScope}, "by": {who}}
+			q := url.Values{"scope": {clearScope}, "by": {cmp.Or(who, operatorName())}}
 			if err := client.do(http.MethodDelete, "/admin/v1/modes/"+url.PathEscape(args[0])+"?"+q.Encode(), nil, nil); err != nil {
 				return err
 			}
@@ -114,7 +110,7 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 		},
 	}
 	clr.Flags().StringVar(&clearScope, "scope", "global", "scope the mode was set for")
-	clr.Flags().StringVar(&who, "by", who, "who clears it (default $USER)")
+	clr.Flags().StringVar(&who, "by", "", "who clears it, for the audit trail (default $USER)")
 	cmd.AddCommand(ls, set, clr)
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,14 +15,15 @@ import (
 
 func (r *rootCommand) reviewCommand() *cobra.Command {
 	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
-	who := operatorName()
+	var who string // default: operatorName(), resolved when the command runs
 	cmd := &cobra.Command{
 		Use:   "review",
 		Short: "Release, change or drop bot replies held by review_first",
 	}
 	adminFlags(cmd, client)
-	cmd.PersistentFlags().StringVar(&who, "by", who, "operator name for the audit trail (default $USER)")
+	cmd.PersistentFlags().StringVar(&who, "by", "", "operator name for the audit trail (default $USER)")
 
+	out := &output{}
 	ls := &cobra.Command{
 		Use:   "ls",
 		Short: "List held replies, oldest first",
@@ -31,22 +33,23 @@ func (r *rootCommand) reviewCommand() *cobra.Command {
 			if err := client.do(http.MethodGet, "/admin/v1/review", nil, &held); err != nil {
 				return err
 			}
-			if len(held) == 0 {
-				fmt.Fprintln(c.OutOrStdout(), "no reply is waiting for review")
-				return nil
-			}
-			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tAGE\tTO\tTEXT")
-			for _, h := range held {
-				text := strings.ReplaceAll(h.Text, "\n", " ")
-				if r := []rune(text); len(r) > 60 {
-					text = string(r[:60]) + "…"
+			return out.print(c.OutOrStdout(), held, func(w *tabwriter.Writer) {
+				if len(held) == 0 {
+					fmt.Fprintln(w, "no reply is waiting for review")
+					return
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, text)
-			}
-			return w.Flush()
+				fmt.Fprintln(w, "ID\tAGE\tTO\tTEXT")
+				for _, h := range held {
+					text := strings.ReplaceAll(h.Text, "\n", " ")
+					if r := []rune(text); len(r) > 60 {
+						text = string(r[:60]) + "…"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, text)
+				}
+			})
 		},
 	}
+	outputFlag(ls, out)
 	decide := func(action, short string, needsText bool) *cobra.Command {
 		use, args := action+" ID", cobra.ExactArgs(1)
 		if needsText {
@@ -58,7 +61,7 @@ func (r *rootCommand) reviewCommand() *cobra.Command {
 			Short: short,
 			Args:  args,
 			RunE: func(c *cobra.Command, args []string) error {
-				body := map[string]string{"by": who, "reason": reason}
+				body := map[string]string{"by": cmp.Or(who, operatorName()), "reason": reason}
 				if needsText {
 					body["text"] = strings.Join(args[1:], " ")
 				}

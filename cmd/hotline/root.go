@@ -73,7 +73,7 @@ func newLogger(w io.Writer, cfg config.Log) (*slog.Logger, error) {
 	if err := level.UnmarshalText([]byte(cfg.Level)); err != nil {
 		return nil, usageError{fmt.Errorf("log level %q: %w", cfg.Level, err)}
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: readableDuration}
 	switch cfg.Format {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
@@ -86,6 +86,16 @@ func newLogger(w io.Writer, cfg config.Log) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usageError{fmt.Errorf("log format %q is not auto, text or json", cfg.Format)}
+}
+
+// readableDuration writes durations as Go prints them ("1.5s", "250ms")
+// in either format: the JSON handler would write nanoseconds, which
+// nobody reading a log line or a dashboard wants to count.
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 func isTerminal(w io.Writer) bool {
