@@ -21,6 +21,8 @@ const (
 	ActionReviewApprove = "review.approve"
 	ActionReviewEdit    = "review.edit"
 	ActionReviewReject  = "review.reject"
+	ActionDeadRetry     = "dead.retry"
+	ActionDeadDrop      = "dead.drop"
 )
 
 // ByExpiry is the By of a mode.expire record: nobody cleared the setting,
@@ -43,6 +45,11 @@ type AuditRecord struct {
 	// the text sent (the edited text for review.edit).
 	ReplyID string `json:"reply_id,omitempty"`
 	Text    string `json:"text,omitempty"`
+	// DeadSeq and Subject name a dead letter sent again or dropped: its
+	// sequence on HOTLINE_DEAD and the subject it was on (ReplyID holds
+	// the reply's id when it is one).
+	DeadSeq uint64 `json:"dead_seq,omitempty"`
+	Subject string `json:"subject,omitempty"`
 }
 
 // ErrAudit is wrapped when a change was made but its audit record could not
@@ -79,7 +86,7 @@ func ReadAudit(ctx context.Context, b *bus.Bus, limit int) ([]AuditRecord, error
 	}
 	limit = min(limit, MaxAuditLimit)
 	var out []AuditRecord
-	err := scanBack(ctx, b.JetStream(), bus.StreamAudit, limit*2, func(m *jetstream.RawStreamMsg) bool {
+	err := b.ScanBack(ctx, bus.StreamAudit, limit*2, func(m *jetstream.RawStreamMsg) bool {
 		var rec AuditRecord
 		if json.Unmarshal(m.Data, &rec) == nil && rec.Action != "" {
 			out = append(out, rec)
@@ -94,35 +101,4 @@ func ReadAudit(ctx context.Context, b *bus.Bus, limit int) ([]AuditRecord, error
 		out[i], out[j] = out[j], out[i]
 	}
 	return out, nil
-}
-
-// scanBack hands a stream's messages to visit from the newest back, until
-// visit returns false, the first message is passed, or maxScan sequences
-// were looked at. Sequences removed by limits or by hand are skipped.
-func scanBack(ctx context.Context, js jetstream.JetStream, stream string, maxScan int, visit func(*jetstream.RawStreamMsg) bool) error {
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		return fmt.Errorf("stream %s: %w", stream, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("stream %s: info: %w", stream, err)
-	}
-	first, last := info.State.FirstSeq, info.State.LastSeq
-	if info.State.Msgs == 0 || last == 0 {
-		return nil
-	}
-	for seq, n := last, 0; seq >= first && seq > 0 && n < maxScan; seq, n = seq-1, n+1 {
-		m, err := st.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("stream %s: get %d: %w", stream, seq, err)
-		}
-		if !visit(m) {
-			return nil
-		}
-	}
-	return nil
 }

@@ -100,7 +100,7 @@ func (r *Review) Pending(ctx context.Context, limit int) ([]envelope.Reply, erro
 	}
 	var out []envelope.Reply
 	seen := map[string]bool{}
-	err = scanBack(ctx, r.b.JetStream(), bus.StreamReview, reviewScan, func(m *jetstream.RawStreamMsg) bool {
+	err = r.b.ScanBack(ctx, bus.StreamReview, reviewScan, func(m *jetstream.RawStreamMsg) bool {
 		if hid := m.Header.Get(envelope.HeaderMsgID); hid != "" && decided[hid] {
 			return true // decided: no need to decode it
 		}
@@ -276,7 +276,7 @@ func (r *Review) publish(ctx context.Context, rep *envelope.Reply) error {
 // find returns held reply id from the stream, newest first.
 func (r *Review) find(ctx context.Context, id string) (envelope.Reply, error) {
 	var found *envelope.Reply
-	err := scanBack(ctx, r.b.JetStream(), bus.StreamReview, reviewScan, func(m *jetstream.RawStreamMsg) bool {
+	err := r.b.ScanBack(ctx, bus.StreamReview, reviewScan, func(m *jetstream.RawStreamMsg) bool {
 		// The router publishes each held reply with its id as
 		// Nats-Msg-Id, which spares decoding the others.
 		if hid := m.Header.Get(envelope.HeaderMsgID); hid != "" && hid != id {

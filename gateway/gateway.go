@@ -170,6 +170,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 		_, ok := g.adapters.senders[platform.Key{Platform: platformName, Account: account}]
 		return ok
 	})))
+	deliveriesAPI := auth.Require(deliveriesHandler(b, log))
+	for _, path := range []string{"/admin/v1/deliveries", "/admin/v1/dead", "/admin/v1/dead/"} {
+		admin.Handle(path, deliveriesAPI)
+	}
 	admin.Handle("/admin/v1/handoffs", auth.Require(g.router.AdminHandler()))
 	admin.Handle("/admin/v1/handoffs/", auth.Require(g.router.AdminHandler()))
 	// Every adapter that can download what its users sent serves it to

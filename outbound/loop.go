@@ -655,7 +655,7 @@ func (l *Loop) markSent(ctx context.Context, id string, m sentMark) {
 }
 
 func (l *Loop) attempts(ctx context.Context, id string) int {
-	e, err := l.sent.Get(ctx, "a."+id)
+	e, err := l.sent.Get(ctx, bus.AttemptsKey(id))
 	if err != nil {
 		return 0
 	}
@@ -664,7 +664,7 @@ func (l *Loop) attempts(ctx context.Context, id string) int {
 }
 
 func (l *Loop) saveAttempts(ctx context.Context, id string, n int) {
-	if _, err := l.sent.Put(ctx, "a."+id, []byte(strconv.Itoa(n))); err != nil {
+	if _, err := l.sent.Put(ctx, bus.AttemptsKey(id), []byte(strconv.Itoa(n))); err != nil {
 		l.log.Warn("recording attempts", "reply", id, "err", err)
 	}
 }

@@ -40,11 +40,7 @@ func (r *rootCommand) reviewCommand() *cobra.Command {
 				}
 				fmt.Fprintln(w, "ID\tAGE\tTO\tTEXT")
 				for _, h := range held {
-					text := strings.ReplaceAll(h.Text, "\n", " ")
-					if r := []rune(text); len(r) > 60 {
-						text = string(r[:60]) + "…"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, text)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, oneLine(h.Text, 60))
 				}
 			})
 		},

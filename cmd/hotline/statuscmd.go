@@ -20,6 +20,7 @@ import (
 
 func (r *rootCommand) statusCommand() *cobra.Command {
 	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
+	out := &output{}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show a running gateway's modes, circuits, queues, handoff backlog and review queue",
@@ -28,6 +29,9 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 			var rep gateway.StatusReport
 			if err := client.do(http.MethodGet, "/admin/v1/status", nil, &rep); err != nil {
 				return err
+			}
+			if out.json {
+				return out.print(c.OutOrStdout(), rep, nil)
 			}
 			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
 			ready := "ready"
@@ -93,6 +97,7 @@ func (r *rootCommand) statusCommand() *cobra.Command {
 		},
 	}
 	adminFlags(cmd, client)
+	outputFlag(cmd, out)
 	return cmd
 }
 
