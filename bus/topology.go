@@ -51,6 +51,13 @@ const (
 	// window (some platforms sign no time, others send a secret that
 	// never changes) is recognized and not stored or answered again.
 	BucketSeen = "hotline_seen"
+	// BucketTiers holds the customer tier (vip, creator) operators gave a
+	// conversation's user. No TTL: a rank outlives quiet months.
+	BucketTiers = "hotline_tiers"
+	// BucketKnowledge holds FAQ entries and texts edited at run time
+	// (the YAML files are the seed), versioned: its history is the
+	// entries' past versions.
+	BucketKnowledge = "hotline_knowledge"
 	// BucketMembers lists the gateway instances sharing this NATS, each
 	// key refreshed every second (see Own). Kept in memory: it is
 	// rebuilt within a second of any restart.
@@ -190,6 +197,8 @@ func (b *Bus) bucketConfigs() []jetstream.KeyValueConfig {
 		{Bucket: BucketBindings, Description: "phones bound to conversations", History: 4, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSignatures, Description: "signed webhook requests seen", History: 1, LimitMarkerTTL: time.Minute, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketSeen, Description: "inbound platform message ids seen", History: 1, TTL: b.cfg.seenTTL(), Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketTiers, Description: "customer tiers by conversation", History: 4, Replicas: r, Storage: jetstream.FileStorage},
+		{Bucket: BucketKnowledge, Description: "FAQ entries and texts edited at run time", History: 16, Replicas: r, Storage: jetstream.FileStorage},
 		{Bucket: BucketMembers, Description: "gateway instances and the work they share", History: 1, TTL: 4 * memberTTL, Replicas: r, Storage: jetstream.MemoryStorage},
 	}
 }

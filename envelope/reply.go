@@ -100,6 +100,7 @@ type Handoff struct {
 	Priority     Priority  `json:"priority"`
 	Reasons      []string  `json:"reasons,omitempty"` // why this priority, for the agent
 	Senior       bool      `json:"senior,omitempty"`  // angry user: route to a senior agent
+	Tier         string    `json:"tier,omitempty"`    // the user's customer tier (vip, creator), if any
 	Lang         string    `json:"lang,omitempty"`
 	Deferred     bool      `json:"deferred,omitempty"` // queued during read_only
 	CreatedAt    time.Time `json:"created_at"`

@@ -174,8 +174,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 	for _, path := range []string{"/admin/v1/deliveries", "/admin/v1/dead", "/admin/v1/dead/"} {
 		admin.Handle(path, deliveriesAPI)
 	}
-	admin.Handle("/admin/v1/handoffs", auth.Require(g.router.AdminHandler()))
-	admin.Handle("/admin/v1/handoffs/", auth.Require(g.router.AdminHandler()))
+	agentsAPI := auth.Require(g.router.AdminHandler())
+	for _, path := range []string{"/admin/v1/handoffs", "/admin/v1/handoffs/", "/admin/v1/tiers", "/admin/v1/tiers/"} {
+		admin.Handle(path, agentsAPI)
+	}
 	// Every adapter that can download what its users sent serves it to
 	// agents, under the same guard as the rest of the admin API.
 	mediaFetchers := media.NewRegistry()

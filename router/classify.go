@@ -76,22 +76,13 @@ func (l *Lexicons) classify(text string, switchedChannel bool) Classification {
 	if reason := l.anger(text, folded); reason != "" {
 		c.Angry = true
 		c.Reasons = append(c.Reasons, reason)
-		c.Priority = raise(c.Priority)
+		c.Priority = raise(c.Priority, 1)
 	}
 	if switchedChannel {
 		c.Reasons = append(c.Reasons, "wrote on another channel within 10 minutes")
-		c.Priority = raise(c.Priority)
+		c.Priority = raise(c.Priority, 1)
 	}
 	return c
-}
-
-func raise(p envelope.Priority) envelope.Priority {
-	switch p {
-	case envelope.P3:
-		return envelope.P2
-	default:
-		return envelope.P1
-	}
 }
 
 // anger reports why text reads as angry: a phrase from the lexicon,

@@ -456,6 +456,15 @@ func (a *answerer) handoff(ctx context.Context, cls Classification, deferred boo
 	if why != "" {
 		cls.Reasons = append(cls.Reasons, why)
 	}
+	sla := slaByPriority[cls.Priority]
+	tier := a.r.tierOf(ctx, a.m.Conversation)
+	if t, ok := a.r.cfg.Tiers[tier]; ok {
+		if up := raise(cls.Priority, t.Raise); up != cls.Priority {
+			cls.Reasons = append(cls.Reasons, fmt.Sprintf("tier %s: %s raised to %s", tier, cls.Priority, up))
+			cls.Priority = up
+		}
+		sla = t.sla(cls.Priority)
+	}
 	h := &envelope.Handoff{
 		ID:           envelope.DeriveID(a.m.ID, "handoff"),
 		InboundID:    a.m.ID,
@@ -466,10 +475,11 @@ func (a *answerer) handoff(ctx context.Context, cls Classification, deferred boo
 		Priority:     cls.Priority,
 		Reasons:      cls.Reasons,
 		Senior:       cls.Angry,
+		Tier:         tier,
 		Lang:         a.lang,
 		Deferred:     deferred,
 		CreatedAt:    a.now,
-		SLADeadline:  a.now.Add(slaByPriority[cls.Priority]),
+		SLADeadline:  a.now.Add(sla),
 	}
 	if a.sess.Phone != "" && h.User.Phone == "" {
 		h.User.Phone = a.sess.Phone

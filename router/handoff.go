@@ -339,14 +339,62 @@ func (r *Router) AdminHandler() http.Handler {
 		}
 		httpjson.Write(w, http.StatusOK, v)
 	})
+	r.tierRoutes(mux)
 	return mux
+}
+
+// tierRoutes serve the customer tiers:
+//
+//	GET    /admin/v1/tiers
+//	PUT    /admin/v1/tiers/{conversation}   {"tier", "by", "reason"}
+//	DELETE /admin/v1/tiers/{conversation}?by=&reason=
+func (r *Router) tierRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/v1/tiers", func(w http.ResponseWriter, req *http.Request) {
+		list, err := r.Tiers(req.Context())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, list)
+	})
+	mux.HandleFunc("PUT /admin/v1/tiers/{conversation}", func(w http.ResponseWriter, req *http.Request) {
+		var body struct {
+			Tier   string `json:"tier"`
+			By     string `json:"by"`
+			Reason string `json:"reason"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil || body.Tier == "" || strings.TrimSpace(body.By) == "" {
+			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"tier": "vip", "by": "<operator>", "reason": "..."}; tier and by are required`)
+			return
+		}
+		st, err := r.SetTier(req.Context(), req.PathValue("conversation"), body.Tier, body.By, body.Reason)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, st)
+	})
+	mux.HandleFunc("DELETE /admin/v1/tiers/{conversation}", func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		if strings.TrimSpace(q.Get("by")) == "" {
+			httpjson.Error(w, http.StatusBadRequest, "by is required")
+			return
+		}
+		if err := r.ClearTier(req.Context(), req.PathValue("conversation"), q.Get("by"), q.Get("reason")); err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]string{"conversation": req.PathValue("conversation"), "tier": ""})
+	})
 }
 
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrHandoffNotFound):
+	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier):
 		code = http.StatusNotFound
+	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation):
+		code = http.StatusBadRequest
 	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut), errors.Is(err, ErrAmbiguousTicket):
 		code = http.StatusConflict
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	VerifyPerAddressHour int
 	VerifyPerHour        int
 	Workers              int // conversations handled at once in each partition this instance routes; default 64
+	// Tiers are the customer tiers operators may give users; nil takes
+	// DefaultTiers.
+	Tiers map[string]Tier
 }
 
 // Binder records which phone a conversation is bound to, where SMS
@@ -103,6 +106,7 @@ type Router struct {
 	settled    *settledSet
 	optout     *optOutView
 	handoffs   jetstream.KeyValue
+	tiers      jetstream.KeyValue
 	bindKey    []byte
 	metrics    *metrics
 }
@@ -149,6 +153,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	r.handoffs = deps.Bus.KV(bus.BucketHandoffs)
+	r.tiers = deps.Bus.KV(bus.BucketTiers)
+	if r.cfg.Tiers == nil {
+		r.cfg.Tiers = DefaultTiers()
+	}
 	if r.bindKey, err = sharedBindKey(ctx, deps.Bus.KV(bus.BucketTokens)); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}

@@ -44,11 +44,11 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 					fmt.Fprintf(w, "no handoff is %s\n", cmp.Or(state, "on record"))
 					return
 				}
-				fmt.Fprintln(w, "TICKET\tPRIO\tSTATE\tAGENT\tSLA\tCONVERSATION\tREASONS")
+				fmt.Fprintln(w, "TICKET\tPRIO\tTIER\tSTATE\tAGENT\tSLA\tCONVERSATION\tREASONS")
 				now := time.Now()
 				for _, h := range list {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Ticket, h.Priority, h.State, cmp.Or(h.Agent, "-"), slaLeft(h, now),
-						h.Conversation, strings.Join(h.Reasons, "; "))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Ticket, h.Priority, cmp.Or(h.Tier, "-"), h.State, cmp.Or(h.Agent, "-"),
+						slaLeft(h, now), h.Conversation, strings.Join(h.Reasons, "; "))
 				}
 			})
 		},
@@ -71,6 +71,9 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 			}
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "ticket %s (handoff %s) %s, %s", h.Ticket, h.ID, h.Priority, h.State)
+			if h.Tier != "" {
+				fmt.Fprintf(out, ", tier %s", h.Tier)
+			}
 			if h.Agent != "" {
 				fmt.Fprintf(out, " by %s", h.Agent)
 			}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"hotline/router"
+)
+
+func TestTierCLI(t *testing.T) {
+	t.Parallel()
+	_, admin, _ := startServe(t, testConfig(t, t.TempDir()))
+	cli := adminCLI(t, admin)
+	cli(0, "tier", "set", "webchat:demo:visitor-7", "vip", "--by", "ops", "--reason", "top seller")
+	var list []router.TierSetting
+	if err := json.Unmarshal([]byte(cli(0, "tier", "ls", "-o", "json")), &list); err != nil || len(list) != 1 || list[0].Tier != "vip" || list[0].SetBy != "ops" {
+		t.Fatalf("tier ls -o json: %+v, %v", list, err)
+	}
+	if out := cli(2, "tier", "set", "webchat:demo:visitor-7", "platinum"); !strings.Contains(out, `unknown tier "platinum" (have: creator, vip)`) {
+		t.Fatalf("an unknown tier: %s", out)
+	}
+	if out := cli(2, "tier", "set", "visitor-7", "vip"); !strings.Contains(out, "platform:account:user") {
+		t.Fatalf("not a conversation: %s", out)
+	}
+	cli(0, "tier", "clear", "webchat:demo:visitor-7")
+	if out := cli(1, "tier", "clear", "webchat:demo:visitor-7"); !strings.Contains(out, "404") {
+		t.Fatalf("clearing twice: %s", out)
+	}
+}
