@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/go-viper/mapstructure/v2"
-
 	"hotline/envelope"
 	"hotline/platform"
 )
@@ -141,31 +139,16 @@ func pickProvider(kinds []platform.Platform, entry map[string]any) (platform.Pla
 
 // decodeEntry decodes one entry onto its platform's defaults, so a key
 // the entry sets wins even when zero (replay_window: 0 turns the check
-// off), expands ${VAR} references and validates it.
+// off), expands ${VAR} references and validates it. A value that does
+// not decode is reported and its field checked no further: it holds the
+// default, which Validate might call missing.
 func decodeEntry(p platform.Platform, key string, entry map[string]any, lookup func(string) (string, bool)) (Account, []error) {
 	settings := p.NewConfig()
-	var md mapstructure.Metadata
-	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			mapstructure.StringToTimeDurationHookFunc(), mapstructure.StringToSliceHookFunc(",")),
-		WeaklyTypedInput: true,
-		Metadata:         &md,
-		Result:           settings,
-	})
-	if err != nil {
-		return Account{}, []error{fmt.Errorf("%s: %w", key, err)}
-	}
-	if err := dec.Decode(entry); err != nil {
-		return Account{}, []error{fmt.Errorf("%s: %w", key, err)}
-	}
-	var errs []error
-	slices.Sort(md.Unused)
-	for _, k := range md.Unused {
-		errs = append(errs, fmt.Errorf("%s.%s: unknown key", key, k))
-	}
+	bad, errs := decodeOnto(entry, settings, key+".")
+	errs = append(errs, unknownKeys(reflect.TypeOf(settings), entry, key+".")...)
 	errs = append(errs, expandEnv(settings, key, lookup)...)
 	for _, e := range platform.Split(settings.Validate()) {
-		if e != nil {
+		if e != nil && !bad[keyOf(e)] {
 			errs = append(errs, fmt.Errorf("%s.%w", key, e))
 		}
 	}

@@ -1,15 +1,19 @@
 package config
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"hotline/envelope"
 	"hotline/platform"
@@ -27,12 +31,21 @@ type Options struct {
 	// File is the YAML file to read; it must exist. Empty reads
 	// DefaultFile if present and runs on defaults otherwise.
 	File string
-	// LookupEnv resolves ${VAR} references in account entries; nil uses
-	// os.LookupEnv.
+	// LookupEnv resolves ${VAR} references in account entries; nil
+	// looks them up in Environ.
 	LookupEnv func(string) (string, bool)
 	// Platforms are the platforms this build has: each decodes and
 	// checks its own accounts (platform/builtin lists hotline's).
 	Platforms []platform.Platform
+	// Languages are the language codes hotline has texts for:
+	// router.default_lang must be one of them or one that a file in
+	// router.texts_dir adds. They come from the caller because the texts
+	// are the router's, which config may not import. Nil: not checked.
+	Languages []string
+	// Environ is the environment in os.Environ form ("KEY=value"): the
+	// HOTLINE_* variables are read from it, and ${VAR} references too
+	// when LookupEnv is nil. Nil reads the process environment.
+	Environ []string
 }
 
 // layout is what the file is decoded into first: config's own sections,
@@ -44,57 +57,134 @@ type layout struct {
 }
 
 // Load builds the configuration from defaults, the file and the
-// environment, and validates it. The error names every bad key.
+// environment, and validates it. The error lists every mistake at once,
+// each with where its value came from (file and line, or variable), its
+// key and, where there is one, the value.
 func Load(opts Options) (Config, string, error) {
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ()
+	}
+	env := environMap(environ)
 	lookup := opts.LookupEnv
 	if lookup == nil {
-		lookup = os.LookupEnv
+		lookup = func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 	}
-	v := viper.New()
-	v.SetConfigType("yaml")
-	// Every key needs a default for environment variables to reach
-	// Unmarshal (viper only binds keys it knows about).
-	for key, val := range flatten("", toMap(reflect.ValueOf(Default()), false)) {
-		v.SetDefault(key, val)
-	}
-	// A single platform's own section is known to viper the same way,
-	// so its HOTLINE_* variables work too; account lists have no
-	// variables (viper cannot address list entries).
-	for _, p := range opts.Platforms {
-		if p.Single {
-			for key, val := range flatten(p.Section, toMap(reflect.ValueOf(p.NewConfig()), false)) {
-				v.SetDefault(key, val)
-			}
-		}
-	}
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-
-	file := opts.File
-	if file == "" {
-		if _, err := os.Stat(DefaultFile); err == nil {
-			file = DefaultFile
-		}
-	}
+	file := configFile(opts.File)
+	src := source{file: file, fromEnv: envSet(env, opts.Platforms)}
+	var data []byte
 	if file != "" {
-		v.SetConfigFile(file)
-		if err := v.ReadInConfig(); err != nil {
+		var err error
+		if data, err = os.ReadFile(file); err != nil {
 			return Config{}, file, fmt.Errorf("config: read %s: %w", file, err)
 		}
+		if src.lines, err = parseYAML(file, data); err != nil {
+			return Config{}, file, fmt.Errorf("config: %w", err)
+		}
 	}
-	var l layout
-	if err := v.UnmarshalExact(&l); err != nil {
-		return Config{}, file, fmt.Errorf("config: %s: %w", sourceName(file), err)
+	settings, err := merge(opts.Platforms, data, src.fromEnv, env)
+	if err != nil {
+		return Config{}, file, fmt.Errorf("config: read %s: %w", file, err)
 	}
-	cfg := l.Config
-	accounts, errs := decodeAccounts(opts.Platforms, l.Accounts, l.Sections, lookup)
-	cfg.Accounts = accounts
-	errs = append(errs, cfg.validate()...)
+	cfg, errs := decodeConfig(settings, opts.Platforms, lookup)
+	errs = append(errs, cfg.validate(languages(opts.Languages, cfg.Router.TextsDir))...)
 	if len(errs) > 0 {
-		return Config{}, file, fmt.Errorf("config: %s: %w", sourceName(file), errors.Join(errs...))
+		return Config{}, file, src.report(errs)
 	}
 	return cfg, file, nil
+}
+
+// configFile is the file Load reads: the one named, else DefaultFile
+// when it exists, else none.
+func configFile(named string) string {
+	if named != "" {
+		return named
+	}
+	if _, err := os.Stat(DefaultFile); err == nil {
+		return DefaultFile
+	}
+	return ""
+}
+
+// merge lays the file (YAML, may be nil) and the environment over the
+// defaults and returns every setting as nested maps.
+func merge(platforms []platform.Platform, data []byte, fromEnv map[string]string, env map[string]string) (map[string]any, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	for key, val := range defaultSettings(platforms) {
+		v.SetDefault(key, val)
+	}
+	if data != nil {
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+			return nil, err
+		}
+	}
+	// Set wins over the file as viper's AutomaticEnv would, but reads
+	// Options.Environ instead of the process.
+	for key, name := range fromEnv {
+		v.Set(key, env[name])
+	}
+	return v.AllSettings(), nil
+}
+
+// defaultSettings are the keys that have a value before the file is
+// read, with that value: config's own and those of single platforms'
+// sections. They are the keys an environment variable can set (account
+// lists have none: a variable cannot address a list entry).
+func defaultSettings(platforms []platform.Platform) map[string]any {
+	out := flatten("", toMap(reflect.ValueOf(Default()), false))
+	for _, p := range platforms {
+		if p.Single {
+			maps.Copy(out, flatten(p.Section, toMap(reflect.ValueOf(p.NewConfig()), false)))
+		}
+	}
+	return out
+}
+
+// decodeConfig decodes config's own keys and the platforms' accounts,
+// going on past every mistake to report them all.
+func decodeConfig(settings map[string]any, platforms []platform.Platform, lookup func(string) (string, bool)) (Config, []error) {
+	var l layout
+	bad, errs := decodeOnto(settings, &l, "")
+	// A key that did not decode keeps its default, so that checks
+	// comparing it with others do not report a second, made-up mistake.
+	def := layout{Config: Default()}
+	for key := range bad {
+		if dst, ok := fieldAt(reflect.ValueOf(&l).Elem(), key); ok {
+			src, _ := fieldAt(reflect.ValueOf(&def).Elem(), key)
+			dst.Set(src)
+		}
+	}
+	errs = append(errs, unknownKeys(reflect.TypeFor[layout](), settings, "")...)
+	accounts, aerrs := decodeAccounts(platforms, l.Accounts, l.Sections, lookup)
+	cfg := l.Config
+	cfg.Accounts = accounts
+	return cfg, append(errs, aerrs...)
+}
+
+// languages are the codes router.default_lang may name: those the
+// caller has texts for and those the files in textsDir add (the router
+// merges them in at start). A file that cannot be read adds nothing
+// here; the router reports it. Nil when the caller gave none: no check.
+func languages(builtin []string, textsDir string) []string {
+	if builtin == nil {
+		return nil
+	}
+	langs := slices.Clone(builtin)
+	var files []string
+	if textsDir != "" {
+		files, _ = filepath.Glob(filepath.Join(textsDir, "*.yaml"))
+	}
+	for _, f := range files {
+		var head struct {
+			Lang string `yaml:"lang"`
+		}
+		if data, err := os.ReadFile(f); err == nil && yaml.Unmarshal(data, &head) == nil && head.Lang != "" {
+			langs = append(langs, head.Lang)
+		}
+	}
+	slices.Sort(langs)
+	return slices.Compact(langs)
 }
 
 func sourceName(file string) string {

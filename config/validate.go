@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // validate returns one error per bad key, each starting with the key.
-func (c *Config) validate() []error {
+// languages are those router.default_lang may name; nil: any.
+func (c *Config) validate(languages []string) []error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
@@ -104,6 +106,8 @@ func (c *Config) validate() []error {
 
 	if !validLangTag(c.Router.DefaultLang) {
 		bad("router.default_lang", "%q is not a language code such as zh, en or pt-BR", c.Router.DefaultLang)
+	} else if languages != nil && !slices.Contains(languages, c.Router.DefaultLang) {
+		bad("router.default_lang", "%q is not a language hotline has texts for (have: %s)", c.Router.DefaultLang, strings.Join(languages, ", "))
 	}
 	for code, topic := range c.Router.Menu {
 		if len(code) != 1 || code[0] < '1' || code[0] > '9' {
@@ -148,12 +152,37 @@ func (c *Config) validate() []error {
 	if c.Outbound.BreakerProbe < 100*time.Millisecond || c.Outbound.BreakerProbe > c.Outbound.BreakerOpen {
 		bad("outbound.breaker_probe", "%s must be between 100ms and outbound.breaker_open (%s)", c.Outbound.BreakerProbe, c.Outbound.BreakerOpen)
 	}
-	if c.Fallback.SMSAccount != "" && c.hasPlatform(envelope.PlatformSMS) {
-		if _, ok := c.Find(envelope.PlatformSMS, c.Fallback.SMSAccount); !ok {
-			bad("fallback.sms_account", "%q is not one of accounts.sms", c.Fallback.SMSAccount)
-		}
+	if err := c.checkSMSAccount(); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
+}
+
+// checkSMSAccount checks that fallback.sms_account names an SMS
+// account. The default may name none: a gateway without SMS runs with
+// it and simply has no SMS fallback. Any other name was chosen, and
+// choosing an account that is not there is a mistake.
+func (c *Config) checkSMSAccount() error {
+	name := c.Fallback.SMSAccount
+	if name == "" {
+		return nil // no SMS fallback
+	}
+	var have []string
+	for _, a := range c.Accounts {
+		if a.Platform.Name == envelope.PlatformSMS {
+			if a.Settings.AccountName() == name {
+				return nil
+			}
+			have = append(have, a.Settings.AccountName())
+		}
+	}
+	if len(have) > 0 {
+		return fmt.Errorf("fallback.sms_account: %q is not one of accounts.sms (have: %s)", name, strings.Join(have, ", "))
+	}
+	if name != Default().Fallback.SMSAccount {
+		return fmt.Errorf("fallback.sms_account: %q is not one of accounts.sms (none is configured; \"\" turns SMS fallback off)", name)
+	}
+	return nil
 }
 
 func (s Streams) byKey() map[string]StreamLimits {
@@ -165,15 +194,6 @@ func (s Streams) byKey() map[string]StreamLimits {
 
 // ByKey returns the limits keyed by the stream's config name (in, out, ...).
 func (s Streams) ByKey() map[string]StreamLimits { return s.byKey() }
-
-func (c Config) hasPlatform(name string) bool {
-	for _, a := range c.Accounts {
-		if a.Platform.Name == name {
-			return true
-		}
-	}
-	return false
-}
 
 // IsLoopback reports whether a listen address only accepts local
 // connections. An empty host (":8081") listens everywhere.

@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 
+	"hotline/config"
+	"hotline/platform/builtin"
+
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -19,6 +22,9 @@ func (r *rootCommand) configCommand() *cobra.Command {
 			cfg, file, err := r.loadConfig()
 			if err != nil {
 				return err
+			}
+			for _, warning := range config.UnknownEnv(nil, builtin.Platforms()) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
 			}
 			out, err := yaml.Marshal(cfg.Redacted())
 			if err != nil {

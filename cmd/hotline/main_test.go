@@ -26,6 +26,13 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(badFile, []byte("accounts: {telegram: [{name: tg, mode: poll}]}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Five different mistakes, each on its own line: one run names them all.
+	fiveFile := filepath.Join(t.TempDir(), "five.yaml")
+	five := "http:\n  shutdown_timeout: 5 minutes\nnats:\n  replicas: three\n  urll: nats://x\n" +
+		"router:\n  default_lang: klingon\nfallback:\n  sms_account: sms-cn\n"
+	if err := os.WriteFile(fiveFile, []byte(five), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		args   []string
@@ -39,6 +46,11 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", []string{"serv"}, nil, 2, `unknown command "serv"`, ""},
 		{"bad config file", []string{"serve", "--config", badFile}, nil, 2, "accounts.telegram[0].token: required", ""},
 		{"missing config file", []string{"serve", "--config", "/nonexistent/hotline.yaml"}, nil, 2, "/nonexistent/hotline.yaml", ""},
+		{"five mistakes in one run", []string{"config", "--config", fiveFile}, nil, 2, "five.yaml:2: http.shutdown_timeout: \"5 minutes\" is not a duration", ""},
+		{"five mistakes: the fifth", []string{"config", "--config", fiveFile}, nil, 2, "five.yaml:9: fallback.sms_account: \"sms-cn\" is not one of accounts.sms", ""},
+		{"five mistakes: a language", []string{"config", "--config", fiveFile}, nil, 2, "five.yaml:7: router.default_lang: \"klingon\" is not a language hotline has texts for", ""},
+		{"five mistakes: count", []string{"config", "--config", fiveFile}, nil, 2, "config: 5 problems:", ""},
+		{"a misspelt variable is named", []string{"config"}, map[string]string{"HOTLINE_HTTP_LISTN": ":9"}, 0, "HOTLINE_HTTP_LISTN is ignored", ""},
 		{"bad env value", []string{"config"}, map[string]string{"HOTLINE_NATS_REPLICAS": "9"}, 2, "nats.replicas: 9 is outside 1..5", ""},
 		{"bad log format flag", []string{"serve", "--log-format", "xml"}, nil, 2, `"xml" is not auto, text or json`, ""},
 		{"admin API unreachable: the hint", []string{"mode", "ls", "--admin-url", "http://127.0.0.1:1"}, nil, 1, "is `hotline serve` running there?", ""},

@@ -11,6 +11,7 @@ import (
 
 	"hotline/config"
 	"hotline/platform/builtin"
+	"hotline/router"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -53,7 +54,13 @@ func newRootCommand(stdout, stderr io.Writer) *rootCommand {
 
 // loadConfig reads the configuration and applies the logging flags.
 func (r *rootCommand) loadConfig() (config.Config, string, error) {
-	cfg, file, err := config.Load(config.Options{File: r.configFile, Platforms: builtin.Platforms()})
+	// The languages the built-in texts have: router.default_lang is
+	// checked with every other key, not at serve's start.
+	texts, err := router.LoadCatalog("")
+	if err != nil {
+		return config.Config{}, "", err
+	}
+	cfg, file, err := config.Load(config.Options{File: r.configFile, Platforms: builtin.Platforms(), Languages: texts.Codes()})
 	if err != nil {
 		return config.Config{}, file, usageError{err}
 	}

@@ -29,6 +29,9 @@ func (r *rootCommand) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, warning := range config.UnknownEnv(nil, builtin.Platforms()) {
+				log.Warn(warning)
+			}
 			if file != "" {
 				log.Info("config loaded", "file", file)
 			} else {
