@@ -14,7 +14,7 @@ import (
 	"golang.org/x/text/language"
 )
 
-//go:embed data/texts/*.yaml data/priority.yaml data/faq.yaml
+//go:embed data/texts/*.yaml data/priority.yaml data/faq.yaml data/canned/*.yaml
 var builtinData embed.FS
 
 // Text keys every language file must have.

@@ -11,9 +11,12 @@ import (
 
 // FAQEntry answers a common question.
 type FAQEntry struct {
-	ID       string              `yaml:"id"`
-	Keywords map[string][]string `yaml:"keywords"` // per language, phrases
-	Answer   map[string]string   `yaml:"answer"`   // per language
+	ID       string              `yaml:"id" json:"id"`
+	Keywords map[string][]string `yaml:"keywords" json:"keywords"` // per language, phrases
+	Answer   map[string]string   `yaml:"answer" json:"answer"`     // per language
+	// Disabled, in an entry edited at run time, hides the seed entry
+	// with its id.
+	Disabled bool `yaml:"-" json:"disabled,omitempty"`
 }
 
 // FAQ is an ordered list of entries; earlier entries win ties.
@@ -48,28 +51,54 @@ func LoadFAQ(file string) (*FAQ, error) {
 			return nil, fmt.Errorf("faq: %s: %w", file, err)
 		}
 	}
+	return buildFAQ(append(own, base...))
+}
+
+// buildFAQ checks and folds entries into an FAQ; the first entry with an
+// id wins, and a disabled one only hides the later ones.
+func buildFAQ(entries []FAQEntry) (*FAQ, error) {
 	f := &FAQ{}
 	ids := map[string]bool{}
-	for i, e := range append(own, base...) {
+	for i, e := range entries {
 		if ids[e.ID] {
 			continue
 		}
-		if e.ID == "" || len(e.Answer) == 0 || len(e.Keywords) == 0 {
-			return nil, fmt.Errorf("faq: entry %d (%q) needs id, keywords and answer", i, e.ID)
-		}
-		if e.Answer["en"] == "" {
-			return nil, fmt.Errorf("faq: entry %q needs an English answer (the fallback)", e.ID)
-		}
 		ids[e.ID] = true
-		for lang, words := range e.Keywords {
-			for j, w := range words {
-				words[j] = fold(w)
-			}
-			e.Keywords[lang] = words
+		if e.Disabled {
+			continue
 		}
-		f.entries = append(f.entries, e)
+		if err := e.check(); err != nil {
+			return nil, fmt.Errorf("faq: entry %d: %w", i, err)
+		}
+		f.entries = append(f.entries, e.folded())
 	}
 	return f, nil
+}
+
+// check reports what keeps e from answering anyone.
+func (e *FAQEntry) check() error {
+	if e.ID == "" || len(e.Answer) == 0 || len(e.Keywords) == 0 {
+		return fmt.Errorf("%q needs id, keywords and answer", e.ID)
+	}
+	if e.Answer["en"] == "" {
+		return fmt.Errorf("%q needs an English answer (the fallback)", e.ID)
+	}
+	return nil
+}
+
+// folded is e with its phrases folded as messages are, in a copy: the
+// caller's entry (the one stored, shown to operators) keeps their words.
+func (e FAQEntry) folded() FAQEntry {
+	kw := make(map[string][]string, len(e.Keywords))
+	for lang, words := range e.Keywords {
+		out := make([]string, len(words))
+		for j, w := range words {
+			out[j] = fold(w)
+		}
+		kw[lang] = out
+	}
+	e.Keywords = kw
+	return e
 }
 
 // Match finds the entry whose phrase is the longest one contained in the

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -298,6 +299,7 @@ func (r *Router) AdminHandler() http.Handler {
 		var body struct {
 			Agent          string `json:"agent"`
 			Text           string `json:"text"`
+			Canned         string `json:"canned"` // a canned reply's id, filled for this handoff
 			IdempotencyKey string `json:"idempotency_key"`
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil {
@@ -320,8 +322,16 @@ func (r *Router) AdminHandler() http.Handler {
 		case "close":
 			v, err = r.Close(req.Context(), id, body.Agent)
 		case "reply":
+			if body.Canned != "" {
+				text, err := r.cannedText(req.Context(), id, body.Canned, body.Agent)
+				if err != nil {
+					writeError(w, err)
+					return
+				}
+				body.Text = text
+			}
 			if strings.TrimSpace(body.Text) == "" {
-				httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "text is required"})
+				httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "text (or canned) is required"})
 				return
 			}
 			key := body.IdempotencyKey
@@ -339,8 +349,47 @@ func (r *Router) AdminHandler() http.Handler {
 		}
 		httpjson.Write(w, http.StatusOK, v)
 	})
+	mux.HandleFunc("GET /admin/v1/canned", func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		lang, name, ticket := q.Get("lang"), "", ""
+		if ref := q.Get("handoff"); ref != "" {
+			st, err := r.handoffByRef(req.Context(), ref)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			lang, name, ticket = cmp.Or(lang, st.Lang), st.User.Name, st.Ticket
+		}
+		httpjson.Write(w, http.StatusOK, r.canned.For(cmp.Or(lang, r.cfg.DefaultLang), name, ticket, q.Get("agent")))
+	})
 	r.tierRoutes(mux)
 	return mux
+}
+
+// handoffByRef is the handoff an agent named by id or ticket.
+func (r *Router) handoffByRef(ctx context.Context, ref string) (HandoffState, error) {
+	id, err := r.ResolveHandoff(ctx, ref)
+	if err != nil {
+		return HandoffState{}, err
+	}
+	st, _, err := r.GetHandoff(ctx, id)
+	return st, err
+}
+
+// ErrUnknownCanned: no canned reply has that id.
+var ErrUnknownCanned = errors.New("unknown canned reply")
+
+// cannedText is canned reply id, in the handoff's language, filled for it.
+func (r *Router) cannedText(ctx context.Context, handoffID, id, agent string) (string, error) {
+	st, _, err := r.GetHandoff(ctx, handoffID)
+	if err != nil {
+		return "", err
+	}
+	rep, ok := r.canned.Find(id, st.Lang, st.User.Name, st.Ticket, agent)
+	if !ok {
+		return "", fmt.Errorf("%w %q", ErrUnknownCanned, id)
+	}
+	return rep.Text, nil
 }
 
 // tierRoutes serve the customer tiers:
@@ -393,7 +442,7 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation):
+	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation), errors.Is(err, ErrUnknownCanned):
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut), errors.Is(err, ErrAmbiguousTicket):
 		code = http.StatusConflict

@@ -101,6 +101,7 @@ type Router struct {
 	parser     *Parser
 	lex        *Lexicons
 	faq        *FAQ
+	canned     *Canned
 	translator *Translator
 	sessions   Sessions
 	settled    *settledSet
@@ -144,6 +145,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	if r.faq, err = LoadFAQ(cfg.FAQFile); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	if r.canned, err = LoadCanned(cfg.TextsDir); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	r.translator = NewTranslator(cfg.TranslatorURL, cfg.TranslatorKey.Reveal(), deps.HTTPClient)

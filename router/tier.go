@@ -24,7 +24,7 @@ import (
 // priority they get: the tier is how the service does better than it
 // says, not a different promise per person.
 type Tier struct {
-	Raise int                                  `json:"raise"`
+	Raise int                                 `json:"raise"`
 	SLA   map[envelope.Priority]time.Duration `json:"sla,omitempty"` // missing: the standard target
 }
 

@@ -108,6 +108,14 @@ func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
 	if r := next("the agent's reply"); r.Text != "We secured your account." || r.Source != envelope.SourceAgent || r.Agent != "mei" {
 		t.Fatalf("agent reply: %+v", r)
 	}
+	var canned []router.CannedReply
+	if err := json.Unmarshal([]byte(cli("handoff", "canned", id, "-o", "json")), &canned); err != nil || len(canned) == 0 {
+		t.Fatalf("handoff canned -o json: %v, %+v", err, canned)
+	}
+	cli("handoff", "reply", id, "--canned", "closing")
+	if r := next("the canned reply"); !strings.Contains(r.Text, id) || r.Agent != "mei" {
+		t.Fatalf("canned reply: %+v, want the closing text with ticket %s", r, id)
+	}
 	cli("handoff", "close", id)
 	if list := cli("handoff", "ls"); strings.Contains(list, id) {
 		t.Fatalf("closed handoff still listed as open:\n%s", list)

@@ -97,34 +97,66 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 		},
 	}
 	outputFlag(show, showOut)
-	action := func(name, short string, withText bool) *cobra.Command {
-		use := name + " TICKET"
-		args := cobra.ExactArgs(1)
-		if withText {
-			use, args = name+" TICKET TEXT...", cobra.MinimumNArgs(2)
-		}
+	action := func(name, short string) *cobra.Command {
 		return &cobra.Command{
-			Use:   use,
+			Use:   name + " TICKET",
 			Short: short,
-			Args:  args,
+			Args:  cobra.ExactArgs(1),
 			RunE: func(c *cobra.Command, args []string) error {
-				body := map[string]string{"agent": cmp.Or(agent, operatorName())}
-				if withText {
-					body["text"] = strings.Join(args[1:], " ")
-				}
-				if err := client.do(http.MethodPost, "/admin/v1/handoffs/"+url.PathEscape(args[0])+"/"+name, body, nil); err != nil {
-					return err
-				}
-				fmt.Fprintf(c.OutOrStdout(), "%s: %s done\n", args[0], name)
-				return nil
+				return handoffAction(c, client, args[0], name, map[string]string{"agent": cmp.Or(agent, operatorName())})
 			},
 		}
 	}
-	cmd.AddCommand(ls, show,
-		action("claim", "Take a handoff", false),
-		action("reply", "Send a reply to the user (claims the handoff if nobody has)", true),
-		action("close", "Close a handoff", false))
+	var canned string
+	reply := &cobra.Command{
+		Use:   "reply TICKET [TEXT...]",
+		Short: "Send a reply to the user (claims the handoff if nobody has)",
+		Example: `  hotline handoff reply 3JV15H34 "We secured your account."
+  hotline handoff reply 3JV15H34 --canned refund_sent   # filled with the user's name and the ticket
+  hotline handoff canned 3JV15H34                        # the canned replies for it`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			body := map[string]string{"agent": cmp.Or(agent, operatorName()), "text": strings.Join(args[1:], " "), "canned": canned}
+			if (body["text"] == "") == (canned == "") {
+				return usageError{fmt.Errorf("give the reply's text or --canned ID, not both")}
+			}
+			return handoffAction(c, client, args[0], "reply", body)
+		},
+	}
+	reply.Flags().StringVar(&canned, "canned", "", "send this canned reply (hotline handoff canned TICKET lists them)")
+	cannedOut := &output{}
+	cannedLs := &cobra.Command{
+		Use:   "canned TICKET",
+		Short: "List the canned replies for a handoff, in its language, filled in",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			q := url.Values{"handoff": {args[0]}, "agent": {cmp.Or(agent, operatorName())}}
+			var list []router.CannedReply
+			if err := client.do(http.MethodGet, "/admin/v1/canned?"+q.Encode(), nil, &list); err != nil {
+				return err
+			}
+			return cannedOut.print(c.OutOrStdout(), list, func(w *tabwriter.Writer) {
+				fmt.Fprintln(w, "ID\tTITLE\tTEXT")
+				for _, rep := range list {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", rep.ID, rep.Title, oneLine(rep.Text, 80))
+				}
+			})
+		},
+	}
+	outputFlag(cannedLs, cannedOut)
+	cmd.AddCommand(ls, show, reply, cannedLs,
+		action("claim", "Take a handoff"),
+		action("close", "Close a handoff"))
 	return cmd
+}
+
+// handoffAction posts an agent's action on a handoff named by ticket or id.
+func handoffAction(c *cobra.Command, client *adminClient, ref, action string, body map[string]string) error {
+	if err := client.do(http.MethodPost, "/admin/v1/handoffs/"+url.PathEscape(ref)+"/"+action, body, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.OutOrStdout(), "%s: %s done\n", ref, action)
+	return nil
 }
 
 // slaLeft is the countdown to a handoff's first-response target, as
