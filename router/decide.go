@@ -428,7 +428,7 @@ func (a *answerer) freeText(ctx context.Context, text string, faq FAQMatch, faqO
 		// A FAQ answer is the bot's guess at what was asked, so
 		// review_first holds it; read_only still gives it (the gate
 		// counted it as static help).
-		a.sayText(a.r.faq.Answer(faq.ID, a.lang), envelope.SourceBot, false)
+		a.sayText(faq.Answer(a.lang), envelope.SourceBot, false)
 		return nil
 	}
 	a.out.result = "handoff"

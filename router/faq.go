@@ -27,12 +27,33 @@ type FAQMatch struct {
 	ID          string
 	Keyword     string
 	KeywordLang string
+	// answers are the entry's, kept with the match: the FAQ may change
+	// between the match and the answer.
+	answers map[string]string
+}
+
+// Answer is the matched entry's answer in lang, else English.
+func (m FAQMatch) Answer(lang string) string {
+	if a := m.answers[lang]; a != "" {
+		return a
+	}
+	return m.answers["en"]
 }
 
 // LoadFAQ reads the operator's file (may be empty) and the built-in
 // entries. The file's entries come first, and one with a built-in's id
 // replaces it.
 func LoadFAQ(file string) (*FAQ, error) {
+	seed, err := loadFAQSeed(file)
+	if err != nil {
+		return nil, err
+	}
+	return buildFAQ(seed)
+}
+
+// loadFAQSeed reads the operator's file and the built-in entries, the
+// file's first, as written.
+func loadFAQSeed(file string) ([]FAQEntry, error) {
 	builtin, err := builtinData.ReadFile("data/faq.yaml")
 	if err != nil {
 		return nil, err
@@ -51,7 +72,7 @@ func LoadFAQ(file string) (*FAQ, error) {
 			return nil, fmt.Errorf("faq: %s: %w", file, err)
 		}
 	}
-	return buildFAQ(append(own, base...))
+	return append(own, base...), nil
 }
 
 // buildFAQ checks and folds entries into an FAQ; the first entry with an
@@ -117,7 +138,7 @@ func (f *FAQ) Match(folded, lang string) (FAQMatch, bool) {
 					continue
 				}
 				if strings.Contains(folded, w) {
-					best, bestLen, bestOwnLang = FAQMatch{ID: e.ID, Keyword: w, KeywordLang: kwLang}, len(w), own
+					best, bestLen, bestOwnLang = FAQMatch{ID: e.ID, Keyword: w, KeywordLang: kwLang, answers: e.Answer}, len(w), own
 				}
 			}
 		}
@@ -129,10 +150,7 @@ func (f *FAQ) Match(folded, lang string) (FAQMatch, bool) {
 func (f *FAQ) Answer(id, lang string) string {
 	for _, e := range f.entries {
 		if e.ID == id {
-			if a := e.Answer[lang]; a != "" {
-				return a
-			}
-			return e.Answer["en"]
+			return FAQMatch{answers: e.Answer}.Answer(lang)
 		}
 	}
 	return ""

@@ -363,6 +363,7 @@ func (r *Router) AdminHandler() http.Handler {
 		httpjson.Write(w, http.StatusOK, r.canned.For(cmp.Or(lang, r.cfg.DefaultLang), name, ticket, q.Get("agent")))
 	})
 	r.tierRoutes(mux)
+	r.faqRoutes(mux)
 	return mux
 }
 
@@ -440,9 +441,9 @@ func (r *Router) tierRoutes(mux *http.ServeMux) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier):
+	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier), errors.Is(err, ErrFAQNotFound):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation), errors.Is(err, ErrUnknownCanned):
+	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation), errors.Is(err, ErrUnknownCanned), errors.Is(err, ErrBadFAQ):
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut), errors.Is(err, ErrAmbiguousTicket):
 		code = http.StatusConflict

@@ -100,7 +100,7 @@ type Router struct {
 	catalog    *Catalog
 	parser     *Parser
 	lex        *Lexicons
-	faq        *FAQ
+	faq        *knowledge
 	canned     *Canned
 	translator *Translator
 	sessions   Sessions
@@ -144,7 +144,11 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 	if r.lex, err = loadLexicons(); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	if r.faq, err = LoadFAQ(cfg.FAQFile); err != nil {
+	seed, err := loadFAQSeed(cfg.FAQFile)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	if r.faq, err = watchKnowledge(ctx, seed, deps.Bus.KV(bus.BucketKnowledge), r.log); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	if r.canned, err = LoadCanned(cfg.TextsDir); err != nil {

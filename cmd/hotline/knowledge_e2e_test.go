@@ -28,3 +28,21 @@ func TestTierCLI(t *testing.T) {
 		t.Fatalf("clearing twice: %s", out)
 	}
 }
+
+func TestFAQCLI(t *testing.T) {
+	t.Parallel()
+	_, admin, _ := startServe(t, testConfig(t, t.TempDir()))
+	cli := adminCLI(t, admin)
+	cli(0, "faq", "set", "parcel_locker", "--keyword", "en=parcel locker", "--answer", "en=Parcel lockers keep your parcel for 48 hours.", "--by", "ops")
+	var list []router.FAQListing
+	if err := json.Unmarshal([]byte(cli(0, "faq", "ls", "-o", "json")), &list); err != nil || len(list) == 0 || list[0].ID != "parcel_locker" || list[0].Source != "edited" {
+		t.Fatalf("faq ls -o json: %v, first %+v", err, list[:min(1, len(list))])
+	}
+	if out := cli(0, "simulate", "--user", "sim-faq", "where is the parcel locker"); !strings.Contains(out, "48 hours") {
+		t.Fatalf("simulate after the edit:\n%s", out)
+	}
+	if out := cli(2, "faq", "set", "x", "--keyword", "zh=中文", "--answer", "zh=只有中文"); !strings.Contains(out, "needs an English answer") {
+		t.Fatalf("an entry without English: %s", out)
+	}
+	cli(0, "faq", "rm", "parcel_locker")
+}

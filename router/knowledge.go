@@ -1,0 +1,314 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"hotline/fallback"
+	"hotline/httpjson"
+)
+
+// Knowledge edited at run time. The FAQ every instance answers from is
+// the seed (the built-in entries and router.faq_file) with the entries
+// operators edit in the hotline_knowledge bucket laid over it: an edited
+// entry replaces the seed's with its id, a disabled one hides it, a
+// deleted edit brings the seed's back. Each instance follows the bucket
+// with a KV watch and rebuilds its FAQ on every change, so an edit
+// answers on every instance within milliseconds, without a restart. The
+// bucket keeps each entry's last 16 versions, and every change is in the
+// audit trail.
+
+// faqKeyPrefix is where FAQ entries live in hotline_knowledge.
+const faqKeyPrefix = "faq."
+
+// FAQVersion is an edited FAQ entry as stored: the entry and who changed
+// it, when and why.
+type FAQVersion struct {
+	Entry    FAQEntry  `json:"entry"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason,omitempty"`
+	Revision uint64    `json:"revision,omitempty"` // the bucket's, filled when read
+}
+
+// knowledge is an instance's live FAQ.
+type knowledge struct {
+	seed []FAQEntry // as loaded, before folding
+	kv   jetstream.KeyValue
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	edited map[string]FAQEntry // by id, as the bucket holds them
+	faq    atomic.Pointer[FAQ]
+}
+
+// watchKnowledge builds the FAQ from the seed and the bucket, and keeps
+// rebuilding it as the bucket changes until ctx ends.
+func watchKnowledge(ctx context.Context, seed []FAQEntry, kv jetstream.KeyValue, log *slog.Logger) (*knowledge, error) {
+	k := &knowledge{seed: seed, kv: kv, log: log, edited: map[string]FAQEntry{}}
+	if err := k.rebuild(); err != nil {
+		return nil, err
+	}
+	w, err := kv.Watch(ctx, faqKeyPrefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("knowledge watch: %w", err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		defer func() { _ = w.Stop() }()
+		initial := true
+		for e := range w.Updates() {
+			if e == nil {
+				if initial {
+					close(ready)
+					initial = false
+				}
+				continue
+			}
+			k.apply(e)
+		}
+		if initial {
+			close(ready)
+		}
+		if ctx.Err() == nil {
+			log.Error("knowledge watch ended; FAQ edits made elsewhere no longer reach this instance until restart")
+		}
+	}()
+	select {
+	case <-ready:
+		return k, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("knowledge watch: %w", ctx.Err())
+	case <-time.After(10 * time.Second):
+		return nil, errors.New("knowledge watch: no initial values after 10s")
+	}
+}
+
+// apply takes one change from the bucket. An entry that does not build
+// (it passed the checks when written, so only a hand edit of the bucket
+// gets here) is logged and left out; the rest of the FAQ keeps working.
+func (k *knowledge) apply(e jetstream.KeyValueEntry) {
+	id := strings.TrimPrefix(e.Key(), faqKeyPrefix)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(k.edited, id)
+	} else {
+		var v FAQVersion
+		if err := json.Unmarshal(e.Value(), &v); err != nil {
+			k.log.Error("FAQ entry in hotline_knowledge does not decode; left out", "key", e.Key(), "err", err)
+			return
+		}
+		k.edited[id] = v.Entry
+	}
+	if err := k.rebuildLocked(); err != nil {
+		k.log.Error("FAQ with the edited entries does not build; the previous one stays", "key", e.Key(), "err", err)
+	}
+}
+
+func (k *knowledge) rebuild() error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.rebuildLocked()
+}
+
+func (k *knowledge) rebuildLocked() error {
+	entries := make([]FAQEntry, 0, len(k.edited)+len(k.seed))
+	for _, id := range slices.Sorted(maps.Keys(k.edited)) {
+		entries = append(entries, k.edited[id])
+	}
+	f, err := buildFAQ(append(entries, k.seed...))
+	if err != nil {
+		return err
+	}
+	k.faq.Store(f)
+	return nil
+}
+
+// Match is FAQ.Match on the FAQ as it is now.
+func (k *knowledge) Match(folded, lang string) (FAQMatch, bool) {
+	return k.faq.Load().Match(folded, lang)
+}
+
+// Answer is FAQ.Answer on the FAQ as it is now.
+func (k *knowledge) Answer(id, lang string) string { return k.faq.Load().Answer(id, lang) }
+
+// ErrFAQNotFound: no FAQ entry, seed or edited, has that id.
+var ErrFAQNotFound = errors.New("FAQ entry not found")
+
+// ErrBadFAQ: an entry that cannot answer anyone.
+var ErrBadFAQ = errors.New("bad FAQ entry")
+
+// SetFAQ stores an edited FAQ entry (a new one, or one replacing or, with
+// Disabled, hiding the seed's), audited; every instance answers with it
+// once its watch brings it, this one included.
+func (r *Router) SetFAQ(ctx context.Context, e FAQEntry, by, reason string) (FAQVersion, error) {
+	if !validFAQID(e.ID) {
+		return FAQVersion{}, fmt.Errorf("%w: id %q: use letters, digits, _ and - only", ErrBadFAQ, e.ID)
+	}
+	if !e.Disabled {
+		if err := e.check(); err != nil {
+			return FAQVersion{}, fmt.Errorf("%w: %w", ErrBadFAQ, err)
+		}
+	}
+	v := FAQVersion{Entry: e, By: by, At: r.now().UTC(), Reason: reason}
+	data, _ := json.Marshal(v)
+	rev, err := r.faq.kv.Put(ctx, faqKeyPrefix+e.ID, data)
+	if err != nil {
+		return FAQVersion{}, fmt.Errorf("faq: %w", err)
+	}
+	v.Revision = rev
+	rec := fallback.AuditRecord{Action: "faq.set", Scope: e.ID, By: by, Reason: reason, Text: string(data), At: v.At}
+	return v, fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("faq.set:%s:%d", e.ID, rev))
+}
+
+// DeleteFAQ removes an edited entry: the seed's entry with its id, if
+// any, answers again.
+func (r *Router) DeleteFAQ(ctx context.Context, id, by, reason string) error {
+	e, err := r.faq.kv.Get(ctx, faqKeyPrefix+id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+		return ErrFAQNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("faq: %w", err)
+	}
+	if err := r.faq.kv.Delete(ctx, faqKeyPrefix+id, jetstream.LastRevision(e.Revision())); err != nil {
+		return fmt.Errorf("faq: %w", err)
+	}
+	rec := fallback.AuditRecord{Action: "faq.delete", Scope: id, By: by, Reason: reason, At: r.now().UTC()}
+	return fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("faq.delete:%s:%d", id, e.Revision()))
+}
+
+// FAQListing is one entry of the FAQ as operators see it.
+type FAQListing struct {
+	FAQEntry
+	// Source is "seed" (built-in or faq_file) or "edited".
+	Source string `json:"source"`
+}
+
+// FAQEntries lists the FAQ in the order it matches, with the disabled
+// edits too, so they can be found and undone.
+func (r *Router) FAQEntries() []FAQListing {
+	k := r.faq
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []FAQListing
+	seen := map[string]bool{}
+	for _, id := range slices.Sorted(maps.Keys(k.edited)) {
+		out = append(out, FAQListing{FAQEntry: k.edited[id], Source: "edited"})
+		seen[id] = true
+	}
+	for _, e := range k.seed {
+		if !seen[e.ID] {
+			out = append(out, FAQListing{FAQEntry: e, Source: "seed"})
+			seen[e.ID] = true
+		}
+	}
+	return out
+}
+
+// FAQHistory returns an edited entry's stored versions, oldest first.
+func (r *Router) FAQHistory(ctx context.Context, id string) ([]FAQVersion, error) {
+	hist, err := r.faq.kv.History(ctx, faqKeyPrefix+id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+		return nil, ErrFAQNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("faq: %w", err)
+	}
+	var out []FAQVersion
+	for _, e := range hist {
+		var v FAQVersion
+		if e.Operation() == jetstream.KeyValuePut && json.Unmarshal(e.Value(), &v) == nil {
+			v.Revision = e.Revision()
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func validFAQID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// faqRoutes serve the FAQ to operators:
+//
+//	GET    /admin/v1/faq
+//	GET    /admin/v1/faq/{id}          the entry and its edited versions
+//	PUT    /admin/v1/faq/{id}          {"keywords", "answer", "disabled", "by", "reason"}
+//	DELETE /admin/v1/faq/{id}?by=&reason=
+func (r *Router) faqRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/v1/faq", func(w http.ResponseWriter, req *http.Request) {
+		httpjson.Write(w, http.StatusOK, r.FAQEntries())
+	})
+	mux.HandleFunc("GET /admin/v1/faq/{id}", func(w http.ResponseWriter, req *http.Request) {
+		id := req.PathValue("id")
+		all := r.FAQEntries()
+		i := slices.IndexFunc(all, func(l FAQListing) bool { return l.ID == id })
+		if i < 0 {
+			writeError(w, fmt.Errorf("%w: %q", ErrFAQNotFound, id))
+			return
+		}
+		hist, err := r.FAQHistory(req.Context(), id)
+		if err != nil && !errors.Is(err, ErrFAQNotFound) {
+			writeError(w, err)
+			return
+		}
+		if hist == nil {
+			hist = []FAQVersion{}
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"entry": all[i], "versions": hist})
+	})
+	mux.HandleFunc("PUT /admin/v1/faq/{id}", func(w http.ResponseWriter, req *http.Request) {
+		var body struct {
+			FAQEntry
+			By     string `json:"by"`
+			Reason string `json:"reason"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, req.Body, 256<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || strings.TrimSpace(body.By) == "" {
+			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"keywords": {"en": ["..."]}, "answer": {"en": "..."}, "by": "<operator>"}; by is required`)
+			return
+		}
+		body.ID = req.PathValue("id")
+		v, err := r.SetFAQ(req.Context(), body.FAQEntry, body.By, body.Reason)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, v)
+	})
+	mux.HandleFunc("DELETE /admin/v1/faq/{id}", func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		if strings.TrimSpace(q.Get("by")) == "" {
+			httpjson.Error(w, http.StatusBadRequest, "by is required")
+			return
+		}
+		if err := r.DeleteFAQ(req.Context(), req.PathValue("id"), q.Get("by"), q.Get("reason")); err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]string{"id": req.PathValue("id"), "deleted": "true"})
+	})
+}

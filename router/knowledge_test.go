@@ -1,0 +1,104 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"hotline/bus/bustest"
+)
+
+// An FAQ entry added through one instance's admin API answers on another
+// instance within a second; disabling a built-in entry hides it there
+// too, and deleting the edit brings it back.
+func TestFAQEditReachesEveryInstance(t *testing.T) {
+	t.Parallel()
+	b := bustest.Open(t)
+	r1 := newRouter(t, b, testConfig(), Deps{})
+	r2 := newRouter(t, b, testConfig(), Deps{})
+	api := httptest.NewServer(r1.AdminHandler())
+	t.Cleanup(api.Close)
+	call := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, api.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+	within := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within a second", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	entry := `{"keywords": {"en": ["parcel locker"], "zh": ["快递柜"]}, "answer": {"en": "Parcel lockers keep your parcel for 48 hours.", "zh": "快递柜保留包裹 48 小时。"}, "by": "ops", "reason": "new service"}`
+	if code, body := call(http.MethodPut, "/admin/v1/faq/parcel_locker", entry); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	within("the new entry on the other instance", func() bool {
+		m, ok := r2.faq.Match(fold("where is the parcel locker?"), "en")
+		return ok && m.ID == "parcel_locker"
+	})
+	m := inbound("80", "where is the parcel locker?")
+	process(t, r2, m)
+	if got := lastReply(t, b); got.InReplyTo != m.ID || got.Text != "Parcel lockers keep your parcel for 48 hours." {
+		t.Fatalf("the other instance answered %q", got.Text)
+	}
+
+	if code, _ := call(http.MethodPut, "/admin/v1/faq/reset_password", `{"disabled": true, "by": "ops"}`); code != 200 {
+		t.Fatalf("disabling a built-in entry: %d", code)
+	}
+	within("the built-in entry hidden", func() bool {
+		_, ok := r2.faq.Match(fold("i forgot my password"), "en")
+		return !ok
+	})
+	if code, _ := call(http.MethodDelete, "/admin/v1/faq/reset_password?by=ops", ""); code != 200 {
+		t.Fatalf("deleting the edit: %d", code)
+	}
+	within("the built-in entry back", func() bool {
+		m, ok := r2.faq.Match(fold("i forgot my password"), "en")
+		return ok && m.ID == "reset_password"
+	})
+
+	if code, body := call(http.MethodPut, "/admin/v1/faq/parcel_locker", `{"keywords": {"en": ["locker"]}, "answer": {"en": "Lockers: 48 hours."}, "by": "mei"}`); code != 200 {
+		t.Fatalf("second version: %d %s", code, body)
+	}
+	code, body := call(http.MethodGet, "/admin/v1/faq/parcel_locker", "")
+	var got struct {
+		Entry    FAQListing   `json:"entry"`
+		Versions []FAQVersion `json:"versions"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &got) != nil || len(got.Versions) != 2 || got.Versions[0].By != "ops" || got.Versions[1].By != "mei" {
+		t.Fatalf("GET with versions: %d %s", code, body)
+	}
+	for _, bad := range []string{
+		`{"keywords": {"en": ["x"]}, "answer": {"zh": "只有中文"}, "by": "ops"}`, // no English fallback
+		`{"answer": {"en": "no keywords"}, "by": "ops"}`,
+		`{"keywords": {"en": ["x"]}, "answer": {"en": "y"}}`, // no by
+	} {
+		if code, body := call(http.MethodPut, "/admin/v1/faq/bad", bad); code != 400 {
+			t.Errorf("PUT %s: %d %s, want 400", bad, code, body)
+		}
+	}
+	if code, _ := call(http.MethodPut, "/admin/v1/faq/has.dot", entry); code != 400 {
+		t.Errorf("an id with a dot: %d, want 400", code)
+	}
+	if err := r1.DeleteFAQ(context.Background(), "never_edited", "ops", ""); !errors.Is(err, ErrFAQNotFound) {
+		t.Errorf("deleting what was never edited: %v", err)
+	}
+}
