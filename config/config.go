@@ -125,6 +125,17 @@ type Router struct {
 	// Workers is how many conversations are routed at once in each
 	// partition of HOTLINE_IN this instance owns.
 	Workers int `mapstructure:"workers"`
+	// Agents are the people who answer handoffs; `hotline handoff next`
+	// gives each the most urgent ticket in a language they speak, and
+	// p1 and angry users to senior agents first.
+	Agents []Agent `mapstructure:"agents"`
+}
+
+// Agent is one person answering handoffs.
+type Agent struct {
+	Name      string   `mapstructure:"name"`
+	Languages []string `mapstructure:"languages"` // empty: any
+	Senior    bool     `mapstructure:"senior"`
 }
 
 // Translator is a LibreTranslate-compatible API for help in languages
@@ -203,6 +214,7 @@ func Default() Config {
 			DefaultLang: "zh",
 			Menu:        map[string]string{"1": "account_security", "2": "payments", "3": "live_stream"},
 			Workers:     64,
+			Agents:      []Agent{},
 		},
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,

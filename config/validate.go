@@ -104,6 +104,22 @@ func (c *Config) validate(languages []string) []error {
 		bad("log.format", "%q is not auto, text or json", c.Log.Format)
 	}
 
+	seenAgents := map[string]bool{}
+	for i, a := range c.Router.Agents {
+		key := fmt.Sprintf("router.agents[%d]", i)
+		switch {
+		case strings.TrimSpace(a.Name) == "":
+			bad(key+".name", "required")
+		case seenAgents[a.Name]:
+			bad(key+".name", "%q is listed twice", a.Name)
+		}
+		seenAgents[a.Name] = true
+		for j, lang := range a.Languages {
+			if !validLangTag(lang) {
+				bad(fmt.Sprintf("%s.languages[%d]", key, j), "%q is not a language code such as zh, en or pt-BR", lang)
+			}
+		}
+	}
 	if !validLangTag(c.Router.DefaultLang) {
 		bad("router.default_lang", "%q is not a language code such as zh, en or pt-BR", c.Router.DefaultLang)
 	} else if languages != nil && !slices.Contains(languages, c.Router.DefaultLang) {

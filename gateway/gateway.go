@@ -395,10 +395,19 @@ func routerConfig(cfg config.Config) router.Config {
 		TranslatorKey:        cfg.Router.Translator.APIKey,
 		SMSAccount:           cfg.Fallback.SMSAccount,
 		Workers:              cfg.Router.Workers,
+		Agents:               agents(cfg.Router.Agents),
 		VerifyRegions:        verifyRegions(cfg),
 		VerifyPerAddressHour: cfg.SMS.VerifyPerAddressHour,
 		VerifyPerHour:        cfg.SMS.VerifyPerHour,
 	}
+}
+
+func agents(list []config.Agent) []router.Agent {
+	out := make([]router.Agent, len(list))
+	for i, a := range list {
+		out[i] = router.Agent{Name: a.Name, Languages: a.Languages, Senior: a.Senior}
+	}
+	return out
 }
 
 // verifyRegions are where binding codes may go: sms.verify_regions, else

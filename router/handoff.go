@@ -295,6 +295,21 @@ func (r *Router) AdminHandler() http.Handler {
 		}
 		httpjson.Write(w, http.StatusOK, st)
 	})
+	mux.HandleFunc("POST /admin/v1/handoffs/next", func(w http.ResponseWriter, req *http.Request) {
+		var body struct {
+			Agent string `json:"agent"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil || strings.TrimSpace(body.Agent) == "" {
+			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"agent": "<name>"}`)
+			return
+		}
+		st, err := r.NextHandoff(req.Context(), body.Agent)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, st)
+	})
 	mux.HandleFunc("POST /admin/v1/handoffs/{id}/{action}", func(w http.ResponseWriter, req *http.Request) {
 		var body struct {
 			Agent          string `json:"agent"`
@@ -441,7 +456,7 @@ func (r *Router) tierRoutes(mux *http.ServeMux) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier), errors.Is(err, ErrFAQNotFound):
+	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier), errors.Is(err, ErrFAQNotFound), errors.Is(err, ErrNoHandoff):
 		code = http.StatusNotFound
 	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation), errors.Is(err, ErrUnknownCanned), errors.Is(err, ErrBadFAQ):
 		code = http.StatusBadRequest

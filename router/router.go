@@ -50,6 +50,8 @@ type Config struct {
 	// Tiers are the customer tiers operators may give users; nil takes
 	// DefaultTiers.
 	Tiers map[string]Tier
+	// Agents guide NextHandoff: who speaks what, who is senior.
+	Agents []Agent
 }
 
 // Binder records which phone a conversation is bound to, where SMS

@@ -93,11 +93,14 @@ func TestServeRoutesAndAgentsAnswerFromCLI(t *testing.T) {
 		t.Fatalf("handoff ls:\n%s\nwant one p1 handoff", list)
 	}
 	id := strings.Fields(lines[1])[0] // the ticket: what the user was told
+	if next := cli("handoff", "next"); !strings.HasPrefix(next, "claimed ticket "+id+": p1") {
+		t.Fatalf("handoff next: %q, want the p1 ticket %s claimed", next, id)
+	}
 	if show := cli("handoff", "show", strings.ToLower(id)); !strings.Contains(show, "hacked") || !strings.Contains(show, "due in ") {
 		t.Fatalf("handoff show %s lacks the user's message or the SLA countdown:\n%s", strings.ToLower(id), show)
 	}
 	var listed []router.HandoffState
-	if err := json.Unmarshal([]byte(cli("handoff", "ls", "-o", "json")), &listed); err != nil || len(listed) != 1 || router.Ticket(listed[0].ID) != id {
+	if err := json.Unmarshal([]byte(cli("handoff", "ls", "--state", "claimed", "-o", "json")), &listed); err != nil || len(listed) != 1 || router.Ticket(listed[0].ID) != id {
 		t.Fatalf("handoff ls -o json: %v, %+v; want the one handoff, ticket %s", err, listed, id)
 	}
 	var modes []modeView

@@ -144,7 +144,21 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 		},
 	}
 	outputFlag(cannedLs, cannedOut)
-	cmd.AddCommand(ls, show, reply, cannedLs,
+	next := &cobra.Command{
+		Use:   "next",
+		Short: "Claim the most urgent open handoff you should take (by priority, your languages and seniority)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var h router.HandoffState
+			if err := client.do(http.MethodPost, "/admin/v1/handoffs/next", map[string]string{"agent": cmp.Or(agent, operatorName())}, &h); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "claimed ticket %s: %s, %s, %s, %s\n", h.Ticket, h.Priority, cmp.Or(h.Lang, "?"),
+				slaLeft(h, time.Now()), strings.Join(h.Reasons, "; "))
+			return nil
+		},
+	}
+	cmd.AddCommand(ls, show, reply, cannedLs, next,
 		action("claim", "Take a handoff"),
 		action("close", "Close a handoff"))
 	return cmd
