@@ -129,6 +129,17 @@ type Router struct {
 	// gives each the most urgent ticket in a language they speak, and
 	// p1 and angry users to senior agents first.
 	Agents []Agent `mapstructure:"agents"`
+	// TierLookup asks the service's own system for a user's tier.
+	TierLookup TierLookup `mapstructure:"tier_lookup"`
+}
+
+// TierLookup is an HTTP endpoint answering GET ?conversation=&platform=
+// &account=&user= with {"tier": "vip"}.
+type TierLookup struct {
+	URL     string          `mapstructure:"url"`
+	Token   envelope.Secret `mapstructure:"token"`
+	Cache   time.Duration   `mapstructure:"cache"`
+	Timeout time.Duration   `mapstructure:"timeout"`
 }
 
 // Agent is one person answering handoffs.
@@ -215,6 +226,7 @@ func Default() Config {
 			Menu:        map[string]string{"1": "account_security", "2": "payments", "3": "live_stream"},
 			Workers:     64,
 			Agents:      []Agent{},
+			TierLookup:  TierLookup{Cache: 5 * time.Minute, Timeout: 2 * time.Second},
 		},
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,

@@ -104,6 +104,11 @@ func (c *Config) validate(languages []string) []error {
 		bad("log.format", "%q is not auto, text or json", c.Log.Format)
 	}
 
+	if u := c.Router.TierLookup.URL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			bad("router.tier_lookup.url", "%q is not an absolute http(s) URL", u)
+		}
+	}
 	seenAgents := map[string]bool{}
 	for i, a := range c.Router.Agents {
 		key := fmt.Sprintf("router.agents[%d]", i)

@@ -457,7 +457,7 @@ func (a *answerer) handoff(ctx context.Context, cls Classification, deferred boo
 		cls.Reasons = append(cls.Reasons, why)
 	}
 	sla := slaByPriority[cls.Priority]
-	tier := a.r.tierOf(ctx, a.m.Conversation)
+	tier := a.r.tierOf(ctx, a.m)
 	if t, ok := a.r.cfg.Tiers[tier]; ok {
 		if up := raise(cls.Priority, t.Raise); up != cls.Priority {
 			cls.Reasons = append(cls.Reasons, fmt.Sprintf("tier %s: %s raised to %s", tier, cls.Priority, up))

@@ -52,6 +52,8 @@ type Config struct {
 	Tiers map[string]Tier
 	// Agents guide NextHandoff: who speaks what, who is senior.
 	Agents []Agent
+	// TierLookup, with a URL, asks the service which tier a user has.
+	TierLookup TierLookup
 }
 
 // Binder records which phone a conversation is bound to, where SMS
@@ -71,7 +73,7 @@ type Deps struct {
 	Binder     Binder // nil: bindings live in the session only
 	Logger     *slog.Logger
 	Registry   prometheus.Registerer
-	HTTPClient *http.Client // for the translator
+	HTTPClient *http.Client // for the translator and the tier lookup
 	Now        func() time.Time
 }
 
@@ -110,6 +112,7 @@ type Router struct {
 	optout     *optOutView
 	handoffs   jetstream.KeyValue
 	tiers      jetstream.KeyValue
+	tierLookup *tierLookup // nil: operators' settings only
 	bindKey    []byte
 	metrics    *metrics
 }
@@ -167,6 +170,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 	if r.cfg.Tiers == nil {
 		r.cfg.Tiers = DefaultTiers()
 	}
+	r.tierLookup = newTierLookup(cfg.TierLookup, deps.HTTPClient, r.log, r.now)
 	if r.bindKey, err = sharedBindKey(ctx, deps.Bus.KV(bus.BucketTokens)); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}

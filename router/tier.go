@@ -135,23 +135,27 @@ func (r *Router) Tiers(ctx context.Context) ([]TierSetting, error) {
 	return out, nil
 }
 
-// tierOf is the tier of the user behind conversation, "" for none. A
-// failure to read it is logged and taken as none: a missing rank must
-// not keep the user from an agent.
-func (r *Router) tierOf(ctx context.Context, conversation string) string {
-	e, err := r.tiers.Get(ctx, tierKey(conversation))
-	if err != nil {
-		if !errors.Is(err, jetstream.ErrKeyNotFound) {
-			r.log.Warn("tier lookup failed; handled as no tier", "err", err)
+// tierOf is the tier of m's user: the one an operator set, else the
+// lookup's, "" for none. A failure to read either is logged and taken as
+// none: a missing rank must not keep the user from an agent. A tier not
+// (or no longer) configured counts as none.
+func (r *Router) tierOf(ctx context.Context, m *envelope.Message) string {
+	tier := ""
+	e, err := r.tiers.Get(ctx, tierKey(m.Conversation))
+	switch {
+	case err == nil:
+		var st TierSetting
+		if json.Unmarshal(e.Value(), &st) == nil {
+			tier = st.Tier
 		}
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
+		r.log.Warn("tier read failed; handled as no tier", "err", err)
+	}
+	if tier == "" && r.tierLookup != nil {
+		tier = r.tierLookup.tier(ctx, m)
+	}
+	if _, ok := r.cfg.Tiers[tier]; !ok {
 		return ""
 	}
-	var st TierSetting
-	if json.Unmarshal(e.Value(), &st) != nil {
-		return ""
-	}
-	if _, ok := r.cfg.Tiers[st.Tier]; !ok {
-		return "" // a tier since removed from the configuration
-	}
-	return st.Tier
+	return tier
 }

@@ -3,7 +3,11 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,5 +71,63 @@ func TestRaise(t *testing.T) {
 		if got := raise(tc.p, tc.n); got != tc.want {
 			t.Errorf("raise(%s, %d) = %s, want %s", tc.p, tc.n, got, tc.want)
 		}
+	}
+}
+
+// The service's own system says who is a VIP: asked once per user per
+// cache period; when it fails, the ticket still opens, unraised.
+func TestTierLookup(t *testing.T) {
+	t.Parallel()
+	var asked atomic.Int32
+	var failing atomic.Bool
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		asked.Add(1)
+		if failing.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		if req.Header.Get("Authorization") != "Bearer crm-token" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		tier := ""
+		if req.URL.Query().Get("user") == "90" && req.URL.Query().Get("conversation") == "telegram:tg-main:90" {
+			tier = "vip"
+		}
+		fmt.Fprintf(w, `{"tier": %q}`, tier)
+	}))
+	t.Cleanup(crm.Close)
+	b := bustest.Open(t)
+	cfg := testConfig()
+	cfg.TierLookup = TierLookup{URL: crm.URL, Token: "crm-token"}
+	r := newRouter(t, b, cfg, Deps{})
+	for _, m := range []envelope.Message{inbound("90", "my order arrived late"), inbound("90", "and the box was open"), inbound("91", "my order arrived late")} {
+		process(t, r, m)
+	}
+	prio := map[string][]envelope.Priority{}
+	for _, h := range handoffs(t, b) {
+		prio[h.Conversation] = append(prio[h.Conversation], h.Priority)
+	}
+	if got := prio["telegram:tg-main:90"]; len(got) == 0 || got[0] != envelope.P2 {
+		t.Fatalf("the CRM's VIP: %v, want p2", got)
+	}
+	if got := prio["telegram:tg-main:91"]; len(got) != 1 || got[0] != envelope.P3 {
+		t.Fatalf("an ordinary user: %v, want p3", got)
+	}
+	if n := asked.Load(); n != 2 {
+		t.Fatalf("the CRM was asked %d times for 2 users, want 2 (cached)", n)
+	}
+	failing.Store(true)
+	process(t, r, inbound("92", "my order arrived late"))
+	opened := false
+	for _, h := range handoffs(t, b) {
+		if h.Conversation == "telegram:tg-main:92" {
+			if opened = true; h.Priority != envelope.P3 {
+				t.Fatalf("with the CRM down: %s, want the ticket opened at p3", h.Priority)
+			}
+		}
+	}
+	if !opened {
+		t.Fatal("with the CRM down, no ticket opened")
 	}
 }
