@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -161,7 +160,7 @@ func (a *admin) clearMode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *admin) audit(w http.ResponseWriter, r *http.Request) {
-	limit, ok := a.limit(w, r, DefaultAuditLimit, MaxAuditLimit)
+	limit, ok := httpjson.Limit(w, r.URL.Query().Get("limit"), DefaultAuditLimit, MaxAuditLimit)
 	if !ok {
 		return
 	}
@@ -181,7 +180,7 @@ func (a *admin) pending(w http.ResponseWriter, r *http.Request) {
 		httpjson.Error(w, http.StatusServiceUnavailable, "the review queue is not running")
 		return
 	}
-	limit, ok := a.limit(w, r, DefaultReviewLimit, MaxReviewLimit)
+	limit, ok := httpjson.Limit(w, r.URL.Query().Get("limit"), DefaultReviewLimit, MaxReviewLimit)
 	if !ok {
 		return
 	}
@@ -249,20 +248,6 @@ func (a *admin) decide(w http.ResponseWriter, r *http.Request) {
 		resp.Sent = &sent
 	}
 	httpjson.Write(w, http.StatusOK, resp)
-}
-
-// limit reads the limit query parameter.
-func (a *admin) limit(w http.ResponseWriter, r *http.Request, def, maxLimit int) (int, bool) {
-	s := r.URL.Query().Get("limit")
-	if s == "" {
-		return def, true
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > maxLimit {
-		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit))
-		return 0, false
-	}
-	return n, true
 }
 
 // fail answers err with the status its kind calls for.

@@ -58,7 +58,7 @@ func deliveriesHandler(b *bus.Bus, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/v1/deliveries", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		limit, ok := queryLimit(w, q.Get("limit"), 200, deliveryLimit)
+		limit, ok := httpjson.Limit(w, q.Get("limit"), 200, deliveryLimit)
 		if !ok {
 			return
 		}
@@ -72,7 +72,7 @@ func deliveriesHandler(b *bus.Bus, log *slog.Logger) http.Handler {
 		httpjson.Write(w, http.StatusOK, list)
 	})
 	mux.HandleFunc("GET /admin/v1/dead", func(w http.ResponseWriter, r *http.Request) {
-		limit, ok := queryLimit(w, r.URL.Query().Get("limit"), 100, 1000)
+		limit, ok := httpjson.Limit(w, r.URL.Query().Get("limit"), 100, 1000)
 		if !ok {
 			return
 		}
@@ -166,18 +166,6 @@ func deadError(w http.ResponseWriter, log *slog.Logger, err error) {
 	}
 	log.Error("admin: dead letter", "err", err)
 	httpjson.Error(w, http.StatusInternalServerError, err.Error())
-}
-
-func queryLimit(w http.ResponseWriter, s string, def, maxLimit int) (int, bool) {
-	if s == "" {
-		return def, true
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > maxLimit {
-		httpjson.Error(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit))
-		return 0, false
-	}
-	return n, true
 }
 
 // deliveryFilter selects status events; empty fields match anything.

@@ -5,7 +5,9 @@ package httpjson
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // Write answers code with v as JSON. The type is declared, and browsers
@@ -20,4 +22,19 @@ func Write(w http.ResponseWriter, code int, v any) {
 // Error answers code with {"error": msg}.
 func Error(w http.ResponseWriter, code int, msg string) {
 	Write(w, code, map[string]string{"error": msg})
+}
+
+// Limit reads a list's limit parameter s: def when empty, else a number
+// from 1 to maxLimit. On anything else it answers 400 itself and
+// reports false.
+func Limit(w http.ResponseWriter, s string, def, maxLimit int) (int, bool) {
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxLimit {
+		Error(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to %d", s, maxLimit))
+		return 0, false
+	}
+	return n, true
 }

@@ -3,8 +3,6 @@ package router
 import (
 	"cmp"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,33 +27,12 @@ type Canned struct{ byLang map[string][]CannedReply }
 // LoadCanned reads the built-in canned replies and the operator's.
 func LoadCanned(textsDir string) (*Canned, error) {
 	c := &Canned{byLang: map[string][]CannedReply{}}
-	files, err := fs.Glob(builtinData, "data/canned/*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		data, err := builtinData.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.merge(f, data); err != nil {
-			return nil, err
-		}
-	}
+	own := ""
 	if textsDir != "" {
-		own, err := filepath.Glob(filepath.Join(textsDir, "canned", "*.yaml"))
-		if err != nil {
-			return nil, fmt.Errorf("canned: %w", err)
-		}
-		for _, f := range own {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("canned: %w", err)
-			}
-			if err := c.merge(f, data); err != nil {
-				return nil, err
-			}
-		}
+		own = filepath.Join(textsDir, "canned")
+	}
+	if err := mergeYAMLs("data/canned", own, c.merge); err != nil {
+		return nil, fmt.Errorf("canned: %w", err)
 	}
 	return c, nil
 }
@@ -66,15 +43,15 @@ func (c *Canned) merge(file string, data []byte) error {
 		Replies []CannedReply `yaml:"replies"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("canned: %s: %w", file, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	if doc.Lang == "" {
-		return fmt.Errorf("canned: %s: lang is required", file)
+		return fmt.Errorf("%s: lang is required", file)
 	}
 	list := c.byLang[doc.Lang]
 	for i, rep := range doc.Replies {
 		if rep.ID == "" || strings.TrimSpace(rep.Text) == "" {
-			return fmt.Errorf("canned: %s: reply %d needs an id and a text", file, i)
+			return fmt.Errorf("%s: reply %d needs an id and a text", file, i)
 		}
 		rep.Lang, rep.Title = doc.Lang, cmp.Or(rep.Title, rep.ID)
 		if j := slices.IndexFunc(list, func(r CannedReply) bool { return r.ID == rep.ID }); j >= 0 {

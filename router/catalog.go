@@ -50,39 +50,50 @@ type Catalog struct {
 	talk    smallTalkIndex
 }
 
+// mergeYAMLs hands merge every built-in *.yaml file under builtinDir, then
+// every *.yaml file of the operator's ownDir (none when ""), in that
+// order, so the operator's replace and add to the built-in ones.
+func mergeYAMLs(builtinDir, ownDir string, merge func(file string, data []byte) error) error {
+	files, err := fs.Glob(builtinData, builtinDir+"/*.yaml")
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := builtinData.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := merge(f, data); err != nil {
+			return err
+		}
+	}
+	if ownDir == "" {
+		return nil
+	}
+	own, err := filepath.Glob(filepath.Join(ownDir, "*.yaml"))
+	if err != nil {
+		return err
+	}
+	for _, f := range own {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := merge(f, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // LoadCatalog reads the built-in texts and, when overrideDir is set, the
 // YAML files in it: a file for a built-in language replaces the texts and
 // words it sets; a file for a new language adds it (it must then have
 // every text).
 func LoadCatalog(overrideDir string) (*Catalog, error) {
 	c := &Catalog{langs: map[string]*Lang{}, names: map[string]string{}}
-	files, err := fs.Glob(builtinData, "data/texts/*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range files {
-		data, err := builtinData.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.merge(f, data); err != nil {
-			return nil, err
-		}
-	}
-	if overrideDir != "" {
-		over, err := filepath.Glob(filepath.Join(overrideDir, "*.yaml"))
-		if err != nil {
-			return nil, fmt.Errorf("texts: %w", err)
-		}
-		for _, f := range over {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("texts: %w", err)
-			}
-			if err := c.merge(f, data); err != nil {
-				return nil, err
-			}
-		}
+	if err := mergeYAMLs("data/texts", overrideDir, c.merge); err != nil {
+		return nil, fmt.Errorf("texts: %w", err)
 	}
 	return c, c.finish()
 }
@@ -90,13 +101,13 @@ func LoadCatalog(overrideDir string) (*Catalog, error) {
 func (c *Catalog) merge(file string, data []byte) error {
 	var l Lang
 	if err := yaml.Unmarshal(data, &l); err != nil {
-		return fmt.Errorf("texts: %s: %w", file, err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	if l.Code == "" {
-		return fmt.Errorf("texts: %s: lang is required", file)
+		return fmt.Errorf("%s: lang is required", file)
 	}
 	if _, err := language.Parse(l.Code); err != nil {
-		return fmt.Errorf("texts: %s: lang %q: %w", file, l.Code, err)
+		return fmt.Errorf("%s: lang %q: %w", file, l.Code, err)
 	}
 	base, ok := c.langs[l.Code]
 	if !ok {

@@ -140,3 +140,27 @@ func (o *output) print(w io.Writer, v any, table func(w *tabwriter.Writer)) erro
 	table(tw)
 	return tw.Flush()
 }
+
+// listCommand is a command that lists what path answers (a JSON array of
+// T), as a table or with -o json. path is called when the command runs,
+// after its flags are parsed.
+func listCommand[T any](client *adminClient, use, short string, path func() string, table func(w *tabwriter.Writer, list []T)) *cobra.Command {
+	out := &output{}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			var list []T
+			if err := client.do(http.MethodGet, path(), nil, &list); err != nil {
+				return err
+			}
+			return out.print(c.OutOrStdout(), list, func(w *tabwriter.Writer) { table(w, list) })
+		},
+	}
+	outputFlag(cmd, out)
+	return cmd
+}
+
+// fixed is a path that does not depend on flags.
+func fixed(path string) func() string { return func() string { return path } }

@@ -33,36 +33,26 @@ most once); drop removes it. Both are written to the audit trail.`,
 
 	var subject string
 	var limit int
-	out := &output{}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List dead letters, newest first",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			q := url.Values{"limit": {strconv.Itoa(limit)}}
-			if subject != "" {
-				q.Set("subject", subject)
-			}
-			var list []bus.DeadRecord
-			if err := client.do(http.MethodGet, "/admin/v1/dead?"+q.Encode(), nil, &list); err != nil {
-				return err
-			}
-			return out.print(c.OutOrStdout(), list, func(w *tabwriter.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintln(w, "no dead letter")
-					return
-				}
-				fmt.Fprintln(w, "SEQ\tAGE\tSUBJECT\tTRIES\tID\tREASON")
-				for _, d := range list {
-					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", d.Seq, time.Since(d.At).Round(time.Second), d.Subject, d.Deliveries,
-						cmp.Or(d.MessageID(), "-"), oneLine(d.Reason, 70))
-				}
-			})
-		},
+	path := func() string {
+		q := url.Values{"limit": {strconv.Itoa(limit)}}
+		if subject != "" {
+			q.Set("subject", subject)
+		}
+		return "/admin/v1/dead?" + q.Encode()
 	}
+	ls := listCommand(client, "ls", "List dead letters, newest first", path, func(w *tabwriter.Writer, list []bus.DeadRecord) {
+		if len(list) == 0 {
+			fmt.Fprintln(w, "no dead letter")
+			return
+		}
+		fmt.Fprintln(w, "SEQ\tAGE\tSUBJECT\tTRIES\tID\tREASON")
+		for _, d := range list {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", d.Seq, time.Since(d.At).Round(time.Second), d.Subject, d.Deliveries,
+				cmp.Or(d.MessageID(), "-"), oneLine(d.Reason, 70))
+		}
+	})
 	ls.Flags().StringVar(&subject, "subject", "", "only those from subjects starting with this, e.g. hotline.out.telegram")
 	ls.Flags().IntVar(&limit, "limit", 100, "at most this many")
-	outputFlag(ls, out)
 
 	showOut := &output{}
 	show := &cobra.Command{

@@ -31,29 +31,16 @@ a moment, without a restart.`,
 	cmd.PersistentFlags().StringVar(&who, "by", "", "operator name for the audit trail (default $USER)")
 	cmd.PersistentFlags().StringVar(&reason, "reason", "", "why, for the audit trail")
 
-	out := &output{}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List the FAQ in the order it matches",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			var list []router.FAQListing
-			if err := client.do(http.MethodGet, "/admin/v1/faq", nil, &list); err != nil {
-				return err
+	ls := listCommand(client, "ls", "List the FAQ in the order it matches", fixed("/admin/v1/faq"), func(w *tabwriter.Writer, list []router.FAQListing) {
+		fmt.Fprintln(w, "ID\tSOURCE\tLANGUAGES\tENGLISH ANSWER")
+		for _, e := range list {
+			src := e.Source
+			if e.Disabled {
+				src += " (disabled)"
 			}
-			return out.print(c.OutOrStdout(), list, func(w *tabwriter.Writer) {
-				fmt.Fprintln(w, "ID\tSOURCE\tLANGUAGES\tENGLISH ANSWER")
-				for _, e := range list {
-					src := e.Source
-					if e.Disabled {
-						src += " (disabled)"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.ID, src, strings.Join(slices.Sorted(maps.Keys(e.Answer)), " "), oneLine(e.Answer["en"], 60))
-				}
-			})
-		},
-	}
-	outputFlag(ls, out)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.ID, src, strings.Join(slices.Sorted(maps.Keys(e.Answer)), " "), oneLine(e.Answer["en"], 60))
+		}
+	})
 
 	var keywords, answers []string
 	var disable bool

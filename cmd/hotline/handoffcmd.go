@@ -29,31 +29,19 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&agent, "agent", "", "your agent name (default $USER)")
 
 	var state string
-	out := &output{}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List handoffs, most urgent first",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			var list []router.HandoffState
-			if err := client.do(http.MethodGet, "/admin/v1/handoffs?state="+url.QueryEscape(state), nil, &list); err != nil {
-				return err
-			}
-			return out.print(c.OutOrStdout(), list, func(w *tabwriter.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintf(w, "no handoff is %s\n", cmp.Or(state, "on record"))
-					return
-				}
-				fmt.Fprintln(w, "TICKET\tPRIO\tTIER\tSTATE\tAGENT\tSLA\tCONVERSATION\tREASONS")
-				now := time.Now()
-				for _, h := range list {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Ticket, h.Priority, cmp.Or(h.Tier, "-"), h.State, cmp.Or(h.Agent, "-"),
-						slaLeft(h, now), h.Conversation, strings.Join(h.Reasons, "; "))
-				}
-			})
-		},
-	}
-	outputFlag(ls, out)
+	path := func() string { return "/admin/v1/handoffs?state=" + url.QueryEscape(state) }
+	ls := listCommand(client, "ls", "List handoffs, most urgent first", path, func(w *tabwriter.Writer, list []router.HandoffState) {
+		if len(list) == 0 {
+			fmt.Fprintf(w, "no handoff is %s\n", cmp.Or(state, "on record"))
+			return
+		}
+		fmt.Fprintln(w, "TICKET\tPRIO\tTIER\tSTATE\tAGENT\tSLA\tCONVERSATION\tREASONS")
+		now := time.Now()
+		for _, h := range list {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Ticket, h.Priority, cmp.Or(h.Tier, "-"), h.State, cmp.Or(h.Agent, "-"),
+				slaLeft(h, now), h.Conversation, strings.Join(h.Reasons, "; "))
+		}
+	})
 	ls.Flags().StringVar(&state, "state", "open", "open, claimed, closed, or empty for all")
 
 	showOut := &output{}

@@ -33,34 +33,21 @@ func (r *rootCommand) modeCommand() *cobra.Command {
 	adminFlags(cmd, client)
 	var who string // default: operatorName(), resolved when the command runs
 
-	out := &output{}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List the modes in force",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			var modes []modeView
-			if err := client.do(http.MethodGet, "/admin/v1/modes", nil, &modes); err != nil {
-				return err
+	ls := listCommand(client, "ls", "List the modes in force", fixed("/admin/v1/modes"), func(w *tabwriter.Writer, modes []modeView) {
+		if len(modes) == 0 {
+			fmt.Fprintln(w, "no degraded mode is on")
+			return
+		}
+		fmt.Fprintln(w, "MODE\tSCOPE\tSET BY\tSINCE\tEXPIRES\tREASON\tANNOUNCE")
+		for _, m := range modes {
+			expires := "-"
+			if !m.ExpiresAt.IsZero() {
+				expires = "in " + time.Until(m.ExpiresAt).Round(time.Second).String()
 			}
-			return out.print(c.OutOrStdout(), modes, func(w *tabwriter.Writer) {
-				if len(modes) == 0 {
-					fmt.Fprintln(w, "no degraded mode is on")
-					return
-				}
-				fmt.Fprintln(w, "MODE\tSCOPE\tSET BY\tSINCE\tEXPIRES\tREASON\tANNOUNCE")
-				for _, m := range modes {
-					expires := "-"
-					if !m.ExpiresAt.IsZero() {
-						expires = "in " + time.Until(m.ExpiresAt).Round(time.Second).String()
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Mode, m.Scope, m.SetBy, m.SetAt.Local().Format("01-02 15:04"),
-						expires, m.Reason, announceList(m.Announce))
-				}
-			})
-		},
-	}
-	outputFlag(ls, out)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Mode, m.Scope, m.SetBy, m.SetAt.Local().Format("01-02 15:04"),
+				expires, m.Reason, announceList(m.Announce))
+		}
+	})
 
 	var scope, reason, ttl string
 	var announce []string

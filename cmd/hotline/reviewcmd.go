@@ -23,29 +23,16 @@ func (r *rootCommand) reviewCommand() *cobra.Command {
 	adminFlags(cmd, client)
 	cmd.PersistentFlags().StringVar(&who, "by", "", "operator name for the audit trail (default $USER)")
 
-	out := &output{}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List held replies, oldest first",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			var held []envelope.Reply
-			if err := client.do(http.MethodGet, "/admin/v1/review", nil, &held); err != nil {
-				return err
-			}
-			return out.print(c.OutOrStdout(), held, func(w *tabwriter.Writer) {
-				if len(held) == 0 {
-					fmt.Fprintln(w, "no reply is waiting for review")
-					return
-				}
-				fmt.Fprintln(w, "ID\tAGE\tTO\tTEXT")
-				for _, h := range held {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, oneLine(h.Text, 60))
-				}
-			})
-		},
-	}
-	outputFlag(ls, out)
+	ls := listCommand(client, "ls", "List held replies, oldest first", fixed("/admin/v1/review"), func(w *tabwriter.Writer, held []envelope.Reply) {
+		if len(held) == 0 {
+			fmt.Fprintln(w, "no reply is waiting for review")
+			return
+		}
+		fmt.Fprintln(w, "ID\tAGE\tTO\tTEXT")
+		for _, h := range held {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", h.ID, time.Since(h.CreatedAt).Round(time.Second), h.Conversation, oneLine(h.Text, 60))
+		}
+	})
 	decide := func(action, short string, needsText bool) *cobra.Command {
 		use, args := action+" ID", cobra.ExactArgs(1)
 		if needsText {

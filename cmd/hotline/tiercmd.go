@@ -24,29 +24,16 @@ func (r *rootCommand) tierCommand() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&who, "by", "", "operator name for the audit trail (default $USER)")
 	cmd.PersistentFlags().StringVar(&reason, "reason", "", "why, for the audit trail")
 
-	out := &output{}
-	ls := &cobra.Command{
-		Use:   "ls",
-		Short: "List the users that have a tier",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			var list []router.TierSetting
-			if err := client.do(http.MethodGet, "/admin/v1/tiers", nil, &list); err != nil {
-				return err
-			}
-			return out.print(c.OutOrStdout(), list, func(w *tabwriter.Writer) {
-				if len(list) == 0 {
-					fmt.Fprintln(w, "no user has a tier")
-					return
-				}
-				fmt.Fprintln(w, "CONVERSATION\tTIER\tSET BY\tSINCE\tREASON")
-				for _, t := range list {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Conversation, t.Tier, t.SetBy, t.SetAt.Local().Format("2006-01-02 15:04"), t.Reason)
-				}
-			})
-		},
-	}
-	outputFlag(ls, out)
+	ls := listCommand(client, "ls", "List the users that have a tier", fixed("/admin/v1/tiers"), func(w *tabwriter.Writer, list []router.TierSetting) {
+		if len(list) == 0 {
+			fmt.Fprintln(w, "no user has a tier")
+			return
+		}
+		fmt.Fprintln(w, "CONVERSATION\tTIER\tSET BY\tSINCE\tREASON")
+		for _, t := range list {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Conversation, t.Tier, t.SetBy, t.SetAt.Local().Format("2006-01-02 15:04"), t.Reason)
+		}
+	})
 	set := &cobra.Command{
 		Use:     "set CONVERSATION TIER",
 		Short:   "Give a user a tier",
