@@ -1,7 +1,7 @@
 # The toolchain go.mod names (the go command fetches it); see README, Start.
 export GOTOOLCHAIN ?= go1.27.3
 
-.PHONY: test run build fuzz bench vuln
+.PHONY: test run build fuzz bench vuln screenshots
 
 test: ## the same test command CI runs
 	go test -race ./...
@@ -11,6 +11,9 @@ run:
 
 vuln: ## govulncheck against an offline database built from golang.org/x/vulndb
 	scripts/vuln.sh ./...
+
+screenshots: ## the console and chat pictures in docs/img, from the browser tests (needs Chromium)
+	HOTLINE_SCREENSHOTS=$(CURDIR)/docs/img go test ./cmd/hotline -run 'TestBrowser' -count=1
 
 build:
 	CGO_ENABLED=0 go build -trimpath -o bin/hotline ./cmd/hotline

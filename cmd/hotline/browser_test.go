@@ -573,3 +573,29 @@ func TestBrowserAttachmentAndLabels(t *testing.T) {
 	visitor.waitFor("Arabic labels after a reload", fmt.Sprintf(`document.querySelector("#state").dataset.state === "online" &&
 		document.documentElement.dir === "rtl" && document.querySelector("#text").placeholder === %s`, jsString(arPlaceholder)))
 }
+
+// docShot saves what is on screen as name.png with the test's artifacts
+// and, when HOTLINE_SCREENSHOTS names a directory (make screenshots), in
+// it too: the pictures the docs show. Viewport only, to keep them small.
+func (p *page) docShot(name string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	dirs := []string{p.t.ArtifactDir()}
+	if dir := os.Getenv("HOTLINE_SCREENSHOTS"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			p.t.Errorf("screenshots directory: %v", err)
+		}
+		dirs = append(dirs, dir)
+	}
+	for _, dir := range dirs {
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+			p.t.Errorf("save screenshot: %v", err)
+		}
+	}
+}

@@ -3,9 +3,78 @@
 "use strict";
 
 const $ = (sel, root = document) => root.querySelector(sel);
-const state = { csrf: "", loginRequired: false, handoffs: [], pollTimer: 0, events: null };
+const state = { csrf: "", loginRequired: false, handoffs: [], pollTimer: 0, deliveryTimer: 0, events: null, platforms: [] };
 
 const operator = () => ($("#operator").value.trim() || "operator");
+// Who the audit trail names for a dead letter's retry or drop.
+const actor = () => ($("#operator").value.trim() || "console");
+
+// ---- the console's own words ---------------------------------------------
+// In the operator's browser language where there are texts for it, else
+// English (the words in index.html). What users, agents and platforms
+// wrote is never translated; state names stay the codes the CLI prints.
+
+const texts = {
+  en: {
+    sla_left: "SLA {t} left", sla_breached: "SLA breached {t} ago", unreachable: "cannot reach the gateway",
+    live: "live", not_ready: "live · not ready: {e}", unavailable: "status unavailable: {e}", reconnecting: "reconnecting…",
+    no_loops: "no delivery loops", no_consumers: "no consumers", webchat_only: "web chat only", clear: "Clear",
+    until_cleared: "until cleared", claimed_by: "claimed by {a}", waiting: "waiting", senior: "senior agent",
+    deferred: "queued during read-only", write_first: "Write a reply first.",
+    role_user: "user", role_bot: "bot", role_agent: "agent",
+    reply_one: "1 reply", replies: "{n} replies", no_deliveries: "nothing sent yet", attempt: "attempt {n}",
+    chart_axis_start: "15 min ago", chart_axis_end: "now", no_canned: "no canned reply matches",
+    tries: "attempts: {n}", confirm_drop: "Drop for good?",
+    // Reasons in the audit trail, which every operator reads: English.
+    retried: "retried in the console", dropped: "dropped in the console",
+  },
+  zh: {
+    connecting: "连接中…", operator: "操作员", logout: "退出登录", sign_in: "登录", token_hint: "请输入管理令牌",
+    admin_token: "管理令牌", wrong_token: "令牌错误。",
+    modes: "降级模式", mode: "模式", scope: "范围", reason: "原因", by: "操作人", since: "开始", expires: "到期",
+    modes_none: "服务正常：没有开启任何模式。", ttl: "时长", reason_hint: "原因（记入审计）",
+    ttl_hint: "例如 2h（留空：直到解除）", announce_hint: "公告文本，每行一条：", switch_on: "开启", audit: "审计记录",
+    live_traffic: "实时流量", platform: "平台", in_s: "收 /秒", out_s: "发 /秒", failed_s: "失败 /秒",
+    circuits: "熔断器", queues: "队列", adapters: "适配器",
+    handoffs: "人工转接", handoffs_none: "没有用户在等待客服。", review: "审核队列", review_none: "没有待审核的回复。",
+    deliveries: "投递", last_15: "最近 15 分钟", chart_none: "最近 15 分钟没有投递。", dead_letters: "死信",
+    dead_none: "所有消息都已投递或仍在重试。", message: "消息", retry: "重试", drop: "丢弃",
+    claim: "认领", reply_hint: "回复用户…（输入 / 选择快捷回复）", send_reply: "发送回复", close: "关闭",
+    approve: "批准", send_edited: "发送修改后的回复", reject_hint: "拒绝原因", reject: "拒绝",
+    sla_left: "SLA 剩余 {t}", sla_breached: "SLA 已超时 {t}", unreachable: "无法连接网关",
+    live: "实时", not_ready: "实时 · 未就绪：{e}", unavailable: "状态不可用：{e}", reconnecting: "重新连接中…",
+    no_loops: "没有投递循环", no_consumers: "没有消费者", webchat_only: "仅网页聊天", clear: "解除",
+    until_cleared: "直到解除", claimed_by: "已由 {a} 认领", waiting: "等待中", senior: "高级客服",
+    deferred: "只读期间排队", write_first: "请先写回复。",
+    role_user: "用户", role_bot: "机器人", role_agent: "客服",
+    reply_one: "1 条回复", replies: "{n} 条回复", no_deliveries: "尚未发送", attempt: "第 {n} 次",
+    chart_axis_start: "15 分钟前", chart_axis_end: "现在", no_canned: "没有匹配的快捷回复",
+    tries: "尝试 {n} 次", confirm_drop: "确定丢弃？",
+  },
+};
+
+const lang = (navigator.languages || [navigator.language]).map((l) => String(l).toLowerCase().split("-")[0])
+  .find((l) => texts[l]) || "en";
+
+function t(key, vars = {}) {
+  const s = texts[lang][key] ?? texts.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+}
+
+// translatePage puts the console's words in the operator's language, in
+// the page and in the templates the cards are made from.
+function translatePage() {
+  document.documentElement.lang = lang;
+  if (lang === "en") return;
+  const roots = [document, ...[...document.querySelectorAll("template")].map((tpl) => tpl.content)];
+  for (const root of roots) {
+    // Words without a translation keep the page's English.
+    const say = (key) => texts[lang][key];
+    for (const e of root.querySelectorAll("[data-t]")) if (say(e.dataset.t)) e.textContent = say(e.dataset.t);
+    for (const e of root.querySelectorAll("[data-t-placeholder]")) if (say(e.dataset.tPlaceholder)) e.placeholder = say(e.dataset.tPlaceholder);
+    for (const e of root.querySelectorAll("[data-t-label]")) if (say(e.dataset.tLabel)) e.setAttribute("aria-label", say(e.dataset.tLabel));
+  }
+}
 
 async function api(method, path, body) {
   const headers = { "Accept": "application/json" };
@@ -30,18 +99,32 @@ function el(tag, cls, text) {
   return e;
 }
 
+// textEl holds text someone wrote, in any language: its own element,
+// whose direction its first strong letter decides, not the labels around
+// it (an Arabic message after a Latin label is still right to left).
+function textEl(tag, cls, text) {
+  const e = el(tag, cls, text);
+  e.dir = "auto";
+  return e;
+}
+
+// bdi isolates a name or a ticket id from the text around it, so neither
+// reorders the other.
+const bdi = (cls, text) => el("bdi", cls, text);
+
 function showError(node, err) {
   node.textContent = err ? String(err.message || err) : "";
   node.hidden = !err;
 }
 
 const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+const fmtShort = (iso) => (iso ? new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "—");
 
 function fmtLeft(ms) {
   const neg = ms < 0, s = Math.floor(Math.abs(ms) / 1000);
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   const txt = (h ? `${h}h ` : "") + `${m}m ${String(r).padStart(2, "0")}s`;
-  return neg ? `SLA breached ${txt} ago` : `SLA ${txt} left`;
+  return t(neg ? "sla_breached" : "sla_left", { t: txt });
 }
 
 // ---- session ---------------------------------------------------------
@@ -52,9 +135,11 @@ function showLogin() {
   $("#logout-form").hidden = true;
   if (state.events) { state.events.close(); state.events = null; }
   clearInterval(state.pollTimer);
+  clearInterval(state.deliveryTimer);
 }
 
 async function start() {
+  translatePage();
   $("#operator").value = localStorage.getItem("hotline.operator") || "";
   $("#operator").addEventListener("change", () => localStorage.setItem("hotline.operator", $("#operator").value.trim()));
   if (new URLSearchParams(location.search).get("login") === "failed") $("#login-error").hidden = false;
@@ -62,7 +147,7 @@ async function start() {
   try {
     info = await (await fetch("/console/session", { credentials: "same-origin" })).json();
   } catch (err) {
-    $("#live-state").textContent = "cannot reach the gateway";
+    $("#live-state").textContent = t("unreachable");
     $("#live-state").dataset.state = "offline";
     return;
   }
@@ -77,6 +162,8 @@ async function start() {
   connectLive();
   poll();
   state.pollTimer = setInterval(poll, 2000);
+  refreshDeliveries();
+  state.deliveryTimer = setInterval(refreshDeliveries, 3000);
   setInterval(tickSLA, 1000);
 }
 
@@ -91,15 +178,15 @@ function connectLive() {
     const st = snap.status || {};
     // Live, but the gateway itself may be unwell: say so.
     live.dataset.state = st.ready === false ? "offline" : "live";
-    live.textContent = st.ready === false ? "live · not ready: " + (st.error || "unknown") : "live";
+    live.textContent = st.ready === false ? t("not_ready", { e: st.error || "unknown" }) : t("live");
     renderLive(snap);
   });
   es.addEventListener("trouble", (ev) => {
     live.dataset.state = "offline";
-    live.textContent = "status unavailable: " + JSON.parse(ev.data).error;
+    live.textContent = t("unavailable", { e: JSON.parse(ev.data).error });
   });
   es.addEventListener("signed-out", () => { es.close(); showLogin(); });
-  es.onerror = () => { live.dataset.state = "offline"; live.textContent = "reconnecting…"; };
+  es.onerror = () => { live.dataset.state = "offline"; live.textContent = t("reconnecting"); };
 }
 
 function renderList(ul, entries) {
@@ -111,11 +198,12 @@ function renderList(ul, entries) {
 }
 
 function renderLive(snap) {
-  // The gateway's own platforms first, in its order; then any other the
-  // bus carries (a second instance's, a simulated message's).
-  const platforms = [...((snap.status || {}).platforms || [])];
+  // The gateway's own platforms, in its order, and only those: traffic
+  // also counts what the bus carries for others (a second instance's
+  // accounts, a simulated message), which this gateway does not serve.
+  const platforms = (snap.status || {}).platforms || [];
+  state.platforms = platforms;
   const traffic = snap.traffic || {};
-  for (const p of Object.keys(traffic)) if (!platforms.includes(p)) platforms.push(p);
   $("#traffic-body").replaceChildren(...platforms.map((p) => {
     const t = traffic[p] || { in: 0, out: 0, failed: 0 };
     const tr = el("tr");
@@ -126,14 +214,14 @@ function renderLive(snap) {
   }));
   const st = snap.status || {};
   const circuits = Object.entries(st.circuits || {}).map(([k, v]) => [k, v, "circuit-" + v.replace(" ", "-")]);
-  renderList($("#circuits"), circuits.length ? circuits : [["no delivery loops", ""]]);
+  renderList($("#circuits"), circuits.length ? circuits : [[t("no_loops"), ""]]);
   const backlog = [];
   for (const s of st.streams || []) {
     for (const [consumer, n] of Object.entries(s.backlog || {})) backlog.push([`${s.name} · ${consumer}`, String(n)]);
   }
-  renderList($("#backlog"), backlog.length ? backlog : [["no consumers", ""]]);
+  renderList($("#backlog"), backlog.length ? backlog : [[t("no_consumers"), ""]]);
   const adapters = Object.entries(st.adapters || {});
-  renderList($("#adapters"), adapters.length ? adapters : [["web chat only", ""]]);
+  renderList($("#adapters"), adapters.length ? adapters : [[t("webchat_only"), ""]]);
 }
 
 // ---- modes and audit -------------------------------------------------
@@ -144,7 +232,7 @@ function renderModes(list) {
     const tr = el("tr");
     tr.dataset.mode = s.mode;
     tr.dataset.scope = s.scope;
-    const btn = el("button", "clear-mode", "Clear");
+    const btn = el("button", "clear-mode", t("clear"));
     btn.type = "button";
     btn.addEventListener("click", async () => {
       btn.disabled = true;
@@ -153,11 +241,22 @@ function renderModes(list) {
         await poll();
       } catch (err) { showError($("#mode-error"), err); btn.disabled = false; }
     });
-    const reason = s.reason + (s.announce ? "\n" + Object.entries(s.announce).map(([l, t]) => `${l}: ${t}`).join("\n") : "");
-    const td = el("td");
-    td.append(btn);
-    tr.append(el("td", "mode", s.mode), el("td", "", s.scope), el("td", "reason", reason), el("td", "", s.set_by),
-      el("td", "", fmtTime(s.set_at)), el("td", "", s.expires_at ? fmtTime(s.expires_at) : "until cleared"), td);
+    // The button sits under the mode's name: a column of its own would
+    // widen the table past a half-width card.
+    const mode = el("td", "mode");
+    mode.append(el("div", "", s.mode), btn);
+    // The reason and the announcements are the operator's words, in any
+    // language: each finds its own direction.
+    const why = el("td", "reason");
+    why.append(textEl("div", "", s.reason), ...Object.entries(s.announce || {}).map(([l, text]) => {
+      const line = el("div", "announce", `${l}: `);
+      line.append(bdi("", text));
+      return line;
+    }));
+    const by = el("td");
+    by.append(bdi("", s.set_by));
+    tr.append(mode, el("td", "", s.scope), why, by,
+      el("td", "", fmtShort(s.set_at)), el("td", "", s.expires_at ? fmtShort(s.expires_at) : t("until_cleared")));
     return tr;
   }));
 }
@@ -165,7 +264,10 @@ function renderModes(list) {
 function renderAudit(list) {
   $("#audit-list").replaceChildren(...list.slice().reverse().map((a) => {
     const what = [a.action, a.mode, a.scope, a.reply_id].filter(Boolean).join(" ");
-    return el("li", "", `${fmtTime(a.at)} — ${what} by ${a.by}${a.reason ? ": " + a.reason : ""}`);
+    const li = el("li", "", `${fmtTime(a.at)} — ${what} by `);
+    li.append(bdi("", a.by));
+    if (a.reason) li.append(": ", textEl("span", "", a.reason));
+    return li;
   }));
 }
 
@@ -212,15 +314,23 @@ function renderHandoffs(all) {
   for (const node of [...box.children]) if (!keep.has(node.dataset.id)) node.remove();
   list.forEach((h, i) => {
     let node = box.querySelector(`article[data-id="${CSS.escape(h.id)}"]`);
-    if (!node) node = newHandoff(h.id);
+    if (!node) node = newHandoff(h);
     if (box.children[i] !== node) box.insertBefore(node, box.children[i] || null);
     node.dataset.priority = h.priority;
     node.dataset.state = h.state;
+    node.dataset.conversation = h.conversation;
     $(".priority", node).textContent = h.priority;
     $(".ticket", node).textContent = h.ticket || h.id;
-    $(".who", node).textContent = `${h.platform}/${h.account} · ${h.user && (h.user.name || h.user.id)}` + (h.lang ? ` · ${h.lang}` : "");
-    $(".state", node).textContent = h.state === "claimed" ? `claimed by ${h.agent}` : "waiting";
-    $(".reasons", node).textContent = [(h.reasons || []).join(", "), h.senior ? "senior agent" : "", h.deferred ? "queued during read-only" : ""].filter(Boolean).join(" · ");
+    const tier = $(".tier", node);
+    tier.textContent = h.tier || "";
+    tier.hidden = !h.tier;
+    renderWho($(".who", node), h);
+    const st = $(".state", node);
+    if (h.state === "claimed") {
+      const [before, after] = t("claimed_by").split("{a}");
+      st.replaceChildren(before, bdi("agent", h.agent), after || "");
+    } else st.textContent = t("waiting");
+    $(".reasons", node).textContent = [(h.reasons || []).join(", "), h.senior ? t("senior") : "", h.deferred ? t("deferred") : ""].filter(Boolean).join(" · ");
     node.dataset.sla = h.sla_deadline;
     const hist = (h.history || []).slice(-7);
     const ol = $(".history", node);
@@ -236,20 +346,36 @@ function renderHandoffs(all) {
   tickSLA();
 }
 
+// renderWho names the user: platform and account, then the name the
+// platform gave, isolated (it may be Arabic, or look like one).
+function renderWho(box, h) {
+  const user = h.user || {};
+  const parts = [`${h.platform}/${h.account} · `, bdi("user-name", user.name || user.id || "")];
+  if (h.lang) parts.push(` · ${h.lang}`);
+  const key = JSON.stringify([h.platform, h.account, user.name, user.id, h.lang]);
+  if (box.dataset.key !== key) {
+    box.dataset.key = key;
+    box.replaceChildren(...parts);
+  }
+}
+
 // ---- what users sent ---------------------------------------------------
 // A turn's text and attachments come from users: they only ever reach the
 // page as text nodes and as attributes of elements built here, never as
 // markup.
 
-function renderTurn(h, t) {
-  const li = el("li", "role-" + t.role);
-  li.dir = "auto";
-  const media = (t.media || []).filter((m) => mediaPath(h, m));
+function renderTurn(h, turn) {
+  const li = el("li", "role-" + turn.role);
+  const media = (turn.media || []).filter((m) => mediaPath(h, m));
   // A URL in the text that names one of the turn's attachments opens it
   // through the media endpoint, not at the platform (which would ask for
   // the account's credentials).
   const viaEndpoint = new Map(media.filter((m) => m.url).map((m) => [m.url, mediaPath(h, m)]));
-  li.append(el("span", "role", t.role), ...linkify(t.text || "", viaEndpoint));
+  const text = textEl("div", "turn-text");
+  text.append(...linkify(turn.text || "", viaEndpoint, h.ticket));
+  const role = el("span", "role", t("role_" + turn.role));
+  role.dataset.role = turn.role;
+  li.append(role, text);
   if (media.length) {
     const box = el("div", "media-list");
     box.dir = "ltr";
@@ -339,17 +465,30 @@ function renderMedia(h, m) {
 // links; anything else that looks like a URL stays text.
 const urlPattern = /\bhttps?:\/\/[^\s<>"'\]]+/gi;
 
-function linkify(text, viaEndpoint) {
+function linkify(text, viaEndpoint, ticket) {
   const out = [];
   let last = 0;
   for (const match of text.matchAll(urlPattern)) {
     // Trailing punctuation belongs to the sentence, not the URL.
     const raw = match[0].replace(/[.,;:!?)]+$/, "");
-    if (match.index > last) out.push(document.createTextNode(text.slice(last, match.index)));
+    if (match.index > last) out.push(...isolateTicket(text.slice(last, match.index), ticket));
     out.push(safeLink(raw, viaEndpoint.get(raw)) || document.createTextNode(raw));
     last = match.index + raw.length;
   }
-  if (last < text.length) out.push(document.createTextNode(text.slice(last)));
+  if (last < text.length) out.push(...isolateTicket(text.slice(last), ticket));
+  return out;
+}
+
+// isolateTicket returns text as text nodes with each mention of the
+// ticket id in a <bdi>: in an Arabic sentence the id still reads as the
+// user was given it.
+function isolateTicket(text, ticket) {
+  if (!ticket || !text.includes(ticket)) return [document.createTextNode(text)];
+  const out = [];
+  text.split(ticket).forEach((piece, i) => {
+    if (i > 0) out.push(bdi("ticket-ref", ticket));
+    if (piece) out.push(document.createTextNode(piece));
+  });
   return out;
 }
 
@@ -363,9 +502,13 @@ function safeLink(raw, endpoint) {
   return a;
 }
 
-function newHandoff(id) {
+function newHandoff(h) {
+  const id = h.id;
   const node = $("#handoff-template").content.firstElementChild.cloneNode(true);
   node.dataset.id = id;
+  node.dataset.conversation = h.conversation;
+  $(".canned-menu", node).id = "canned-" + id;
+  $(".reply-text", node).setAttribute("aria-controls", "canned-" + id);
   const err = $(".handoff-error", node);
   const act = async (action, body) => {
     showError(err, null);
@@ -379,7 +522,7 @@ function newHandoff(id) {
   $(".reply", node).addEventListener("click", async () => {
     const box = $(".reply-text", node);
     const text = box.value.trim();
-    if (!text) { showError(err, "Write a reply first."); return; }
+    if (!text) { showError(err, t("write_first")); return; }
     // One key per reply text, so a double click or a retry sends it
     // once, and an edited text is a new reply.
     if (box.dataset.keyText !== text) {
@@ -393,6 +536,7 @@ function newHandoff(id) {
       poll();
     }
   });
+  wireCanned(node, id, err);
   return node;
 }
 
@@ -418,7 +562,8 @@ function renderReview(list) {
   for (const r of list) {
     let node = box.querySelector(`article[data-id="${CSS.escape(r.id)}"]`);
     if (!node) { node = newHeld(r); box.append(node); }
-    $(".where", node).textContent = `${r.platform}/${r.account} → ${r.to && r.to.id}`;
+    const to = r.to || {};
+    $(".where", node).replaceChildren(`${r.platform}/${r.account} → `, bdi("user-name", to.name || to.id || ""));
     $(".when", node).textContent = fmtTime(r.created_at);
     const text = $(".held-text", node);
     text.textContent = r.text;
@@ -441,6 +586,325 @@ function newHeld(r) {
   $(".approve", node).addEventListener("click", () => act("approve"));
   $(".edit", node).addEventListener("click", () => act("edit", { text: $(".edit-text", node).value }));
   $(".reject", node).addEventListener("click", () => act("reject", { reason: $(".reject-reason", node).value.trim() || "rejected in console" }));
+  return node;
+}
+
+// ---- canned replies ----------------------------------------------------
+// "/" at the start of the reply box or after a space opens the canned
+// replies in the handoff's language, already filled for this user,
+// ticket and agent; the text after the slash filters them. Arrow keys and
+// Enter, or a click, put the reply into the box, where the agent can edit
+// it before sending: what is sent is always what the box shows.
+
+function wireCanned(node, id, err) {
+  const box = $(".reply-text", node);
+  const menu = $(".canned-menu", node);
+  const m = { items: [], at: 0, start: -1, agent: "", list: null };
+  // slash is the "/word" being typed before the caret, if any.
+  const slash = () => {
+    const before = box.value.slice(0, box.selectionStart);
+    const match = before.match(/(?:^|\s)\/([^\s/]*)$/);
+    return match ? { start: before.length - match[1].length - 1, query: match[1].toLowerCase() } : null;
+  };
+  const close = () => {
+    menu.hidden = true;
+    m.start = -1;
+    box.setAttribute("aria-expanded", "false");
+    box.removeAttribute("aria-activedescendant");
+  };
+  // The list is fetched once per agent name: {agent} is filled in.
+  const load = () => {
+    const agent = operator();
+    if (!m.list || m.agent !== agent) {
+      m.agent = agent;
+      m.list = api("GET", `/admin/v1/canned?handoff=${encodeURIComponent(id)}&agent=${encodeURIComponent(agent)}`)
+        .then((list) => list || [])
+        .catch((e) => { m.list = null; throw e; });
+    }
+    return m.list;
+  };
+  const draw = () => {
+    menu.replaceChildren(...m.items.map((c, i) => {
+      const li = el("li", "canned-option");
+      li.id = `${menu.id}-${i}`;
+      li.dataset.id = c.id;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", String(i === m.at));
+      li.append(el("strong", "", c.title || c.id), textEl("span", "canned-preview", c.text));
+      // mousedown, not click: the box keeps the focus and the caret.
+      li.addEventListener("mousedown", (ev) => { ev.preventDefault(); insert(i); });
+      return li;
+    }));
+    if (!m.items.length) menu.append(el("li", "canned-empty", t("no_canned")));
+    menu.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+    if (m.items.length) {
+      box.setAttribute("aria-activedescendant", `${menu.id}-${m.at}`);
+      menu.children[m.at].scrollIntoView({ block: "nearest" });
+    }
+  };
+  const show = async () => {
+    if (!slash()) { close(); return; }
+    let list;
+    try { list = await load(); } catch (e) { showError(err, e); close(); return; }
+    const cur = slash(); // the agent may have typed on meanwhile
+    if (!cur) { close(); return; }
+    m.start = cur.start;
+    m.items = list.filter((c) => !cur.query || [c.id, c.title, c.text].some((f) => (f || "").toLowerCase().includes(cur.query)));
+    m.at = 0;
+    draw();
+  };
+  const insert = (i) => {
+    const c = m.items[i];
+    if (!c || m.start < 0) return;
+    const end = box.selectionStart;
+    box.value = box.value.slice(0, m.start) + c.text + box.value.slice(end);
+    const caret = m.start + c.text.length;
+    box.setSelectionRange(caret, caret);
+    close();
+    box.focus();
+  };
+  box.addEventListener("input", show);
+  box.addEventListener("blur", close);
+  box.addEventListener("keydown", (ev) => {
+    if (menu.hidden) return;
+    const n = m.items.length;
+    switch (ev.key) {
+      case "ArrowDown": if (n) { m.at = (m.at + 1) % n; draw(); } break;
+      case "ArrowUp": if (n) { m.at = (m.at + n - 1) % n; draw(); } break;
+      case "Enter": case "Tab": if (!n) return; insert(m.at); break;
+      case "Escape": close(); break;
+      default: return;
+    }
+    ev.preventDefault();
+  });
+}
+
+// ---- deliveries ----------------------------------------------------------
+// What became of the replies: each handoff's timeline, a per-minute chart
+// of the last 15 minutes, and the dead letters to retry or drop.
+
+const problemStates = new Set(["retrying", "failed", "dead"]);
+const fmtClock = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "—");
+
+// loadTimeline fetches one handoff's timeline; loads queue up, so the
+// last one drawn is the newest.
+function loadTimeline(node) {
+  node.timeline = (node.timeline || Promise.resolve()).then(async () => {
+    const conv = node.dataset.conversation;
+    if (!conv || !node.isConnected) return; // closed meanwhile
+    try {
+      renderTimeline(node, await api("GET", `/admin/v1/deliveries?conversation=${encodeURIComponent(conv)}&limit=100`) || []);
+    } catch { /* the next change in the feed loads it again */ }
+  });
+}
+
+function renderTimeline(node, list) {
+  const latest = new Map(); // reply id → its last event
+  for (const st of list) latest.set(st.reply_id, st);
+  const last = list[list.length - 1];
+  const summary = $(".delivery-last", node);
+  summary.replaceChildren();
+  if (last) {
+    summary.append(t(latest.size === 1 ? "reply_one" : "replies", { n: latest.size }) + " · ", stateBadge(last.state));
+  } else summary.textContent = t("no_deliveries");
+  $(".timeline", node).replaceChildren(...list.slice(-12).map((st) => {
+    const li = el("li", "state-" + st.state);
+    li.dataset.state = st.state;
+    li.dataset.reply = st.reply_id;
+    li.title = st.reply_id;
+    li.append(el("time", "", fmtClock(st.at)), stateBadge(st.state));
+    if (st.attempt > 1) li.append(el("span", "attempt", t("attempt", { n: st.attempt })));
+    if (st.error) li.append(textEl("span", "delivery-error", st.error));
+    return li;
+  }));
+  // A reply in trouble opens the timeline, once: the agent may close it.
+  const details = $(".deliveries", node);
+  const trouble = [...latest.values()].some((st) => problemStates.has(st.state));
+  if (trouble && !node.dataset.opened) { details.open = true; node.dataset.opened = "1"; }
+}
+
+function stateBadge(s) {
+  const b = el("span", "badge st-" + s, s);
+  b.dataset.state = s;
+  return b;
+}
+
+let refreshing = false;
+async function refreshDeliveries() {
+  if (refreshing) return;
+  refreshing = true;
+  try {
+    const [feed, dead] = await Promise.allSettled([
+      api("GET", "/admin/v1/deliveries?limit=1000"), api("GET", "/admin/v1/dead?limit=100"),
+    ]);
+    if (feed.status === "fulfilled") {
+      renderChart(feed.value || []);
+      noticeTimelines(feed.value || []);
+    }
+    if (dead.status === "fulfilled") renderDead(dead.value || []);
+  } finally { refreshing = false; }
+}
+
+// noticeTimelines loads the timelines of new handoffs and of those whose
+// conversations have new events in the feed, rather than every timeline
+// on every refresh.
+function noticeTimelines(feed) {
+  const seen = new Map(); // conversation → count and newest time
+  for (const st of feed) {
+    if (!st.conversation) continue;
+    const s = seen.get(st.conversation) || { n: 0, at: "" };
+    seen.set(st.conversation, { n: s.n + 1, at: st.at });
+  }
+  for (const node of document.querySelectorAll("#handoff-list article.handoff")) {
+    const s = seen.get(node.dataset.conversation);
+    const key = s ? `${s.n}|${s.at}` : "";
+    if (node.dataset.feedKey !== key) {
+      node.dataset.feedKey = key;
+      loadTimeline(node);
+    }
+  }
+}
+
+const chartStates = ["delivered", "sent", "passive", "rerouted", "held", "retrying", "failed", "dead"];
+const chartMinutes = 15;
+
+// renderChart counts the feed's events per platform, minute and state
+// over the last 15 minutes, as one row of stacked bars per platform.
+function renderChart(feed) {
+  const now = Math.floor(Date.now() / 60000);
+  const counts = new Map(); // platform → [minute][state] → n
+  for (const st of feed) {
+    const i = chartMinutes - 1 - (now - Math.floor(Date.parse(st.at) / 60000));
+    if (!(i >= 0 && i < chartMinutes)) continue;
+    if (!counts.has(st.platform)) counts.set(st.platform, Array.from({ length: chartMinutes }, () => ({})));
+    const cell = counts.get(st.platform)[i];
+    cell[st.state] = (cell[st.state] || 0) + 1;
+  }
+  // The gateway's platforms in its order, then any other with events.
+  const order = [...state.platforms.filter((p) => counts.has(p)), ...[...counts.keys()].filter((p) => !state.platforms.includes(p))];
+  let max = 1;
+  for (const rows of counts.values()) for (const cell of rows) max = Math.max(max, Object.values(cell).reduce((a, b) => a + b, 0));
+  $("#chart-none").hidden = order.length > 0;
+  const axis = el("div", "chart-axis");
+  axis.append(el("span", "", t("chart_axis_start")), el("span", "", t("chart_axis_end")));
+  $("#delivery-chart").replaceChildren(...order.map((p) => chartRow(p, counts.get(p), max, now)), ...(order.length ? [axis] : []));
+}
+
+const svgNS = "http://www.w3.org/2000/svg";
+function svg(tag, attrs) {
+  const e = document.createElementNS(svgNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  return e;
+}
+
+function chartRow(platform, rows, max, now) {
+  const W = 300, H = 48, slot = W / chartMinutes;
+  const fig = el("figure", "chart");
+  fig.dataset.platform = platform;
+  const totals = {};
+  // Stretched to the card's width: bars and lines only, no text to distort.
+  const plot = svg("svg", { viewBox: `0 0 ${W} ${H + 1}`, preserveAspectRatio: "none", role: "img", "aria-label": platform });
+  rows.forEach((cell, i) => {
+    let y = H;
+    for (const s of chartStates) {
+      const n = cell[s] || 0;
+      if (!n) continue;
+      totals[s] = (totals[s] || 0) + n;
+      const h = Math.max(1, (n / max) * H);
+      y -= h;
+      const bar = svg("rect", { x: i * slot + 1, y, width: slot - 2, height: h, class: "bar st-" + s });
+      const minute = new Date((now - (chartMinutes - 1 - i)) * 60000);
+      bar.append(svg("title", {}));
+      bar.firstChild.textContent = `${minute.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })} ${s} ${n}`;
+      plot.append(bar);
+    }
+  });
+  plot.append(svg("line", { x1: 0, y1: H + 0.5, x2: W, y2: H + 0.5, class: "axis" }));
+  const caption = el("figcaption");
+  caption.append(el("strong", "", platform), " ");
+  for (const s of chartStates) {
+    if (!totals[s]) continue;
+    const item = el("span", "total");
+    item.dataset.state = s;
+    item.append(stateBadge(s), ` ${totals[s]}`);
+    caption.append(item, " ");
+  }
+  fig.append(caption, plot);
+  return fig;
+}
+
+// ---- dead letters --------------------------------------------------------
+
+function renderDead(list) {
+  $("#dead-none").hidden = list.length > 0;
+  $("#dead-count").textContent = list.length ? `(${list.length})` : "";
+  const box = $("#dead-list");
+  const keep = new Set(list.map((d) => String(d.seq)));
+  for (const node of [...box.children]) if (!keep.has(node.dataset.seq)) node.remove();
+  list.forEach((d, i) => {
+    let node = box.querySelector(`article[data-seq="${d.seq}"]`);
+    if (!node) node = newDead(d);
+    if (box.children[i] !== node) box.insertBefore(node, box.children[i] || null);
+    $(".age", node).textContent = fmtAge(d.at);
+  });
+}
+
+// deadMessage is the JSON message a dead letter holds (a reply: its id,
+// text and addressee), or {} when it is not JSON.
+function deadMessage(d) {
+  try {
+    const bytes = Uint8Array.from(atob(d.data || ""), (c) => c.charCodeAt(0));
+    return JSON.parse(new TextDecoder().decode(bytes)) || {};
+  } catch { return {}; }
+}
+
+const relTime = new Intl.RelativeTimeFormat(lang, { numeric: "auto", style: "narrow" });
+function fmtAge(iso) {
+  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (isNaN(s)) return "";
+  if (s > -60) return relTime.format(s, "second");
+  if (s > -3600) return relTime.format(Math.round(s / 60), "minute");
+  if (s > -86400) return relTime.format(Math.round(s / 3600), "hour");
+  return relTime.format(Math.round(s / 86400), "day");
+}
+
+function newDead(d) {
+  const node = $("#dead-template").content.firstElementChild.cloneNode(true);
+  const msg = deadMessage(d);
+  node.dataset.seq = String(d.seq);
+  node.dataset.message = msg.id || "";
+  $(".subject", node).textContent = d.subject;
+  $(".age", node).title = fmtTime(d.at);
+  $(".tries", node).textContent = d.deliveries ? t("tries", { n: d.deliveries }) : "";
+  $(".dead-reason", node).textContent = d.reason;
+  $(".msg-id", node).textContent = msg.id || "—";
+  const to = msg.to || {};
+  if (to.name || to.id) $(".dead-to", node).replaceChildren("→ ", bdi("user-name", to.name || to.id));
+  const text = typeof msg.text === "string" ? msg.text : "";
+  $(".dead-text", node).textContent = text.length > 280 ? text.slice(0, 280) + "…" : text;
+  $(".dead-text", node).hidden = !text;
+  const err = $(".dead-error", node);
+  const act = async (action, reason, btn) => {
+    showError(err, null);
+    btn.disabled = true;
+    try {
+      await api("POST", `/admin/v1/dead/${d.seq}/${action}`, { by: actor(), reason });
+      node.remove();
+      refreshDeliveries();
+    } catch (e) { showError(err, e); btn.disabled = false; }
+  };
+  const retry = $(".retry", node), drop = $(".drop", node);
+  retry.addEventListener("click", () => act("retry", t("retried"), retry));
+  // Dropping cannot be undone: the first click asks, the second drops.
+  drop.addEventListener("click", () => {
+    if (!drop.classList.contains("armed")) {
+      drop.classList.add("armed");
+      drop.textContent = t("confirm_drop");
+      return;
+    }
+    act("drop", t("dropped"), drop);
+  });
   return node;
 }
 
