@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (_ *Gateway, err err
 		admin.Handle(path, deliveriesAPI)
 	}
 	agentsAPI := auth.Require(g.router.AdminHandler())
-	for _, path := range []string{"/admin/v1/handoffs", "/admin/v1/handoffs/", "/admin/v1/tiers", "/admin/v1/tiers/", "/admin/v1/canned", "/admin/v1/faq", "/admin/v1/faq/"} {
+	for _, path := range []string{"/admin/v1/handoffs", "/admin/v1/handoffs/", "/admin/v1/tiers", "/admin/v1/tiers/", "/admin/v1/canned", "/admin/v1/faq", "/admin/v1/faq/", "/admin/v1/texts", "/admin/v1/texts/"} {
 		admin.Handle(path, agentsAPI)
 	}
 	// Every adapter that can download what its users sent serves it to

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/text/language"
@@ -42,6 +43,9 @@ type Lang struct {
 
 // Catalog holds every language hotline answers in.
 type Catalog struct {
+	// edited holds the texts operators changed at run time
+	// (hotline_knowledge), by textKey; they win over the files'.
+	edited  atomic.Pointer[map[string]string]
 	langs   map[string]*Lang
 	codes   []string // sorted
 	matcher language.Matcher
@@ -188,7 +192,13 @@ func (c *Catalog) Lang(code string) *Lang {
 // Text returns text key in lang with {placeholders} filled from vars. A
 // language without the key falls back to English.
 func (c *Catalog) Text(lang, key string, vars ...string) string {
-	t := c.Lang(lang).Texts[key]
+	t := c.edit(lang, key)
+	if t == "" {
+		t = c.Lang(lang).Texts[key]
+	}
+	if t == "" {
+		t = c.edit("en", key)
+	}
 	if t == "" {
 		t = c.langs["en"].Texts[key]
 	}
@@ -200,6 +210,35 @@ func (c *Catalog) Text(lang, key string, vars ...string) string {
 		t = strings.NewReplacer(pairs...).Replace(t)
 	}
 	return t
+}
+
+// textKey names one text in Catalog.edited.
+func textKey(lang, key string) string { return lang + "\x00" + key }
+
+func (c *Catalog) edit(lang, key string) string {
+	if m := c.edited.Load(); m != nil {
+		return (*m)[textKey(lang, key)]
+	}
+	return ""
+}
+
+// placeholders lists the {names} a text fills in.
+func placeholders(text string) []string {
+	var out []string
+	for rest := text; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return out
+		}
+		if name := rest[i+1 : i+j]; name != "" && !strings.ContainsAny(name, " {") && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+		rest = rest[i+j+1:]
+	}
 }
 
 // LangMatch is how a user's language request was understood.

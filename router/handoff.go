@@ -379,6 +379,7 @@ func (r *Router) AdminHandler() http.Handler {
 	})
 	r.tierRoutes(mux)
 	r.faqRoutes(mux)
+	r.textRoutes(mux)
 	return mux
 }
 
@@ -456,9 +457,9 @@ func (r *Router) tierRoutes(mux *http.ServeMux) {
 func writeError(w http.ResponseWriter, err error) {
 	code := http.StatusInternalServerError
 	switch {
-	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier), errors.Is(err, ErrFAQNotFound), errors.Is(err, ErrNoHandoff):
+	case errors.Is(err, ErrHandoffNotFound), errors.Is(err, ErrNoTier), errors.Is(err, ErrFAQNotFound), errors.Is(err, ErrNoHandoff), errors.Is(err, ErrTextNotEdited):
 		code = http.StatusNotFound
-	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation), errors.Is(err, ErrUnknownCanned), errors.Is(err, ErrBadFAQ):
+	case errors.Is(err, ErrUnknownTier), errors.Is(err, ErrBadConversation), errors.Is(err, ErrUnknownCanned), errors.Is(err, ErrBadFAQ), errors.Is(err, ErrBadText):
 		code = http.StatusBadRequest
 	case errors.Is(err, ErrClaimedByOther), errors.Is(err, ErrHandoffClosed), errors.Is(err, ErrOptedOut), errors.Is(err, ErrAmbiguousTicket):
 		code = http.StatusConflict

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,8 @@ import (
 // with a KV watch and rebuilds its FAQ on every change, so an edit
 // answers on every instance within milliseconds, without a restart. The
 // bucket keeps each entry's last 16 versions, and every change is in the
-// audit trail.
+// audit trail. Texts work the same way (text.<lang>.<key>): an edit wins
+// over the files' text in that language, with the same placeholders.
 
 // faqKeyPrefix is where FAQ entries live in hotline_knowledge.
 const faqKeyPrefix = "faq."
@@ -52,16 +54,19 @@ type knowledge struct {
 	mu     sync.Mutex
 	edited map[string]FAQEntry // by id, as the bucket holds them
 	faq    atomic.Pointer[FAQ]
+	// catalog takes the edited texts (texts, by textKey).
+	catalog *Catalog
+	texts   map[string]string
 }
 
 // watchKnowledge builds the FAQ from the seed and the bucket, and keeps
 // rebuilding it as the bucket changes until ctx ends.
-func watchKnowledge(ctx context.Context, seed []FAQEntry, kv jetstream.KeyValue, log *slog.Logger) (*knowledge, error) {
-	k := &knowledge{seed: seed, kv: kv, log: log, edited: map[string]FAQEntry{}}
+func watchKnowledge(ctx context.Context, seed []FAQEntry, catalog *Catalog, kv jetstream.KeyValue, log *slog.Logger) (*knowledge, error) {
+	k := &knowledge{seed: seed, kv: kv, log: log, edited: map[string]FAQEntry{}, catalog: catalog, texts: map[string]string{}}
 	if err := k.rebuild(); err != nil {
 		return nil, err
 	}
-	w, err := kv.Watch(ctx, faqKeyPrefix+"*")
+	w, err := kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("knowledge watch: %w", err)
 	}
@@ -100,7 +105,14 @@ func watchKnowledge(ctx context.Context, seed []FAQEntry, kv jetstream.KeyValue,
 // (it passed the checks when written, so only a hand edit of the bucket
 // gets here) is logged and left out; the rest of the FAQ keeps working.
 func (k *knowledge) apply(e jetstream.KeyValueEntry) {
-	id := strings.TrimPrefix(e.Key(), faqKeyPrefix)
+	if strings.HasPrefix(e.Key(), textKeyPrefix) {
+		k.applyText(e)
+		return
+	}
+	id, ok := strings.CutPrefix(e.Key(), faqKeyPrefix)
+	if !ok {
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if e.Operation() != jetstream.KeyValuePut {
@@ -310,5 +322,156 @@ func (r *Router) faqRoutes(mux *http.ServeMux) {
 			return
 		}
 		httpjson.Write(w, http.StatusOK, map[string]string{"id": req.PathValue("id"), "deleted": "true"})
+	})
+}
+
+// textKeyPrefix is where edited texts live: text.<lang>.<key>.
+const textKeyPrefix = "text."
+
+// TextVersion is an edited text as stored.
+type TextVersion struct {
+	Lang     string    `json:"lang"`
+	Key      string    `json:"key"`
+	Text     string    `json:"text"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason,omitempty"`
+	Revision uint64    `json:"revision,omitempty"`
+}
+
+// applyText takes one edited text from the bucket to the catalog.
+func (k *knowledge) applyText(e jetstream.KeyValueEntry) {
+	lang, key, _ := strings.Cut(strings.TrimPrefix(e.Key(), textKeyPrefix), ".")
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(k.texts, textKey(lang, key))
+	} else {
+		var v TextVersion
+		if err := json.Unmarshal(e.Value(), &v); err != nil {
+			k.log.Error("text in hotline_knowledge does not decode; left out", "key", e.Key(), "err", err)
+			return
+		}
+		k.texts[textKey(lang, key)] = v.Text
+	}
+	edited := maps.Clone(k.texts)
+	k.catalog.edited.Store(&edited)
+}
+
+// ErrBadText: a text edit that cannot be used.
+var ErrBadText = errors.New("bad text")
+
+// ErrTextNotEdited: the text has no edit to remove.
+var ErrTextNotEdited = errors.New("text not edited")
+
+// SetText changes one text in one language on every instance, audited.
+// Only texts the files define can be changed, and only with the
+// placeholders ({ticket}, {sla}, ...) the router fills in for them.
+func (r *Router) SetText(ctx context.Context, lang, key, text, by, reason string) (TextVersion, error) {
+	if !r.catalog.Has(lang) {
+		return TextVersion{}, fmt.Errorf("%w: no texts in %q (have: %s)", ErrBadText, lang, strings.Join(r.catalog.Codes(), ", "))
+	}
+	orig, ok := r.catalog.langs["en"].Texts[key]
+	if !ok {
+		return TextVersion{}, fmt.Errorf("%w: %q is not a text hotline sends", ErrBadText, key)
+	}
+	if strings.TrimSpace(text) == "" {
+		return TextVersion{}, fmt.Errorf("%w: the text is empty", ErrBadText)
+	}
+	fills := placeholders(orig + r.catalog.Lang(lang).Texts[key])
+	for _, p := range placeholders(text) {
+		if !slices.Contains(fills, p) {
+			return TextVersion{}, fmt.Errorf("%w: {%s} is not filled in for %s (it has: %s)", ErrBadText, p, key, strings.Join(fills, ", "))
+		}
+	}
+	v := TextVersion{Lang: lang, Key: key, Text: text, By: by, At: r.now().UTC(), Reason: reason}
+	data, _ := json.Marshal(v)
+	rev, err := r.faq.kv.Put(ctx, textKeyPrefix+lang+"."+key, data)
+	if err != nil {
+		return TextVersion{}, fmt.Errorf("text: %w", err)
+	}
+	v.Revision = rev
+	rec := fallback.AuditRecord{Action: "text.set", Scope: lang + "/" + key, By: by, Reason: reason, Text: text, At: v.At}
+	return v, fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("text.set:%s.%s:%d", lang, key, rev))
+}
+
+// DeleteText removes a text's edit: the file's text is sent again.
+func (r *Router) DeleteText(ctx context.Context, lang, key, by, reason string) error {
+	e, err := r.faq.kv.Get(ctx, textKeyPrefix+lang+"."+key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+		return ErrTextNotEdited
+	}
+	if err != nil {
+		return fmt.Errorf("text: %w", err)
+	}
+	if err := r.faq.kv.Delete(ctx, textKeyPrefix+lang+"."+key, jetstream.LastRevision(e.Revision())); err != nil {
+		return fmt.Errorf("text: %w", err)
+	}
+	rec := fallback.AuditRecord{Action: "text.delete", Scope: lang + "/" + key, By: by, Reason: reason, At: r.now().UTC()}
+	return fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("text.delete:%s.%s:%d", lang, key, e.Revision()))
+}
+
+// TextListing is one text as operators see it.
+type TextListing struct {
+	Key    string `json:"key"`
+	Text   string `json:"text"`
+	Source string `json:"source"` // "file" or "edited"
+}
+
+// Texts lists every text hotline sends in lang, as sent now.
+func (r *Router) Texts(lang string) []TextListing {
+	var out []TextListing
+	for _, key := range slices.Sorted(maps.Keys(r.catalog.langs["en"].Texts)) {
+		l := TextListing{Key: key, Text: r.catalog.Text(lang, key), Source: "file"}
+		if r.catalog.edit(lang, key) != "" {
+			l.Source = "edited"
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// textRoutes serve the texts to operators:
+//
+//	GET    /admin/v1/texts?lang=
+//	PUT    /admin/v1/texts/{lang}/{key}   {"text", "by", "reason"}
+//	DELETE /admin/v1/texts/{lang}/{key}?by=&reason=
+func (r *Router) textRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /admin/v1/texts", func(w http.ResponseWriter, req *http.Request) {
+		lang := cmp.Or(req.URL.Query().Get("lang"), r.cfg.DefaultLang)
+		if !r.catalog.Has(lang) {
+			writeError(w, fmt.Errorf("%w: no texts in %q", ErrBadText, lang))
+			return
+		}
+		httpjson.Write(w, http.StatusOK, r.Texts(lang))
+	})
+	mux.HandleFunc("PUT /admin/v1/texts/{lang}/{key}", func(w http.ResponseWriter, req *http.Request) {
+		var body struct {
+			Text   string `json:"text"`
+			By     string `json:"by"`
+			Reason string `json:"reason"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil || strings.TrimSpace(body.By) == "" {
+			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"text": "...", "by": "<operator>"}; by is required`)
+			return
+		}
+		v, err := r.SetText(req.Context(), req.PathValue("lang"), req.PathValue("key"), body.Text, body.By, body.Reason)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, v)
+	})
+	mux.HandleFunc("DELETE /admin/v1/texts/{lang}/{key}", func(w http.ResponseWriter, req *http.Request) {
+		q := req.URL.Query()
+		if strings.TrimSpace(q.Get("by")) == "" {
+			httpjson.Error(w, http.StatusBadRequest, "by is required")
+			return
+		}
+		if err := r.DeleteText(req.Context(), req.PathValue("lang"), req.PathValue("key"), q.Get("by"), q.Get("reason")); err != nil {
+			writeError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]string{"lang": req.PathValue("lang"), "key": req.PathValue("key"), "deleted": "true"})
 	})
 }

@@ -7,12 +7,26 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"hotline/bus/bustest"
 )
+
+// withinASecond fails t unless cond holds within a second: how soon an
+// edit made on one instance must answer on every other.
+func withinASecond(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a second", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 // An FAQ entry added through one instance's admin API answers on another
 // instance within a second; disabling a built-in entry hides it there
@@ -35,22 +49,12 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 		data, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(data)
 	}
-	within := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within a second", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
 
 	entry := `{"keywords": {"en": ["parcel locker"], "zh": ["快递柜"]}, "answer": {"en": "Parcel lockers keep your parcel for 48 hours.", "zh": "快递柜保留包裹 48 小时。"}, "by": "ops", "reason": "new service"}`
 	if code, body := call(http.MethodPut, "/admin/v1/faq/parcel_locker", entry); code != 200 {
 		t.Fatalf("PUT: %d %s", code, body)
 	}
-	within("the new entry on the other instance", func() bool {
+	withinASecond(t, "the new entry on the other instance", func() bool {
 		m, ok := r2.faq.Match(fold("where is the parcel locker?"), "en")
 		return ok && m.ID == "parcel_locker"
 	})
@@ -63,14 +67,14 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 	if code, _ := call(http.MethodPut, "/admin/v1/faq/reset_password", `{"disabled": true, "by": "ops"}`); code != 200 {
 		t.Fatalf("disabling a built-in entry: %d", code)
 	}
-	within("the built-in entry hidden", func() bool {
+	withinASecond(t, "the built-in entry hidden", func() bool {
 		_, ok := r2.faq.Match(fold("i forgot my password"), "en")
 		return !ok
 	})
 	if code, _ := call(http.MethodDelete, "/admin/v1/faq/reset_password?by=ops", ""); code != 200 {
 		t.Fatalf("deleting the edit: %d", code)
 	}
-	within("the built-in entry back", func() bool {
+	withinASecond(t, "the built-in entry back", func() bool {
 		m, ok := r2.faq.Match(fold("i forgot my password"), "en")
 		return ok && m.ID == "reset_password"
 	})
@@ -101,4 +105,43 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 	if err := r1.DeleteFAQ(context.Background(), "never_edited", "ops", ""); !errors.Is(err, ErrFAQNotFound) {
 		t.Errorf("deleting what was never edited: %v", err)
 	}
+}
+
+// A text changed through one instance is what another sends, within a
+// second; a placeholder the router does not fill is refused; deleting
+// the edit brings the file's text back.
+func TestTextEditReachesEveryInstance(t *testing.T) {
+	t.Parallel()
+	b := bustest.Open(t)
+	r1 := newRouter(t, b, testConfig(), Deps{})
+	r2 := newRouter(t, b, testConfig(), Deps{})
+	ctx := context.Background()
+	original := r2.catalog.Text("en", "status")
+	if _, err := r1.SetText(ctx, "en", "status", "Payments are slow today; everything else runs normally.", "ops", "incident 42"); err != nil {
+		t.Fatal(err)
+	}
+	withinASecond(t, "the edited text on the other instance", func() bool { return r2.catalog.Text("en", "status") != original })
+	m := inbound("81", "status")
+	m.LangHint = "en"
+	process(t, r2, m)
+	if got := lastReply(t, b).Text; got != "Payments are slow today; everything else runs normally." {
+		t.Fatalf("the other instance answered %q", got)
+	}
+	if listed := r1.Texts("en"); !slices.ContainsFunc(listed, func(l TextListing) bool { return l.Key == "status" && l.Source == "edited" }) {
+		t.Fatal("Texts does not show the edit")
+	}
+	for _, bad := range []struct{ lang, key, text string }{
+		{"en", "handoff_ack", "Ticket {ticket} for {customer_name}"}, // a placeholder nobody fills
+		{"en", "no_such_text", "x"},
+		{"klingon", "status", "x"},
+		{"en", "status", "  "},
+	} {
+		if _, err := r1.SetText(ctx, bad.lang, bad.key, bad.text, "ops", ""); !errors.Is(err, ErrBadText) {
+			t.Errorf("SetText(%s, %s, %q): %v, want ErrBadText", bad.lang, bad.key, bad.text, err)
+		}
+	}
+	if err := r1.DeleteText(ctx, "en", "status", "ops", ""); err != nil {
+		t.Fatal(err)
+	}
+	withinASecond(t, "the file's text back", func() bool { return r2.catalog.Text("en", "status") == original })
 }

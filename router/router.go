@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	if r.faq, err = watchKnowledge(ctx, seed, deps.Bus.KV(bus.BucketKnowledge), r.log); err != nil {
+	if r.faq, err = watchKnowledge(ctx, seed, r.catalog, deps.Bus.KV(bus.BucketKnowledge), r.log); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	if r.canned, err = LoadCanned(cfg.TextsDir); err != nil {

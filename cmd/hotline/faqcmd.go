@@ -96,3 +96,52 @@ a moment, without a restart.`,
 	cmd.AddCommand(ls, set, rm)
 	return cmd
 }
+
+func (r *rootCommand) textCommand() *cobra.Command {
+	client := &adminClient{http: &http.Client{Timeout: 10 * time.Second}}
+	var who, reason, lang string
+	cmd := &cobra.Command{
+		Use:   "text",
+		Short: "Change what hotline says (help, status, acknowledgements) at run time, on every instance; audited",
+	}
+	adminFlags(cmd, client)
+	cmd.PersistentFlags().StringVar(&who, "by", "", "operator name for the audit trail (default $USER)")
+	cmd.PersistentFlags().StringVar(&reason, "reason", "", "why, for the audit trail")
+	ls := listCommand(client, "ls", "List the texts in a language, as sent now", func() string { return "/admin/v1/texts?lang=" + url.QueryEscape(lang) },
+		func(w *tabwriter.Writer, list []router.TextListing) {
+			fmt.Fprintln(w, "KEY\tSOURCE\tTEXT")
+			for _, t := range list {
+				fmt.Fprintf(w, "%s\t%s\t%s\n", t.Key, t.Source, oneLine(t.Text, 70))
+			}
+		})
+	ls.Flags().StringVar(&lang, "lang", "", "language code (default: router.default_lang)")
+	set := &cobra.Command{
+		Use:     "set LANG KEY TEXT...",
+		Short:   "Change one text in one language",
+		Example: `  hotline text set en status "Payments are slow today; everything else runs normally." --reason "incident 42"`,
+		Args:    cobra.MinimumNArgs(3),
+		RunE: func(c *cobra.Command, args []string) error {
+			body := map[string]string{"text": strings.Join(args[2:], " "), "by": cmp.Or(who, operatorName()), "reason": reason}
+			if err := client.do(http.MethodPut, "/admin/v1/texts/"+url.PathEscape(args[0])+"/"+url.PathEscape(args[1]), body, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "text %s/%s changed\n", args[0], args[1])
+			return nil
+		},
+	}
+	rm := &cobra.Command{
+		Use:   "rm LANG KEY",
+		Short: "Remove a text's edit: the file's text is sent again",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(c *cobra.Command, args []string) error {
+			q := url.Values{"by": {cmp.Or(who, operatorName())}, "reason": {reason}}
+			if err := client.do(http.MethodDelete, "/admin/v1/texts/"+url.PathEscape(args[0])+"/"+url.PathEscape(args[1])+"?"+q.Encode(), nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "text %s/%s: edit removed\n", args[0], args[1])
+			return nil
+		},
+	}
+	cmd.AddCommand(ls, set, rm)
+	return cmd
+}

@@ -45,4 +45,17 @@ func TestFAQCLI(t *testing.T) {
 		t.Fatalf("an entry without English: %s", out)
 	}
 	cli(0, "faq", "rm", "parcel_locker")
+
+	cli(0, "text", "set", "en", "status", "Payments are slow today.", "--reason", "incident 42")
+	var texts []router.TextListing
+	if err := json.Unmarshal([]byte(cli(0, "text", "ls", "--lang", "en", "-o", "json")), &texts); err != nil || len(texts) == 0 {
+		t.Fatalf("text ls -o json: %v", err)
+	}
+	if out := cli(0, "simulate", "--user", "sim-text", "--lang-hint", "en", "status"); !strings.Contains(out, "Payments are slow today.") {
+		t.Fatalf("simulate status after the edit:\n%s", out)
+	}
+	if out := cli(2, "text", "set", "en", "handoff_ack", "ticket {nope}"); !strings.Contains(out, "{nope} is not filled in") {
+		t.Fatalf("a placeholder nobody fills: %s", out)
+	}
+	cli(0, "text", "rm", "en", "status")
 }

@@ -48,7 +48,7 @@ func newRootCommand(stdout, stderr io.Writer) *rootCommand {
 	flags.StringVar(&r.configFile, "config", "", "YAML config file (default ./hotline.yaml when present)")
 	flags.StringVar(&r.logFormat, "log-format", "", "log format: auto, text or json (overrides log.format)")
 	flags.StringVar(&r.logLevel, "log-level", "", "log level: debug, info, warn or error (overrides log.level)")
-	r.AddCommand(r.serveCommand(), r.versionCommand(), r.configCommand(), r.healthCommand(), r.handoffCommand(), r.simulateCommand(), r.sendCommand(), r.benchCommand(), r.modeCommand(), r.reviewCommand(), r.statusCommand(), r.deadCommand(), r.deliveriesCommand(), r.tierCommand(), r.faqCommand())
+	r.AddCommand(r.serveCommand(), r.versionCommand(), r.configCommand(), r.healthCommand(), r.handoffCommand(), r.simulateCommand(), r.sendCommand(), r.benchCommand(), r.modeCommand(), r.reviewCommand(), r.statusCommand(), r.deadCommand(), r.deliveriesCommand(), r.tierCommand(), r.faqCommand(), r.textCommand())
 	return r
 }
 
