@@ -109,8 +109,9 @@ func (b *Bus) RetryDead(ctx context.Context, seq uint64) (DeadRecord, PubAck, er
 	}
 	hdr := nats.Header{}
 	for k, vs := range rec.Headers {
-		// JetStream's own headers belong to the first publish.
-		if k == jetstream.MsgIDHeader || strings.HasPrefix(k, "Nats-") {
+		// JetStream's own headers (Nats-Msg-Id, Nats-Expected-*) belong
+		// to the first publish.
+		if strings.HasPrefix(k, "Nats-") {
 			continue
 		}
 		hdr[k] = vs

@@ -75,7 +75,7 @@ func (r *Router) decide(ctx context.Context, m *envelope.Message, sess *Session,
 			talk, talkLang = r.catalog.talk.classify(text)
 		}
 		if talk == "" && text != "" {
-			faq, faqOK = r.faq.Match(fold(text), lang)
+			faq, faqOK = r.knowledge.Match(fold(text), lang)
 		}
 	}
 	if talkLang != "" && sess.Lang == "" && r.catalog.LangFromHint(m.LangHint) == "" && detectLang(text) == "" {

@@ -177,7 +177,7 @@ func (r *Router) SetFAQ(ctx context.Context, e FAQEntry, by, reason string) (FAQ
 	}
 	v := FAQVersion{Entry: e, By: by, At: r.now().UTC(), Reason: reason}
 	data, _ := json.Marshal(v)
-	rev, err := r.faq.kv.Put(ctx, faqKeyPrefix+e.ID, data)
+	rev, err := r.knowledge.kv.Put(ctx, faqKeyPrefix+e.ID, data)
 	if err != nil {
 		return FAQVersion{}, fmt.Errorf("faq: %w", err)
 	}
@@ -189,14 +189,14 @@ func (r *Router) SetFAQ(ctx context.Context, e FAQEntry, by, reason string) (FAQ
 // DeleteFAQ removes an edited entry: the seed's entry with its id, if
 // any, answers again.
 func (r *Router) DeleteFAQ(ctx context.Context, id, by, reason string) error {
-	e, err := r.faq.kv.Get(ctx, faqKeyPrefix+id)
+	e, err := r.knowledge.kv.Get(ctx, faqKeyPrefix+id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return ErrFAQNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("faq: %w", err)
 	}
-	if err := r.faq.kv.Delete(ctx, faqKeyPrefix+id, jetstream.LastRevision(e.Revision())); err != nil {
+	if err := r.knowledge.kv.Delete(ctx, faqKeyPrefix+id, jetstream.LastRevision(e.Revision())); err != nil {
 		return fmt.Errorf("faq: %w", err)
 	}
 	rec := fallback.AuditRecord{Action: "faq.delete", Scope: id, By: by, Reason: reason, At: r.now().UTC()}
@@ -213,7 +213,7 @@ type FAQListing struct {
 // FAQEntries lists the FAQ in the order it matches, with the disabled
 // edits too, so they can be found and undone.
 func (r *Router) FAQEntries() []FAQListing {
-	k := r.faq
+	k := r.knowledge
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var out []FAQListing
@@ -233,7 +233,7 @@ func (r *Router) FAQEntries() []FAQListing {
 
 // FAQHistory returns an edited entry's stored versions, oldest first.
 func (r *Router) FAQHistory(ctx context.Context, id string) ([]FAQVersion, error) {
-	hist, err := r.faq.kv.History(ctx, faqKeyPrefix+id)
+	hist, err := r.knowledge.kv.History(ctx, faqKeyPrefix+id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return nil, ErrFAQNotFound
 	}
@@ -386,7 +386,7 @@ func (r *Router) SetText(ctx context.Context, lang, key, text, by, reason string
 	}
 	v := TextVersion{Lang: lang, Key: key, Text: text, By: by, At: r.now().UTC(), Reason: reason}
 	data, _ := json.Marshal(v)
-	rev, err := r.faq.kv.Put(ctx, textKeyPrefix+lang+"."+key, data)
+	rev, err := r.knowledge.kv.Put(ctx, textKeyPrefix+lang+"."+key, data)
 	if err != nil {
 		return TextVersion{}, fmt.Errorf("text: %w", err)
 	}
@@ -397,14 +397,14 @@ func (r *Router) SetText(ctx context.Context, lang, key, text, by, reason string
 
 // DeleteText removes a text's edit: the file's text is sent again.
 func (r *Router) DeleteText(ctx context.Context, lang, key, by, reason string) error {
-	e, err := r.faq.kv.Get(ctx, textKeyPrefix+lang+"."+key)
+	e, err := r.knowledge.kv.Get(ctx, textKeyPrefix+lang+"."+key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 		return ErrTextNotEdited
 	}
 	if err != nil {
 		return fmt.Errorf("text: %w", err)
 	}
-	if err := r.faq.kv.Delete(ctx, textKeyPrefix+lang+"."+key, jetstream.LastRevision(e.Revision())); err != nil {
+	if err := r.knowledge.kv.Delete(ctx, textKeyPrefix+lang+"."+key, jetstream.LastRevision(e.Revision())); err != nil {
 		return fmt.Errorf("text: %w", err)
 	}
 	rec := fallback.AuditRecord{Action: "text.delete", Scope: lang + "/" + key, By: by, Reason: reason, At: r.now().UTC()}

@@ -55,7 +55,7 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 		t.Fatalf("PUT: %d %s", code, body)
 	}
 	withinASecond(t, "the new entry on the other instance", func() bool {
-		m, ok := r2.faq.Match(fold("where is the parcel locker?"), "en")
+		m, ok := r2.knowledge.Match(fold("where is the parcel locker?"), "en")
 		return ok && m.ID == "parcel_locker"
 	})
 	m := inbound("80", "where is the parcel locker?")
@@ -68,14 +68,14 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 		t.Fatalf("disabling a built-in entry: %d", code)
 	}
 	withinASecond(t, "the built-in entry hidden", func() bool {
-		_, ok := r2.faq.Match(fold("i forgot my password"), "en")
+		_, ok := r2.knowledge.Match(fold("i forgot my password"), "en")
 		return !ok
 	})
 	if code, _ := call(http.MethodDelete, "/admin/v1/faq/reset_password?by=ops", ""); code != 200 {
 		t.Fatalf("deleting the edit: %d", code)
 	}
 	withinASecond(t, "the built-in entry back", func() bool {
-		m, ok := r2.faq.Match(fold("i forgot my password"), "en")
+		m, ok := r2.knowledge.Match(fold("i forgot my password"), "en")
 		return ok && m.ID == "reset_password"
 	})
 

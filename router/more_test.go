@@ -214,7 +214,7 @@ func TestReviewFirstHoldsFAQAnswers(t *testing.T) {
 		t.Fatalf("%d replies held, want the FAQ answer", len(held))
 	}
 	var rep envelope.Reply
-	if err := envelope.Decode(held[0], &rep); err != nil || rep.Text != r.faq.Answer("reset_password", "en") || rep.InReplyTo != m.ID {
+	if err := envelope.Decode(held[0], &rep); err != nil || rep.Text != r.knowledge.Answer("reset_password", "en") || rep.InReplyTo != m.ID {
 		t.Fatalf("held reply %+v (%v), want the reset_password answer", rep, err)
 	}
 	// An operator approves it and it goes out like any reply.

@@ -104,7 +104,7 @@ type Router struct {
 	catalog    *Catalog
 	parser     *Parser
 	lex        *Lexicons
-	faq        *knowledge
+	knowledge  *knowledge // the FAQ and the texts edited at run time
 	canned     *Canned
 	translator *Translator
 	sessions   Sessions
@@ -153,7 +153,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	if r.faq, err = watchKnowledge(ctx, seed, r.catalog, deps.Bus.KV(bus.BucketKnowledge), r.log); err != nil {
+	if r.knowledge, err = watchKnowledge(ctx, seed, r.catalog, deps.Bus.KV(bus.BucketKnowledge), r.log); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	if r.canned, err = LoadCanned(cfg.TextsDir); err != nil {

@@ -242,7 +242,7 @@ func TestFAQAnswersInUserLanguage(t *testing.T) {
 	m := inbound("faq", "I forgot my password, what now?")
 	m.LangHint = "en-US"
 	process(t, r, m)
-	if got := lastReply(t, b).Text; got != r.faq.Answer("reset_password", "en") {
+	if got := lastReply(t, b).Text; got != r.knowledge.Answer("reset_password", "en") {
 		t.Fatalf("got %q, want the reset_password answer", got)
 	}
 	if len(handoffs(t, b)) != 0 {
@@ -251,7 +251,7 @@ func TestFAQAnswersInUserLanguage(t *testing.T) {
 	m = inbound("faq-pt", "esqueci minha senha")
 	m.LangHint = "pt-BR"
 	process(t, r, m)
-	if got := lastReply(t, b).Text; got != r.faq.Answer("reset_password", "pt") {
+	if got := lastReply(t, b).Text; got != r.knowledge.Answer("reset_password", "pt") {
 		t.Fatalf("got %q, want the Portuguese answer", got)
 	}
 }
