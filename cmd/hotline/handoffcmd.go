@@ -23,7 +23,7 @@ func (r *rootCommand) handoffCommand() *cobra.Command {
 	var agent string // default: operatorName(), resolved when the command runs
 	cmd := &cobra.Command{
 		Use:   "handoff",
-		Short: "Work the agents' queue of a running gateway: ls, show, claim, reply, close",
+		Short: "Work the agents' queue of a running gateway: ls, show, next, claim, reply, canned, close",
 	}
 	adminFlags(cmd, client)
 	cmd.PersistentFlags().StringVar(&agent, "agent", "", "your agent name (default $USER)")
