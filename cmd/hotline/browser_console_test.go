@@ -305,20 +305,10 @@ func TestBrowserConsoleLayout(t *testing.T) {
 		p.docShot("console-arabic")
 	})
 
-	// noSidewaysScroll fails when the page is wider than the screen,
-	// naming what sticks out, or when a card's content spills out of it
-	// (a wide table must scroll inside its card).
 	noSidewaysScroll := func(t *testing.T, p *page, screen string) {
 		t.Helper()
-		got := p.eval(`(() => { const d = document.documentElement;
-			const out = [...document.querySelectorAll("body *")].filter(e => { const r = e.getBoundingClientRect();
-				return r.width && (r.left < -1 || r.right > d.clientWidth + 1); }).slice(0, 5).map(e => e.tagName + "." + e.className);
-			return d.scrollWidth <= d.clientWidth ? "" : d.scrollWidth + " > " + d.clientWidth + ": " + out.join(", "); })()`)
-		if got != "" {
-			t.Errorf("%s: the page scrolls sideways: %s", screen, got)
-		}
-		if got := p.eval(`[...document.querySelectorAll(".card")].filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.id).join()`); got != "" {
-			t.Errorf("%s: content spills out of the cards %s", screen, got)
+		if got := consoleOverflow(p); got != "" {
+			t.Errorf("%s: %s", screen, got)
 		}
 	}
 	t.Run("no sideways scroll", func(t *testing.T) {

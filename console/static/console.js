@@ -25,6 +25,11 @@ const texts = {
     reply_one: "1 reply", replies: "{n} replies", no_deliveries: "nothing sent yet", attempt: "attempt {n}",
     chart_axis_start: "15 min ago", chart_axis_end: "now", no_canned: "no canned reply matches",
     tries: "attempts: {n}", confirm_drop: "Drop for good?",
+    nothing_waiting: "Nothing is waiting for you.", edit: "Edit", bad_line: "line \"{line}\" is not lang=text",
+    faq_saved: "Saved {id} (version {n}).", faq_disabled: "{id} is disabled (version {n}).",
+    faq_removed: "Edit of {id} removed: the built-in entry, if there is one, answers again.",
+    text_saved: "Saved {lang}/{key}.", text_removed: "Edit of {lang}/{key} removed: the file's text is sent again.",
+    no_text_matches: "no text matches",
     // Reasons in the audit trail, which every operator reads: English.
     retried: "retried in the console", dropped: "dropped in the console",
   },
@@ -50,6 +55,15 @@ const texts = {
     reply_one: "1 条回复", replies: "{n} 条回复", no_deliveries: "尚未发送", attempt: "第 {n} 次",
     chart_axis_start: "15 分钟前", chart_axis_end: "现在", no_canned: "没有匹配的快捷回复",
     tries: "尝试 {n} 次", confirm_drop: "确定丢弃？",
+    take_next: "领取下一个", nothing_waiting: "目前没有等待你处理的转接。",
+    knowledge: "知识库", faq: "常见问题", faq_id: "条目 ID", keywords_hint: "关键词，每行一种语言，短语用逗号分隔：",
+    answers_hint: "答案，每行一种语言（必须有英文）：", save: "保存", disable: "停用", remove_edit: "撤销修改",
+    new_entry: "新条目", texts: "文本", language: "语言", filter: "筛选", filter_hint: "键名或文字", text_of: "编辑文本",
+    edit: "编辑", bad_line: "“{line}”不是“语言=文本”格式",
+    faq_saved: "已保存 {id}（版本 {n}）。", faq_disabled: "已停用 {id}（版本 {n}）。",
+    faq_removed: "已撤销 {id} 的修改：如有内置条目，将重新使用。",
+    text_saved: "已保存 {lang}/{key}。", text_removed: "已撤销 {lang}/{key} 的修改：重新使用文件中的文本。",
+    no_text_matches: "没有匹配的文本",
   },
 };
 
@@ -88,7 +102,13 @@ async function api(method, path, body) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
-  if (!res.ok) throw new Error((data && data.error) || `${res.status} ${res.statusText}`);
+  if (!res.ok) {
+    // The status goes with the API's words: a 404 can be an answer
+    // ("nothing for you") rather than a failure.
+    const err = new Error((data && data.error) || `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    throw err;
+  }
   return data;
 }
 
@@ -115,6 +135,12 @@ const bdi = (cls, text) => el("bdi", cls, text);
 function showError(node, err) {
   node.textContent = err ? String(err.message || err) : "";
   node.hidden = !err;
+}
+
+// showStatus says what a change did, or clears it with "".
+function showStatus(node, text) {
+  node.textContent = text;
+  node.hidden = !text;
 }
 
 const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
@@ -271,15 +297,19 @@ function renderAudit(list) {
   }));
 }
 
-function parseAnnounce(text) {
-  const out = {};
+// parseLangLines reads "lang=text" lines (announcements, FAQ keywords
+// and answers) into [lang, text] pairs, in order; blank lines are skipped.
+function parseLangLines(text) {
+  const out = [];
   for (const line of text.split("\n")) {
     const m = line.match(/^\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\s*[=:]\s*(.+)$/);
-    if (m) out[m[1]] = m[2].trim();
-    else if (line.trim()) throw new Error(`announcement line "${line.trim()}" is not lang=text`);
+    if (m) out.push([m[1], m[2].trim()]);
+    else if (line.trim()) throw new Error(t("bad_line", { line: line.trim() }));
   }
   return out;
 }
+
+const parseAnnounce = (text) => Object.fromEntries(parseLangLines(text));
 
 async function setMode(ev) {
   ev.preventDefault();
@@ -548,6 +578,36 @@ function tickSLA() {
     sla.textContent = isNaN(left) ? "" : fmtLeft(left);
     sla.classList.toggle("breached", left < 0);
   }
+}
+
+// takeNext asks the gateway for the handoff this agent should answer
+// now (the most urgent one in their languages) and claims it, so two
+// agents pressing it at once get different users.
+let takeNoteTimer = 0;
+async function takeNext() {
+  const btn = $("#take-next"), note = $("#take-next-note");
+  btn.disabled = true;
+  clearTimeout(takeNoteTimer);
+  showStatus(note, "");
+  try {
+    const h = await api("POST", "/admin/v1/handoffs/next", { agent: operator() });
+    // Drawn from the answer at once, not at the next poll: the card may
+    // be new, and the agent should see it as theirs before anything else.
+    renderHandoffs([...state.handoffs.filter((x) => x.id !== h.id), h]);
+    for (const n of document.querySelectorAll("#handoff-list article.taken")) n.classList.remove("taken");
+    const node = $(`#handoff-list article[data-id="${CSS.escape(h.id)}"]`);
+    if (node) {
+      node.classList.add("taken");
+      node.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+    poll();
+  } catch (e) {
+    // 404 is the gateway's "no open handoff for you": an answer, not a failure.
+    note.classList.toggle("error", e.status !== 404);
+    showStatus(note, e.status === 404 ? t("nothing_waiting") : String(e.message || e));
+    // Handoffs keep arriving: "nothing waiting" is only true for a while.
+    takeNoteTimer = setTimeout(() => showStatus(note, ""), 8000);
+  } finally { btn.disabled = false; }
 }
 
 // ---- review queue ------------------------------------------------------
@@ -908,6 +968,238 @@ function newDead(d) {
   return node;
 }
 
+// ---- knowledge: the FAQ and the texts ------------------------------------
+// Edits are stored by the gateway and answer on every instance; the files
+// (the seed) stay as they are, so removing an edit brings back the entry
+// or text it replaced. The lists load when the console opens and after
+// each change here, not every poll: a redraw under the operator's
+// pointer would lose their place in a long list.
+
+const kb = { faq: [], texts: [], textLang: "", textKey: "" };
+
+// canon is a map as comparable JSON: the gateway returns keys sorted.
+const canon = (o) => JSON.stringify(Object.keys(o || {}).sort().map((k) => [k, o[k]]));
+
+// reloadUntil loads a list until it shows the change just made, a few
+// times at most: the gateway applies an edit when its own watch of the
+// store brings it back, a moment after it answered the change.
+async function reloadUntil(load, done) {
+  let list = [];
+  for (let i = 0; i < 20; i++) {
+    list = (await load()) || [];
+    if (done(list)) break;
+    await new Promise((ok) => setTimeout(ok, 150));
+  }
+  return list;
+}
+
+const getFAQ = () => api("GET", "/admin/v1/faq");
+
+async function loadFAQ(done = () => true) {
+  try {
+    renderFAQ(await reloadUntil(getFAQ, done));
+  } catch (e) { showError($("#faq-error"), e); }
+}
+
+function renderFAQ(list) {
+  kb.faq = list;
+  $("#faq-count").textContent = `(${list.length})`;
+  const picked = $("#faq-id").value.trim();
+  $("#faq-list").replaceChildren(...list.map((e) => {
+    const li = el("li", e.id === picked ? "picked" : "");
+    li.dataset.id = e.id;
+    li.dataset.source = e.source;
+    if (e.disabled) li.dataset.disabled = "true";
+    const head = el("div", "kb-head");
+    // Source and flag stay the codes the CLI prints, as states do.
+    head.append(el("code", "kb-key", e.id), el("span", "badge src-" + e.source, e.source));
+    if (e.disabled) head.append(el("span", "badge flag-disabled", "disabled"));
+    head.append(el("span", "kb-langs", Object.keys(e.answer || {}).sort().join(" ")));
+    const edit = el("button", "pick secondary", t("edit"));
+    edit.type = "button";
+    edit.addEventListener("click", () => pickFAQ(e));
+    head.append(edit);
+    const en = (e.answer || {}).en || "";
+    const preview = textEl("div", "kb-preview", en);
+    preview.title = en;
+    li.append(head, preview);
+    return li;
+  }));
+}
+
+// pickFAQ puts an entry in the form, in the lines the form reads.
+function pickFAQ(e) {
+  $("#faq-id").value = e.id;
+  $("#faq-keywords").value = Object.entries(e.keywords || {}).map(([l, ps]) => `${l}=${ps.join(", ")}`).join("\n");
+  $("#faq-answers").value = Object.entries(e.answer || {}).map(([l, a]) => `${l}=${a}`).join("\n");
+  for (const li of document.querySelectorAll("#faq-list li")) li.classList.toggle("picked", li.dataset.id === e.id);
+  showError($("#faq-error"), null);
+  showStatus($("#faq-status"), "");
+  $("#faq-form").scrollIntoView({ block: "nearest" });
+}
+
+// faqFromForm reads the keywords (phrases split by commas; a language on
+// two lines gets both) and the answers.
+function faqFromForm() {
+  const keywords = {};
+  for (const [l, phrases] of parseLangLines($("#faq-keywords").value)) {
+    keywords[l] = [...(keywords[l] || []), ...phrases.split(/[,，]/).map((p) => p.trim()).filter(Boolean)];
+  }
+  return { keywords, answer: Object.fromEntries(parseLangLines($("#faq-answers").value)) };
+}
+
+// changeFAQ runs one change from the form, with its buttons off meanwhile
+// so a double click makes one change.
+async function changeFAQ(change) {
+  const err = $("#faq-error"), status = $("#faq-status");
+  const id = $("#faq-id");
+  if (!id.reportValidity()) return;
+  const buttons = [...document.querySelectorAll("#faq-form button")];
+  showError(err, null);
+  showStatus(status, "");
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    await change(id.value.trim());
+  } catch (e) { showError(err, e); } finally { buttons.forEach((b) => { b.disabled = false; }); }
+}
+
+async function saveFAQ(disabled) {
+  await changeFAQ(async (id) => {
+    const entry = faqFromForm();
+    const v = await api("PUT", `/admin/v1/faq/${encodeURIComponent(id)}`,
+      { ...entry, disabled, by: operator(), reason: $("#faq-reason").value.trim() });
+    showStatus($("#faq-status"), t(disabled ? "faq_disabled" : "faq_saved", { id, n: v.revision }));
+    await loadFAQ((list) => list.some((e) => e.id === id && e.source === "edited" && !!e.disabled === disabled &&
+      canon(e.answer) === canon(entry.answer) && canon(e.keywords) === canon(entry.keywords)));
+  });
+}
+
+// removeFAQ leaves the form as it was: Save puts the removed edit back.
+async function removeFAQ() {
+  await changeFAQ(async (id) => {
+    const q = new URLSearchParams({ by: operator(), reason: $("#faq-reason").value.trim() });
+    await api("DELETE", `/admin/v1/faq/${encodeURIComponent(id)}?${q}`);
+    showStatus($("#faq-status"), t("faq_removed", { id }));
+    await loadFAQ((list) => !list.some((e) => e.id === id && e.source === "edited"));
+  });
+}
+
+function clearFAQ() {
+  for (const sel of ["#faq-id", "#faq-keywords", "#faq-answers", "#faq-reason"]) $(sel).value = "";
+  for (const li of document.querySelectorAll("#faq-list li.picked")) li.classList.remove("picked");
+  showError($("#faq-error"), null);
+  showStatus($("#faq-status"), "");
+  $("#faq-id").focus();
+}
+
+// The texts: every text hotline sends, in one language at a time.
+
+async function loadTexts(done = () => true) {
+  const err = $("#text-error");
+  const code = $("#text-lang").value.trim() || "en";
+  let list = [], failed = null;
+  try {
+    list = await reloadUntil(() => api("GET", `/admin/v1/texts?lang=${encodeURIComponent(code)}`), done);
+  } catch (e) { failed = e; }
+  kb.texts = list;
+  kb.textLang = code;
+  renderTexts();
+  // The picked text follows the language, as sent now: an edit not
+  // saved is not carried to another language.
+  pickText(kb.textKey);
+  showError(err, failed);
+}
+
+function renderTexts() {
+  const q = $("#text-filter").value.trim().toLowerCase();
+  const shown = kb.texts.filter((x) => !q || x.key.toLowerCase().includes(q) || x.text.toLowerCase().includes(q));
+  const items = shown.map((x) => {
+    const li = el("li", x.key === kb.textKey ? "picked" : "");
+    li.dataset.key = x.key;
+    li.dataset.source = x.source;
+    const head = el("div", "kb-head");
+    head.append(el("code", "kb-key", x.key), el("span", "badge src-" + x.source, x.source));
+    const edit = el("button", "pick secondary", t("edit"));
+    edit.type = "button";
+    edit.addEventListener("click", () => { showStatus($("#text-status"), ""); pickText(x.key); });
+    head.append(edit);
+    const preview = textEl("div", "kb-preview", x.text);
+    preview.title = x.text;
+    li.append(head, preview);
+    return li;
+  });
+  if (kb.texts.length && !shown.length) items.push(el("li", "muted", t("no_text_matches")));
+  $("#text-list").replaceChildren(...items);
+}
+
+// pickText puts one text, as sent now, in the editor.
+function pickText(key) {
+  const x = kb.texts.find((x) => x.key === key);
+  kb.textKey = x ? key : "";
+  $("#text-key").textContent = x ? `${kb.textLang}/${key}` : "—";
+  const box = $("#text-value");
+  box.value = x ? x.text : "";
+  box.disabled = !x;
+  pickTextButtons();
+  for (const li of document.querySelectorAll("#text-list li")) li.classList.toggle("picked", li.dataset.key === kb.textKey);
+  showError($("#text-error"), null);
+}
+
+async function changeText(change) {
+  const err = $("#text-error"), key = kb.textKey, code = kb.textLang;
+  if (!key) return;
+  const buttons = [$("#text-save"), $("#text-remove")];
+  showError(err, null);
+  showStatus($("#text-status"), "");
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    await change(code, key);
+  } catch (e) { showError(err, e); }
+  pickTextButtons();
+}
+
+// pickTextButtons sets the buttons for the picked text as it is now.
+function pickTextButtons() {
+  const x = kb.texts.find((x) => x.key === kb.textKey);
+  $("#text-save").disabled = !x;
+  $("#text-remove").disabled = !x || x.source !== "edited";
+}
+
+async function saveText() {
+  await changeText(async (code, key) => {
+    const text = $("#text-value").value;
+    await api("PUT", `/admin/v1/texts/${encodeURIComponent(code)}/${encodeURIComponent(key)}`,
+      { text, by: operator(), reason: $("#text-reason").value.trim() });
+    showStatus($("#text-status"), t("text_saved", { lang: code, key }));
+    await loadTexts((list) => list.some((x) => x.key === key && x.source === "edited" && x.text === text));
+  });
+}
+
+async function removeText() {
+  await changeText(async (code, key) => {
+    const q = new URLSearchParams({ by: operator(), reason: $("#text-reason").value.trim() });
+    await api("DELETE", `/admin/v1/texts/${encodeURIComponent(code)}/${encodeURIComponent(key)}?${q}`);
+    showStatus($("#text-status"), t("text_removed", { lang: code, key }));
+    await loadTexts((list) => list.some((x) => x.key === key && x.source !== "edited"));
+  });
+}
+
+function wireKnowledge() {
+  $("#faq-form").addEventListener("submit", (ev) => { ev.preventDefault(); saveFAQ(false); });
+  $("#faq-disable").addEventListener("click", () => saveFAQ(true));
+  $("#faq-remove").addEventListener("click", removeFAQ);
+  $("#faq-clear").addEventListener("click", clearFAQ);
+  // The texts open in the console's own language, which hotline has too.
+  $("#text-lang").value = lang;
+  $("#text-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadTexts(); });
+  $("#text-lang").addEventListener("change", () => loadTexts());
+  $("#text-filter").addEventListener("input", renderTexts);
+  $("#text-save").addEventListener("click", saveText);
+  $("#text-remove").addEventListener("click", removeText);
+  loadFAQ();
+  loadTexts();
+}
+
 // ---- polling -------------------------------------------------------------
 
 let polling = false;
@@ -931,6 +1223,8 @@ function wire() {
   if (wired) return;
   wired = true;
   $("#mode-form").addEventListener("submit", setMode);
+  $("#take-next").addEventListener("click", takeNext);
+  wireKnowledge();
 }
 
 document.addEventListener("DOMContentLoaded", start);
