@@ -15,6 +15,25 @@ import (
 	"hotline/bus/bustest"
 )
 
+// adminAPI serves r's admin API and returns a caller of it: status and
+// body of one request.
+func adminAPI(t *testing.T, r *Router) func(method, path, body string) (int, string) {
+	t.Helper()
+	api := httptest.NewServer(r.AdminHandler())
+	t.Cleanup(api.Close)
+	return func(method, path, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, api.URL+path, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(data)
+	}
+}
+
 // withinASecond fails t unless cond holds within a second: how soon an
 // edit made on one instance must answer on every other.
 func withinASecond(t *testing.T, what string, cond func() bool) {
@@ -36,19 +55,7 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 	b := bustest.Open(t)
 	r1 := newRouter(t, b, testConfig(), Deps{})
 	r2 := newRouter(t, b, testConfig(), Deps{})
-	api := httptest.NewServer(r1.AdminHandler())
-	t.Cleanup(api.Close)
-	call := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, api.URL+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		data, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(data)
-	}
+	call := adminAPI(t, r1)
 
 	entry := `{"keywords": {"en": ["parcel locker"], "zh": ["快递柜"]}, "answer": {"en": "Parcel lockers keep your parcel for 48 hours.", "zh": "快递柜保留包裹 48 小时。"}, "by": "ops", "reason": "new service"}`
 	if code, body := call(http.MethodPut, "/admin/v1/faq/parcel_locker", entry); code != 200 {

@@ -562,19 +562,7 @@ func TestAgentReplyThroughAdminAPI(t *testing.T) {
 		t.Fatalf("%d handoffs, want 1", len(hs))
 	}
 	id := hs[0].ID
-	api := httptest.NewServer(r.AdminHandler())
-	t.Cleanup(api.Close)
-
-	call := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, api.URL+path, strings.NewReader(body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		return resp.StatusCode, readAll(resp)
-	}
+	call := adminAPI(t, r)
 	if code, body := call("GET", "/admin/v1/handoffs?state=open", ""); code != 200 || !strings.Contains(body, id) {
 		t.Fatalf("list: %d %s", code, body)
 	}

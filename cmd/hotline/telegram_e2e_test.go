@@ -1,11 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"hotline/adapters/telegram"
@@ -51,19 +50,7 @@ func TestServeTelegramWebhook(t *testing.T) {
 // acceptingBotAPI is a fake Bot API that accepts every call.
 func acceptingBotAPI(t *testing.T) string {
 	t.Helper()
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/getMe"):
-			fmt.Fprint(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Hotline","username":"hotline_bot"}}`)
-		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
-			fmt.Fprint(w, `{"ok":true,"result":{"message_id":1,"date":1764072000,"chat":{"id":42,"type":"private"}}}`)
-		default:
-			fmt.Fprint(w, `{"ok":true,"result":true}`)
-		}
-	}))
-	t.Cleanup(api.Close)
-	return api.URL
+	return refusingBotAPI(t, new(atomic.Bool), new(atomic.Int32))
 }
 
 // telegramConfig is a test gateway answering in English with bot tg-main
