@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -602,10 +601,4 @@ func TestAgentReplyThroughAdminAPI(t *testing.T) {
 	if last := sess.Turns[len(sess.Turns)-1]; last.Role != "agent" {
 		t.Fatalf("agent reply not in history: %+v", sess.Turns)
 	}
-}
-
-func readAll(resp *http.Response) string {
-	var sb strings.Builder
-	_, _ = io.Copy(&sb, resp.Body)
-	return sb.String()
 }
