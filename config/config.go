@@ -131,6 +131,18 @@ type Router struct {
 	Agents []Agent `mapstructure:"agents"`
 	// TierLookup asks the service's own system for a user's tier.
 	TierLookup TierLookup `mapstructure:"tier_lookup"`
+	// Tiers are the customer tiers users may have (hotline tier set,
+	// tier_lookup): a handoff is raised Raise priority levels and held
+	// to the tier's first-response targets.
+	Tiers map[string]Tier `mapstructure:"tiers"`
+}
+
+// Tier is one customer tier.
+type Tier struct {
+	Raise int `mapstructure:"raise"`
+	// SLA holds first-response targets by priority (p1, p2, p3); a
+	// missing one is the standard target.
+	SLA map[string]time.Duration `mapstructure:"sla"`
 }
 
 // TierLookup is an HTTP endpoint answering GET ?conversation=&platform=
@@ -227,6 +239,10 @@ func Default() Config {
 			Workers:     64,
 			Agents:      []Agent{},
 			TierLookup:  TierLookup{Cache: 5 * time.Minute, Timeout: 2 * time.Second},
+			Tiers: map[string]Tier{
+				"vip":     {Raise: 1, SLA: map[string]time.Duration{"p1": 15 * time.Second, "p2": 2 * time.Minute, "p3": 30 * time.Minute}},
+				"creator": {Raise: 1, SLA: map[string]time.Duration{}},
+			},
 		},
 		Fallback: Fallback{AutoSMSFallback: true, SMSAccount: "sms-main", RateLimit: RateLimit{
 			PerSenderEvery: 3 * time.Second, PerSenderBurst: 5, GlobalPerSecond: 50, GlobalBurst: 100, NoticeWindow: time.Minute,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"hotline/platform/builtin"
 )
@@ -238,5 +239,28 @@ func TestUnknownEnv(t *testing.T) {
 				t.Fatalf("the warning %q prints the value", got)
 			}
 		})
+	}
+}
+
+func TestTiersFromTheFileReplaceTheBuiltIn(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hotline.yaml")
+	if err := os.WriteFile(file, []byte("router:\n  tiers:\n    gold: {raise: 2, sla: {p1: 10s}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := Load(Options{File: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Router.Tiers) != 1 || cfg.Router.Tiers["gold"].Raise != 2 || cfg.Router.Tiers["gold"].SLA["p1"] != 10*time.Second {
+		t.Fatalf("tiers %+v, want gold alone", cfg.Router.Tiers)
+	}
+	if err := os.WriteFile(file, []byte("router:\n  tiers:\n    gold: {raise: 3, sla: {p4: 10s, p1: -1s}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Load(Options{File: file})
+	for _, want := range []string{"router.tiers.gold.raise: 3 is outside 0..2", `router.tiers.gold.sla.p4: "p4" is not p1, p2 or p3`, "router.tiers.gold.sla.p1: -1s is not a positive duration"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
 	}
 }

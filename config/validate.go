@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -107,6 +108,20 @@ func (c *Config) validate(languages []string) []error {
 	if u := c.Router.TierLookup.URL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			bad("router.tier_lookup.url", "%q is not an absolute http(s) URL", u)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Router.Tiers)) {
+		t, key := c.Router.Tiers[name], "router.tiers."+name
+		if t.Raise < 0 || t.Raise > 2 {
+			bad(key+".raise", "%d is outside 0..2 (priority levels up)", t.Raise)
+		}
+		for p, d := range t.SLA {
+			switch {
+			case p != "p1" && p != "p2" && p != "p3":
+				bad(key+".sla."+p, "%q is not p1, p2 or p3", p)
+			case d <= 0:
+				bad(key+".sla."+p, "%s is not a positive duration", d)
+			}
 		}
 	}
 	seenAgents := map[string]bool{}

@@ -404,6 +404,21 @@ func routerConfig(cfg config.Config) router.Config {
 	}
 }
 
+func tiers(m map[string]config.Tier) map[string]router.Tier {
+	if m == nil {
+		return nil // router.DefaultTiers
+	}
+	out := make(map[string]router.Tier, len(m))
+	for name, t := range m {
+		sla := make(map[envelope.Priority]time.Duration, len(t.SLA))
+		for p, d := range t.SLA {
+			sla[envelope.Priority(p)] = d
+		}
+		out[name] = router.Tier{Raise: t.Raise, SLA: sla}
+	}
+	return out
+}
+
 func agents(list []config.Agent) []router.Agent {
 	out := make([]router.Agent, len(list))
 	for i, a := range list {
