@@ -138,6 +138,9 @@ const (
 	StateRerouted  DeliveryState = "rerouted"  // handed to SMS fallback
 	StateDead      DeliveryState = "dead"      // moved to hotline.dead
 	StateHeld      DeliveryState = "held"      // waiting in the review queue
+	// StateQueued is no event: the delivery view reports it for a reply
+	// stored on HOTLINE_OUT, when its sender has it to send.
+	StateQueued DeliveryState = "queued"
 )
 
 // Status is a delivery status event on hotline.status.<platform>.<account>.

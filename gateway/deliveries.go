@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,7 +181,10 @@ func (f deliveryFilter) match(st *envelope.Status) bool {
 }
 
 // deliveries returns the newest status events f selects, oldest first:
-// a conversation's or a reply's timeline reads top to bottom.
+// a conversation's or a reply's timeline reads top to bottom. A timeline
+// (f names a conversation or a reply) starts with each reply's "queued"
+// entry, read from HOTLINE_OUT: no event says a reply was stored, and a
+// timeline that begins at "failed" hides when the answer was made.
 func deliveries(ctx context.Context, b *bus.Bus, f deliveryFilter, limit int) ([]envelope.Status, error) {
 	out := []envelope.Status{}
 	err := b.ScanBack(ctx, bus.StreamStatus, maxDeliveryScan, func(m *jetstream.RawStreamMsg) bool {
@@ -193,8 +197,27 @@ func deliveries(ctx context.Context, b *bus.Bus, f deliveryFilter, limit int) ([
 	if err != nil {
 		return nil, fmt.Errorf("deliveries: %w", err)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
+	slices.Reverse(out) // read newest first; a tie in time keeps stream order
+	if (f.conversation != "" || f.reply != "") && (f.state == "" || f.state == envelope.StateQueued) {
+		var queued []envelope.Status
+		err := b.ScanBack(ctx, bus.StreamOut, maxDeliveryScan, func(m *jetstream.RawStreamMsg) bool {
+			var rep envelope.Reply
+			if json.Unmarshal(m.Data, &rep) != nil {
+				return true
+			}
+			st := envelope.Status{ReplyID: rep.ID, Platform: rep.Platform, Account: rep.Account, Conversation: rep.Conversation,
+				State: envelope.StateQueued, At: m.Time.UTC()}
+			if f.match(&st) {
+				queued = append(queued, st)
+			}
+			return len(queued) < limit
+		})
+		if err != nil {
+			return nil, fmt.Errorf("deliveries: %w", err)
+		}
+		slices.Reverse(queued)
+		out = append(queued, out...)
 	}
-	return out, nil
+	slices.SortStableFunc(out, func(a, b envelope.Status) int { return a.At.Compare(b.At) })
+	return out[max(0, len(out)-limit):], nil
 }

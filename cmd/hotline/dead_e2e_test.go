@@ -80,9 +80,10 @@ func TestDeadLetterRetriedFromTheCLI(t *testing.T) {
 
 	var timeline []envelope.Status
 	jsonOf(&timeline, "deliveries", "--conversation", "telegram:tg-main:42")
-	if len(timeline) == 0 || timeline[len(timeline)-1].ReplyID != replyID || timeline[len(timeline)-1].State != envelope.StateFailed ||
+	if len(timeline) < 2 || timeline[0].ReplyID != replyID || timeline[0].State != envelope.StateQueued ||
+		timeline[len(timeline)-1].ReplyID != replyID || timeline[len(timeline)-1].State != envelope.StateFailed ||
 		!strings.Contains(timeline[len(timeline)-1].Error, "chat not found") {
-		t.Fatalf("deliveries of the conversation: %+v, want the reply failed with the platform's reason", timeline)
+		t.Fatalf("deliveries of the conversation: %+v, want the reply queued, then failed with the platform's reason", timeline)
 	}
 	if table := cli(0, "dead", "ls"); !strings.Contains(table, replyID) || !strings.Contains(table, "chat_not_found") {
 		t.Fatalf("dead ls:\n%s", table)
