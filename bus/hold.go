@@ -103,12 +103,21 @@ func (p *parking) run(wake func() <-chan struct{}, release func(queued), stop <-
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	all := false
+	var woken <-chan struct{}
 	for {
-		var woken <-chan struct{}
 		if wake != nil {
 			// Asked before looking at the cars, so an event that
-			// comes while they are handed back is not missed.
+			// comes while they are handed back is not missed; and the
+			// last channel is looked at after, so neither is one that
+			// came since the select below returned for another reason
+			// (a car parked, the timer).
+			last := woken
 			woken = wake()
+			select {
+			case <-last:
+				all = true
+			default:
+			}
 		}
 		due, beat, next := p.sweep(time.Now(), all)
 		all = false

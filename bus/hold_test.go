@@ -221,3 +221,38 @@ func TestWakeDuringHandlingIsNotLost(t *testing.T) {
 	}()
 	waitFor(t, "the held delivery to come back", func() bool { return calls.Load() == 2 })
 }
+
+// A wake that comes after the lot's loop woke up for another reason (a
+// car parked) and before it asks for the next wake channel still hands
+// every held message back: it used to be missed, and the messages then
+// waited out their whole hold.
+func TestParkingDoesNotMissAWakeBetweenLoops(t *testing.T) {
+	t.Parallel()
+	w := newWaker()
+	var calls atomic.Int32
+	wake := func() <-chan struct{} {
+		if calls.Add(1) == 2 {
+			w.fire() // lands between the loop's kick and its next ask
+		}
+		return w.wait()
+	}
+	p := newParking(10, time.Hour)
+	released := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.run(wake, func(queued) { released <- struct{}{} }, stop)
+	}()
+	waitFor(t, "the lot's loop waiting", func() bool { return calls.Load() == 1 })
+	if !p.park(queued{}, 7, time.Hour, nil) {
+		t.Fatal("park refused")
+	}
+	select {
+	case <-released:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held message was not handed back after the wake")
+	}
+	close(stop)
+	<-done
+}
