@@ -38,12 +38,8 @@ func adminAPI(t *testing.T, r *Router) func(method, path, body string) (int, str
 // edit made on one instance must answer on every other.
 func withinASecond(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within a second", what)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !bustest.Poll(time.Second, cond) {
+		t.Fatalf("%s: not within a second", what)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"hotline/bus"
+	"hotline/bus/bustest"
 	"hotline/envelope"
 	"hotline/fallback"
 	"hotline/gateway"
@@ -66,13 +67,7 @@ func TestDeadLetterRetriedFromTheCLI(t *testing.T) {
 	}
 	cli(0, "send", "--platform", "telegram", "--account", "tg-main", "--user", "42", "--by", "ops", "Your refund went out today.")
 	var dead []bus.DeadRecord
-	deadline := time.Now().Add(15 * time.Second)
-	for len(dead) == 0 && time.Now().Before(deadline) {
-		jsonOf(&dead, "dead", "ls")
-		if len(dead) == 0 {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	bustest.Poll(15*time.Second, func() bool { jsonOf(&dead, "dead", "ls"); return len(dead) > 0 })
 	if len(dead) != 1 || !strings.Contains(dead[0].Reason, "chat not found") || !strings.HasPrefix(dead[0].Subject, "hotline.out.telegram.tg-main") {
 		t.Fatalf("dead ls: %+v, want the refused reply with the platform's reason", dead)
 	}
@@ -95,10 +90,7 @@ func TestDeadLetterRetriedFromTheCLI(t *testing.T) {
 	if out := cli(1, "dead", "retry", seq); !strings.Contains(out, "404") {
 		t.Fatalf("a second retry of the same dead letter: %s, want 404", out)
 	}
-	deadline = time.Now().Add(15 * time.Second)
-	for sent.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	bustest.WaitFor(t, "the retried reply at the platform", func() bool { return sent.Load() > 0 })
 	jsonOf(&timeline, "deliveries", "--reply", replyID)
 	if last := timeline[len(timeline)-1]; last.State != envelope.StateSent {
 		t.Fatalf("the retried reply's timeline: %+v, want it sent last", timeline)
