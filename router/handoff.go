@@ -440,18 +440,29 @@ func (r *Router) tierRoutes(mux *http.ServeMux) {
 		}
 		httpjson.Write(w, http.StatusOK, st)
 	})
-	mux.HandleFunc("DELETE /admin/v1/tiers/{conversation}", func(w http.ResponseWriter, req *http.Request) {
+	mux.HandleFunc("DELETE /admin/v1/tiers/{conversation}", auditedDelete(func(req *http.Request, by, reason string) (any, error) {
+		conversation := req.PathValue("conversation")
+		return map[string]string{"conversation": conversation, "tier": ""}, r.ClearTier(req.Context(), conversation, by, reason)
+	}))
+}
+
+// auditedDelete serves a DELETE of the agents' API whose query names who
+// (by, required) and why (reason), both for the audit trail; remove does
+// it and says what to answer.
+func auditedDelete(remove func(req *http.Request, by, reason string) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, req *http.Request) {
 		q := req.URL.Query()
 		if strings.TrimSpace(q.Get("by")) == "" {
 			httpjson.Error(w, http.StatusBadRequest, "by is required")
 			return
 		}
-		if err := r.ClearTier(req.Context(), req.PathValue("conversation"), q.Get("by"), q.Get("reason")); err != nil {
+		v, err := remove(req, q.Get("by"), q.Get("reason"))
+		if err != nil {
 			writeError(w, err)
 			return
 		}
-		httpjson.Write(w, http.StatusOK, map[string]string{"conversation": req.PathValue("conversation"), "tier": ""})
-	})
+		httpjson.Write(w, http.StatusOK, v)
+	}
 }
 
 func writeError(w http.ResponseWriter, err error) {

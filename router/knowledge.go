@@ -52,6 +52,7 @@ type knowledge struct {
 	log  *slog.Logger
 
 	mu     sync.Mutex
+	revs   map[string]uint64   // the revision applied, by bucket key
 	edited map[string]FAQEntry // by id, as the bucket holds them
 	faq    atomic.Pointer[FAQ]
 	// catalog takes the edited texts (texts, by textKey).
@@ -62,7 +63,7 @@ type knowledge struct {
 // watchKnowledge builds the FAQ from the seed and the bucket, and keeps
 // rebuilding it as the bucket changes until ctx ends.
 func watchKnowledge(ctx context.Context, seed []FAQEntry, catalog *Catalog, kv jetstream.KeyValue, log *slog.Logger) (*knowledge, error) {
-	k := &knowledge{seed: seed, kv: kv, log: log, edited: map[string]FAQEntry{}, catalog: catalog, texts: map[string]string{}}
+	k := &knowledge{seed: seed, kv: kv, log: log, revs: map[string]uint64{}, edited: map[string]FAQEntry{}, catalog: catalog, texts: map[string]string{}}
 	if err := k.rebuild(); err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func watchKnowledge(ctx context.Context, seed []FAQEntry, catalog *Catalog, kv j
 				}
 				continue
 			}
-			k.apply(e)
+			k.apply(changeOf(e))
 		}
 		if initial {
 			close(ready)
@@ -104,29 +105,55 @@ func watchKnowledge(ctx context.Context, seed []FAQEntry, catalog *Catalog, kv j
 // apply takes one change from the bucket. An entry that does not build
 // (it passed the checks when written, so only a hand edit of the bucket
 // gets here) is logged and left out; the rest of the FAQ keeps working.
-func (k *knowledge) apply(e jetstream.KeyValueEntry) {
-	if strings.HasPrefix(e.Key(), textKeyPrefix) {
-		k.applyText(e)
-		return
-	}
-	id, ok := strings.CutPrefix(e.Key(), faqKeyPrefix)
-	if !ok {
-		return
-	}
+func (k *knowledge) apply(c change) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if e.Operation() != jetstream.KeyValuePut {
+	if c.rev < k.revs[c.key] {
+		return // older than what this instance applied itself
+	}
+	k.revs[c.key] = c.rev
+	if rest, ok := strings.CutPrefix(c.key, textKeyPrefix); ok {
+		lang, key, _ := strings.Cut(rest, ".")
+		k.applyTextLocked(textKey(lang, key), c)
+		return
+	}
+	if id, ok := strings.CutPrefix(c.key, faqKeyPrefix); ok {
+		k.applyFAQLocked(id, c)
+	}
+}
+
+// change is one key of the bucket as it now is: a put's value, or nil
+// for a delete, at a revision. The instance that makes a change applies
+// it at once, so what it answers next already uses it; the watch brings
+// it again (and to every other instance), and the revision keeps a late
+// older state from undoing a newer one.
+type change struct {
+	key   string
+	value []byte
+	rev   uint64
+}
+
+func changeOf(e jetstream.KeyValueEntry) change {
+	c := change{key: e.Key(), rev: e.Revision()}
+	if e.Operation() == jetstream.KeyValuePut {
+		c.value = e.Value()
+	}
+	return c
+}
+
+func (k *knowledge) applyFAQLocked(id string, c change) {
+	if c.value == nil {
 		delete(k.edited, id)
 	} else {
 		var v FAQVersion
-		if err := json.Unmarshal(e.Value(), &v); err != nil {
-			k.log.Error("FAQ entry in hotline_knowledge does not decode; left out", "key", e.Key(), "err", err)
+		if err := json.Unmarshal(c.value, &v); err != nil {
+			k.log.Error("FAQ entry in hotline_knowledge does not decode; left out", "key", c.key, "err", err)
 			return
 		}
 		k.edited[id] = v.Entry
 	}
 	if err := k.rebuildLocked(); err != nil {
-		k.log.Error("FAQ with the edited entries does not build; the previous one stays", "key", e.Key(), "err", err)
+		k.log.Error("FAQ with the edited entries does not build; the previous one stays", "key", c.key, "err", err)
 	}
 }
 
@@ -181,6 +208,7 @@ func (r *Router) SetFAQ(ctx context.Context, e FAQEntry, by, reason string) (FAQ
 	if err != nil {
 		return FAQVersion{}, fmt.Errorf("faq: %w", err)
 	}
+	r.knowledge.apply(change{key: faqKeyPrefix + e.ID, value: data, rev: rev})
 	v.Revision = rev
 	rec := fallback.AuditRecord{Action: "faq.set", Scope: e.ID, By: by, Reason: reason, Text: string(data), At: v.At}
 	return v, fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("faq.set:%s:%d", e.ID, rev))
@@ -199,6 +227,8 @@ func (r *Router) DeleteFAQ(ctx context.Context, id, by, reason string) error {
 	if err := r.knowledge.kv.Delete(ctx, faqKeyPrefix+id, jetstream.LastRevision(e.Revision())); err != nil {
 		return fmt.Errorf("faq: %w", err)
 	}
+	// The delete's own revision is not returned; it is past the put's.
+	r.knowledge.apply(change{key: faqKeyPrefix + id, rev: e.Revision() + 1})
 	rec := fallback.AuditRecord{Action: "faq.delete", Scope: id, By: by, Reason: reason, At: r.now().UTC()}
 	return fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("faq.delete:%s:%d", id, e.Revision()))
 }
@@ -311,18 +341,10 @@ func (r *Router) faqRoutes(mux *http.ServeMux) {
 		}
 		httpjson.Write(w, http.StatusOK, v)
 	})
-	mux.HandleFunc("DELETE /admin/v1/faq/{id}", func(w http.ResponseWriter, req *http.Request) {
-		q := req.URL.Query()
-		if strings.TrimSpace(q.Get("by")) == "" {
-			httpjson.Error(w, http.StatusBadRequest, "by is required")
-			return
-		}
-		if err := r.DeleteFAQ(req.Context(), req.PathValue("id"), q.Get("by"), q.Get("reason")); err != nil {
-			writeError(w, err)
-			return
-		}
-		httpjson.Write(w, http.StatusOK, map[string]string{"id": req.PathValue("id"), "deleted": "true"})
-	})
+	mux.HandleFunc("DELETE /admin/v1/faq/{id}", auditedDelete(func(req *http.Request, by, reason string) (any, error) {
+		id := req.PathValue("id")
+		return map[string]string{"id": id, "deleted": "true"}, r.DeleteFAQ(req.Context(), id, by, reason)
+	}))
 }
 
 // textKeyPrefix is where edited texts live: text.<lang>.<key>.
@@ -339,20 +361,17 @@ type TextVersion struct {
 	Revision uint64    `json:"revision,omitempty"`
 }
 
-// applyText takes one edited text from the bucket to the catalog.
-func (k *knowledge) applyText(e jetstream.KeyValueEntry) {
-	lang, key, _ := strings.Cut(strings.TrimPrefix(e.Key(), textKeyPrefix), ".")
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if e.Operation() != jetstream.KeyValuePut {
-		delete(k.texts, textKey(lang, key))
+// applyTextLocked takes one edited text to the catalog.
+func (k *knowledge) applyTextLocked(key string, c change) {
+	if c.value == nil {
+		delete(k.texts, key)
 	} else {
 		var v TextVersion
-		if err := json.Unmarshal(e.Value(), &v); err != nil {
-			k.log.Error("text in hotline_knowledge does not decode; left out", "key", e.Key(), "err", err)
+		if err := json.Unmarshal(c.value, &v); err != nil {
+			k.log.Error("text in hotline_knowledge does not decode; left out", "key", c.key, "err", err)
 			return
 		}
-		k.texts[textKey(lang, key)] = v.Text
+		k.texts[key] = v.Text
 	}
 	edited := maps.Clone(k.texts)
 	k.catalog.edited.Store(&edited)
@@ -390,6 +409,7 @@ func (r *Router) SetText(ctx context.Context, lang, key, text, by, reason string
 	if err != nil {
 		return TextVersion{}, fmt.Errorf("text: %w", err)
 	}
+	r.knowledge.apply(change{key: textKeyPrefix + lang + "." + key, value: data, rev: rev})
 	v.Revision = rev
 	rec := fallback.AuditRecord{Action: "text.set", Scope: lang + "/" + key, By: by, Reason: reason, Text: text, At: v.At}
 	return v, fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("text.set:%s.%s:%d", lang, key, rev))
@@ -407,6 +427,7 @@ func (r *Router) DeleteText(ctx context.Context, lang, key, by, reason string) e
 	if err := r.knowledge.kv.Delete(ctx, textKeyPrefix+lang+"."+key, jetstream.LastRevision(e.Revision())); err != nil {
 		return fmt.Errorf("text: %w", err)
 	}
+	r.knowledge.apply(change{key: textKeyPrefix + lang + "." + key, rev: e.Revision() + 1})
 	rec := fallback.AuditRecord{Action: "text.delete", Scope: lang + "/" + key, By: by, Reason: reason, At: r.now().UTC()}
 	return fallback.WriteAudit(ctx, r.bus, rec, fmt.Sprintf("text.delete:%s.%s:%d", lang, key, e.Revision()))
 }
@@ -462,16 +483,8 @@ func (r *Router) textRoutes(mux *http.ServeMux) {
 		}
 		httpjson.Write(w, http.StatusOK, v)
 	})
-	mux.HandleFunc("DELETE /admin/v1/texts/{lang}/{key}", func(w http.ResponseWriter, req *http.Request) {
-		q := req.URL.Query()
-		if strings.TrimSpace(q.Get("by")) == "" {
-			httpjson.Error(w, http.StatusBadRequest, "by is required")
-			return
-		}
-		if err := r.DeleteText(req.Context(), req.PathValue("lang"), req.PathValue("key"), q.Get("by"), q.Get("reason")); err != nil {
-			writeError(w, err)
-			return
-		}
-		httpjson.Write(w, http.StatusOK, map[string]string{"lang": req.PathValue("lang"), "key": req.PathValue("key"), "deleted": "true"})
-	})
+	mux.HandleFunc("DELETE /admin/v1/texts/{lang}/{key}", auditedDelete(func(req *http.Request, by, reason string) (any, error) {
+		lang, key := req.PathValue("lang"), req.PathValue("key")
+		return map[string]string{"lang": lang, "key": key, "deleted": "true"}, r.DeleteText(req.Context(), lang, key, by, reason)
+	}))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -56,6 +57,11 @@ func TestFAQEditReachesEveryInstance(t *testing.T) {
 	entry := `{"keywords": {"en": ["parcel locker"], "zh": ["快递柜"]}, "answer": {"en": "Parcel lockers keep your parcel for 48 hours.", "zh": "快递柜保留包裹 48 小时。"}, "by": "ops", "reason": "new service"}`
 	if code, body := call(http.MethodPut, "/admin/v1/faq/parcel_locker", entry); code != 200 {
 		t.Fatalf("PUT: %d %s", code, body)
+	}
+	// The instance that took the edit answers with it at once: an
+	// operator who adds an entry and tries it gets it.
+	if m, ok := r1.knowledge.Match(fold("where is the parcel locker?"), "en"); !ok || m.ID != "parcel_locker" {
+		t.Fatal("the instance that stored the edit does not answer with it yet")
 	}
 	withinASecond(t, "the new entry on the other instance", func() bool {
 		m, ok := r2.knowledge.Match(fold("where is the parcel locker?"), "en")
@@ -123,6 +129,9 @@ func TestTextEditReachesEveryInstance(t *testing.T) {
 	if _, err := r1.SetText(ctx, "en", "status", "Payments are slow today; everything else runs normally.", "ops", "incident 42"); err != nil {
 		t.Fatal(err)
 	}
+	if got := r1.catalog.Text("en", "status"); got == original {
+		t.Fatal("the instance that stored the edit does not send it yet")
+	}
 	withinASecond(t, "the edited text on the other instance", func() bool { return r2.catalog.Text("en", "status") != original })
 	m := inbound("81", "status")
 	m.LangHint = "en"
@@ -147,4 +156,26 @@ func TestTextEditReachesEveryInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	withinASecond(t, "the file's text back", func() bool { return r2.catalog.Text("en", "status") == original })
+}
+
+// A late, older state of a key (the watch bringing what this instance
+// already replaced) never undoes a newer one.
+func TestKnowledgeAppliesNoOlderState(t *testing.T) {
+	k := &knowledge{log: slog.New(slog.DiscardHandler), revs: map[string]uint64{}, edited: map[string]FAQEntry{}, texts: map[string]string{}, catalog: &Catalog{}}
+	text := func(s string) []byte { return []byte(`{"text": "` + s + `"}`) }
+	k.apply(change{key: "text.en.status", value: text("new"), rev: 5})
+	k.apply(change{key: "text.en.status", value: text("old"), rev: 3})
+	if got := k.texts[textKey("en", "status")]; got != "new" {
+		t.Fatalf("after a late older put: %q, want new", got)
+	}
+	k.apply(change{key: "text.en.status", rev: 6}) // deleted here (the put's revision + 1)
+	k.apply(change{key: "text.en.status", value: text("new"), rev: 5})
+	if _, ok := k.texts[textKey("en", "status")]; ok {
+		t.Fatal("the deleted text came back with a late put")
+	}
+	k.apply(change{key: "text.en.status", rev: 7}) // the watch's own delete marker
+	k.apply(change{key: "text.en.status", value: text("newer"), rev: 9})
+	if got := k.texts[textKey("en", "status")]; got != "newer" {
+		t.Fatalf("a later put: %q, want newer", got)
+	}
 }
