@@ -108,15 +108,7 @@ func TestBindRequestCountedOncePerMessage(t *testing.T) {
 // sessionWrites is how many writes the sessions bucket has taken.
 func sessionWrites(t *testing.T, b *bus.Bus) uint64 {
 	t.Helper()
-	st, err := b.JetStream().Stream(context.Background(), "KV_"+bus.BucketSessions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.LastSeq
+	return bustest.StreamState(t, b, "KV_"+bus.BucketSessions).LastSeq
 }
 
 func outboxIDs(t *testing.T, r *Router, conversation string) []string {

@@ -44,18 +44,10 @@ func openWith(t testing.TB, cfg bus.Config, within time.Duration) *bus.Bus {
 // prefix, in stream order.
 func Messages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
 	t.Helper()
-	ctx := context.Background()
-	st, err := b.JetStream().Stream(ctx, stream)
-	if err != nil {
-		t.Fatalf("stream %s: %v", stream, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatalf("stream %s: %v", stream, err)
-	}
+	st, state := streamState(t, b, stream)
 	var out [][]byte
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
+	for seq := state.FirstSeq; state.Msgs > 0 && seq <= state.LastSeq; seq++ {
+		m, err := st.GetMsg(context.Background(), seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue // deleted or aged out
 		}
@@ -72,6 +64,20 @@ func Messages(t testing.TB, b *bus.Bus, stream, prefix string) [][]byte {
 // StreamMsgs returns how many messages a stream holds now.
 func StreamMsgs(t testing.TB, b *bus.Bus, stream string) uint64 {
 	t.Helper()
+	_, state := streamState(t, b, stream)
+	return state.Msgs
+}
+
+// StreamState returns a stream's state now (LastSeq counts every write,
+// including those a KV bucket's history has dropped since).
+func StreamState(t testing.TB, b *bus.Bus, stream string) jetstream.StreamState {
+	t.Helper()
+	_, state := streamState(t, b, stream)
+	return state
+}
+
+func streamState(t testing.TB, b *bus.Bus, stream string) (jetstream.Stream, jetstream.StreamState) {
+	t.Helper()
 	ctx := context.Background()
 	st, err := b.JetStream().Stream(ctx, stream)
 	if err != nil {
@@ -81,7 +87,7 @@ func StreamMsgs(t testing.TB, b *bus.Bus, stream string) uint64 {
 	if err != nil {
 		t.Fatalf("stream %s: %v", stream, err)
 	}
-	return info.State.Msgs
+	return st, info.State
 }
 
 // WaitFor polls cond until it holds, failing the test after 15 s.
