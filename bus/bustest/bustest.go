@@ -5,6 +5,8 @@ package bustest
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,4 +115,33 @@ func Poll(within time.Duration, cond func() bool) bool {
 		}
 	}
 	return true
+}
+
+// BenchIntake runs a webhook intake benchmark: send(n) delivers request n
+// to the handler and says what was wrong with its answer, 40 at a time
+// whatever GOMAXPROCS is (20 per core on two). It reports requests/s and
+// fails unless every request was stored on HOTLINE_IN once.
+func BenchIntake(b *testing.B, bs *bus.Bus, send func(n int64) error) {
+	b.Helper()
+	before := StreamMsgs(b, bs, bus.StreamIn)
+	var seq atomic.Int64
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((40 + procs - 1) / procs)
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := send(seq.Add(1)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "requests/s")
+	if got := StreamMsgs(b, bs, bus.StreamIn) - before; got != uint64(b.N) {
+		b.Fatalf("HOTLINE_IN holds %d new messages, want %d", got, b.N)
+	}
 }

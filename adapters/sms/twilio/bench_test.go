@@ -4,13 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"hotline/bus"
 	"hotline/bus/bustest"
 )
 
@@ -36,33 +33,16 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	}
 	const path = "/webhooks/sms/sms-main"
 	h := a.Routes()[http.MethodPost+" "+path]
-	before := bustest.StreamMsgs(b, bs, bus.StreamIn)
-	var seq atomic.Int64
-	// 40 concurrent requests whatever GOMAXPROCS is (20 per core on two).
-	procs := runtime.GOMAXPROCS(0)
-	b.SetParallelism((40 + procs - 1) / procs)
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			n := seq.Add(1)
-			form := text(fmt.Sprintf("+141555%05d", 50000+n%40000), "hello") // a new MessageSid
-			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("X-Twilio-Signature", Signature(testToken, publicURL+path, form))
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
-			if w.Code != http.StatusOK || strings.Contains(w.Body.String(), "<Message>") {
-				b.Errorf("webhook %d: got %d %q, want 200 with an empty TwiML response", n, w.Code, w.Body.String())
-				return
-			}
+	bustest.BenchIntake(b, bs, func(n int64) error {
+		form := text(fmt.Sprintf("+141555%05d", 50000+n%40000), "hello") // a new MessageSid
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", Signature(testToken, publicURL+path, form))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || strings.Contains(w.Body.String(), "<Message>") {
+			return fmt.Errorf("webhook %d: got %d %q, want 200 with an empty TwiML response", n, w.Code, w.Body.String())
 		}
+		return nil
 	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "requests/s")
-	if got := bustest.StreamMsgs(b, bs, bus.StreamIn) - before; got != uint64(b.N) {
-		b.Fatalf("HOTLINE_IN holds %d new messages, want %d", got, b.N)
-	}
 }
