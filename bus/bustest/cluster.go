@@ -55,19 +55,15 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		t.Fatalf("cluster: %d nodes", n)
 	}
 	c := &Cluster{t: t}
-	// Ports are fixed at first start so that Restart comes back on the
-	// same addresses: the routes of the other nodes and the clients'
-	// server lists name them.
+	// Clients and peers reach a node only through its proxies, whose
+	// addresses do not change; the node's own ports are the kernel's
+	// choice at first start and kept for Restart (start points the
+	// proxies at them).
 	for i := range n {
-		nd := &clusterNode{
-			name:        fmt.Sprintf("n%d", i+1),
-			clientPort:  freePort(t),
-			clusterPort: freePort(t),
-			storeDir:    t.TempDir(),
-		}
-		nd.client = newProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clientPort)))
+		nd := &clusterNode{name: fmt.Sprintf("n%d", i+1), storeDir: t.TempDir()}
+		nd.client = newProxy(t)
 		for range n {
-			nd.routes = append(nd.routes, newProxy(t, net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clusterPort))))
+			nd.routes = append(nd.routes, newProxy(t))
 		}
 		c.nodes = append(c.nodes, nd)
 	}
@@ -79,19 +75,6 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	c.waitMeta(t)
 	return c
-}
-
-// freePort returns a loopback TCP port nothing listens on right now.
-// Another process may take it before the server binds it; on a test
-// machine that is rare enough.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("cluster: free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // options are node i's server options; every start builds them afresh
@@ -108,7 +91,7 @@ func (c *Cluster) options(i int) *server.Options {
 	return &server.Options{
 		ServerName: nd.name,
 		Host:       "127.0.0.1",
-		Port:       nd.clientPort,
+		Port:       portOrRandom(nd.clientPort),
 		// Clients learn the other nodes' proxies, not their ports.
 		ClientAdvertise: nd.client.addr(),
 		NoSigs:          true,
@@ -124,7 +107,7 @@ func (c *Cluster) options(i int) *server.Options {
 		Cluster: server.ClusterOpts{
 			Name: clusterName,
 			Host: "127.0.0.1",
-			Port: nd.clusterPort,
+			Port: portOrRandom(nd.clusterPort),
 			// Every route is configured, through its proxy; a node
 			// gossiping its own address would let peers go around it.
 			NoAdvertise: true,
@@ -136,7 +119,19 @@ func (c *Cluster) options(i int) *server.Options {
 	}
 }
 
-// start runs node i on its fixed ports and store.
+// portOrRandom is port, or nats-server's "any free port" before the
+// node first started. Picking a free port ahead and binding it later
+// lost races on a busy CI machine (another test's connection took it
+// in between, and the server never came up).
+func portOrRandom(port int) int {
+	if port == 0 {
+		return server.RANDOM_PORT
+	}
+	return port
+}
+
+// start runs node i on its store, and on the ports it had before if it
+// ran before; it points the node's proxies at them.
 func (c *Cluster) start(i int) error {
 	nd := c.nodes[i]
 	srv, err := server.NewServer(c.options(i))
@@ -146,7 +141,13 @@ func (c *Cluster) start(i int) error {
 	go srv.Start()
 	if !srv.ReadyForConnections(10 * time.Second) {
 		srv.Shutdown()
-		return fmt.Errorf("node %s: not ready for connections after 10s on port %d", nd.name, nd.clientPort)
+		return fmt.Errorf("node %s: not ready for connections after 10s (client port %d, cluster port %d; 0 is any)", nd.name, nd.clientPort, nd.clusterPort)
+	}
+	nd.clientPort = srv.Addr().(*net.TCPAddr).Port
+	nd.clusterPort = srv.ClusterAddr().Port
+	nd.client.point(net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clientPort)))
+	for _, p := range nd.routes {
+		p.point(net.JoinHostPort("127.0.0.1", strconv.Itoa(nd.clusterPort)))
 	}
 	c.mu.Lock()
 	nd.srv = srv

@@ -7,33 +7,42 @@ import (
 	"testing"
 )
 
-// proxy forwards TCP connections from its own loopback port to target.
+// proxy forwards TCP connections from its own loopback port to a target
+// (none until point names it: those connections are closed at once, as
+// a node that is not up yet refuses them).
 // The cluster harness puts one in front of every node's client port and
 // on every route between two nodes, so that Crash can cut a node off at
 // once, as a killed process or a pulled cable would: its peers and
 // clients lose it mid-stream, with no goodbye.
 type proxy struct {
-	ln     net.Listener
-	target string
+	ln net.Listener
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	target string
+	down   bool
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
 }
 
-func newProxy(t testing.TB, target string) *proxy {
+func newProxy(t testing.TB) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("cluster: proxy: %v", err)
 	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &proxy{ln: ln, conns: map[net.Conn]struct{}{}}
 	p.wg.Go(p.serve)
 	return p
 }
 
 func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+// point sends the connections that come from now on to target.
+func (p *proxy) point(target string) {
+	p.mu.Lock()
+	p.target = target
+	p.mu.Unlock()
+}
 
 func (p *proxy) serve() {
 	for {
@@ -48,7 +57,14 @@ func (p *proxy) serve() {
 // forward pipes one connection to the target until either side ends or
 // the proxy is cut.
 func (p *proxy) forward(in net.Conn) {
-	out, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	if target == "" {
+		in.Close()
+		return
+	}
+	out, err := net.Dial("tcp", target)
 	if err != nil {
 		in.Close()
 		return
