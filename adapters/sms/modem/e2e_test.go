@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -544,6 +545,85 @@ func TestSendTimeoutReopensThePort(t *testing.T) {
 	if _, err := a.Send(context.Background(), envelope.Reply{ID: "r-next", To: envelope.Party{ID: user}, Text: "hi"}); err != nil {
 		t.Fatalf("send after the reopen: %v", err)
 	}
+}
+
+// TestStaleAnswerAtOpenIsDiscarded: a late answer to the last command of
+// the previous session can be waiting in the port's input when it opens
+// again (CI once saw a "+CMGS: 0 OK" written just before the close). If
+// the reader, scheduled late on a busy machine, reads it once "AT" is
+// out, it is taken for AT's answer and shifts every answer after it by
+// one: the start fails, and the next open can fail the same way. The
+// start discards what the port holds before its first command.
+func TestStaleAnswerAtOpenIsDiscarded(t *testing.T) {
+	r := newRig(t, modemtest.Options{}, nil)
+	r.deps = func(d *Deps) {
+		d.Open = func(device string, baud int) (io.ReadWriteCloser, error) {
+			port, err := openSerial(device, baud)
+			if err != nil {
+				return nil, err
+			}
+			return newStaleInput(port, "\r\n+CMGS: 0\r\n\r\nOK\r\n"), nil
+		}
+	}
+	a := r.start()
+	r.waitUp(a)
+	opens := 0
+	for _, c := range r.sim.Commands() {
+		if c == "ATE0" {
+			opens++
+		}
+	}
+	if opens != 1 {
+		t.Fatalf("the modem was started %d times, want 1", opens)
+	}
+}
+
+// staleInput is a serial port with bytes already waiting in its input
+// buffer, until ResetInputBuffer. Its reader gets them only once a
+// command is out, as a reader scheduled late would.
+type staleInput struct {
+	io.ReadWriteCloser
+	commandOut chan struct{}
+	once       sync.Once
+	mu         sync.Mutex
+	stale      []byte
+}
+
+func newStaleInput(port io.ReadWriteCloser, stale string) *staleInput {
+	return &staleInput{ReadWriteCloser: port, commandOut: make(chan struct{}), stale: []byte(stale)}
+}
+
+func (p *staleInput) Write(b []byte) (int, error) {
+	n, err := p.ReadWriteCloser.Write(b)
+	if strings.HasPrefix(string(b), "AT") {
+		p.once.Do(func() { close(p.commandOut) })
+	}
+	return n, err
+}
+
+func (p *staleInput) Read(b []byte) (int, error) {
+	p.mu.Lock()
+	waiting := len(p.stale) > 0
+	p.mu.Unlock()
+	if waiting {
+		<-p.commandOut
+	}
+	p.mu.Lock()
+	if len(p.stale) > 0 {
+		n := copy(b, p.stale)
+		p.stale = p.stale[n:]
+		p.mu.Unlock()
+		return n, nil
+	}
+	p.mu.Unlock()
+	return p.ReadWriteCloser.Read(b)
+}
+
+func (p *staleInput) ResetInputBuffer() error {
+	p.mu.Lock()
+	p.stale = nil
+	p.mu.Unlock()
+	return p.ReadWriteCloser.(interface{ ResetInputBuffer() error }).ResetInputBuffer()
 }
 
 // TestPINWhoseAnswerIsLostIsNotTriedAgain: the modem takes the PIN but

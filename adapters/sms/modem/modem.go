@@ -204,6 +204,9 @@ func (a *Adapter) session(ctx context.Context) error {
 	if _, err := port.Write([]byte{0x1B, '\r'}); err != nil {
 		return fmt.Errorf("modem: write %s: %w", a.cfg.Device, err)
 	}
+	if err := settle(ctx, port); err != nil {
+		return fmt.Errorf("modem: flush %s: %w", a.cfg.Device, err)
+	}
 	urcs := make(chan at.URC, 64)
 	opts := a.atOpts
 	opts.URC = func(u at.URC) {
@@ -242,6 +245,28 @@ func (a *Adapter) session(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// settleTime is how long a freshly opened port is left to answer the
+// ESC before its input is discarded; modems answer within tens of ms.
+const settleTime = 200 * time.Millisecond
+
+// settle waits settleTime, then discards what the port received: the
+// modem's answer to the ESC, or a late answer to the command whose
+// timeout ended the previous session. Either, read as the answer to the
+// first command of this session, would shift every answer after it by
+// one command. A port that cannot discard its input (a test's pipe) is
+// left as it is.
+func settle(ctx context.Context, port io.ReadWriteCloser) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(settleTime):
+	}
+	if f, ok := port.(interface{ ResetInputBuffer() error }); ok {
+		return f.ResetInputBuffer()
+	}
+	return nil
 }
 
 // portFailed reports whether err means the session is over: the port
