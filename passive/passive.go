@@ -12,9 +12,11 @@
 //
 // The invariant: a reply goes out exactly one way, in the response or
 // later through the platform's API, never both and never neither. The
-// window stops accepting Guard before its deadline and the router waits
-// for the answer until Guard after it, so an acceptance is never lost to
-// the router's timeout (which would send it by API as well); an offer
+// window stops accepting Guard before its deadline and answers by the
+// deadline (its record is bounded by it); the router waits for the
+// answer until Patience after it, so an acceptance is not lost to the
+// router's timeout (which would send it by API as well) when a loaded
+// machine or a hop between cluster nodes delays it; an offer
 // refused or unanswered is published to HOTLINE_OUT; replies accepted for
 // a request that ended anyway are forwarded to HOTLINE_OUT (Forward). A
 // window opened by Exchange records the replies as sent (bus.MarkSent)
@@ -42,12 +44,19 @@ import (
 	"hotline/envelope"
 )
 
-// Guard is the margin around the deadline: the window stops accepting
-// offers Guard before its deadline, and the router waits for an answer
-// until Guard after it, so an acceptance is never lost to a timeout on
-// the router's side (which would then also send the reply by API). Clock
-// skew between the webhook's and the router's hosts must stay under it.
+// Guard is the margin before the deadline: the window stops accepting
+// offers Guard before it, and the router stops offering. Clock skew
+// between the webhook's and the router's hosts must stay under it.
 const Guard = 300 * time.Millisecond
+
+// Patience is how long past the deadline the router waits for a window's
+// answer. The window answers by its deadline, but the answer can be late:
+// CI saw it take more than 300 ms on a loaded 3-node cluster, and the
+// router, having given up, sent the reply by API while the response
+// carried it too. Waiting longer costs nothing when all is well (the
+// answer comes at once) and holds only this conversation's next message
+// when an instance is cut off mid-offer.
+const Patience = 5 * time.Second
 
 // The headers that carry a window with the inbound message.
 const (
@@ -329,8 +338,8 @@ func (inv Invitation) Open(now time.Time) bool {
 // them, and whether it recorded them as sent. Taken means the webhook
 // answers with them and nobody else may send them; not taken means they
 // must go through the API; taken but not recorded, the caller records
-// them. It waits until Guard past the deadline, never less, so an
-// acceptance always arrives.
+// them. It waits until Patience past the deadline, so a late acceptance
+// still arrives.
 func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, replies []envelope.Reply) (taken, recorded bool) {
 	if !inv.Open(now) || len(replies) == 0 {
 		return false, false
@@ -339,7 +348,7 @@ func (inv Invitation) Offer(ctx context.Context, nc *nats.Conn, now time.Time, r
 	if err != nil {
 		return false, false
 	}
-	octx, cancel := context.WithDeadline(ctx, inv.Deadline.Add(Guard))
+	octx, cancel := context.WithDeadline(ctx, inv.Deadline.Add(Patience))
 	defer cancel()
 	resp, err := nc.RequestWithContext(octx, inv.Inbox, data)
 	if err != nil {

@@ -70,6 +70,32 @@ func TestDeadlineClosesTheWindow(t *testing.T) {
 	}
 }
 
+// TestLateAnswerIsStillHeard: the window took the offer, but its answer
+// reaches the router after the deadline plus Guard (here its record is
+// slow; on a loaded cluster the hop between nodes can be). The router
+// must count the reply as taken, or it would send it by API as well as
+// in the response.
+func TestLateAnswerIsStillHeard(t *testing.T) {
+	nc := bustest.Open(t).Conn()
+	deadline := time.Now().Add(time.Second)
+	w, err := open(nc, deadline, 1, func(context.Context, []envelope.Reply, []json.RawMessage) error {
+		time.Sleep(time.Until(deadline.Add(2 * Guard))) // the slow record the scenario is about
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	inv := InvitationFrom(w.Header())
+	taken, recorded := inv.Offer(context.Background(), nc, time.Now(), []envelope.Reply{{ID: envelope.NewID(time.Now()), Text: "hi"}})
+	if !taken || !recorded {
+		t.Fatalf("an answer %v past the deadline: taken %v, recorded %v; want both", 2*Guard, taken, recorded)
+	}
+	if got := w.Wait(context.Background()); len(got) != 1 {
+		t.Fatalf("the response carries %d replies, want 1", len(got))
+	}
+}
+
 func TestExchange(t *testing.T) {
 	b := bustest.Open(t)
 	nc := b.Conn()
