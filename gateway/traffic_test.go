@@ -40,10 +40,12 @@ func TestTrafficMeterCountsPerPlatform(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]console.Traffic{"webchat": {In: 2, Out: 0.5}, "sms": {In: 0.5}, "telegram": {Failed: 1}}
+	// Each subject family has its own subscription: wait for all of them.
 	bustest.WaitFor(t, "the meter to see every message", func() bool {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		return m.counts["webchat"] != nil && m.counts["webchat"].In == 4 && m.counts["telegram"] != nil && m.counts["telegram"].Failed == 2
+		wc, sms, tg := m.counts["webchat"], m.counts["sms"], m.counts["telegram"]
+		return wc != nil && wc.In == 4 && wc.Out == 1 && sms != nil && sms.In == 1 && tg != nil && tg.Failed == 2
 	})
 	m.roll(start.Add(2 * time.Second))
 	got := m.rates()
