@@ -175,10 +175,14 @@ func (a *Adapter) serveSocket(w http.ResponseWriter, r *http.Request) {
 			_ = ws.CloseNow()
 		}
 	}()
+	// finish first: a close handshake begun by close runs in the
+	// background, and cancelling ctx while it ran could end the
+	// connection before the close frame went out (under load the page
+	// read EOF, not 1003). The writer stops on c.gone meanwhile.
 	defer func() {
+		c.finish()
 		cancel()
 		<-writerDone
-		c.finish()
 	}()
 
 	for {

@@ -207,6 +207,9 @@ func (c *client) closedWith(t *testing.T) websocket.StatusCode {
 	for {
 		_, _, err := c.ws.Read(ctx)
 		if err != nil {
+			if websocket.CloseStatus(err) == -1 {
+				t.Logf("the socket ended without a close frame: %v", err)
+			}
 			return websocket.CloseStatus(err)
 		}
 	}
