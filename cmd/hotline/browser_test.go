@@ -239,6 +239,18 @@ func TestBrowserVisitorAndOperator(t *testing.T) {
 		t.Errorf("read_only row %q does not say who and why", who)
 	}
 	operator.shot("02-console-read-only")
+	// The row stays the same element across polls (every 2 s): one
+	// redrawn each time could lose the click on its Clear button.
+	operator.eval(`(() => {
+		performance.clearResourceTimings();
+		performance.setResourceTimingBufferSize(10000);
+		document.querySelector('#modes-body tr[data-mode="read_only"]').dataset.probe = "kept";
+		return "";
+	})()`)
+	operator.waitFor("two more polls of the modes", `performance.getEntriesByType("resource").filter((e) => e.name.includes("/admin/v1/modes")).length >= 2`)
+	if kept := operator.eval(`document.querySelector('#modes-body tr[data-mode="read_only"]').dataset.probe || "redrawn"`); kept != "kept" {
+		t.Errorf("the read_only row was %s by a poll that changed nothing", kept)
+	}
 
 	// 3. The visitor's next question gets the read-only text.
 	say("my order was charged twice, why?")

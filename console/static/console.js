@@ -254,7 +254,14 @@ function renderLive(snap) {
 
 function renderModes(list) {
   $("#modes-none").hidden = list.length > 0;
-  $("#modes-body").replaceChildren(...list.map((s) => {
+  // Redrawn only when a mode changed: rows replaced at every poll would
+  // swallow an operator's click on Clear (the button goes between the
+  // press and the release).
+  const body = $("#modes-body");
+  const key = JSON.stringify(list);
+  if (body.dataset.key === key) return;
+  body.dataset.key = key;
+  body.replaceChildren(...list.map((s) => {
     const tr = el("tr");
     tr.dataset.mode = s.mode;
     tr.dataset.scope = s.scope;
