@@ -323,6 +323,16 @@ func TestBrowserConsoleLayout(t *testing.T) {
 		noSidewaysScroll(t, p, "390 px")
 		p.do("to the handoffs", chromedp.Evaluate[chromedp.Void](`document.querySelector("#handoffs").scrollIntoView()`))
 		p.docShot("console-390")
+		// What the live card lists grows with the load: a backlog on
+		// every consumer, an adapter's error. A loaded test run saw it spill at
+		// 390 px; the longest names must wrap, not widen the card.
+		p.do("long live entries", chromedp.Evaluate[chromedp.Void](`(() => {
+			const long = "HOTLINE_OUT·outbound-telegram-support-main-account-with-a-long-name";
+			renderList(document.querySelector("#backlog"), [[long, "123456"]]);
+			renderList(document.querySelector("#circuits"), [["telegram/support-main-account-with-a-long-name", "half-open"]]);
+			renderList(document.querySelector("#adapters"), [["sms/modem-main", "reopening: modem: open /dev/serial/by-id/usb-Quectel_EC25-if02-port0: no such file"]]);
+		})()`))
+		noSidewaysScroll(t, p, "390 px, long live entries")
 	})
 
 	t.Run("chat", func(t *testing.T) {
