@@ -70,12 +70,6 @@ func newSMSAPI(t *testing.T) *smsAPI {
 	return api
 }
 
-func (a *smsAPI) to(user string) []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.sent[user]...)
-}
-
 // drillGateway is one instance: its bus (its own NATS connection) and
 // its listener.
 type drillGateway struct {
@@ -219,12 +213,32 @@ func (r *clusterRig) post(i int, form url.Values) int {
 	return status
 }
 
-// replies are every reply user got, in the webhook answers and by the API.
+// replies are every reply user got, in the webhook answers and by the
+// API, in the order they arrived, as the user's phone shows them. (Each
+// way's list alone is not enough: a reply that missed its webhook's
+// window comes by API, after one a later webhook carried.)
 func (r *clusterRig) replies(user string) []string {
+	type arrival struct {
+		at   time.Time
+		text string
+	}
+	var all []arrival
 	r.mu.Lock()
-	got := append([]string(nil), r.twiml[user]...)
+	for i, text := range r.twiml[user] {
+		all = append(all, arrival{r.gotAt[user][i], text})
+	}
 	r.mu.Unlock()
-	return append(got, r.api.to(user)...)
+	r.api.mu.Lock()
+	for i, text := range r.api.sent[user] {
+		all = append(all, arrival{r.api.at[user][i], text})
+	}
+	r.api.mu.Unlock()
+	slices.SortStableFunc(all, func(a, b arrival) int { return a.at.Compare(b.at) })
+	out := make([]string, len(all))
+	for i, a := range all {
+		out[i] = a.text
+	}
+	return out
 }
 
 // replyDelays are, per user, how long after their (last) message their
@@ -444,6 +458,21 @@ func TestClusterDrills(t *testing.T) {
 		}
 		wg.Wait()
 		t.Logf("%d users × %d language switches alternating between %d instances: %d out of order", users, len(langs), len(r.gws), outOfOrder.Load())
+		// In order, and each exactly once.
+		total := 0
+		for _, l := range langs {
+			total += len(want[l])
+		}
+		var all []string
+		byAPI := 0
+		r.api.mu.Lock()
+		for u := range users {
+			all = append(all, drillUser(2, u))
+			byAPI += len(r.api.sent[drillUser(2, u)])
+		}
+		r.api.mu.Unlock()
+		t.Logf("%d of the %d answers came by API (after their webhook's window closed)", byAPI, users*total)
+		r.answeredOnce(all, total)
 	})
 
 	t.Run("one instance sends for the account", func(t *testing.T) {
