@@ -45,7 +45,7 @@ type SendResponse struct {
 func sendHandler(b *bus.Bus, platforms []string, delivers func(platform, account string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req SendRequest
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 128<<10)).Decode(&req); err != nil {
+		if err := httpjson.Decode(w, r, 128<<10, &req); err != nil {
 			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"platform": "<platform>", "account": "<account>", "user": "<user id>", "text": "...", "by": "<operator>"}`)
 			return
 		}
@@ -127,7 +127,7 @@ type SimulateResponse struct {
 func simulateHandler(b *bus.Bus, from platform.Key) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req SimulateRequest
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+		if err := httpjson.Decode(w, r, 64<<10, &req); err != nil {
 			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"text": "help+ar", "platform": "<platform>", "account": "<account>", "user": "cli"} (platform and account may be left out)`)
 			return
 		}

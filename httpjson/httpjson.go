@@ -24,6 +24,12 @@ func Error(w http.ResponseWriter, code int, msg string) {
 	Write(w, code, map[string]string{"error": msg})
 }
 
+// Decode reads a request's JSON body of at most maxBytes into v. The
+// caller answers a failure in its own words (what the body must hold).
+func Decode(w http.ResponseWriter, r *http.Request, maxBytes int64, v any) error {
+	return json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBytes)).Decode(v)
+}
+
 // Limit reads a list's limit parameter s: def when empty, else a number
 // from 1 to maxLimit. On anything else it answers 400 itself and
 // reports false.

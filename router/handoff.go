@@ -299,7 +299,7 @@ func (r *Router) AdminHandler() http.Handler {
 		var body struct {
 			Agent string `json:"agent"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil || strings.TrimSpace(body.Agent) == "" {
+		if err := httpjson.Decode(w, req, 64<<10, &body); err != nil || strings.TrimSpace(body.Agent) == "" {
 			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"agent": "<name>"}`)
 			return
 		}
@@ -317,7 +317,7 @@ func (r *Router) AdminHandler() http.Handler {
 			Canned         string `json:"canned"` // a canned reply's id, filled for this handoff
 			IdempotencyKey string `json:"idempotency_key"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil {
+		if err := httpjson.Decode(w, req, 64<<10, &body); err != nil {
 			httpjson.Write(w, http.StatusBadRequest, map[string]string{"error": "body must be JSON: {\"agent\": \"...\", \"text\": \"...\"}"})
 			return
 		}
@@ -429,7 +429,7 @@ func (r *Router) tierRoutes(mux *http.ServeMux) {
 			By     string `json:"by"`
 			Reason string `json:"reason"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil || body.Tier == "" || strings.TrimSpace(body.By) == "" {
+		if err := httpjson.Decode(w, req, 64<<10, &body); err != nil || body.Tier == "" || strings.TrimSpace(body.By) == "" {
 			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"tier": "vip", "by": "<operator>", "reason": "..."}; tier and by are required`)
 			return
 		}

@@ -472,7 +472,7 @@ func (r *Router) textRoutes(mux *http.ServeMux) {
 			By     string `json:"by"`
 			Reason string `json:"reason"`
 		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&body); err != nil || strings.TrimSpace(body.By) == "" {
+		if err := httpjson.Decode(w, req, 64<<10, &body); err != nil || strings.TrimSpace(body.By) == "" {
 			httpjson.Error(w, http.StatusBadRequest, `body must be JSON: {"text": "...", "by": "<operator>"}; by is required`)
 			return
 		}

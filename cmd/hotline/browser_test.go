@@ -153,19 +153,11 @@ func (p *page) shot(name string) {
 	}
 }
 
-// shotViewport saves what is on screen, as a phone user sees it.
+// shotViewport saves what is on screen, as a phone user sees it, with
+// the test's artifacts.
 func (p *page) shotViewport(name string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		p.t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	if err := os.WriteFile(filepath.Join(p.t.ArtifactDir(), name+".png"), png, 0o644); err != nil {
-		p.t.Errorf("save screenshot: %v", err)
-	}
+	p.saveViewport(name, p.t.ArtifactDir())
 }
 
 // jsString quotes s for a JavaScript expression.
@@ -591,19 +583,25 @@ func TestBrowserAttachmentAndLabels(t *testing.T) {
 // it too: the pictures the docs show. Viewport only, to keep them small.
 func (p *page) docShot(name string) {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		p.t.Logf("screenshot %s: %v", name, err)
-		return
-	}
 	dirs := []string{p.t.ArtifactDir()}
 	if dir := os.Getenv("HOTLINE_SCREENSHOTS"); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			p.t.Errorf("screenshots directory: %v", err)
 		}
 		dirs = append(dirs, dir)
+	}
+	p.saveViewport(name, dirs...)
+}
+
+// saveViewport saves what is on screen as name.png in each of dirs.
+func (p *page) saveViewport(name string, dirs ...string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
 	}
 	for _, dir := range dirs {
 		if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
